@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+
+#include "p2p0mq/time.hpp"
+
+namespace p2p0mq {
+
+/// Every tunable of a local peer, with its default. Durations are in the
+/// units of `p2p0mq::duration`; defaults follow the Python p2p0mq.
+struct config {
+  /// The local peer's uuid (at least 4 bytes); empty means "generate one".
+  std::string uuid;
+
+  /// Host the receiver binds to and announces to peers in `hello`.
+  std::string host = "127.0.0.1";
+
+  /// Port the receiver binds to; 0 lets the operating system choose.
+  std::uint16_t port = 0;
+
+  /// Time between two heart-beats of a peer that answers.
+  duration heart_beat_interval = std::chrono::seconds{4};
+
+  /// What each unanswered heart-beat adds to the next interval.
+  duration heart_beat_slow_down = std::chrono::seconds{2};
+
+  /// The most the slow-down can add to the interval.
+  duration heart_beat_max_slow_down = std::chrono::seconds{10};
+
+  /// Silence after which a peer becomes UNREACHABLE, and after which a
+  /// CONNECTING peer that did not answer its `hello` becomes NO_CONNECTION.
+  duration unresponsive_threshold = std::chrono::seconds{40};
+
+  /// Silence after which a peer becomes NO_CONNECTION.
+  duration no_connection_threshold = std::chrono::seconds{240};
+
+  /// Wait before a NO_CONNECTION peer is tried again.
+  duration reconnect_wait = std::chrono::seconds{120};
+
+  /// The least time between two ask-arounds for the same target.
+  duration ask_around_interval = std::chrono::seconds{60};
+
+  /// Time an outgoing message may wait to be sent before it is dropped.
+  duration message_ttl = std::chrono::seconds{30};
+
+  /// Time between two syncs of the peer table with the peer store.
+  duration store_sync_interval = std::chrono::seconds{10};
+
+  /// The most messages the send queues hold; a message beyond is dropped.
+  std::size_t send_queue_limit = 100000;
+
+  /// Checks every value; returns `errc::invalid_config` naming the first
+  /// offending setting, or no error.
+  caf::error validate() const;
+};
+
+/// The least length of a uuid, in bytes.
+inline constexpr std::size_t min_uuid_size = 4;
+
+} // namespace p2p0mq

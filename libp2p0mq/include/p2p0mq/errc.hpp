@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+
+namespace p2p0mq {
+
+/// Error codes of p2p0mq, carried in `caf::error` values of the category
+/// `error_category` (the atom `p2p0mq`). The value 0 is reserved by CAF for
+/// "no error". Values are stable: new codes are only ever appended.
+enum class errc : std::uint8_t {
+  /// A received message does not have exactly 7 frames.
+  malformed_frame_count = 1,
+  /// A received message has an empty routing id (frame 0).
+  malformed_routing_id,
+  /// The kind frame is empty, longer than one byte, or an unknown kind.
+  malformed_kind,
+  /// The command frame is empty.
+  malformed_command,
+  /// The message id frame is not a msgpack unsigned integer.
+  malformed_message_id,
+  /// The payload frame is not a msgpack map with string keys.
+  malformed_payload,
+  /// A payload has no entry under the requested key.
+  missing_field,
+  /// A payload entry has another type than the one requested.
+  wrong_field_type,
+  /// A configuration value is out of its valid range.
+  invalid_config,
+  /// The send queues hold as many messages as they may.
+  send_queue_full,
+};
+
+/// The last value of `errc`, for code that walks every value.
+inline constexpr errc last_errc = errc::send_queue_full;
+
+/// The category atom of p2p0mq errors (`caf::atom("p2p0mq")`).
+inline constexpr caf::atom_value error_category = caf::atom("p2p0mq");
+
+/// Returns the name of `x`, e.g. `"malformed_frame_count"`, or
+/// `"<unknown errc>"` for a value outside the enumeration.
+std::string to_string(errc x);
+
+/// Makes a `caf::error` from `x` without context.
+caf::error make_error(errc x);
+
+/// Makes a `caf::error` from `x` with a human-readable explanation, e.g.
+/// `make_error(errc::malformed_frame_count, "got 6 frames, expected 7")`.
+caf::error make_error(errc x, std::string context);
+
+/// Renders any error as one line: `"p2p0mq.<name>: <context>"` for our own
+/// errors, CAF's rendering for any other category, `"none"` for no error.
+std::string render(const caf::error& x);
+
+/// Returns the explanation attached by `make_error(errc, std::string)`, or an
+/// empty string.
+std::string context_of(const caf::error& x);
+
+} // namespace p2p0mq

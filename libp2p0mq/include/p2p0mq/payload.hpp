@@ -1,0 +1,122 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace p2p0mq {
+
+namespace detail {
+struct parsed_payload;
+} // namespace detail
+
+/// The body of a message: a msgpack map with string keys, kept in its encoded
+/// form (the exact bytes of frame 6) together with a parsed view for lookups.
+///
+/// A `payload` is immutable and cheap to copy (the parsed view is shared).
+/// Build one with `payload_builder`, or parse received bytes with
+/// `payload::parse`. Getters never throw: a missing key is
+/// `errc::missing_field`, a value of another type is `errc::wrong_field_type`.
+class payload {
+public:
+  /// The empty map, encoded as the single byte `0x80`.
+  payload();
+
+  /// Parses `bytes` as one msgpack map whose keys are str (or bin) values,
+  /// with nothing after it. Fails with `errc::malformed_payload` saying what is
+  /// wrong.
+  static caf::expected<payload> parse(std::string_view bytes);
+
+  /// The encoded map, exactly as it travels on the wire.
+  const std::string& bytes() const noexcept {
+    return bytes_;
+  }
+
+  /// Number of entries in the map.
+  std::size_t size() const noexcept;
+
+  /// Whether the map has no entries.
+  bool empty() const noexcept {
+    return size() == 0;
+  }
+
+  /// Whether the map has an entry under `key`.
+  bool contains(std::string_view key) const noexcept;
+
+  /// The msgpack str value under `key`.
+  caf::expected<std::string> get_string(std::string_view key) const;
+
+  /// The bytes of the bin or str value under `key`; uuids arrive as either.
+  caf::expected<std::string> get_bytes(std::string_view key) const;
+
+  /// The integer under `key`; fails with `errc::wrong_field_type` for a
+  /// non-integer or a value beyond the range of `int64_t`.
+  caf::expected<std::int64_t> get_integer(std::string_view key) const;
+
+  /// The array under `key`, each element a bin or str value.
+  caf::expected<std::vector<std::string>>
+  get_bytes_array(std::string_view key) const;
+
+  /// Two payloads are equal when their encoded bytes are.
+  friend bool operator==(const payload& x, const payload& y) noexcept {
+    return x.bytes_ == y.bytes_;
+  }
+
+  friend bool operator!=(const payload& x, const payload& y) noexcept {
+    return !(x == y);
+  }
+
+private:
+  payload(std::string bytes, std::shared_ptr<const detail::parsed_payload> view);
+
+  std::string bytes_;
+  std::shared_ptr<const detail::parsed_payload> view_;
+};
+
+/// Builds a `payload`, keeping entries in the order they are added and
+/// encoding values as u-msgpack (the Python p2p0mq's encoder) does: Python
+/// `str` as msgpack str, `bytes` as bin, integers in their smallest form.
+///
+/// ~~~
+/// auto hello = payload_builder{}
+///                .add_string("host", "127.0.0.1")
+///                .add_integer("port", 8402)
+///                .build();
+/// ~~~
+class payload_builder {
+public:
+  /// Adds `key` with a msgpack str value (Python `str`).
+  payload_builder& add_string(std::string_view key, std::string_view value);
+
+  /// Adds `key` with a msgpack bin value (Python `bytes`).
+  payload_builder& add_bytes(std::string_view key, std::string_view value);
+
+  /// Adds `key` with an integer in its smallest msgpack form.
+  payload_builder& add_integer(std::string_view key, std::int64_t value);
+
+  /// Adds `key` with an array of bin values.
+  payload_builder& add_bytes_array(std::string_view key,
+                                   const std::vector<std::string>& values);
+
+  /// Number of entries added so far.
+  std::size_t size() const noexcept {
+    return count_;
+  }
+
+  /// Returns the encoded map. The builder may be used again afterwards and
+  /// still holds its entries.
+  payload build() const;
+
+private:
+  void add_key(std::string_view key);
+
+  std::string body_;
+  std::size_t count_ = 0;
+};
+
+} // namespace p2p0mq

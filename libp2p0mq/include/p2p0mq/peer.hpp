@@ -1,0 +1,147 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "p2p0mq/time.hpp"
+
+namespace p2p0mq {
+
+struct config;
+struct message;
+
+/// Where a local peer stands with one remote peer.
+enum class peer_state : std::uint8_t {
+  /// Known, never contacted.
+  initial,
+  /// A `hello` was sent, its reply has not come yet.
+  connecting,
+  /// Talks to us directly.
+  connected,
+  /// Reached through another peer, its `via`.
+  routed,
+  /// Silent for longer than the unresponsive threshold; only heart-beats go to
+  /// it.
+  unreachable,
+  /// Given up on; the connector tries again after the reconnect wait.
+  no_connection,
+};
+
+/// Returns the upper-case name used in logs and JSON, e.g. `"NO_CONNECTION"`.
+std::string_view to_string(peer_state x) noexcept;
+
+/// Parses an upper-case state name, as returned by `to_string`.
+std::optional<peer_state> parse_peer_state(std::string_view name) noexcept;
+
+/// What the heart-beat rules ask for a peer at a given time.
+enum class heart_beat_action : std::uint8_t {
+  /// Nothing to do now.
+  none,
+  /// Send it a heart-beat (then call `schedule_heart_beat`).
+  send,
+  /// It became UNREACHABLE: mark it so and send it a heart-beat.
+  unreachable,
+  /// It became NO_CONNECTION: the connector takes over.
+  no_connection,
+};
+
+/// What the connector rules ask for a peer at a given time.
+enum class connect_action : std::uint8_t {
+  /// Nothing to do now.
+  none,
+  /// Send it a `hello`.
+  send_hello,
+  /// Its `hello` went unanswered too long: it becomes NO_CONNECTION.
+  give_up,
+};
+
+/// One remote peer as a local peer knows it: identity, address, state and the
+/// times its rules run on. A plain value; the rules take the current time as a
+/// parameter and never read a clock.
+struct peer {
+  /// The peer's uuid (opaque bytes).
+  std::string uuid;
+
+  /// Host of its receiver; empty when unknown (e.g. a peer only routed to).
+  std::string host;
+
+  /// Port of its receiver; 0 when unknown.
+  std::uint16_t port = 0;
+
+  /// Where we stand with it.
+  peer_state state = peer_state::initial;
+
+  /// Since when it is in `state`.
+  time_point state_since{};
+
+  /// The peer we reach it through when ROUTED; empty otherwise.
+  std::string via;
+
+  /// Row id in the peer store, once stored.
+  std::optional<std::int64_t> db_id;
+
+  /// Last time anything was heard from it.
+  time_point last_heard{};
+
+  /// When the next heart-beat is due.
+  time_point next_heart_beat{};
+
+  /// What unanswered heart-beats (or connection attempts) currently add to
+  /// the interval; grows by the slow-down step up to its maximum.
+  duration slow_down{};
+
+  /// When the connector may try a NO_CONNECTION peer again.
+  time_point next_connect{};
+
+  /// When we last asked around for it.
+  time_point last_ask_around{};
+
+  /// Whether a `hello` is due to (re)establish contact: INITIAL,
+  /// NO_CONNECTION or UNREACHABLE.
+  bool needs_reconnect() const noexcept;
+
+  /// Whether heart-beats go to it: CONNECTED, ROUTED or UNREACHABLE.
+  bool does_heart_beat() const noexcept;
+
+  /// Changes the state, recording `now` as the time it changed (a no-op when
+  /// the state does not change).
+  void set_state(peer_state next, time_point now) noexcept;
+
+  /// Records that the peer was heard from at `now`: clears the slow-down and
+  /// schedules the next heart-beat one interval from now.
+  void reset_heart_beat(time_point now, const config& cfg) noexcept;
+
+  /// Schedules the next heart-beat at `now` + interval + slow-down, then grows
+  /// the slow-down by one step, up to its maximum. Called when a heart-beat is
+  /// sent; unanswered beats thus come 4, 6, 8, 10, 12, 14, 14, ... s apart
+  /// with the defaults.
+  void schedule_heart_beat(time_point now, const config& cfg) noexcept;
+
+  /// Applies a message received from this peer: CONNECTED (via cleared) when
+  /// it came straight from its source, else ROUTED via its previous hop; then
+  /// resets the heart-beat.
+  void become_connected(const message& msg, time_point now,
+                        const config& cfg);
+
+  /// Gives up on the peer: NO_CONNECTION, the next connection attempt at
+  /// `now` + reconnect wait + slow-down, then the slow-down grows by a step.
+  void become_no_connection(time_point now, const config& cfg) noexcept;
+
+  /// The heart-beat rule at `now`, for a peer that does heart-beats and whose
+  /// next heart-beat is due (`now >= next_heart_beat`): silent for more than
+  /// the no-connection threshold → `no_connection`; for more than the
+  /// unresponsive threshold → `unreachable` (`send` if it already is);
+  /// otherwise `send`. Returns `none` for any other peer.
+  heart_beat_action heart_beat_due(time_point now,
+                                   const config& cfg) const noexcept;
+
+  /// The connector rule at `now`: an INITIAL peer with a host, or a
+  /// NO_CONNECTION peer with a host whose `next_connect` has come →
+  /// `send_hello`; a CONNECTING peer whose `hello` has gone unanswered for
+  /// more than the unresponsive threshold → `give_up`; else `none`.
+  connect_action connect_due(time_point now, const config& cfg) const noexcept;
+};
+
+} // namespace p2p0mq

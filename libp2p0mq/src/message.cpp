@@ -1,0 +1,1 @@
+#include "p2p0mq/message.hpp"

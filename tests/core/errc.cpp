@@ -1,0 +1,3 @@
+#include "p2p0mq/errc.hpp"
+
+#include <catch2/catch.hpp>

@@ -1,0 +1,3 @@
+#include "p2p0mq/payload.hpp"
+
+#include <catch2/catch.hpp>

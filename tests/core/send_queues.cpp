@@ -1,0 +1,3 @@
+#include "p2p0mq/send_queues.hpp"
+
+#include <catch2/catch.hpp>

@@ -1,0 +1,3 @@
+// Catch2's test runner, compiled once and shared by every test program.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
