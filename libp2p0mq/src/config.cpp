@@ -1,1 +1,72 @@
 #include "p2p0mq/config.hpp"
+
+#include <string>
+
+#include "p2p0mq/errc.hpp"
+
+namespace p2p0mq {
+
+namespace {
+
+/// Renders `x` in the coarsest unit that holds it exactly, e.g. "40 s",
+/// "1500 ms" or "-3 ns", so that error messages show the value as set.
+std::string render(duration x) {
+  using namespace std::chrono;
+  auto ns = duration_cast<nanoseconds>(x).count();
+  if (ns % 1'000'000'000 == 0)
+    return std::to_string(ns / 1'000'000'000) + " s";
+  if (ns % 1'000'000 == 0)
+    return std::to_string(ns / 1'000'000) + " ms";
+  if (ns % 1'000 == 0)
+    return std::to_string(ns / 1'000) + " us";
+  return std::to_string(ns) + " ns";
+}
+
+caf::error invalid(const char* setting, const std::string& what) {
+  return make_error(errc::invalid_config, std::string{setting} + ": " + what);
+}
+
+/// One duration setting and whether zero is a valid value for it.
+struct duration_setting {
+  const char* name;
+  duration value;
+  bool may_be_zero;
+};
+
+} // namespace
+
+caf::error config::validate() const {
+  if (!uuid.empty() && uuid.size() < min_uuid_size)
+    return invalid("uuid", "must be empty or at least "
+                             + std::to_string(min_uuid_size)
+                             + " bytes long, got "
+                             + std::to_string(uuid.size()) + " bytes");
+  if (host.empty())
+    return invalid("host", "must not be empty");
+  const duration_setting durations[] = {
+    {"heart_beat_interval", heart_beat_interval, false},
+    {"heart_beat_slow_down", heart_beat_slow_down, true},
+    {"heart_beat_max_slow_down", heart_beat_max_slow_down, true},
+    {"unresponsive_threshold", unresponsive_threshold, false},
+    {"no_connection_threshold", no_connection_threshold, false},
+    {"reconnect_wait", reconnect_wait, false},
+    {"ask_around_interval", ask_around_interval, false},
+    {"message_ttl", message_ttl, false},
+    {"store_sync_interval", store_sync_interval, false},
+  };
+  for (const auto& x : durations) {
+    if (x.may_be_zero && x.value < duration::zero())
+      return invalid(x.name, "must not be negative, got " + render(x.value));
+    if (!x.may_be_zero && x.value <= duration::zero())
+      return invalid(x.name,
+                     "must be greater than zero, got " + render(x.value));
+  }
+  if (unresponsive_threshold >= no_connection_threshold)
+    return invalid("unresponsive_threshold",
+                   "must be less than no_connection_threshold ("
+                     + render(no_connection_threshold) + "), got "
+                     + render(unresponsive_threshold));
+  return {};
+}
+
+} // namespace p2p0mq

@@ -1,1 +1,70 @@
 #include "p2p0mq/errc.hpp"
+
+#include <utility>
+
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+
+namespace p2p0mq {
+
+std::string to_string(errc x) {
+  // No default: -Wswitch flags a value added to the enum but not named here.
+  switch (x) {
+    case errc::malformed_frame_count:
+      return "malformed_frame_count";
+    case errc::malformed_routing_id:
+      return "malformed_routing_id";
+    case errc::malformed_kind:
+      return "malformed_kind";
+    case errc::malformed_command:
+      return "malformed_command";
+    case errc::malformed_message_id:
+      return "malformed_message_id";
+    case errc::malformed_payload:
+      return "malformed_payload";
+    case errc::missing_field:
+      return "missing_field";
+    case errc::wrong_field_type:
+      return "wrong_field_type";
+    case errc::invalid_config:
+      return "invalid_config";
+    case errc::send_queue_full:
+      return "send_queue_full";
+  }
+  return "<unknown errc>";
+}
+
+caf::error make_error(errc x) {
+  return caf::error{static_cast<std::uint8_t>(x), error_category};
+}
+
+caf::error make_error(errc x, std::string context) {
+  return caf::error{static_cast<std::uint8_t>(x), error_category,
+                    caf::make_message(std::move(context))};
+}
+
+std::string context_of(const caf::error& x) {
+  if (!x)
+    return {};
+  const auto& ctx = x.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return {};
+}
+
+std::string render(const caf::error& x) {
+  if (!x)
+    return "none";
+  if (x.category() != error_category)
+    return caf::to_string(x);
+  auto result = "p2p0mq." + to_string(static_cast<errc>(x.code()));
+  auto ctx = context_of(x);
+  if (!ctx.empty()) {
+    result += ": ";
+    result += ctx;
+  }
+  return result;
+}
+
+} // namespace p2p0mq

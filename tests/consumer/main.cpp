@@ -5,9 +5,9 @@
 
 int main() {
   auto body = p2p0mq::payload_builder{}
-                .add_string("host", "127.0.0.1")
-                .add_integer("port", 8402)
-                .build();
+                  .add_string("host", "127.0.0.1")
+                  .add_integer("port", 8402)
+                  .build();
   for (unsigned char c : body.bytes())
     std::printf("%02x", c);
   std::printf("\n");

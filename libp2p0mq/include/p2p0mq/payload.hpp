@@ -72,7 +72,8 @@ public:
   }
 
 private:
-  payload(std::string bytes, std::shared_ptr<const detail::parsed_payload> view);
+  payload(std::string bytes,
+          std::shared_ptr<const detail::parsed_payload> view);
 
   std::string bytes_;
   std::shared_ptr<const detail::parsed_payload> view_;

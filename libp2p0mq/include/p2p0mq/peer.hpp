@@ -122,8 +122,7 @@ struct peer {
   /// Applies a message received from this peer: CONNECTED (via cleared) when
   /// it came straight from its source, else ROUTED via its previous hop; then
   /// resets the heart-beat.
-  void become_connected(const message& msg, time_point now,
-                        const config& cfg);
+  void become_connected(const message& msg, time_point now, const config& cfg);
 
   /// Gives up on the peer: NO_CONNECTION, the next connection attempt at
   /// `now` + reconnect wait + slow-down, then the slow-down grows by a step.

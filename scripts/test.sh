@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything with AddressSanitizer and
+# UndefinedBehaviorSanitizer, and runs the whole test suite.
+#   scripts/test.sh            (build dir: build-test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+p2p0mq_install_missing clang-format
+
+build=${P2P0MQ_TEST_BUILD_DIR:-build-test}
+jobs=$(nproc)
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug \
+  -DP2P0MQ_SANITIZERS=address,undefined
+cmake --build "$build" -j"$jobs"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$build"
+ctest --output-on-failure -j"$jobs" --timeout 300
