@@ -8,9 +8,9 @@ namespace p2p0mq {
 
 namespace {
 
-/// Renders `x` in the coarsest unit that holds it exactly, e.g. "40 s",
+/// Describes `x` in the coarsest unit that holds it exactly, e.g. "40 s",
 /// "1500 ms" or "-3 ns", so that error messages show the value as set.
-std::string render(duration x) {
+std::string describe(duration x) {
   using namespace std::chrono;
   auto ns = duration_cast<nanoseconds>(x).count();
   if (ns % 1'000'000'000 == 0)
@@ -37,35 +37,39 @@ struct duration_setting {
 
 caf::error config::validate() const {
   if (!uuid.empty() && uuid.size() < min_uuid_size)
-    return invalid("uuid", "must be empty or at least "
-                             + std::to_string(min_uuid_size)
-                             + " bytes long, got "
-                             + std::to_string(uuid.size()) + " bytes");
+    return invalid("uuid", "must be empty or at least " +
+                               std::to_string(min_uuid_size) +
+                               " bytes long, got " +
+                               std::to_string(uuid.size()) + " bytes");
   if (host.empty())
     return invalid("host", "must not be empty");
   const duration_setting durations[] = {
-    {"heart_beat_interval", heart_beat_interval, false},
-    {"heart_beat_slow_down", heart_beat_slow_down, true},
-    {"heart_beat_max_slow_down", heart_beat_max_slow_down, true},
-    {"unresponsive_threshold", unresponsive_threshold, false},
-    {"no_connection_threshold", no_connection_threshold, false},
-    {"reconnect_wait", reconnect_wait, false},
-    {"ask_around_interval", ask_around_interval, false},
-    {"message_ttl", message_ttl, false},
-    {"store_sync_interval", store_sync_interval, false},
+      {"heart_beat_interval", heart_beat_interval, false},
+      {"heart_beat_slow_down", heart_beat_slow_down, true},
+      {"heart_beat_max_slow_down", heart_beat_max_slow_down, true},
+      {"unresponsive_threshold", unresponsive_threshold, false},
+      {"no_connection_threshold", no_connection_threshold, false},
+      {"reconnect_wait", reconnect_wait, false},
+      {"ask_around_interval", ask_around_interval, false},
+      {"message_ttl", message_ttl, false},
+      {"store_sync_interval", store_sync_interval, false},
+      {"tick_interval", tick_interval, false},
+      {"send_retry_delay", send_retry_delay, false},
+      {"concern_restart_window", concern_restart_window, false},
+      {"call_timeout", call_timeout, false},
   };
   for (const auto& x : durations) {
     if (x.may_be_zero && x.value < duration::zero())
-      return invalid(x.name, "must not be negative, got " + render(x.value));
+      return invalid(x.name, "must not be negative, got " + describe(x.value));
     if (!x.may_be_zero && x.value <= duration::zero())
       return invalid(x.name,
-                     "must be greater than zero, got " + render(x.value));
+                     "must be greater than zero, got " + describe(x.value));
   }
   if (unresponsive_threshold >= no_connection_threshold)
     return invalid("unresponsive_threshold",
-                   "must be less than no_connection_threshold ("
-                     + render(no_connection_threshold) + "), got "
-                     + render(unresponsive_threshold));
+                   "must be less than no_connection_threshold (" +
+                       describe(no_connection_threshold) + "), got " +
+                       describe(unresponsive_threshold));
   return {};
 }
 

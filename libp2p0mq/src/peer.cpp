@@ -1,1 +1,152 @@
 #include "p2p0mq/peer.hpp"
+
+#include <algorithm>
+
+#include "p2p0mq/config.hpp"
+#include "p2p0mq/message.hpp"
+
+namespace p2p0mq {
+
+namespace {
+
+constexpr peer_state all_peer_states[] = {
+    peer_state::initial, peer_state::connecting,  peer_state::connected,
+    peer_state::routed,  peer_state::unreachable, peer_state::no_connection,
+};
+
+/// Returns `slow_down` grown by one step, capped at the configured maximum.
+duration grown(duration slow_down, const config& cfg) noexcept {
+  return std::min(slow_down + cfg.heart_beat_slow_down,
+                  cfg.heart_beat_max_slow_down);
+}
+
+} // namespace
+
+std::string_view to_string(peer_state x) noexcept {
+  // No default: -Wswitch flags a state added to the enum but not named here.
+  switch (x) {
+  case peer_state::initial:
+    return "INITIAL";
+  case peer_state::connecting:
+    return "CONNECTING";
+  case peer_state::connected:
+    return "CONNECTED";
+  case peer_state::routed:
+    return "ROUTED";
+  case peer_state::unreachable:
+    return "UNREACHABLE";
+  case peer_state::no_connection:
+    return "NO_CONNECTION";
+  }
+  return "<unknown peer_state>";
+}
+
+std::optional<peer_state> parse_peer_state(std::string_view name) noexcept {
+  for (auto x : all_peer_states)
+    if (to_string(x) == name)
+      return x;
+  return std::nullopt;
+}
+
+bool peer::needs_reconnect() const noexcept {
+  switch (state) {
+  case peer_state::initial:
+  case peer_state::no_connection:
+  case peer_state::unreachable:
+    return true;
+  case peer_state::connecting:
+  case peer_state::connected:
+  case peer_state::routed:
+    return false;
+  }
+  return false;
+}
+
+bool peer::does_heart_beat() const noexcept {
+  switch (state) {
+  case peer_state::connected:
+  case peer_state::routed:
+  case peer_state::unreachable:
+    return true;
+  case peer_state::initial:
+  case peer_state::connecting:
+  case peer_state::no_connection:
+    return false;
+  }
+  return false;
+}
+
+void peer::set_state(peer_state next, time_point now) noexcept {
+  if (next == state)
+    return;
+  state = next;
+  state_since = now;
+}
+
+void peer::reset_heart_beat(time_point now, const config& cfg) noexcept {
+  last_heard = now;
+  slow_down = duration::zero();
+  next_heart_beat = now + cfg.heart_beat_interval;
+}
+
+void peer::schedule_heart_beat(time_point now, const config& cfg) noexcept {
+  next_heart_beat = now + cfg.heart_beat_interval + slow_down;
+  slow_down = grown(slow_down, cfg);
+}
+
+void peer::become_connected(const message& msg, time_point now,
+                            const config& cfg) {
+  if (msg.previous_hop.empty() || msg.source == msg.previous_hop) {
+    via.clear();
+    set_state(peer_state::connected, now);
+  } else {
+    via = msg.previous_hop;
+    set_state(peer_state::routed, now);
+  }
+  reset_heart_beat(now, cfg);
+}
+
+void peer::become_no_connection(time_point now, const config& cfg) noexcept {
+  set_state(peer_state::no_connection, now);
+  via.clear();
+  next_connect = now + cfg.reconnect_wait + slow_down;
+  slow_down = grown(slow_down, cfg);
+}
+
+heart_beat_action peer::heart_beat_due(time_point now,
+                                       const config& cfg) const noexcept {
+  if (!does_heart_beat() || now < next_heart_beat)
+    return heart_beat_action::none;
+  // Thresholds are strict: silent for exactly the threshold is still fine.
+  auto silence = now - last_heard;
+  if (silence > cfg.no_connection_threshold)
+    return heart_beat_action::no_connection;
+  if (silence > cfg.unresponsive_threshold && state != peer_state::unreachable)
+    return heart_beat_action::unreachable;
+  return heart_beat_action::send;
+}
+
+connect_action peer::connect_due(time_point now,
+                                 const config& cfg) const noexcept {
+  switch (state) {
+  case peer_state::initial:
+    if (!host.empty())
+      return connect_action::send_hello;
+    break;
+  case peer_state::no_connection:
+    if (!host.empty() && now >= next_connect)
+      return connect_action::send_hello;
+    break;
+  case peer_state::connecting:
+    if (now - state_since > cfg.unresponsive_threshold)
+      return connect_action::give_up;
+    break;
+  case peer_state::connected:
+  case peer_state::routed:
+  case peer_state::unreachable:
+    break;
+  }
+  return connect_action::none;
+}
+
+} // namespace p2p0mq

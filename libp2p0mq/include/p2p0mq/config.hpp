@@ -54,6 +54,23 @@ struct config {
   /// The most messages the send queues hold; a message beyond is dropped.
   std::size_t send_queue_limit = 100000;
 
+  /// Time between two ticks of the concerns (when they look at their peers).
+  duration tick_interval = std::chrono::seconds{1};
+
+  /// Wait before a message is tried again after its next hop was unreachable
+  /// or full.
+  duration send_retry_delay = std::chrono::milliseconds{250};
+
+  /// The most restarts of a failing concern within `concern_restart_window`;
+  /// after that it stays down.
+  std::size_t concern_max_restarts = 5;
+
+  /// The window over which concern restarts are counted.
+  duration concern_restart_window = std::chrono::seconds{60};
+
+  /// The longest a blocking call of `local_peer` waits for its answer.
+  duration call_timeout = std::chrono::seconds{10};
+
   /// Checks every value; returns `errc::invalid_config` naming the first
   /// offending setting, or no error.
   caf::error validate() const;

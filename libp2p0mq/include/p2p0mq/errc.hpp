@@ -31,10 +31,30 @@ enum class errc : std::uint8_t {
   invalid_config,
   /// The send queues hold as many messages as they may.
   send_queue_full,
+  /// No peer with that uuid is known.
+  unknown_peer,
+  /// A peer record is not acceptable (e.g. a uuid shorter than 4 bytes).
+  invalid_peer,
+  /// A concern for that command id is registered already.
+  duplicate_concern,
+  /// A ZeroMQ socket operation failed (bind, connect, send).
+  socket_error,
+  /// The next hop has no connection: never connected, or not known.
+  peer_unreachable,
+  /// The message's deadline passed before it could be sent.
+  message_expired,
+  /// The local peer stopped before the message could be sent.
+  local_peer_stopped,
+  /// The local peer is not running (call `start` first).
+  not_started,
+  /// The local peer runs already.
+  already_started,
+  /// No concern handles that command id.
+  unknown_command,
 };
 
 /// The last value of `errc`, for code that walks every value.
-inline constexpr errc last_errc = errc::send_queue_full;
+inline constexpr errc last_errc = errc::unknown_command;
 
 /// The category atom of p2p0mq errors (`caf::atom("p2p0mq")`).
 inline constexpr caf::atom_value error_category = caf::atom("p2p0mq");

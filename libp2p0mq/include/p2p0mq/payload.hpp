@@ -28,8 +28,10 @@ public:
   payload();
 
   /// Parses `bytes` as one msgpack map whose keys are str (or bin) values,
-  /// with nothing after it. Fails with `errc::malformed_payload` saying what is
-  /// wrong.
+  /// with nothing after it. Values may be of any msgpack type; containers may
+  /// nest up to 32 levels (the map counts as one). Fails with
+  /// `errc::malformed_payload`, its context saying what is wrong. Never throws
+  /// for malformed input.
   static caf::expected<payload> parse(std::string_view bytes);
 
   /// The encoded map, exactly as it travels on the wire.
@@ -45,7 +47,8 @@ public:
     return size() == 0;
   }
 
-  /// Whether the map has an entry under `key`.
+  /// Whether the map has an entry under `key`. When a map repeats a key, the
+  /// getters see its last entry, as the Python peer's decoder (a dict) does.
   bool contains(std::string_view key) const noexcept;
 
   /// The msgpack str value under `key`.
@@ -81,7 +84,10 @@ private:
 
 /// Builds a `payload`, keeping entries in the order they are added and
 /// encoding values as u-msgpack (the Python p2p0mq's encoder) does: Python
-/// `str` as msgpack str, `bytes` as bin, integers in their smallest form.
+/// `str` as msgpack str, `bytes` as bin, integers in their smallest form
+/// (non-negative ones in the unsigned forms). Adding a key twice keeps both
+/// entries. A key, value or array of 2^32 or more bytes or elements, which
+/// msgpack cannot encode, throws `std::length_error`.
 ///
 /// ~~~
 /// auto hello = payload_builder{}

@@ -124,7 +124,8 @@ struct peer {
   /// resets the heart-beat.
   void become_connected(const message& msg, time_point now, const config& cfg);
 
-  /// Gives up on the peer: NO_CONNECTION, the next connection attempt at
+  /// Gives up on the peer: NO_CONNECTION (no longer routed through its `via`,
+  /// which is cleared), the next connection attempt at
   /// `now` + reconnect wait + slow-down, then the slow-down grows by a step.
   void become_no_connection(time_point now, const config& cfg) noexcept;
 

@@ -55,7 +55,7 @@ public:
   bool push(message&& msg, priority p);
 
   /// Takes the messages of one round: all of fast, the oldest of each
-  /// destination (its `to`) in medium, one of slow. Expired messages met on
+  /// destination (its `to`, or its `next_hop` when `to` is empty) in medium, one of slow. Expired messages met on
   /// the way go to `out.expired` and do not count against a round's share.
   /// Appends to `out`.
   void next_round(time_point now, round& out);
