@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+
+#include "p2p0mq/actors/interfaces.hpp"
+#include "p2p0mq/config.hpp"
+#include "p2p0mq/message.hpp"
+#include "p2p0mq/payload.hpp"
+#include "p2p0mq/send_queues.hpp"
+
+namespace p2p0mq {
+
+/// What a concern of one local peer works with. The manager hands a copy to
+/// every concern it spawns; it never changes while the local peer runs.
+struct concern_context {
+  /// The local peer's uuid.
+  std::string local_uuid;
+
+  /// Host our receiver announces (what `hello` carries).
+  std::string host;
+
+  /// Port our receiver is bound to.
+  std::uint16_t port = 0;
+
+  /// Where outgoing messages go.
+  sender_actor sender;
+
+  /// The owner of the peer records.
+  peer_table_actor peers;
+
+  /// The local peer's settings.
+  std::shared_ptr<const config> settings;
+
+  /// The local peer's message numbers, shared by its concerns.
+  std::shared_ptr<message_id_counter> ids;
+
+  /// Makes a request from us to `to`, numbered and with its deadline one
+  /// time-to-live after `now`. Its next hop is left empty: the sender picks it
+  /// from the peer's route.
+  message make_request(std::string to, std::string command, payload body,
+                       time_point now) const;
+
+  /// Makes the reply to `request`, with its deadline one time-to-live after
+  /// `now`.
+  message make_reply(const message& request, payload body,
+                     time_point now) const;
+};
+
+/// Spawns one concern for a local peer. The manager calls it at start and
+/// again after the concern failed, so it must make a fresh actor each time.
+/// `parent` is the manager, for spawning in the same actor system.
+using concern_factory =
+  std::function<concern_actor(caf::local_actor* parent, concern_context ctx)>;
+
+} // namespace p2p0mq
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(p2p0mq::concern_factory)

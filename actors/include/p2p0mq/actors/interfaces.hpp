@@ -1,0 +1,165 @@
+#pragma once
+
+// The typed interfaces of the actors of one local peer, and the atoms their
+// messages are made of. Each interface is documented like a protocol: every
+// message, who sends it, its reply and its errors.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "p2p0mq/actors/inspect.hpp"
+#include "p2p0mq/message.hpp"
+#include "p2p0mq/peer.hpp"
+#include "p2p0mq/send_queues.hpp"
+
+namespace p2p0mq {
+
+// -- atoms --------------------------------------------------------------------
+
+/// A message for a concern (request or reply), or a batch from the receiver.
+using incoming_atom = caf::atom_constant<caf::atom("incoming")>;
+
+/// An outgoing message handed to the sender.
+using outgoing_atom = caf::atom_constant<caf::atom("outgoing")>;
+
+/// Time for a concern to look at its peers.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+/// Outcome: a message was handed to ZeroMQ.
+using sent_atom = caf::atom_constant<caf::atom("sent")>;
+
+/// Outcome: a send attempt failed; the concern may ask for a retry.
+using send_failed_atom = caf::atom_constant<caf::atom("sendfailed")>;
+
+/// Outcome: a message will never be sent.
+using dropped_atom = caf::atom_constant<caf::atom("dropped")>;
+
+/// Make (or refresh) a connection to a peer.
+using connect_atom = caf::atom_constant<caf::atom("connect")>;
+
+/// The route to a peer changed.
+using route_atom = caf::atom_constant<caf::atom("route")>;
+
+/// Read something.
+using get_atom = caf::atom_constant<caf::atom("get")>;
+
+/// Add (or update) something.
+using add_atom = caf::atom_constant<caf::atom("add")>;
+
+/// Remove something.
+using remove_atom = caf::atom_constant<caf::atom("remove")>;
+
+/// A message from a peer arrived.
+using heard_atom = caf::atom_constant<caf::atom("heard")>;
+
+/// Change a peer's state.
+using state_atom = caf::atom_constant<caf::atom("state")>;
+
+/// Apply the heart-beat rules.
+using heart_beat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+
+/// Apply the connector rules.
+using greet_atom = caf::atom_constant<caf::atom("greet")>;
+
+/// An actor's own timer fired.
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+
+/// Ask the sender for its counters and queue lengths.
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// -- concern ------------------------------------------------------------------
+
+/// A concern: the protocol plugin for one command id.
+///
+/// | message                                    | from    | reply |
+/// |--------------------------------------------|---------|-------|
+/// | `(incoming_atom, message)`                 | manager | none: a request or reply for this concern's command |
+/// | `(tick_atom)`                              | manager | none: look at the peers, compose messages |
+/// | `(sent_atom, message)`                     | sender  | none: final, handed to ZeroMQ |
+/// | `(send_failed_atom, message, error)`       | sender  | `bool`: true to have it tried again (while its deadline lasts) |
+/// | `(dropped_atom, message, error)`           | sender  | none: final, never sent (deadline passed, queue full, or no retry) |
+///
+/// Every message a concern hands to the sender ends in exactly one of `sent`
+/// and `dropped`; `send_failed` comes before either, zero or more times.
+using concern_actor = caf::typed_actor<
+  caf::reacts_to<incoming_atom, message>, caf::reacts_to<tick_atom>,
+  caf::reacts_to<sent_atom, message>,
+  caf::replies_to<send_failed_atom, message, caf::error>::with<bool>,
+  caf::reacts_to<dropped_atom, message, caf::error>>;
+
+// -- sender -------------------------------------------------------------------
+
+/// Counters of a sender, a snapshot.
+struct sender_stats {
+  /// Messages handed to ZeroMQ (final).
+  std::uint64_t sent = 0;
+  /// Send attempts that failed and were reported `send_failed`.
+  std::uint64_t send_failed = 0;
+  /// Messages reported `dropped` (final).
+  std::uint64_t dropped = 0;
+  /// Messages in the send queues now.
+  std::uint64_t queued = 0;
+  /// Messages held outside the queues now: waiting for a route, waiting to
+  /// be tried again, or waiting for their owner's answer to `send_failed`.
+  std::uint64_t held = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
+  return f(caf::meta::type_name("sender_stats"), x.sent, x.send_failed,
+           x.dropped, x.queued, x.held);
+}
+
+/// The sender: owns the connecting ROUTER socket and the send queues.
+///
+/// | message | from | reply |
+/// |---|---|---|
+/// | `(connect_atom, uuid, endpoint)` | concerns | none: connect to the peer's receiver (`tcp://host:port`) unless already connected to that endpoint; with CURVE, its key is set first |
+/// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns | none: queue it; `owner` learns its outcome |
+/// | `(route_atom, uuid, peer_state, via)` | peer table | none: the peer's state changed; decides the next hop of messages with none, and whether they wait |
+/// | `(stats_atom)` | anyone | `sender_stats` |
+///
+/// A message with an empty `next_hop` goes to its `to` when that peer is
+/// CONNECTED, through its `via` when ROUTED, and waits (until its deadline)
+/// otherwise; to an UNREACHABLE peer only heart-beats (`hb`) go. A message
+/// with a `next_hop` goes there as it is.
+using sender_actor = caf::typed_actor<
+  caf::reacts_to<connect_atom, std::string, std::string>,
+  caf::reacts_to<outgoing_atom, message, priority, concern_actor>,
+  caf::reacts_to<route_atom, std::string, peer_state, std::string>,
+  caf::replies_to<stats_atom>::with<sender_stats>>;
+
+// -- peer table ---------------------------------------------------------------
+
+/// The peer table: the one owner of the peer records of a local peer. Every
+/// rule reads the actor system's clock, so virtual time drives it in tests.
+///
+/// | message | reply | errors |
+/// |---|---|---|
+/// | `(get_atom)` | all peers, a snapshot | |
+/// | `(get_atom, uuid)` | that peer | `errc::unknown_peer` |
+/// | `(add_atom, uuid, host, port)` | the peer, created INITIAL or with its address updated | `errc::invalid_peer` |
+/// | `(remove_atom, uuid)` | whether it was there | |
+/// | `(heard_atom, message)` | the message's source after `become_connected` | `errc::unknown_peer` |
+/// | `(state_atom, uuid, peer_state)` | the peer after the outcome of a `hello`: CONNECTING (it was sent) applies to a peer that needs a reconnect, NO_CONNECTION (it failed; schedules the next attempt) to one neither CONNECTED nor ROUTED, any other state as asked | `errc::unknown_peer` |
+/// | `(heart_beat_atom)` | the peers to send a heart-beat now; the rules' state changes are applied and their next beat scheduled | |
+/// | `(greet_atom)` | the peers to send a `hello` now; CONNECTING peers that never answered become NO_CONNECTION | |
+///
+/// Every state change is told to the sender (`route_atom`).
+using peer_table_actor = caf::typed_actor<
+  caf::replies_to<get_atom>::with<std::vector<peer>>,
+  caf::replies_to<get_atom, std::string>::with<peer>,
+  caf::replies_to<add_atom, std::string, std::string, std::uint16_t>::with<peer>,
+  caf::replies_to<remove_atom, std::string>::with<bool>,
+  caf::replies_to<heard_atom, message>::with<peer>,
+  caf::replies_to<state_atom, std::string, peer_state>::with<peer>,
+  caf::replies_to<heart_beat_atom>::with<std::vector<peer>>,
+  caf::replies_to<greet_atom>::with<std::vector<peer>>>;
+
+} // namespace p2p0mq

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+#include "p2p0mq/actors/concern.hpp"
+#include "p2p0mq/actors/interfaces.hpp"
+#include "p2p0mq/actors/manager.hpp"
+#include "p2p0mq/actors/receiver.hpp"
+#include "p2p0mq/config.hpp"
+
+namespace zmq {
+class context_t;
+} // namespace zmq
+
+namespace p2p0mq {
+
+/// One local peer: the facade users touch. It binds the receiver, spawns the
+/// peer table, sender, manager and the built-in concerns (`hello`, `hb`), and
+/// gives access to their handles for CAF users who want them.
+///
+/// Several local peers may share one actor system and one ZeroMQ context, or
+/// each have their own. The member functions are meant for one controlling
+/// thread (not for actors: those talk to the handles). Functions that wait for
+/// an answer (`peers`, `add_peer`, ...) wait at most `settings().call_timeout`.
+///
+/// ~~~
+/// caf::actor_system sys{cfg};
+/// p2p0mq::config settings;
+/// settings.port = 0; // any free port
+/// p2p0mq::local_peer alice{sys, settings};
+/// if (auto err = alice.start())
+///   ...
+/// alice.add_peer("bob-uuid", "127.0.0.1", 8402);
+/// ~~~
+class local_peer {
+public:
+  /// A local peer in `sys`, with a ZeroMQ context of its own.
+  local_peer(caf::actor_system& sys, config settings);
+
+  /// A local peer in `sys`, sharing the ZeroMQ context `zmq_context`.
+  local_peer(caf::actor_system& sys, config settings,
+             std::shared_ptr<zmq::context_t> zmq_context);
+
+  /// Stops the local peer if it runs.
+  ~local_peer();
+
+  local_peer(const local_peer&) = delete;
+  local_peer& operator=(const local_peer&) = delete;
+
+  /// Validates the settings, binds the receiver and starts the actors.
+  /// Errors: `errc::invalid_config`, `errc::socket_error` (e.g. the address
+  /// is in use), `errc::already_started`.
+  caf::error start();
+
+  /// Stops every actor of this local peer, closes its sockets and waits for
+  /// its threads to end. Outgoing messages still queued are reported dropped
+  /// to their concerns. Idempotent.
+  void stop();
+
+  /// Whether `start` succeeded and `stop` has not been called.
+  bool running() const noexcept {
+    return running_;
+  }
+
+  /// The uuid: from the settings, or generated when they name none.
+  const std::string& uuid() const noexcept {
+    return settings_->uuid;
+  }
+
+  /// The port the receiver is bound to (the chosen one when configured as 0);
+  /// 0 before `start`.
+  std::uint16_t port() const noexcept {
+    return port_;
+  }
+
+  /// The settings in force (after `start`, with the uuid filled in).
+  const config& settings() const noexcept {
+    return *settings_;
+  }
+
+  /// Adds a peer to contact at `host:port`, or updates its address. The
+  /// connector greets it at once.
+  caf::error add_peer(const std::string& uuid, const std::string& host,
+                      std::uint16_t port);
+
+  /// A snapshot of every peer record.
+  caf::expected<std::vector<peer>> peers();
+
+  /// The record of one peer. Error: `errc::unknown_peer`.
+  caf::expected<peer> find_peer(const std::string& uuid);
+
+  /// Adds a concern for `command`, spawned from `factory` now and again
+  /// whenever it fails. Error: `errc::duplicate_concern`.
+  caf::error add_concern(const std::string& command, concern_factory factory);
+
+  /// Removes the concern of `command`; returns whether there was one.
+  caf::expected<bool> remove_concern(const std::string& command);
+
+  /// Hands `msg` to the sender on behalf of `owner`, which learns its
+  /// outcome. A message made with `context().make_request` leaves its next
+  /// hop to the sender.
+  void send(message msg, priority prio, concern_actor owner);
+
+  /// What concerns of this local peer work with (valid after `start`).
+  const concern_context& context() const noexcept {
+    return ctx_;
+  }
+
+  /// The manager (valid after `start`).
+  const manager_actor& manager() const noexcept {
+    return manager_;
+  }
+
+  /// The sender (valid after `start`).
+  const sender_actor& sender() const noexcept {
+    return ctx_.sender;
+  }
+
+  /// The peer table (valid after `start`).
+  const peer_table_actor& peer_table() const noexcept {
+    return ctx_.peers;
+  }
+
+  /// The receiver (valid after `start`).
+  const p2p0mq::receiver& receiver() const noexcept {
+    return receiver_;
+  }
+
+  /// The actor system this local peer runs in.
+  caf::actor_system& system() noexcept {
+    return sys_;
+  }
+
+private:
+  caf::actor_system& sys_;
+  std::shared_ptr<config> settings_;
+  std::shared_ptr<zmq::context_t> zmq_;
+  std::uint16_t port_ = 0;
+  bool running_ = false;
+  concern_context ctx_;
+  manager_actor manager_;
+  p2p0mq::receiver receiver_;
+};
+
+} // namespace p2p0mq

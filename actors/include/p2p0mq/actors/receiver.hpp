@@ -1,0 +1,61 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "p2p0mq/actors/manager.hpp"
+
+namespace zmq {
+class socket_t;
+} // namespace zmq
+
+namespace p2p0mq {
+
+namespace detail {
+class stop_signal;
+} // namespace detail
+
+/// A running receiver and the means to stop it.
+///
+/// The receiver owns the bound ROUTER socket. It is a detached actor whose
+/// thread blocks on the socket and on a stop signal, never on a timeout. After
+/// each wake-up it reads every message waiting, decodes each (a malformed one
+/// is logged and dropped; the receiver never dies of bad input) and hands them
+/// to the manager as one `(incoming_atom, std::vector<message>)` batch.
+///
+/// Stop sequence: `stop()` raises the stop signal; the thread finishes the
+/// batch in hand, closes the socket and the actor exits. `stop()` is
+/// idempotent; the destructor does not stop the receiver.
+class receiver {
+public:
+  receiver() = default;
+  receiver(caf::actor self, std::shared_ptr<detail::stop_signal> signal);
+
+  /// Asks the receiver to stop; returns at once.
+  void stop();
+
+  /// The receiver's actor (detached), e.g. to monitor or await it.
+  const caf::actor& handle() const noexcept {
+    return self_;
+  }
+
+  /// Messages that were malformed and dropped so far.
+  std::uint64_t malformed() const noexcept;
+
+  /// Messages decoded and handed to the manager so far.
+  std::uint64_t received() const noexcept;
+
+private:
+  caf::actor self_;
+  std::shared_ptr<detail::stop_signal> signal_;
+};
+
+/// Starts the receiver of `local_uuid` on `socket`, a ROUTER socket already
+/// bound (and set up for CURVE when encryption is on). Takes the socket over.
+receiver spawn_receiver(caf::actor_system& sys, zmq::socket_t socket,
+                        std::string local_uuid, manager_actor manager);
+
+} // namespace p2p0mq

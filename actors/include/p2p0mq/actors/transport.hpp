@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+
+#include "p2p0mq/message.hpp"
+
+namespace p2p0mq {
+
+/// What became of one attempt to hand a message to the wire.
+enum class send_status : std::uint8_t {
+  /// Handed to ZeroMQ (not necessarily delivered).
+  sent,
+  /// No connection to the next hop: never connected, or unknown routing id.
+  unreachable,
+  /// The next hop's pipe is full (high-water mark): try again later.
+  would_block,
+  /// Any other failure; the error says which.
+  failed,
+};
+
+/// The sending side of the wire, as the sender actor sees it: connect to
+/// peers and hand them frames without blocking. The sender owns its
+/// transport and is its only user. Implementations: the ZeroMQ ROUTER socket
+/// (`make_zmq_transport`), and fakes that record frames in tests.
+class transport {
+public:
+  virtual ~transport() = default;
+
+  /// Connects to the receiver of peer `uuid` at `endpoint`
+  /// (`tcp://host:port`), setting the connect routing id first. Connecting
+  /// again to the same endpoint does nothing; to another endpoint, the old
+  /// connection is dropped first.
+  virtual caf::error connect(const std::string& uuid,
+                             const std::string& endpoint) = 0;
+
+  /// Hands the 7 frames of one message to the wire without blocking; frame 0
+  /// is the next hop's routing id. On anything but `sent`, `err` says why.
+  virtual send_status send(const frames& xs, caf::error& err) = 0;
+};
+
+} // namespace p2p0mq

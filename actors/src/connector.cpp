@@ -1,0 +1,148 @@
+#include "p2p0mq/actors/connector.hpp"
+
+#include <limits>
+#include <string>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/local_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/uuid.hpp"
+
+namespace p2p0mq {
+
+namespace {
+
+struct connector_state {
+  static inline const char* name = "p2p0mq.connector";
+  concern_context ctx;
+};
+
+using connector_ptr = concern_actor::stateful_pointer<connector_state>;
+
+/// Our receiver's address, as `hello` carries it.
+payload our_address(const concern_context& ctx) {
+  return payload_builder{}
+    .add_string("host", ctx.host)
+    .add_integer("port", ctx.port)
+    .build();
+}
+
+std::string endpoint_of(const std::string& host, std::uint16_t port) {
+  return "tcp://" + host + ":" + std::to_string(port);
+}
+
+/// Connects to `p` and sends it a `hello` request.
+void greet(connector_ptr self, const peer& p) {
+  auto& ctx = self->state.ctx;
+  self->send(ctx.sender, connect_atom::value, p.uuid,
+             endpoint_of(p.host, p.port));
+  auto msg = ctx.make_request(p.uuid, connector_command, our_address(ctx),
+                              self->clock().now());
+  // A hello always goes straight to the peer, whatever its route.
+  msg.next_hop = p.uuid;
+  log(log_level::debug, log_category::connector, "greeting ",
+      short_uuid(p.uuid), " at ", p.host, ":", p.port);
+  self->send(ctx.sender, outgoing_atom::value, std::move(msg), priority::fast,
+             concern_actor{self});
+}
+
+/// The host and port a `hello` carries, or an error saying what is wrong.
+caf::expected<std::pair<std::string, std::uint16_t>>
+address_of(const message& msg) {
+  auto host = msg.payload.get_string("host");
+  if (!host)
+    return std::move(host.error());
+  auto port = msg.payload.get_integer("port");
+  if (!port)
+    return std::move(port.error());
+  if (*port < 1 || *port > std::numeric_limits<std::uint16_t>::max())
+    return make_error(errc::wrong_field_type,
+                      "port " + std::to_string(*port) + " out of range");
+  if (host->empty())
+    return make_error(errc::wrong_field_type, "empty host");
+  return std::make_pair(std::move(*host), static_cast<std::uint16_t>(*port));
+}
+
+void on_hello(connector_ptr self, message msg) {
+  auto addr = address_of(msg);
+  if (!addr) {
+    log(log_level::warning, log_category::connector, "dropped a hello ",
+        to_string(msg.kind), " from ", short_uuid(msg.source), ": ",
+        render(addr.error()));
+    return;
+  }
+  auto [host, port] = std::move(*addr);
+  self->request(self->state.ctx.peers, caf::infinite, add_atom::value,
+                msg.source, host, port)
+    .then(
+      [self, msg](const peer& p) mutable {
+        auto& ctx = self->state.ctx;
+        if (msg.is_reply()) {
+          caf::anon_send(ctx.peers, heard_atom::value, msg);
+          return;
+        }
+        auto direct = msg.source == msg.previous_hop;
+        if (direct)
+          self->send(ctx.sender, connect_atom::value, p.uuid,
+                     endpoint_of(p.host, p.port));
+        auto reply = ctx.make_reply(msg, our_address(ctx), self->clock().now());
+        self->send(ctx.sender, outgoing_atom::value, std::move(reply),
+                   priority::fast, concern_actor{self});
+        if (p.needs_reconnect())
+          greet(self, p);
+        else
+          caf::anon_send(ctx.peers, heard_atom::value, std::move(msg));
+      },
+      [self, msg](const caf::error& err) {
+        log(log_level::warning, log_category::connector, "ignored a hello from ",
+            short_uuid(msg.source), ": ", render(err));
+      });
+}
+
+concern_actor::behavior_type connector_impl(connector_ptr self,
+                                            concern_context context) {
+  self->state.ctx = std::move(context);
+  return {
+    [self](incoming_atom, message& msg) { on_hello(self, std::move(msg)); },
+    [self](tick_atom) {
+      self->request(self->state.ctx.peers, caf::infinite, greet_atom::value)
+        .then([self](const std::vector<peer>& due) {
+          for (auto& p : due)
+            greet(self, p);
+        });
+    },
+    [self](sent_atom, const message& msg) {
+      if (msg.is_request())
+        caf::anon_send(self->state.ctx.peers, state_atom::value, msg.to,
+                   peer_state::connecting);
+    },
+    [](send_failed_atom, const message& msg, const caf::error& err) {
+      log(log_level::info, log_category::connector, "hello ",
+          to_string(msg.kind), " to ", short_uuid(msg.next_hop),
+          " failed: ", render(err));
+      // No retry: the connector tries again after the reconnect wait.
+      return false;
+    },
+    [self](dropped_atom, const message& msg, const caf::error&) {
+      if (msg.is_request())
+        caf::anon_send(self->state.ctx.peers, state_atom::value, msg.to,
+                   peer_state::no_connection);
+    },
+  };
+}
+
+} // namespace
+
+concern_factory connector() {
+  return [](caf::local_actor* parent, concern_context ctx) {
+    return parent->spawn(connector_impl, std::move(ctx));
+  };
+}
+
+} // namespace p2p0mq

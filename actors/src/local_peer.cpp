@@ -1,0 +1,180 @@
+#include "p2p0mq/actors/local_peer.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <zmq.hpp>
+
+#include "p2p0mq/actors/connector.hpp"
+#include "p2p0mq/actors/heart_beat.hpp"
+#include "p2p0mq/actors/peer_table.hpp"
+#include "p2p0mq/actors/sender.hpp"
+#include "p2p0mq/actors/zmq_transport.hpp"
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/uuid.hpp"
+
+namespace p2p0mq {
+
+namespace {
+
+/// Reads the port back from an endpoint like `tcp://127.0.0.1:40123`.
+std::uint16_t port_of(const std::string& endpoint) {
+  auto colon = endpoint.rfind(':');
+  std::uint16_t result = 0;
+  if (colon != std::string::npos)
+    std::from_chars(endpoint.data() + colon + 1,
+                    endpoint.data() + endpoint.size(), result);
+  return result;
+}
+
+} // namespace
+
+local_peer::local_peer(caf::actor_system& sys, config settings)
+  : local_peer(sys, std::move(settings), nullptr) {
+}
+
+local_peer::local_peer(caf::actor_system& sys, config settings,
+                       std::shared_ptr<zmq::context_t> zmq_context)
+  : sys_(sys),
+    settings_(std::make_shared<config>(std::move(settings))),
+    zmq_(std::move(zmq_context)) {
+}
+
+local_peer::~local_peer() {
+  stop();
+}
+
+caf::error local_peer::start() {
+  if (running_)
+    return make_error(errc::already_started, "local peer " + uuid());
+  if (settings_->uuid.empty())
+    settings_->uuid = make_uuid();
+  if (auto err = settings_->validate())
+    return err;
+  if (!zmq_)
+    zmq_ = std::make_shared<zmq::context_t>(1);
+  auto endpoint = "tcp://" + settings_->host + ":"
+                  + std::to_string(settings_->port);
+  zmq::socket_t socket;
+  std::unique_ptr<transport> wire;
+  try {
+    socket = zmq::socket_t{*zmq_, zmq::socket_type::router};
+    socket.set(zmq::sockopt::routing_id, zmq::buffer(settings_->uuid));
+    socket.set(zmq::sockopt::linger, 0);
+    socket.bind(endpoint);
+    port_ = port_of(socket.get(zmq::sockopt::last_endpoint));
+    wire = make_zmq_transport(*zmq_, settings_->uuid, *settings_);
+  } catch (const zmq::error_t& e) {
+    return make_error(errc::socket_error,
+                      "cannot bind " + endpoint + ": " + e.what());
+  }
+  auto shared_settings = std::shared_ptr<const config>{settings_};
+  ctx_.local_uuid = settings_->uuid;
+  ctx_.host = settings_->host;
+  ctx_.port = port_;
+  ctx_.settings = shared_settings;
+  ctx_.ids = std::make_shared<message_id_counter>();
+  ctx_.sender = spawn_sender(sys_, settings_->uuid, shared_settings,
+                             std::move(wire));
+  ctx_.peers = spawn_peer_table(sys_, shared_settings, ctx_.sender);
+  manager_ = spawn_manager(sys_, ctx_);
+  caf::anon_send(manager_, add_atom::value, std::string{connector_command},
+                 connector());
+  caf::anon_send(manager_, add_atom::value, std::string{heart_beat_command},
+                 heart_beat());
+  receiver_ = spawn_receiver(sys_, std::move(socket), settings_->uuid,
+                             manager_);
+  running_ = true;
+  log(log_level::info, log_category::manager, "local peer ",
+      short_uuid(uuid()), " listens on ", settings_->host, ":", port_);
+  return caf::none;
+}
+
+void local_peer::stop() {
+  if (!running_)
+    return;
+  running_ = false;
+  receiver_.stop();
+  // Concerns are linked to the manager and exit with it; the sender reports
+  // what it still holds as dropped, then closes its socket.
+  caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx_.peers, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx_.sender, caf::exit_reason::user_shutdown);
+  caf::scoped_actor self{sys_};
+  self->wait_for(receiver_.handle(), manager_, ctx_.peers, ctx_.sender);
+  log(log_level::info, log_category::manager, "local peer ",
+      short_uuid(uuid()), " stopped");
+}
+
+caf::error local_peer::add_peer(const std::string& peer_uuid,
+                                const std::string& host, std::uint16_t port) {
+  if (!running_)
+    return make_error(errc::not_started, "add_peer before start");
+  caf::error result;
+  caf::scoped_actor self{sys_};
+  self->request(ctx_.peers, settings_->call_timeout, add_atom::value, peer_uuid,
+                host, port)
+    .receive([](const peer&) {}, [&](caf::error& err) { result = err; });
+  if (!result)
+    caf::anon_send(manager_, tick_atom::value);
+  return result;
+}
+
+caf::expected<std::vector<peer>> local_peer::peers() {
+  if (!running_)
+    return make_error(errc::not_started, "peers before start");
+  caf::expected<std::vector<peer>> result{std::vector<peer>{}};
+  caf::scoped_actor self{sys_};
+  self->request(ctx_.peers, settings_->call_timeout, get_atom::value)
+    .receive([&](std::vector<peer>& xs) { result = std::move(xs); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::expected<peer> local_peer::find_peer(const std::string& peer_uuid) {
+  if (!running_)
+    return make_error(errc::not_started, "find_peer before start");
+  caf::expected<peer> result{peer{}};
+  caf::scoped_actor self{sys_};
+  self->request(ctx_.peers, settings_->call_timeout, get_atom::value, peer_uuid)
+    .receive([&](peer& x) { result = std::move(x); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::error local_peer::add_concern(const std::string& command,
+                                   concern_factory factory) {
+  if (!running_)
+    return make_error(errc::not_started, "add_concern before start");
+  caf::error result;
+  caf::scoped_actor self{sys_};
+  self->request(manager_, settings_->call_timeout, add_atom::value, command,
+                std::move(factory))
+    .receive([] {}, [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::expected<bool> local_peer::remove_concern(const std::string& command) {
+  if (!running_)
+    return make_error(errc::not_started, "remove_concern before start");
+  caf::expected<bool> result{false};
+  caf::scoped_actor self{sys_};
+  self->request(manager_, settings_->call_timeout, remove_atom::value, command)
+    .receive([&](bool x) { result = x; },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+void local_peer::send(message msg, priority prio, concern_actor owner) {
+  caf::anon_send(ctx_.sender, outgoing_atom::value, std::move(msg), prio,
+                 std::move(owner));
+}
+
+} // namespace p2p0mq

@@ -1,0 +1,488 @@
+#include "p2p0mq/actors/sender.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "p2p0mq/actors/heart_beat.hpp"
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/uuid.hpp"
+
+namespace p2p0mq {
+
+namespace {
+
+// -- internal messages
+// ---------------------------------------------------------
+
+/// Internal: the sender's own. Run one round of the send queues.
+using round_atom = caf::atom_constant<caf::atom("round")>;
+
+/// The sender's own interface: the public one plus its self-messages, so
+/// that fakes of `sender_actor` elsewhere need not know about them.
+/// `(round_atom)` runs a round; `(timeout_atom)` is its one timer, set to the
+/// earliest route deadline or retry time while any message waits for one.
+using sender_impl_actor = sender_actor::extend<caf::reacts_to<round_atom>,
+                                               caf::reacts_to<timeout_atom>>;
+
+// -- state
+// ---------------------------------------------------------------------
+
+/// Where a message the sender holds is now.
+enum class place : std::uint8_t {
+  /// In the send queues.
+  queued,
+  /// Waiting for a route to its destination.
+  waiting,
+  /// Waiting for its owner's answer to `send_failed`.
+  asking,
+  /// Waiting for its retry time (next hop full, or the owner asked again).
+  delayed,
+};
+
+/// A message handed to the sender, from hand-over to its final outcome.
+struct entry {
+  concern_actor owner;
+  priority prio = priority::fast;
+  /// Whether the sender picks the next hop from the route table (the message
+  /// came without one); it does so again each time the message is queued.
+  bool routed_here = false;
+  place where = place::waiting;
+  /// The message, except while queued: the queues hold it then.
+  message msg;
+  /// While queued, the message's own `previous_hop` (see `tag`).
+  std::string saved_hop;
+};
+
+/// What the sender knows of the way to a peer.
+struct route {
+  peer_state state = peer_state::initial;
+  std::string via;
+};
+
+/// Each message gets a ticket, a number unique within the sender. The
+/// `send_queues` of the core keep plain messages, so while a message is
+/// queued its ticket rides in its `previous_hop` (the field means nothing for
+/// outgoing messages and is not encoded); the real value is kept in its entry
+/// and restored when the message leaves the queues.
+using ticket = std::uint64_t;
+
+std::string tag(ticket t) {
+  std::string result(sizeof(ticket), '\0');
+  std::memcpy(result.data(), &t, sizeof(ticket));
+  return result;
+}
+
+ticket ticket_of(const message& msg) noexcept {
+  ticket result = 0;
+  if (msg.previous_hop.size() == sizeof(ticket))
+    std::memcpy(&result, msg.previous_hop.data(), sizeof(ticket));
+  return result;
+}
+
+struct sender_state {
+  static inline const char* name = "p2p0mq.sender";
+
+  ~sender_state();
+
+  /// Destroyed last: the state's destructor reports messages, then the
+  /// socket closes.
+  std::unique_ptr<transport> wire;
+  std::string local_uuid;
+  std::shared_ptr<const config> settings;
+  /// Unbounded: the sender bounds what it holds (`entries`) itself.
+  send_queues queues;
+  /// Reused by every round.
+  send_queues::round scratch;
+  /// Every message held, by ticket, wherever it is.
+  std::unordered_map<ticket, entry> entries;
+  ticket next_ticket = 1;
+  std::unordered_map<std::string, route> routes;
+  /// Tickets of waiting messages, by destination, in hand-over order.
+  std::unordered_map<std::string, std::set<ticket>> waiting_for;
+  /// Deadlines of waiting messages that have one.
+  std::set<std::pair<time_point, ticket>> waiting_deadlines;
+  /// Delayed messages by retry time; the delay is constant, so times only
+  /// grow from front to back.
+  std::deque<std::pair<time_point, ticket>> delayed;
+  /// When the pending timer fires, if one is pending.
+  std::optional<time_point> timer_at;
+  bool round_pending = false;
+  sender_stats stats;
+};
+
+using sender_ptr = sender_impl_actor::stateful_pointer<sender_state>;
+
+// -- outcomes
+// ------------------------------------------------------------------
+
+/// Erases the entry of `i` and hands its message to its owner as dropped.
+void drop(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
+          message msg, caf::error reason) {
+  auto& st = self->state;
+  auto owner = std::move(i->second.owner);
+  st.entries.erase(i);
+  ++st.stats.dropped;
+  log(log_level::debug, log_category::sender, "dropped message ", msg.id, " '",
+      msg.command, "' to ", short_uuid(msg.to), ": ", render(reason));
+  self->send(owner, dropped_atom::value, std::move(msg), std::move(reason));
+}
+
+/// Drops a message held outside the queues.
+void drop(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
+          caf::error reason) {
+  auto msg = std::move(i->second.msg);
+  drop(self, i, std::move(msg), std::move(reason));
+}
+
+// -- timer and rounds
+// ----------------------------------------------------------
+
+/// Makes sure a round follows soon (one at a time).
+void request_round(sender_ptr self) {
+  auto& st = self->state;
+  if (st.round_pending)
+    return;
+  st.round_pending = true;
+  self->send(self, round_atom::value);
+}
+
+/// Sets the timer to the earliest route deadline or retry time, unless it
+/// fires by then already; sets none when nothing waits for a time.
+void arm_timer(sender_ptr self) {
+  auto& st = self->state;
+  auto next = time_point::max();
+  if (!st.waiting_deadlines.empty())
+    next = st.waiting_deadlines.begin()->first;
+  if (!st.delayed.empty())
+    next = std::min(next, st.delayed.front().first);
+  if (next == time_point::max())
+    return;
+  if (st.timer_at && *st.timer_at <= next)
+    return;
+  st.timer_at = next;
+  self->scheduled_send(self, next, timeout_atom::value);
+}
+
+// -- placing messages
+// ----------------------------------------------------------
+
+/// Picks the next hop of `msg` from the route to its destination. Returns
+/// false when the message has to wait for a better route.
+bool pick_next_hop(const sender_state& st, message& msg) {
+  auto i = st.routes.find(msg.to);
+  if (i == st.routes.end())
+    return false;
+  auto& r = i->second;
+  switch (r.state) {
+  case peer_state::connected:
+    msg.next_hop = msg.to;
+    return true;
+  case peer_state::routed:
+    if (r.via.empty())
+      return false;
+    msg.next_hop = r.via;
+    return true;
+  case peer_state::unreachable:
+    if (msg.command != heart_beat_command)
+      return false;
+    msg.next_hop = r.via.empty() ? msg.to : r.via;
+    return true;
+  default:
+    return false;
+  }
+}
+
+void enqueue(sender_ptr self, ticket t, entry& e) {
+  auto& st = self->state;
+  e.where = place::queued;
+  e.saved_hop = std::move(e.msg.previous_hop);
+  e.msg.previous_hop = tag(t);
+  // Never full: the queues are unbounded and the hand-over is bounded.
+  st.queues.push(std::move(e.msg), e.prio);
+  e.msg = message{};
+  request_round(self);
+}
+
+void wait_for_route(sender_ptr self, ticket t, entry& e) {
+  auto& st = self->state;
+  e.where = place::waiting;
+  st.waiting_for[e.msg.to].insert(t);
+  if (e.msg.deadline != time_point::max()) {
+    st.waiting_deadlines.emplace(e.msg.deadline, t);
+    arm_timer(self);
+  }
+}
+
+/// Queues the held message of `i`, or has it wait for a route, or drops it
+/// when its deadline has passed.
+void admit(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
+           time_point now) {
+  auto& e = i->second;
+  if (e.msg.expired(now)) {
+    drop(self, i, make_error(errc::message_expired, "before it was queued"));
+    return;
+  }
+  if (e.routed_here) {
+    e.msg.next_hop.clear();
+    if (!pick_next_hop(self->state, e.msg)) {
+      wait_for_route(self, i->first, e);
+      return;
+    }
+  }
+  enqueue(self, i->first, e);
+}
+
+/// Holds the message of `i` until `send_retry_delay` has passed.
+void delay(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
+           message msg, time_point now) {
+  auto& st = self->state;
+  i->second.where = place::delayed;
+  i->second.msg = std::move(msg);
+  st.delayed.emplace_back(now + st.settings->send_retry_delay, i->first);
+  arm_timer(self);
+}
+
+// -- handlers
+// ------------------------------------------------------------------
+
+void hand_over(sender_ptr self, message& msg, priority prio,
+               concern_actor& owner) {
+  auto& st = self->state;
+  auto limit = st.settings->send_queue_limit;
+  if (limit != 0 && st.entries.size() >= limit) {
+    ++st.stats.dropped;
+    log(log_level::debug, log_category::sender, "dropped message ", msg.id,
+        " '", msg.command, "': the sender holds ", limit, " messages");
+    self->send(
+        owner, dropped_atom::value, std::move(msg),
+        make_error(errc::send_queue_full,
+                   "the sender holds " + std::to_string(limit) + " messages"));
+    return;
+  }
+  auto t = st.next_ticket++;
+  entry e;
+  e.owner = std::move(owner);
+  e.prio = prio;
+  e.routed_here = msg.next_hop.empty();
+  e.msg = std::move(msg);
+  auto i = st.entries.emplace(t, std::move(e)).first;
+  admit(self, i, self->clock().now());
+}
+
+/// The owner of a message whose send failed has answered (or failed to).
+void on_answer(sender_ptr self, ticket t, bool again, caf::error reason) {
+  auto& st = self->state;
+  auto i = st.entries.find(t);
+  if (i == st.entries.end() || i->second.where != place::asking)
+    return;
+  auto now = self->clock().now();
+  if (!again) {
+    drop(self, i, std::move(reason));
+  } else if (i->second.msg.expired(now)) {
+    drop(self, i, make_error(errc::message_expired, "before its retry"));
+  } else {
+    auto msg = std::move(i->second.msg);
+    delay(self, i, std::move(msg), now);
+  }
+}
+
+/// Reports a failed send to the owner, who decides whether it goes again.
+void report_failure(sender_ptr self,
+                    std::unordered_map<ticket, entry>::iterator i, message msg,
+                    caf::error reason) {
+  auto& st = self->state;
+  ++st.stats.send_failed;
+  log(log_level::debug, log_category::sender, "sending message ", msg.id, " '",
+      msg.command, "' to ", short_uuid(msg.next_hop),
+      " failed: ", render(reason));
+  auto t = i->first;
+  auto& e = i->second;
+  e.where = place::asking;
+  e.msg = msg;
+  self->request(e.owner, caf::infinite, send_failed_atom::value, std::move(msg),
+                reason)
+      .then(
+          [self, t, reason](bool again) { on_answer(self, t, again, reason); },
+          [self, t, reason](caf::error& err) {
+            log(log_level::debug, log_category::sender,
+                "the owner of a failed message did not answer: ", render(err));
+            on_answer(self, t, false, reason);
+          });
+}
+
+void run_round(sender_ptr self) {
+  auto& st = self->state;
+  st.round_pending = false;
+  auto now = self->clock().now();
+  auto& out = st.scratch;
+  st.queues.next_round(now, out);
+  // Takes the entry of a message leaving the queues, restoring its field.
+  auto leave = [&st](message& msg) {
+    auto i = st.entries.find(ticket_of(msg));
+    msg.previous_hop = std::move(i->second.saved_hop);
+    return i;
+  };
+  for (auto& msg : out.to_send) {
+    auto i = leave(msg);
+    caf::error err;
+    switch (st.wire->send(msg.encode(st.local_uuid), err)) {
+    case send_status::sent: {
+      auto owner = std::move(i->second.owner);
+      st.entries.erase(i);
+      ++st.stats.sent;
+      self->send(owner, sent_atom::value, std::move(msg));
+      break;
+    }
+    case send_status::would_block:
+      // Not now: the next hop's pipe is full. A later round, after the
+      // retry delay, tries again (an immediate one would only spin).
+      delay(self, i, std::move(msg), now);
+      break;
+    case send_status::unreachable:
+    case send_status::failed:
+      report_failure(self, i, std::move(msg), std::move(err));
+      break;
+    }
+  }
+  for (auto& msg : out.expired) {
+    auto i = leave(msg);
+    drop(self, i, std::move(msg),
+         make_error(errc::message_expired, "while queued"));
+  }
+  out.clear();
+  if (!st.queues.empty())
+    request_round(self);
+}
+
+void on_timeout(sender_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (st.timer_at && *st.timer_at <= now)
+    st.timer_at.reset();
+  while (!st.waiting_deadlines.empty() &&
+         st.waiting_deadlines.begin()->first <= now) {
+    auto t = st.waiting_deadlines.begin()->second;
+    st.waiting_deadlines.erase(st.waiting_deadlines.begin());
+    auto i = st.entries.find(t);
+    auto w = st.waiting_for.find(i->second.msg.to);
+    w->second.erase(t);
+    if (w->second.empty())
+      st.waiting_for.erase(w);
+    drop(self, i,
+         make_error(errc::message_expired, "while waiting for a route"));
+  }
+  while (!st.delayed.empty() && st.delayed.front().first <= now) {
+    auto t = st.delayed.front().second;
+    st.delayed.pop_front();
+    admit(self, st.entries.find(t), now);
+  }
+  arm_timer(self);
+}
+
+void on_route(sender_ptr self, const std::string& uuid, peer_state state,
+              std::string& via) {
+  auto& st = self->state;
+  auto& r = st.routes[uuid];
+  r.state = state;
+  r.via = std::move(via);
+  auto w = st.waiting_for.find(uuid);
+  if (w == st.waiting_for.end())
+    return;
+  auto& tickets = w->second;
+  for (auto k = tickets.begin(); k != tickets.end();) {
+    auto i = st.entries.find(*k);
+    auto& e = i->second;
+    if (!pick_next_hop(st, e.msg)) {
+      ++k;
+      continue;
+    }
+    if (e.msg.deadline != time_point::max())
+      st.waiting_deadlines.erase({e.msg.deadline, *k});
+    k = tickets.erase(k);
+    enqueue(self, i->first, e);
+  }
+  if (tickets.empty())
+    st.waiting_for.erase(w);
+}
+
+sender_state::~sender_state() {
+  // Stop sequence: everything still held is dropped, then `wire` (the last
+  // member destroyed) closes the socket.
+  auto stopped = [] {
+    return make_error(errc::local_peer_stopped, "the sender stopped");
+  };
+  std::size_t count = entries.size();
+  std::vector<message> rest;
+  queues.take_expired(time_point::max(), rest);
+  for (auto& msg : rest) {
+    auto i = entries.find(ticket_of(msg));
+    msg.previous_hop = std::move(i->second.saved_hop);
+    caf::anon_send(i->second.owner, dropped_atom::value, std::move(msg),
+                   stopped());
+    entries.erase(i);
+  }
+  for (auto& [t, e] : entries)
+    caf::anon_send(e.owner, dropped_atom::value, std::move(e.msg), stopped());
+  entries.clear();
+  log(log_level::info, log_category::sender, "sender of ",
+      short_uuid(local_uuid), " stopped; dropped the ", count,
+      " messages it held");
+}
+
+sender_impl_actor::behavior_type
+sender_fun(sender_ptr self, std::string local_uuid,
+           std::shared_ptr<const config> settings,
+           std::unique_ptr<transport> wire) {
+  auto& st = self->state;
+  st.wire = std::move(wire);
+  st.local_uuid = std::move(local_uuid);
+  st.settings = std::move(settings);
+  log(log_level::info, log_category::sender, "sender of ",
+      short_uuid(st.local_uuid), " started");
+  return {
+      [self](connect_atom, const std::string& uuid,
+             const std::string& endpoint) {
+        if (auto err = self->state.wire->connect(uuid, endpoint))
+          log(log_level::warning, log_category::sender, "cannot connect to ",
+              short_uuid(uuid), " at ", endpoint, ": ", render(err));
+      },
+      [self](outgoing_atom, message& msg, priority prio, concern_actor& owner) {
+        hand_over(self, msg, prio, owner);
+      },
+      [self](route_atom, const std::string& uuid, peer_state state,
+             std::string& via) { on_route(self, uuid, state, via); },
+      [self](stats_atom) {
+        auto& state = self->state;
+        auto result = state.stats;
+        result.queued = state.queues.size();
+        result.held = state.entries.size() - state.queues.size();
+        return result;
+      },
+      [self](round_atom) { run_round(self); },
+      [self](timeout_atom) { on_timeout(self); },
+  };
+}
+
+} // namespace
+
+sender_actor spawn_sender(caf::actor_system& sys, std::string local_uuid,
+                          std::shared_ptr<const config> settings,
+                          std::unique_ptr<transport> wire) {
+  return sys.spawn(sender_fun, std::move(local_uuid), std::move(settings),
+                   std::move(wire));
+}
+
+} // namespace p2p0mq

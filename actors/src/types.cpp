@@ -1,0 +1,34 @@
+#include "p2p0mq/actors/types.hpp"
+
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/message.hpp>
+
+#include "p2p0mq/actors/interfaces.hpp"
+#include "p2p0mq/errc.hpp"
+
+namespace p2p0mq {
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<message>("p2p0mq::message");
+  cfg.add_message_type<std::vector<message>>("std::vector<p2p0mq::message>");
+  cfg.add_message_type<peer>("p2p0mq::peer");
+  cfg.add_message_type<std::vector<peer>>("std::vector<p2p0mq::peer>");
+  cfg.add_message_type<sender_stats>("p2p0mq::sender_stats");
+  cfg.add_message_type<priority>("p2p0mq::priority");
+  cfg.add_message_type<peer_state>("p2p0mq::peer_state");
+  cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
+                                            const caf::message& context) {
+    std::string result = "p2p0mq.";
+    result += to_string(static_cast<errc>(code));
+    if (context.match_elements<std::string>()) {
+      result += ": ";
+      result += context.get_as<std::string>(0);
+    }
+    return result;
+  });
+}
+
+} // namespace p2p0mq

@@ -1,0 +1,143 @@
+#include "p2p0mq/actors/zmq_transport.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <zmq.hpp>
+
+#include "p2p0mq/errc.hpp"
+
+namespace p2p0mq {
+
+namespace {
+
+/// Whether libzmq will accept `endpoint` in `connect`. It checks the syntax
+/// of a tcp address only after a connect routing id was set, and a refused
+/// connect leaves that id set for the next connect, whatever peer that is
+/// for. So we refuse what libzmq would refuse before touching the socket:
+/// `tcp://`, then a letter, digit, `[` or `:`, then the characters libzmq
+/// allows in an address (less `*`), with a numeric port after the last colon.
+bool acceptable_endpoint(std::string_view endpoint) {
+  constexpr std::string_view scheme = "tcp://";
+  if (endpoint.substr(0, scheme.size()) != scheme)
+    return false;
+  auto address = endpoint.substr(scheme.size());
+  if (address.empty())
+    return false;
+  auto alnum = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0;
+  };
+  auto first = address.front();
+  if (!alnum(first) && first != '[' && first != ':')
+    return false;
+  for (auto c : address)
+    if (!alnum(c) && c != '.' && c != '-' && c != ':' && c != '%' && c != ';' &&
+        c != '[' && c != ']' && c != '_')
+      return false;
+  auto colon = address.rfind(':');
+  return colon != std::string_view::npos && colon + 1 < address.size() &&
+         std::isdigit(static_cast<unsigned char>(address[colon + 1])) != 0;
+}
+
+/// The sender's ROUTER socket. Exceptions of cppzmq stop here: every failure
+/// becomes a `send_status` or an `errc`.
+class zmq_transport final : public transport {
+public:
+  zmq_transport(zmq::context_t& context, const std::string& local_uuid)
+      : socket_(context, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::routing_id, local_uuid);
+    socket_.set(zmq::sockopt::router_mandatory, true);
+    socket_.set(zmq::sockopt::linger, 0);
+  }
+
+  caf::error connect(const std::string& uuid,
+                     const std::string& endpoint) override {
+    auto i = endpoints_.find(uuid);
+    if (i != endpoints_.end() && i->second == endpoint)
+      return caf::none;
+    if (!acceptable_endpoint(endpoint))
+      return make_error(errc::socket_error,
+                        "cannot connect to '" + endpoint +
+                            "': not a tcp://host:port address");
+    try {
+      if (i == endpoints_.end()) {
+        // First connect to this peer: name the connection ourselves, so the
+        // pipe exists, under the peer's uuid, as soon as connect returns.
+        socket_.set(zmq::sockopt::connect_routing_id, uuid);
+        socket_.connect(endpoint);
+        endpoints_.emplace(uuid, endpoint);
+      } else {
+        // Another address for a known peer. The old pipe goes away only once
+        // libzmq's I/O thread has acknowledged its end, and libzmq aborts on
+        // a connect routing id that names a pipe still there. So, as WIRE.md
+        // says, the id is set on the first connect only: this connection is
+        // named by the routing id the peer announces in its handshake (its
+        // receiver's, its uuid), and sends to it are refused as unreachable
+        // until that handshake is done.
+        disconnect_quietly(i->second);
+        i->second = endpoint;
+        socket_.connect(endpoint);
+      }
+    } catch (const zmq::error_t& e) {
+      return make_error(errc::socket_error,
+                        "cannot connect to '" + endpoint + "': " + e.what());
+    }
+    return caf::none;
+  }
+
+  send_status send(const frames& xs, caf::error& err) override {
+    std::size_t index = 0;
+    try {
+      for (; index < xs.size(); ++index) {
+        auto flags = zmq::send_flags::dontwait;
+        if (index + 1 < xs.size())
+          flags = flags | zmq::send_flags::sndmore;
+        zmq::message_t part{xs[index].data(), xs[index].size()};
+        if (!socket_.send(part, flags)) {
+          // Only the first part can be refused: once it is accepted, libzmq
+          // takes the rest of the message.
+          err = make_error(errc::socket_error,
+                           "the pipe to the next hop is full");
+          return send_status::would_block;
+        }
+      }
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EHOSTUNREACH) {
+        err =
+            make_error(errc::peer_unreachable, "no connection to the next hop");
+        return send_status::unreachable;
+      }
+      err = make_error(errc::socket_error, "sending frame " +
+                                               std::to_string(index) +
+                                               " failed: " + e.what());
+      return send_status::failed;
+    }
+    return send_status::sent;
+  }
+
+private:
+  void disconnect_quietly(const std::string& endpoint) noexcept {
+    try {
+      socket_.disconnect(endpoint);
+    } catch (const zmq::error_t&) {
+      // Already gone: nothing to undo.
+    }
+  }
+
+  zmq::socket_t socket_;
+  /// The endpoint each peer is connected to, by uuid.
+  std::unordered_map<std::string, std::string> endpoints_;
+};
+
+} // namespace
+
+std::unique_ptr<transport> make_zmq_transport(zmq::context_t& context,
+                                              const std::string& local_uuid,
+                                              const config&) {
+  return std::make_unique<zmq_transport>(context, local_uuid);
+}
+
+} // namespace p2p0mq

@@ -1,0 +1,493 @@
+#include "p2p0mq/actors/peer_table.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "p2p0mq/errc.hpp"
+#include "support/concern_fixture.hpp"
+
+using namespace std::chrono_literals;
+using p2p0mq::errc;
+using p2p0mq::message_kind;
+using p2p0mq::peer;
+using p2p0mq::peer_state;
+using p2p0mq::testing::table_fixture;
+
+namespace {
+
+using strings = std::vector<std::string>;
+
+const std::string relay = "relay-0001";
+
+/// Brings the new peer `uuid` to `state` by the table's own rules.
+void bring_to(table_fixture& fix, const std::string& uuid, peer_state state) {
+  fix.add(uuid);
+  switch (state) {
+  case peer_state::initial:
+    break;
+  case peer_state::connecting:
+    REQUIRE(fix.set_state(uuid, state));
+    break;
+  case peer_state::connected:
+    REQUIRE(fix.heard(fix.incoming(uuid, "hb")));
+    break;
+  case peer_state::routed:
+    REQUIRE(fix.heard(fix.incoming(uuid, "hb", message_kind::request, 1, {},
+                                   relay)));
+    break;
+  case peer_state::unreachable:
+    REQUIRE(fix.heard(fix.incoming(uuid, "hb")));
+    REQUIRE(fix.set_state(uuid, state));
+    break;
+  case peer_state::no_connection:
+    REQUIRE(fix.set_state(uuid, state));
+    break;
+  }
+  REQUIRE(fix.get(uuid).state == state);
+  fix.wire.clear();
+}
+
+} // namespace
+
+// -- records ------------------------------------------------------------------
+
+TEST_CASE("the peer table adds a new peer as INITIAL with its address",
+          "[peer_table]") {
+  table_fixture fix;
+  auto p = fix.add("peer-0001", "10.0.0.7", 5007);
+  CHECK(p.uuid == "peer-0001");
+  CHECK(p.host == "10.0.0.7");
+  CHECK(p.port == 5007);
+  CHECK(p.state == peer_state::initial);
+  CHECK(p.state_since == fix.now());
+  CHECK(p.via.empty());
+  auto q = fix.get("peer-0001");
+  CHECK(q.host == "10.0.0.7");
+  CHECK(q.port == 5007);
+  CHECK(q.state == peer_state::initial);
+  CHECK(fix.wire.empty());
+}
+
+TEST_CASE("the peer table lists every peer sorted by uuid", "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0003");
+  fix.add("peer-0001");
+  fix.add("peer-0002");
+  auto all = p2p0mq::testing::ask<std::vector<peer>>(fix, fix.peers,
+                                                     p2p0mq::get_atom::value);
+  REQUIRE(all);
+  strings uuids;
+  for (auto& p : *all)
+    uuids.push_back(p.uuid);
+  CHECK(uuids == strings{"peer-0001", "peer-0002", "peer-0003"});
+}
+
+TEST_CASE("adding a known peer updates its address and keeps its state",
+          "[peer_table]") {
+  table_fixture fix;
+  bring_to(fix, "peer-0001", peer_state::connected);
+  auto before = fix.get("peer-0001");
+  fix.advance_time(5s);
+  auto p = fix.add("peer-0001", "10.9.9.9", 6001);
+  CHECK(p.host == "10.9.9.9");
+  CHECK(p.port == 6001);
+  CHECK(p.state == peer_state::connected);
+  CHECK(p.state_since == before.state_since);
+  CHECK(p.last_heard == before.last_heard);
+  CHECK(fix.get("peer-0001").host == "10.9.9.9");
+  CHECK(fix.wire.empty());
+}
+
+TEST_CASE("the peer table rejects a uuid shorter than four bytes",
+          "[peer_table]") {
+  table_fixture fix;
+  auto three = p2p0mq::testing::ask<peer>(fix, fix.peers,
+                                          p2p0mq::add_atom::value,
+                                          std::string{"abc"},
+                                          std::string{"10.0.0.1"},
+                                          std::uint16_t{5000});
+  REQUIRE(!three);
+  CHECK(three.error() == errc::invalid_peer);
+  CHECK(fix.lookup("abc").error() == errc::unknown_peer);
+  auto empty = p2p0mq::testing::ask<peer>(fix, fix.peers,
+                                          p2p0mq::add_atom::value,
+                                          std::string{},
+                                          std::string{"10.0.0.1"},
+                                          std::uint16_t{5000});
+  REQUIRE(!empty);
+  CHECK(empty.error() == errc::invalid_peer);
+  // Four bytes is enough.
+  CHECK(fix.add("abcd").uuid == "abcd");
+}
+
+TEST_CASE("the peer table rejects the local peer's own uuid",
+          "[peer_table]") {
+  table_fixture fix;
+  auto own = p2p0mq::testing::ask<peer>(fix, fix.peers,
+                                        p2p0mq::add_atom::value,
+                                        std::string{table_fixture::local},
+                                        std::string{"10.0.0.1"},
+                                        std::uint16_t{5000});
+  REQUIRE(!own);
+  CHECK(own.error() == errc::invalid_peer);
+  CHECK(fix.lookup(table_fixture::local).error() == errc::unknown_peer);
+  CHECK(fix.wire.empty());
+}
+
+TEST_CASE("removing a peer says whether it was there", "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0001");
+  auto remove = [&] {
+    auto result = p2p0mq::testing::ask<bool>(fix, fix.peers,
+                                             p2p0mq::remove_atom::value,
+                                             std::string{"peer-0001"});
+    REQUIRE(result);
+    return *result;
+  };
+  CHECK(remove());
+  CHECK(fix.lookup("peer-0001").error() == errc::unknown_peer);
+  CHECK(!remove());
+}
+
+TEST_CASE("an unknown peer is answered with unknown_peer", "[peer_table]") {
+  table_fixture fix;
+  CHECK(fix.lookup("peer-0009").error() == errc::unknown_peer);
+  CHECK(fix.heard(fix.incoming("peer-0009", "hb")).error()
+        == errc::unknown_peer);
+  CHECK(fix.set_state("peer-0009", peer_state::connecting).error()
+        == errc::unknown_peer);
+  CHECK(fix.lookup("peer-0009").error() == errc::unknown_peer);
+  CHECK(fix.wire.empty());
+}
+
+// -- heard --------------------------------------------------------------------
+
+TEST_CASE("a message straight from a peer makes it CONNECTED",
+          "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0001");
+  auto p = fix.heard(fix.incoming("peer-0001", "hb"));
+  REQUIRE(p);
+  CHECK(p->state == peer_state::connected);
+  CHECK(p->via.empty());
+  CHECK(p->last_heard == fix.now());
+  CHECK(p->next_heart_beat == fix.now() + 4s);
+  REQUIRE(fix.wire.routes.size() == 1);
+  CHECK(fix.wire.routes[0].uuid == "peer-0001");
+  CHECK(fix.wire.routes[0].state == peer_state::connected);
+  CHECK(fix.wire.routes[0].via.empty());
+}
+
+TEST_CASE("a relayed message makes a peer ROUTED via the relay, a direct one "
+          "makes it CONNECTED again",
+          "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0001");
+  auto relayed = [&](const std::string& via) {
+    return fix.incoming("peer-0001", "hb", message_kind::request, 1, {}, via);
+  };
+  auto p = fix.heard(relayed(relay));
+  REQUIRE(p);
+  CHECK(p->state == peer_state::routed);
+  CHECK(p->via == relay);
+  REQUIRE(fix.wire.routes.size() == 1);
+  CHECK(fix.wire.routes[0].state == peer_state::routed);
+  CHECK(fix.wire.routes[0].via == relay);
+  // The same route again changes nothing the sender needs to know.
+  REQUIRE(fix.heard(relayed(relay)));
+  CHECK(fix.wire.routes.size() == 1);
+  // Another relay is a change of route.
+  p = fix.heard(relayed("relay-0002"));
+  REQUIRE(p);
+  CHECK(p->via == "relay-0002");
+  REQUIRE(fix.wire.routes.size() == 2);
+  CHECK(fix.wire.routes[1].state == peer_state::routed);
+  CHECK(fix.wire.routes[1].via == "relay-0002");
+  // Straight from the peer: CONNECTED, via cleared.
+  p = fix.heard(fix.incoming("peer-0001", "hb"));
+  REQUIRE(p);
+  CHECK(p->state == peer_state::connected);
+  CHECK(p->via.empty());
+  REQUIRE(fix.wire.routes.size() == 3);
+  CHECK(fix.wire.routes[2].state == peer_state::connected);
+  CHECK(fix.wire.routes[2].via.empty());
+}
+
+// -- state --------------------------------------------------------------------
+
+TEST_CASE("CONNECTING applies only to a peer that needs a reconnect",
+          "[peer_table]") {
+  auto from = GENERATE(peer_state::initial, peer_state::no_connection,
+                       peer_state::unreachable, peer_state::connecting,
+                       peer_state::connected, peer_state::routed);
+  CAPTURE(from);
+  table_fixture fix;
+  bring_to(fix, "peer-0001", from);
+  auto p = fix.set_state("peer-0001", peer_state::connecting);
+  REQUIRE(p);
+  auto applies = from == peer_state::initial
+                 || from == peer_state::no_connection
+                 || from == peer_state::unreachable;
+  if (applies) {
+    CHECK(p->state == peer_state::connecting);
+    CHECK(p->state_since == fix.now());
+    REQUIRE(fix.wire.routes.size() == 1);
+    CHECK(fix.wire.routes[0].state == peer_state::connecting);
+  } else {
+    CHECK(p->state == from);
+    CHECK(fix.wire.routes.empty());
+  }
+  CHECK(fix.get("peer-0001").state == p->state);
+}
+
+TEST_CASE("NO_CONNECTION applies to a peer neither CONNECTED nor ROUTED",
+          "[peer_table]") {
+  auto from = GENERATE(peer_state::initial, peer_state::connecting,
+                       peer_state::unreachable, peer_state::no_connection,
+                       peer_state::connected, peer_state::routed);
+  CAPTURE(from);
+  table_fixture fix;
+  bring_to(fix, "peer-0001", from);
+  fix.advance_time(1s);
+  auto p = fix.set_state("peer-0001", peer_state::no_connection);
+  REQUIRE(p);
+  if (from == peer_state::connected || from == peer_state::routed) {
+    CHECK(p->state == from);
+    CHECK(fix.wire.routes.empty());
+    return;
+  }
+  CHECK(p->state == peer_state::no_connection);
+  CHECK(p->via.empty());
+  CHECK(p->next_connect > fix.now());
+  if (from == peer_state::no_connection) {
+    // Still NO_CONNECTION: nothing changed for the sender.
+    CHECK(fix.wire.routes.empty());
+  } else {
+    REQUIRE(fix.wire.routes.size() == 1);
+    CHECK(fix.wire.routes[0].state == peer_state::no_connection);
+    CHECK(fix.wire.routes[0].via.empty());
+  }
+}
+
+TEST_CASE("any other state applies as asked", "[peer_table]") {
+  table_fixture fix;
+  bring_to(fix, "peer-0001", peer_state::connected);
+  auto p = fix.set_state("peer-0001", peer_state::unreachable);
+  REQUIRE(p);
+  CHECK(p->state == peer_state::unreachable);
+  REQUIRE(fix.wire.routes.size() == 1);
+  CHECK(fix.wire.routes[0].state == peer_state::unreachable);
+}
+
+TEST_CASE("NO_CONNECTION schedules the next attempt after the reconnect wait, "
+          "growing by the slow-down step up to its maximum",
+          "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0001");
+  std::vector<p2p0mq::duration> waits;
+  for (int i = 0; i < 7; ++i) {
+    auto p = fix.set_state("peer-0001", peer_state::no_connection);
+    REQUIRE(p);
+    waits.push_back(p->next_connect - fix.now());
+    fix.advance_time(1s);
+  }
+  using s = std::chrono::seconds;
+  CHECK(waits
+        == std::vector<p2p0mq::duration>{s{120}, s{122}, s{124}, s{126},
+                                         s{128}, s{130}, s{130}});
+}
+
+TEST_CASE("every change of state or route is told to the sender, and nothing "
+          "else is",
+          "[peer_table]") {
+  table_fixture fix;
+  using route = std::tuple<std::string, peer_state, std::string>;
+  std::vector<route> told;
+  auto routes = [&] {
+    std::vector<route> result;
+    for (auto& x : fix.wire.routes)
+      result.emplace_back(x.uuid, x.state, x.via);
+    return result;
+  };
+  fix.add("peer-0001");
+  fix.add("peer-0001", "10.0.0.2", 5002);
+  CHECK(routes() == told);
+  REQUIRE(fix.set_state("peer-0001", peer_state::connecting));
+  told.emplace_back("peer-0001", peer_state::connecting, "");
+  CHECK(routes() == told);
+  REQUIRE(fix.set_state("peer-0001", peer_state::connecting));
+  CHECK(routes() == told);
+  REQUIRE(fix.heard(fix.incoming("peer-0001", "hello", message_kind::reply)));
+  told.emplace_back("peer-0001", peer_state::connected, "");
+  CHECK(routes() == told);
+  REQUIRE(fix.heard(fix.incoming("peer-0001", "hb")));
+  REQUIRE(fix.set_state("peer-0001", peer_state::connecting));
+  REQUIRE(fix.set_state("peer-0001", peer_state::no_connection));
+  CHECK(routes() == told);
+  REQUIRE(fix.heard(
+    fix.incoming("peer-0001", "hb", message_kind::request, 2, {}, relay)));
+  told.emplace_back("peer-0001", peer_state::routed, relay);
+  CHECK(routes() == told);
+  REQUIRE(fix.set_state("peer-0001", peer_state::unreachable));
+  told.emplace_back("peer-0001", peer_state::unreachable, relay);
+  CHECK(routes() == told);
+  REQUIRE(fix.set_state("peer-0001", peer_state::no_connection));
+  told.emplace_back("peer-0001", peer_state::no_connection, "");
+  CHECK(routes() == told);
+  CHECK(fix.wire.connects.empty());
+  CHECK(fix.wire.outgoing.empty());
+}
+
+// -- heart-beat rules ---------------------------------------------------------
+
+TEST_CASE("the heart-beat rules return the peers due and schedule their next "
+          "beat",
+          "[peer_table]") {
+  table_fixture fix;
+  bring_to(fix, "peer-0002", peer_state::connected);
+  bring_to(fix, "peer-0001", peer_state::routed);
+  bring_to(fix, "peer-0003", peer_state::initial);
+  bring_to(fix, "peer-0004", peer_state::connecting);
+  bring_to(fix, "peer-0005", peer_state::no_connection);
+  auto t0 = fix.now();
+  fix.advance_time(4s - 1ns);
+  CHECK(fix.heart_beat().empty());
+  fix.advance_time(1ns);
+  CHECK(fix.heart_beat() == strings{"peer-0001", "peer-0002"});
+  // Rescheduled: not due again at once.
+  CHECK(fix.heart_beat().empty());
+  CHECK(fix.get("peer-0002").next_heart_beat == t0 + 4s + 4s);
+  fix.advance_time(4s);
+  CHECK(fix.heart_beat() == strings{"peer-0001", "peer-0002"});
+  // The unanswered beat slows the next one down by a step.
+  CHECK(fix.get("peer-0002").next_heart_beat == t0 + 8s + 6s);
+  CHECK(fix.get("peer-0001").state == peer_state::routed);
+  CHECK(fix.get("peer-0002").state == peer_state::connected);
+  CHECK(fix.wire.empty());
+}
+
+TEST_CASE("a peer becomes UNREACHABLE strictly after 40 s of silence",
+          "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0001");
+  fix.add("peer-0002");
+  REQUIRE(fix.heard(fix.incoming("peer-0001", "hb")));
+  fix.advance_time(1ns);
+  REQUIRE(fix.heard(fix.incoming("peer-0002", "hb")));
+  fix.wire.clear();
+  // peer-0001 has been silent for 40 s and 1 ns, peer-0002 for exactly 40 s.
+  fix.advance_time(40s);
+  CHECK(fix.heart_beat() == strings{"peer-0001", "peer-0002"});
+  CHECK(fix.get("peer-0001").state == peer_state::unreachable);
+  CHECK(fix.get("peer-0002").state == peer_state::connected);
+  REQUIRE(fix.wire.routes.size() == 1);
+  CHECK(fix.wire.routes[0].uuid == "peer-0001");
+  CHECK(fix.wire.routes[0].state == peer_state::unreachable);
+  // An UNREACHABLE peer still gets its beats; nothing more is told.
+  fix.advance_time(60s);
+  CHECK(fix.heart_beat() == strings{"peer-0001", "peer-0002"});
+  CHECK(fix.get("peer-0001").state == peer_state::unreachable);
+  CHECK(fix.get("peer-0002").state == peer_state::unreachable);
+  REQUIRE(fix.wire.routes.size() == 2);
+  CHECK(fix.wire.routes[1].uuid == "peer-0002");
+  // Hearing from it makes it CONNECTED again.
+  REQUIRE(fix.heard(fix.incoming("peer-0001", "hb", message_kind::reply)));
+  CHECK(fix.get("peer-0001").state == peer_state::connected);
+  REQUIRE(fix.wire.routes.size() == 3);
+  CHECK(fix.wire.routes[2].state == peer_state::connected);
+}
+
+TEST_CASE("a peer becomes NO_CONNECTION strictly after 240 s of silence and "
+          "gets no more beats",
+          "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0001");
+  fix.add("peer-0002");
+  REQUIRE(fix.heard(
+    fix.incoming("peer-0001", "hb", message_kind::request, 1, {}, relay)));
+  fix.advance_time(1ns);
+  REQUIRE(fix.heard(fix.incoming("peer-0002", "hb")));
+  fix.wire.clear();
+  fix.advance_time(240s);
+  // peer-0001: 240 s and 1 ns; peer-0002: exactly 240 s, only UNREACHABLE.
+  CHECK(fix.heart_beat() == strings{"peer-0002"});
+  auto p = fix.get("peer-0001");
+  CHECK(p.state == peer_state::no_connection);
+  CHECK(p.via.empty());
+  CHECK(p.next_connect == fix.now() + 120s);
+  CHECK(fix.get("peer-0002").state == peer_state::unreachable);
+  REQUIRE(fix.wire.routes.size() == 2);
+  for (auto& x : fix.wire.routes) {
+    if (x.uuid == "peer-0001") {
+      CHECK(x.state == peer_state::no_connection);
+      CHECK(x.via.empty());
+    } else {
+      CHECK(x.state == peer_state::unreachable);
+    }
+  }
+  // peer-0002 is due again 4 s later, and given up too by then.
+  fix.advance_time(4s);
+  CHECK(fix.heart_beat().empty());
+  CHECK(fix.get("peer-0002").state == peer_state::no_connection);
+  for (int i = 0; i < 5; ++i) {
+    fix.advance_time(14s);
+    CHECK(fix.heart_beat().empty());
+  }
+}
+
+// -- connector rules ----------------------------------------------------------
+
+TEST_CASE("an INITIAL peer with a host is greeted once until the outcome is "
+          "known or two time-to-lives pass",
+          "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0001", "10.0.0.1", 5001);
+  fix.add("peer-0002", "", 0);
+  CHECK(fix.greet() == strings{"peer-0001"});
+  CHECK(fix.greet().empty());
+  fix.advance_time(60s);
+  CHECK(fix.greet().empty());
+  fix.advance_time(1ns);
+  CHECK(fix.greet() == strings{"peer-0001"});
+  CHECK(fix.greet().empty());
+  CHECK(fix.get("peer-0001").state == peer_state::initial);
+  CHECK(fix.wire.empty());
+}
+
+TEST_CASE("a NO_CONNECTION peer is greeted again after 120 s, then after a "
+          "growing wait",
+          "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0001", "10.0.0.1", 5001);
+  fix.add("peer-0002", "", 0);
+  REQUIRE(fix.set_state("peer-0002", peer_state::no_connection));
+  for (auto wait : {120s, 122s, 124s, 126s, 128s, 130s, 130s}) {
+    CAPTURE(wait.count());
+    // The hello was dropped: the peer is given up for a while.
+    REQUIRE(fix.set_state("peer-0001", peer_state::no_connection));
+    fix.advance_time(wait - 1ns);
+    CHECK(fix.greet().empty());
+    fix.advance_time(1ns);
+    CHECK(fix.greet() == strings{"peer-0001"});
+  }
+}
+
+TEST_CASE("a CONNECTING peer is given up strictly after 40 s without an answer",
+          "[peer_table]") {
+  table_fixture fix;
+  bring_to(fix, "peer-0001", peer_state::connecting);
+  fix.advance_time(40s);
+  CHECK(fix.greet().empty());
+  CHECK(fix.get("peer-0001").state == peer_state::connecting);
+  CHECK(fix.wire.empty());
+  fix.advance_time(1ns);
+  CHECK(fix.greet().empty());
+  auto p = fix.get("peer-0001");
+  CHECK(p.state == peer_state::no_connection);
+  CHECK(p.next_connect == fix.now() + 120s);
+  REQUIRE(fix.wire.routes.size() == 1);
+  CHECK(fix.wire.routes[0].state == peer_state::no_connection);
+}

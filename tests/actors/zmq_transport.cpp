@@ -1,0 +1,3 @@
+#include "p2p0mq/actors/zmq_transport.hpp"
+
+#include <catch2/catch.hpp>

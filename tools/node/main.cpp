@@ -1,0 +1,160 @@
+// p2p0mq-node: runs one local peer. See `p2p0mq-node --help`.
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "node/options.hpp"
+#include "node/pinger.hpp"
+#include "node/view.hpp"
+#include "p2p0mq/actors/echo.hpp"
+#include "p2p0mq/actors/local_peer.hpp"
+#include "p2p0mq/actors/system_config.hpp"
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+
+namespace {
+
+using namespace p2p0mq;
+using std::chrono::steady_clock;
+
+constexpr const char* version = "0.1.0";
+
+int fail(int code, const std::string& what) {
+  std::fprintf(stderr, "p2p0mq-node: %s\n", what.c_str());
+  return code;
+}
+
+std::string explain(const caf::error& err) {
+  auto text = context_of(err);
+  return text.empty() ? render(err) : text;
+}
+
+/// Waits until `deadline` or a blocked SIGINT/SIGTERM; true on a signal.
+bool wait_for_signal(const sigset_t& signals, steady_clock::time_point deadline) {
+  auto left = deadline - steady_clock::now();
+  if (left <= steady_clock::duration::zero())
+    return false;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+  timespec ts{static_cast<time_t>(ns / 1000000000),
+              static_cast<long>(ns % 1000000000)};
+  return sigtimedwait(&signals, nullptr, &ts) > 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = node::parse(std::vector<std::string>(argv + 1, argv + argc));
+  if (!opts)
+    return fail(2, explain(opts.error()));
+  if (opts->help) {
+    std::fputs(node::usage().c_str(), stdout);
+    return 0;
+  }
+  if (opts->version) {
+    std::printf("p2p0mq-node %s\n", version);
+    return 0;
+  }
+  if (!opts->log_level.empty())
+    set_log_level(*parse_log_level(opts->log_level));
+  // Signals are taken by the main thread only: block them before any other
+  // thread starts, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  system_config cfg;
+  std::vector<std::string> caf_args = opts->caf_args;
+  if (auto err = cfg.parse(caf_args))
+    return fail(2, cfg.render(err));
+  if (cfg.cli_helptext_printed)
+    return 0;
+  if (!opts->uuid.empty())
+    cfg.settings.uuid = opts->uuid;
+  cfg.settings.host = opts->host;
+  cfg.settings.port = opts->port;
+  if (auto err = cfg.settings.validate())
+    return fail(2, explain(err));
+  caf::actor_system sys{cfg};
+  local_peer peer{sys, cfg.settings};
+  if (auto err = peer.start())
+    return fail(1, explain(err));
+  std::fprintf(stderr, "p2p0mq-node %s listening on %s:%u\n",
+               peer.uuid().c_str(), peer.settings().host.c_str(),
+               static_cast<unsigned>(peer.port()));
+  caf::scoped_actor self{sys};
+  bool pinging = !opts->ping.empty();
+  if (pinging) {
+    node::ping_plan plan;
+    plan.target = opts->ping;
+    plan.count = opts->count;
+    plan.interval = std::chrono::duration_cast<duration>(
+      std::chrono::duration<double>(opts->interval));
+    plan.timeout = std::chrono::duration_cast<duration>(
+      std::chrono::duration<double>(opts->ping_timeout));
+    auto pinger = node::spawn_pinger(sys, peer.context(), plan,
+                                     caf::actor_cast<caf::actor>(self));
+    if (auto err = peer.add_concern(echo_command,
+                                    echo(caf::actor_cast<caf::actor>(pinger))))
+      return fail(1, explain(err));
+  } else if (opts->echo) {
+    if (auto err = peer.add_concern(echo_command, echo()))
+      return fail(1, explain(err));
+  }
+  for (auto& p : opts->peers)
+    if (auto err = peer.add_peer(p.uuid, p.host, p.port))
+      return fail(2, "--peer " + p.uuid + ": " + explain(err));
+  auto start = steady_clock::now();
+  auto end = opts->duration > 0
+               ? start
+                   + std::chrono::duration_cast<steady_clock::duration>(
+                     std::chrono::duration<double>(opts->duration))
+               : steady_clock::time_point::max();
+  auto period = opts->json ? std::chrono::milliseconds{500}
+                           : std::chrono::milliseconds{1000};
+  bool tty = isatty(STDOUT_FILENO) == 1;
+  int rc = pinging ? 1 : 0;
+  auto next_report = start;
+  for (;;) {
+    auto now = steady_clock::now();
+    if (now >= end)
+      break;
+    if (now >= next_report) {
+      auto t = std::chrono::duration<double>(now - start).count();
+      if (opts->json || !pinging) {
+        auto peers = peer.peers();
+        if (peers && opts->json) {
+          std::printf("%s\n", node::json_line(t, peer.uuid(), *peers).c_str());
+        } else if (peers) {
+          std::printf("%s%s\n", tty ? "\x1b[H\x1b[2J" : "",
+                      node::table(t, peer.uuid(), peer.port(), *peers).c_str());
+        }
+        std::fflush(stdout);
+      }
+      next_report += period;
+    }
+    if (wait_for_signal(signals, std::min(next_report, end)))
+      break;
+    bool done = false;
+    self->receive(
+      [&](const std::string& what, int code) {
+        if (what == "done") {
+          done = true;
+          rc = code;
+        }
+      },
+      caf::after(std::chrono::seconds{0}) >> [] {});
+    if (done)
+      break;
+  }
+  peer.stop();
+  return rc;
+}

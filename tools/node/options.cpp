@@ -1,0 +1,196 @@
+#include "node/options.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <limits>
+
+#include "p2p0mq/config.hpp"
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+
+namespace p2p0mq::node {
+
+namespace {
+
+caf::error bad(const std::string& flag, const std::string& what) {
+  return make_error(errc::invalid_config, flag + ": " + what);
+}
+
+template <class T>
+bool parse_number(const std::string& text, T& out) {
+  auto first = text.data();
+  auto last = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(first, last, out);
+  return ec == std::errc{} && ptr == last;
+}
+
+bool parse_seconds(const std::string& text, double& out) {
+  if (text.empty())
+    return false;
+  char* end = nullptr;
+  out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && out >= 0;
+}
+
+} // namespace
+
+caf::error parse_host_port(const std::string& text, std::string& host,
+                           std::uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return bad(text, "expected HOST:PORT");
+  host = text.substr(0, colon);
+  if (!parse_number(text.substr(colon + 1), port))
+    return bad(text, "port must be a number from 0 to 65535");
+  return caf::none;
+}
+
+caf::expected<peer_address> parse_peer_address(const std::string& text) {
+  auto at = text.find('@');
+  if (at == std::string::npos)
+    return bad(text, "expected ID@HOST:PORT");
+  peer_address result;
+  result.uuid = text.substr(0, at);
+  if (result.uuid.size() < min_uuid_size)
+    return bad(text, "the peer id must have at least 4 bytes");
+  if (auto err = parse_host_port(text.substr(at + 1), result.host,
+                                 result.port))
+    return err;
+  if (result.port == 0)
+    return bad(text, "the peer's port must not be 0");
+  return result;
+}
+
+caf::expected<options> parse(const std::vector<std::string>& args) {
+  options result;
+  bool count_given = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& flag = args[i];
+    auto value = [&](std::string& out) -> caf::error {
+      if (i + 1 >= args.size())
+        return bad(flag, "needs a value");
+      out = args[++i];
+      return caf::none;
+    };
+    std::string text;
+    if (flag == "--help" || flag == "-h") {
+      result.help = true;
+    } else if (flag == "--version") {
+      result.version = true;
+    } else if (flag == "--uuid") {
+      if (auto err = value(result.uuid))
+        return err;
+      if (result.uuid.size() < min_uuid_size)
+        return bad(flag, "the uuid must have at least 4 bytes");
+    } else if (flag == "--bind") {
+      if (auto err = value(text))
+        return err;
+      if (auto err = parse_host_port(text, result.host, result.port))
+        return err;
+    } else if (flag == "--peer") {
+      if (auto err = value(text))
+        return err;
+      auto addr = parse_peer_address(text);
+      if (!addr)
+        return std::move(addr.error());
+      result.peers.emplace_back(std::move(*addr));
+    } else if (flag == "--no-encryption") {
+      result.encryption = false;
+    } else if (flag == "--duration") {
+      if (auto err = value(text))
+        return err;
+      if (!parse_seconds(text, result.duration))
+        return bad(flag, "expected seconds (0 or more), got '" + text + "'");
+    } else if (flag == "--json") {
+      result.json = true;
+    } else if (flag == "--echo") {
+      result.echo = true;
+    } else if (flag == "--ping") {
+      if (auto err = value(result.ping))
+        return err;
+    } else if (flag == "--count") {
+      if (auto err = value(text))
+        return err;
+      if (!parse_number(text, result.count) || result.count < 1)
+        return bad(flag, "expected a count of 1 or more, got '" + text + "'");
+      count_given = true;
+    } else if (flag == "--interval") {
+      if (auto err = value(text))
+        return err;
+      if (!parse_seconds(text, result.interval))
+        return bad(flag, "expected seconds, got '" + text + "'");
+    } else if (flag == "--ping-timeout") {
+      if (auto err = value(text))
+        return err;
+      if (!parse_seconds(text, result.ping_timeout)
+          || result.ping_timeout <= 0)
+        return bad(flag, "expected seconds above 0, got '" + text + "'");
+    } else if (flag == "--log-level") {
+      if (auto err = value(result.log_level))
+        return err;
+      if (!parse_log_level(result.log_level))
+        return bad(flag, "expected error, warning, info, debug or trace");
+    } else if (flag.rfind("--", 0) == 0 && flag.find('.') != std::string::npos
+               && flag.find('=') != std::string::npos) {
+      // CAF's own options, e.g. --p2p0mq.heart-beat-interval=2s.
+      result.caf_args.emplace_back(flag);
+    } else if (flag == "--config-file" || flag.rfind("--config-file=", 0) == 0) {
+      result.caf_args.emplace_back(flag);
+      if (flag == "--config-file" && i + 1 < args.size())
+        result.caf_args.emplace_back(args[++i]);
+    } else {
+      return bad(flag, "unknown flag (see --help)");
+    }
+  }
+  if (count_given && result.ping.empty())
+    return bad("--count", "only makes sense with --ping");
+  return result;
+}
+
+std::string usage() {
+  config defaults;
+  auto secs = [](duration d) {
+    return std::to_string(
+             std::chrono::duration_cast<std::chrono::milliseconds>(d).count()
+             / 1000.0)
+      .substr(0, 5);
+  };
+  std::string out;
+  out += "usage: p2p0mq-node [flags]\n\n";
+  out += "Runs one local peer of a p2p0mq network.\n\n";
+  out += "  --uuid ID               uuid of this peer (default: generated)\n";
+  out += "  --bind HOST:PORT        receiver address (default: 127.0.0.1:0,"
+         " any port)\n";
+  out += "  --peer ID@HOST:PORT     a peer to connect to (repeatable)\n";
+  out += "  --no-encryption         plain TCP (the default until CURVE"
+         " lands)\n";
+  out += "  --duration SECONDS      run this long, 0 = until SIGINT/SIGTERM"
+         " (default: 0)\n";
+  out += "  --json                  every 0.5 s one JSON line with the peer"
+         " table\n";
+  out += "  --echo                  answer `echo` requests\n";
+  out += "  --ping ID               send echo requests to peer ID once it is"
+         " reachable\n";
+  out += "  --count N               number of pings (default: 4)\n";
+  out += "  --interval SECONDS      time between pings (default: 0.2)\n";
+  out += "  --ping-timeout SECONDS  wait for each answer (default: 5)\n";
+  out += "  --log-level LEVEL       error, warning, info, debug, trace"
+         " (default: warning)\n";
+  out += "  --config-file FILE      CAF INI file, e.g. a [p2p0mq] section\n";
+  out += "  --version               print the version\n";
+  out += "  --help                  print this text\n\n";
+  out += "Tunables (CAF options, also in the [p2p0mq] section of the config"
+         " file):\n";
+  out += "  --p2p0mq.heart-beat-interval=" + secs(defaults.heart_beat_interval)
+         + "s  --p2p0mq.message-ttl=" + secs(defaults.message_ttl) + "s\n";
+  out += "  --p2p0mq.unresponsive-threshold="
+         + secs(defaults.unresponsive_threshold)
+         + "s  --p2p0mq.no-connection-threshold="
+         + secs(defaults.no_connection_threshold) + "s\n";
+  out += "  --p2p0mq.reconnect-wait=" + secs(defaults.reconnect_wait)
+         + "s  --p2p0mq.tick-interval=" + secs(defaults.tick_interval)
+         + "s  (and every other p2p0mq.* option)\n";
+  return out;
+}
+
+} // namespace p2p0mq::node

@@ -1,0 +1,176 @@
+#include "node/pinger.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "p2p0mq/actors/echo.hpp"
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/uuid.hpp"
+
+namespace p2p0mq::node {
+
+namespace {
+
+/// How often the pinger looks at its clock while it works.
+constexpr auto step = std::chrono::milliseconds{50};
+
+struct outstanding {
+  int seq;
+  time_point sent_at;
+};
+
+struct pinger_state {
+  static inline const char* name = "p2p0mq.pinger";
+  concern_context ctx;
+  ping_plan plan;
+  caf::actor report_to;
+  bool reachable = false;
+  int next_seq = 1;
+  time_point next_send{};
+  std::map<std::uint64_t, outstanding> waiting;
+  std::vector<double> rtts_ms;
+  int lost = 0;
+};
+
+using pinger_ptr = concern_actor::stateful_pointer<pinger_state>;
+
+double ms(duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+void finish(pinger_ptr self) {
+  auto& st = self->state;
+  auto received = static_cast<int>(st.rtts_ms.size());
+  std::printf("--- %s echo statistics ---\n", short_uuid(st.plan.target).c_str());
+  std::printf("%d requests, %d replies, %.0f%% lost\n", st.plan.count,
+              received, 100.0 * (st.plan.count - received) / st.plan.count);
+  if (received > 0) {
+    auto xs = st.rtts_ms;
+    std::sort(xs.begin(), xs.end());
+    double sum = 0;
+    for (auto x : xs)
+      sum += x;
+    std::printf("rtt min/avg/p50/max = %.3f/%.3f/%.3f/%.3f ms\n", xs.front(),
+                sum / received, xs[xs.size() / 2], xs.back());
+  }
+  std::fflush(stdout);
+  caf::anon_send(st.report_to, std::string{"done"},
+                 received == st.plan.count ? 0 : 1);
+  self->quit();
+}
+
+void send_ping(pinger_ptr self, time_point now) {
+  auto& st = self->state;
+  auto body = payload_builder{}
+                .add_integer("seq", st.next_seq)
+                .add_bytes("from", st.ctx.local_uuid)
+                .build();
+  auto msg = st.ctx.make_request(st.plan.target, echo_command, std::move(body),
+                                 now);
+  st.waiting.emplace(msg.id, outstanding{st.next_seq, now});
+  ++st.next_seq;
+  st.next_send = now + st.plan.interval;
+  self->send(st.ctx.sender, outgoing_atom::value, std::move(msg),
+             priority::fast, concern_actor{self});
+}
+
+/// Looks at the clock: time-outs, the next request, the end.
+void on_step(pinger_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto i = st.waiting.begin(); i != st.waiting.end();) {
+    if (now - i->second.sent_at >= st.plan.timeout) {
+      std::printf("seq=%d: no reply within %.1f s\n", i->second.seq,
+                  ms(st.plan.timeout) / 1000);
+      ++st.lost;
+      i = st.waiting.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (st.next_seq <= st.plan.count && now >= st.next_send)
+    send_ping(self, now);
+  if (st.next_seq > st.plan.count && st.waiting.empty()) {
+    finish(self);
+    return;
+  }
+  self->delayed_send(self, step, tick_atom::value);
+}
+
+concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
+                                    ping_plan plan, caf::actor report_to) {
+  self->state.ctx = std::move(ctx);
+  self->state.plan = std::move(plan);
+  self->state.report_to = std::move(report_to);
+  self->send(self, tick_atom::value);
+  return {
+    [self](incoming_atom, const message& msg) {
+      auto& st = self->state;
+      auto i = st.waiting.find(msg.id);
+      if (i == st.waiting.end() || !msg.is_reply())
+        return;
+      auto rtt = ms(self->clock().now() - i->second.sent_at);
+      st.rtts_ms.push_back(rtt);
+      std::printf("%zu bytes from %s: seq=%d time=%.3f ms\n",
+                  msg.payload.bytes().size(), short_uuid(msg.source).c_str(),
+                  i->second.seq, rtt);
+      std::fflush(stdout);
+      st.waiting.erase(i);
+    },
+    [self](tick_atom) {
+      auto& st = self->state;
+      if (st.reachable) {
+        on_step(self);
+        return;
+      }
+      self->request(st.ctx.peers, caf::infinite, get_atom::value, st.plan.target)
+        .then(
+          [self](const peer& p) {
+            if (p.state == peer_state::connected
+                || p.state == peer_state::routed) {
+              self->state.reachable = true;
+              std::printf("echo %s: %s, %d requests\n",
+                          short_uuid(p.uuid).c_str(),
+                          std::string{to_string(p.state)}.c_str(),
+                          self->state.plan.count);
+              std::fflush(stdout);
+              on_step(self);
+              return;
+            }
+            self->delayed_send(self, step, tick_atom::value);
+          },
+          [self](const caf::error&) {
+            self->delayed_send(self, step, tick_atom::value);
+          });
+    },
+    [](sent_atom, const message&) {},
+    [](send_failed_atom, const message&, const caf::error&) { return true; },
+    [self](dropped_atom, const message& msg, const caf::error& err) {
+      auto& st = self->state;
+      auto i = st.waiting.find(msg.id);
+      if (i == st.waiting.end())
+        return;
+      std::printf("seq=%d: dropped: %s\n", i->second.seq, render(err).c_str());
+      ++st.lost;
+      st.waiting.erase(i);
+    },
+  };
+}
+
+} // namespace
+
+concern_actor spawn_pinger(caf::actor_system& sys, concern_context ctx,
+                           ping_plan plan, caf::actor report_to) {
+  return sys.spawn(pinger, std::move(ctx), std::move(plan),
+                   std::move(report_to));
+}
+
+} // namespace p2p0mq::node

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "p2p0mq/actors/concern.hpp"
+
+namespace p2p0mq::node {
+
+/// What to ping, how often and how patiently.
+struct ping_plan {
+  std::string target;
+  int count = 4;
+  duration interval = std::chrono::milliseconds{200};
+  duration timeout = std::chrono::seconds{5};
+};
+
+/// Spawns the pinger: it waits until `plan.target` is CONNECTED or ROUTED,
+/// sends `plan.count` echo requests, prints each round trip and a summary,
+/// then sends `(std::string{"done"}, int exit_code)` to `report_to` and exits.
+/// It owns the echo requests it sends (their outcomes come to it) and must be
+/// the listener of the echo concern (which forwards the replies).
+concern_actor spawn_pinger(caf::actor_system& sys, concern_context ctx,
+                           ping_plan plan, caf::actor report_to);
+
+} // namespace p2p0mq::node
