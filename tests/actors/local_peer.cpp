@@ -1,3 +1,295 @@
 #include "p2p0mq/actors/local_peer.hpp"
 
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/local_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
+#include <zmq.hpp>
+
+#include "p2p0mq/actors/echo.hpp"
+#include "p2p0mq/actors/system_config.hpp"
+#include "p2p0mq/errc.hpp"
+#include "support/wait.hpp"
+
+using namespace p2p0mq;
+using namespace std::chrono_literals;
+using p2p0mq::testing::wait_until;
+
+namespace {
+
+/// One actor system for the loopback tests of a test case.
+struct loopback {
+  loopback() : sys(cfg) {
+  }
+
+  /// Starts a local peer on a port of the system's choice.
+  std::unique_ptr<local_peer> start(const std::string& uuid) {
+    config settings;
+    settings.uuid = uuid;
+    auto result = std::make_unique<local_peer>(sys, settings, zmq_context);
+    auto err = result->start();
+    INFO(render(err));
+    REQUIRE(!err);
+    return result;
+  }
+
+  /// Whether `a` sees `b` in `state`.
+  static bool sees(local_peer& a, const local_peer& b, peer_state state) {
+    auto p = a.find_peer(b.uuid());
+    return p && p->state == state;
+  }
+
+  bool connected_both_ways(local_peer& a, local_peer& b,
+                           std::chrono::milliseconds limit) {
+    return wait_until(
+      sys,
+      [&] {
+        return sees(a, b, peer_state::connected)
+               && sees(b, a, peer_state::connected);
+      },
+      limit);
+  }
+
+  system_config cfg;
+  caf::actor_system sys;
+  std::shared_ptr<zmq::context_t> zmq_context
+    = std::make_shared<zmq::context_t>(1);
+};
+
+/// Owner of test requests: forwards drops to `listener`.
+concern_actor::behavior_type owner_impl(concern_actor::pointer,
+                                        caf::actor listener) {
+  return {
+    [](incoming_atom, const message&) {},
+    [](tick_atom) {},
+    [](sent_atom, const message&) {},
+    [](send_failed_atom, const message&, const caf::error&) { return true; },
+    [listener](dropped_atom, const message& msg, const caf::error& err) {
+      caf::anon_send(listener, dropped_atom::value, msg, err);
+    },
+  };
+}
+
+/// A concern that answers like echo but throws on a request whose payload
+/// has the key "explode"; replies go to `listener`.
+concern_actor::behavior_type flaky_impl(concern_actor::pointer self,
+                                        concern_context ctx,
+                                        caf::actor listener) {
+  return {
+    [self, ctx, listener](incoming_atom, const message& msg) {
+      if (msg.is_reply()) {
+        caf::anon_send(listener, incoming_atom::value, msg);
+        return;
+      }
+      if (msg.payload.contains("explode"))
+        throw std::runtime_error("flaky concern exploded on purpose");
+      self->send(ctx.sender, outgoing_atom::value,
+                 ctx.make_reply(msg, msg.payload, self->clock().now()),
+                 priority::fast, concern_actor{self});
+    },
+    [](tick_atom) {},
+    [](sent_atom, const message&) {},
+    [](send_failed_atom, const message&, const caf::error&) { return true; },
+    [](dropped_atom, const message&, const caf::error&) {},
+  };
+}
+
+concern_factory flaky(caf::actor listener) {
+  return [listener](caf::local_actor* parent, concern_context ctx) {
+    return parent->spawn(flaky_impl, std::move(ctx), listener);
+  };
+}
+
+/// Sends a request for `command` from `from` to `to` and waits for its reply
+/// at `self` (the listener of `from`'s concern). Returns whether it came.
+bool round_trip(caf::scoped_actor& self, local_peer& from,
+                const local_peer& to, const std::string& command,
+                const concern_actor& owner, payload body = payload{}) {
+  auto msg = from.context().make_request(to.uuid(), command, std::move(body),
+                                         std::chrono::steady_clock::now());
+  auto id = msg.id;
+  from.send(std::move(msg), priority::fast, owner);
+  bool answered = false;
+  bool done = false;
+  while (!done) {
+    self->receive(
+      [&](incoming_atom, const message& reply) {
+        if (reply.id == id && reply.source == to.uuid()) {
+          answered = true;
+          done = true;
+        }
+      },
+      [&](dropped_atom, const message&, const caf::error&) { done = true; },
+      caf::after(std::chrono::seconds{5}) >> [&] { done = true; });
+  }
+  return answered;
+}
+
+} // namespace
+
+TEST_CASE("two local peers reach CONNECTED on both sides within 2 s",
+          "[local_peer][loopback]") {
+  loopback net;
+  auto a = net.start("peer-a-0001");
+  auto b = net.start("peer-b-0002");
+  REQUIRE(a->port() != 0);
+  REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
+  CHECK(net.connected_both_ways(*a, *b, 2000ms));
+  auto seen_by_b = b->find_peer(a->uuid());
+  REQUIRE(seen_by_b);
+  CHECK(seen_by_b->host == "127.0.0.1");
+  CHECK(seen_by_b->port == a->port());
+}
+
+TEST_CASE("a local peer that stops and starts again on its port is "
+          "reconnected",
+          "[local_peer][loopback]") {
+  loopback net;
+  auto a = net.start("peer-a-0001");
+  auto b = net.start("peer-b-0002");
+  REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
+  REQUIRE(net.connected_both_ways(*a, *b, 2000ms));
+  auto port = b->port();
+  b->stop();
+  CHECK(!b->running());
+  b.reset();
+  config settings;
+  settings.uuid = "peer-b-0002";
+  settings.port = port;
+  auto b2 = std::make_unique<local_peer>(net.sys, settings, net.zmq_context);
+  REQUIRE(!b2->start());
+  REQUIRE(!b2->add_peer(a->uuid(), "127.0.0.1", a->port()));
+  CHECK(net.connected_both_ways(*a, *b2, 5000ms));
+  // Traffic flows both ways again.
+  caf::scoped_actor self{net.sys};
+  auto owner = net.sys.spawn(owner_impl, caf::actor_cast<caf::actor>(self));
+  REQUIRE(!a->add_concern("echo", echo(caf::actor_cast<caf::actor>(self))));
+  REQUIRE(!b2->add_concern("echo", echo(caf::actor_cast<caf::actor>(self))));
+  CHECK(round_trip(self, *a, *b2, "echo", owner));
+  CHECK(round_trip(self, *b2, *a, "echo", owner));
+  caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("20 local peers in one process, each seeded with one other, reach "
+          "CONNECTED with their seeds",
+          "[local_peer][loopback]") {
+  loopback net;
+  std::vector<std::unique_ptr<local_peer>> peers;
+  for (int i = 0; i < 20; ++i)
+    peers.emplace_back(net.start("peer-" + std::to_string(100 + i)));
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    // Peer i is seeded with peer i+7 (mod 20): a ring of strides.
+    auto& seed = *peers[(i + 7) % peers.size()];
+    REQUIRE(!peers[i]->add_peer(seed.uuid(), "127.0.0.1", seed.port()));
+  }
+  auto all_connected = [&] {
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+      auto& seed = *peers[(i + 7) % peers.size()];
+      if (!loopback::sees(*peers[i], seed, peer_state::connected)
+          || !loopback::sees(seed, *peers[i], peer_state::connected))
+        return false;
+    }
+    return true;
+  };
+  CHECK(wait_until(net.sys, all_connected, 5000ms));
+}
+
+TEST_CASE("a concern that throws is restarted and traffic continues",
+          "[local_peer][loopback]") {
+  loopback net;
+  auto a = net.start("peer-a-0001");
+  auto b = net.start("peer-b-0002");
+  caf::scoped_actor self{net.sys};
+  auto listener = caf::actor_cast<caf::actor>(self);
+  auto owner = net.sys.spawn(owner_impl, listener);
+  REQUIRE(!a->add_concern("flaky", flaky(listener)));
+  REQUIRE(!b->add_concern("flaky", flaky(listener)));
+  REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
+  REQUIRE(net.connected_both_ways(*a, *b, 2000ms));
+  CHECK(round_trip(self, *a, *b, "flaky", owner));
+  // This request makes b's concern throw: no reply comes.
+  auto boom = payload_builder{}.add_integer("explode", 1).build();
+  CHECK(!round_trip(self, *a, *b, "flaky", owner, boom));
+  // The manager restarted it: the next request is answered.
+  CHECK(wait_until(
+    net.sys, [&] { return round_trip(self, *a, *b, "flaky", owner); },
+    5000ms));
+  auto commands = b->remove_concern("flaky");
+  REQUIRE(commands);
+  CHECK(*commands);
+  caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("malformed frames from a raw ZeroMQ client do not disturb a "
+          "running peer",
+          "[local_peer][loopback]") {
+  loopback net;
+  auto a = net.start("peer-a-0001");
+  auto b = net.start("peer-b-0002");
+  REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
+  REQUIRE(net.connected_both_ways(*a, *b, 2000ms));
+  // A raw client connects to b's receiver like a peer would.
+  zmq::socket_t raw{*net.zmq_context, zmq::socket_type::dealer};
+  raw.set(zmq::sockopt::routing_id, zmq::str_buffer("raw-client"));
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect("tcp://127.0.0.1:" + std::to_string(b->port()));
+  auto send_parts = [&](std::vector<std::string> parts) {
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      raw.send(zmq::buffer(parts[i]), i + 1 < parts.size()
+                                        ? zmq::send_flags::sndmore
+                                        : zmq::send_flags::none);
+  };
+  auto hello = payload_builder{}.add_string("host", "x").build().bytes();
+  // The receiver sees the routing id as frame 0, so a DEALER sends 6 parts
+  // for a well-formed 7-frame message.
+  send_parts({"", "", "\x01", "hello", "\x01"});                 // 6 frames
+  send_parts({"", "", "\x01", "hello", "\xc1", hello});          // bad id
+  send_parts({"", "", "\x01", "", "\x01", hello});               // no command
+  send_parts({"", "", "\x07", "hello", "\x01", hello});          // bad kind
+  send_parts({"", "", "\x01", "hello", "\x01", "\x92\x01\x02"}); // not a map
+  send_parts({"", "", "\x01", "nosuchcmd", "\x01", "\x80"});     // unknown
+  CHECK(wait_until(
+    net.sys, [&] { return b->receiver().malformed() == 5; }, 5000ms));
+  CHECK(b->running());
+  // The pair still works.
+  caf::scoped_actor self{net.sys};
+  auto owner = net.sys.spawn(owner_impl, caf::actor_cast<caf::actor>(self));
+  REQUIRE(!a->add_concern("echo", echo(caf::actor_cast<caf::actor>(self))));
+  REQUIRE(!b->add_concern("echo", echo(caf::actor_cast<caf::actor>(self))));
+  CHECK(round_trip(self, *a, *b, "echo", owner));
+  CHECK(loopback::sees(*b, *a, peer_state::connected));
+  caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("stop is idempotent and start refuses to run twice",
+          "[local_peer][loopback]") {
+  loopback net;
+  auto a = net.start("peer-a-0001");
+  CHECK(a->start() == make_error(errc::already_started));
+  a->stop();
+  a->stop();
+  CHECK(!a->running());
+  CHECK(a->add_peer("peer-b-0002", "127.0.0.1", 1)
+        == make_error(errc::not_started));
+}
+
+TEST_CASE("a local peer reports a port it cannot bind", "[local_peer]") {
+  loopback net;
+  auto a = net.start("peer-a-0001");
+  config settings;
+  settings.uuid = "peer-b-0002";
+  settings.port = a->port();
+  local_peer b{net.sys, settings, net.zmq_context};
+  auto err = b.start();
+  CHECK(err == make_error(errc::socket_error));
+  CHECK(!b.running());
+}

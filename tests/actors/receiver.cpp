@@ -1,3 +1,124 @@
 #include "p2p0mq/actors/receiver.hpp"
 
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
+#include <zmq.hpp>
+
+#include "p2p0mq/actors/system_config.hpp"
+#include "p2p0mq/payload.hpp"
+#include "support/wait.hpp"
+
+using namespace p2p0mq;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A receiver on an inproc ROUTER whose "manager" is the test's scoped actor,
+/// and a DEALER client that plays a remote peer.
+struct receiver_fixture {
+  receiver_fixture() : sys(cfg), self(sys) {
+    zmq::socket_t server{context, zmq::socket_type::router};
+    server.set(zmq::sockopt::routing_id, zmq::str_buffer("local-uuid"));
+    server.bind("inproc://receiver-test");
+    rec = spawn_receiver(sys, std::move(server), "local-uuid",
+                         caf::actor_cast<manager_actor>(self));
+    client.set(zmq::sockopt::routing_id, zmq::str_buffer("remote-uuid"));
+    client.set(zmq::sockopt::linger, 0);
+    client.connect("inproc://receiver-test");
+  }
+
+  ~receiver_fixture() {
+    rec.stop();
+    self->wait_for(rec.handle());
+  }
+
+  /// Sends a message as a remote peer's sender would (frame 0 is added by
+  /// the receiving ROUTER).
+  void send(const std::vector<std::string>& parts) {
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      client.send(zmq::buffer(parts[i]), i + 1 < parts.size()
+                                           ? zmq::send_flags::sndmore
+                                           : zmq::send_flags::none);
+  }
+
+  /// Receives decoded messages until `n` arrived or 5 s passed.
+  std::vector<message> receive(std::size_t n) {
+    std::vector<message> result;
+    bool timed_out = false;
+    while (result.size() < n && !timed_out)
+      self->receive(
+        [&](incoming_atom, std::vector<message>& batch) {
+          for (auto& msg : batch)
+            result.emplace_back(std::move(msg));
+        },
+        caf::after(5s) >> [&] { timed_out = true; });
+    return result;
+  }
+
+  system_config cfg;
+  caf::actor_system sys;
+  caf::scoped_actor self;
+  zmq::context_t context{1};
+  zmq::socket_t client{context, zmq::socket_type::dealer};
+  receiver rec;
+};
+
+std::vector<std::string> hb_request(std::uint8_t id) {
+  return {"", "", "\x01", "hb", std::string(1, static_cast<char>(id)), "\x80"};
+}
+
+} // namespace
+
+TEST_CASE("the receiver decodes a message and hands it to the manager",
+          "[receiver]") {
+  receiver_fixture fix;
+  fix.send(hb_request(7));
+  auto got = fix.receive(1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].source == "remote-uuid");
+  CHECK(got[0].previous_hop == "remote-uuid");
+  CHECK(got[0].to == "local-uuid");
+  CHECK(got[0].command == "hb");
+  CHECK(got[0].id == 7);
+  CHECK(got[0].is_request());
+  CHECK(fix.rec.received() == 1);
+}
+
+TEST_CASE("the receiver keeps the order of a burst of messages",
+          "[receiver]") {
+  receiver_fixture fix;
+  for (int i = 1; i <= 100; ++i)
+    fix.send(hb_request(static_cast<std::uint8_t>(i)));
+  auto got = fix.receive(100);
+  REQUIRE(got.size() == 100);
+  for (std::size_t i = 0; i < got.size(); ++i)
+    CHECK(got[i].id == i + 1);
+}
+
+TEST_CASE("the receiver drops malformed messages and goes on", "[receiver]") {
+  receiver_fixture fix;
+  fix.send({"", "", "\x01", "hb", "\x01"});
+  std::vector<std::string> too_many(12, "x");
+  fix.send(too_many);
+  fix.send({"", "", "\x01", "hb", "\x01", "not msgpack \xc1"});
+  fix.send(hb_request(9));
+  auto got = fix.receive(1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].id == 9);
+  CHECK(fix.rec.malformed() == 3);
+  CHECK(fix.rec.received() == 1);
+}
+
+TEST_CASE("a stopped receiver ends its thread", "[receiver]") {
+  receiver_fixture fix;
+  fix.rec.stop();
+  fix.rec.stop();
+  fix.self->wait_for(fix.rec.handle());
+  CHECK(fix.rec.received() == 0);
+}
