@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -126,16 +127,17 @@ caf::expected<message> decode(const std::vector<std::string>& xs,
 std::string encode_message_id(std::uint64_t id);
 
 /// Hands out the ids of the messages one local peer originates: 1, 2, 3, ...
-/// Each local peer owns one; there is no process-wide counter.
+/// Each local peer owns one, shared by its concerns (there is no process-wide
+/// counter); `next` may be called from any thread.
 class message_id_counter {
 public:
   /// Returns the next id; the first call returns 1.
   std::uint64_t next() noexcept {
-    return next_++;
+    return next_.fetch_add(1, std::memory_order_relaxed);
   }
 
 private:
-  std::uint64_t next_ = 1;
+  std::atomic<std::uint64_t> next_{1};
 };
 
 } // namespace p2p0mq
