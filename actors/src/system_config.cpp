@@ -13,6 +13,10 @@ system_config::system_config() {
   p2p0mq::add_message_types(*this);
   auto workers = std::max(2u, std::thread::hardware_concurrency());
   set("scheduler.max-threads", static_cast<std::size_t>(workers));
+  // Idle workers go from busy polling straight to waiting on a condition
+  // variable: measured on 2 cores, this halves the round trip through a pair
+  // of local peers and halves their idle CPU (see BENCHMARKS.md).
+  set("work-stealing.moderate-poll-attempts", std::size_t{0});
   caf::config_option_adder{custom_options_, "p2p0mq"}
     .add(settings.uuid, "uuid", "uuid of the local peer (default: generated)")
     .add(settings.host, "host", "host the receiver binds to and announces")

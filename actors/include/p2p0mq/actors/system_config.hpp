@@ -22,7 +22,9 @@ namespace p2p0mq {
 ///
 /// It also sets scheduler defaults that suit a process bridging sockets into
 /// actors: as many workers as hardware threads (at least 2) instead of CAF's
-/// minimum of 4. Both can be overridden as usual (`scheduler.max-threads`).
+/// minimum of 4, and idle workers that skip the stage of polling with short
+/// sleeps (`work-stealing.moderate-poll-attempts = 0`). Both can be
+/// overridden as usual (`--scheduler.max-threads=4`, ...).
 class system_config : public caf::actor_system_config {
 public:
   system_config();

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# p2p0mq-node's flags: --help and --version exit 0; every bad flag exits 2
+# with a message naming it.
+#   node_flags.sh PATH/TO/p2p0mq-node
+set -u
+node=$1
+fail=0
+expect() {
+  local want=$1 needle=$2
+  shift 2
+  local out rc
+  out=$("$node" "$@" 2>&1)
+  rc=$?
+  if [ $rc -ne "$want" ] || ! grep -q -- "$needle" <<<"$out"; then
+    echo "FAILED: p2p0mq-node $* -> exit $rc, wanted $want and '$needle':"
+    echo "$out" | head -5
+    fail=1
+  fi
+}
+expect 0 "--peer ID@HOST:PORT" --help
+expect 0 "p2p0mq-node 0" --version
+expect 2 "--bogus" --bogus
+expect 2 "--uuid" --uuid abc
+expect 2 "--uuid" --uuid
+expect 2 "expected HOST:PORT" --bind localhost
+expect 2 "port must be" --bind 127.0.0.1:99999
+expect 2 "expected ID@HOST:PORT" --peer nobody
+expect 2 "--duration" --duration soon
+expect 2 "--count" --count 3
+expect 2 "--count" --ping node-x-0001 --count 0
+expect 2 "--log-level" --log-level loud
+expect 2 "heart_beat_interval" --p2p0mq.heart-beat-interval=0s
+exit $fail
