@@ -6,9 +6,9 @@ namespace p2p0mq {
 
 message concern_context::make_request(std::string to, std::string command,
                                       payload body, time_point now) const {
-  auto result = p2p0mq::make_request(local_uuid, std::move(to),
-                                     std::move(command), ids->next(),
-                                     std::move(body), now + settings->message_ttl);
+  auto result = p2p0mq::make_request(
+      local_uuid, std::move(to), std::move(command), ids->next(),
+      std::move(body), now + settings->message_ttl);
   // The sender picks the next hop from the peer's route.
   result.next_hop.clear();
   return result;

@@ -37,14 +37,14 @@ std::uint16_t port_of(const std::string& endpoint) {
 } // namespace
 
 local_peer::local_peer(caf::actor_system& sys, config settings)
-  : local_peer(sys, std::move(settings), nullptr) {
+    : local_peer(sys, std::move(settings), nullptr) {
 }
 
 local_peer::local_peer(caf::actor_system& sys, config settings,
                        std::shared_ptr<zmq::context_t> zmq_context)
-  : sys_(sys),
-    settings_(std::make_shared<config>(std::move(settings))),
-    zmq_(std::move(zmq_context)) {
+    : sys_(sys),
+      settings_(std::make_shared<config>(std::move(settings))),
+      zmq_(std::move(zmq_context)) {
 }
 
 local_peer::~local_peer() {
@@ -58,10 +58,12 @@ caf::error local_peer::start() {
     settings_->uuid = make_uuid();
   if (auto err = settings_->validate())
     return err;
-  if (!zmq_)
+  if (!zmq_) {
     zmq_ = std::make_shared<zmq::context_t>(1);
-  auto endpoint = "tcp://" + settings_->host + ":"
-                  + std::to_string(settings_->port);
+    owns_zmq_ = true;
+  }
+  auto endpoint =
+      "tcp://" + settings_->host + ":" + std::to_string(settings_->port);
   zmq::socket_t socket;
   std::unique_ptr<transport> wire;
   try {
@@ -81,19 +83,19 @@ caf::error local_peer::start() {
   ctx_.port = port_;
   ctx_.settings = shared_settings;
   ctx_.ids = std::make_shared<message_id_counter>();
-  ctx_.sender = spawn_sender(sys_, settings_->uuid, shared_settings,
-                             std::move(wire));
+  ctx_.sender =
+      spawn_sender(sys_, settings_->uuid, shared_settings, std::move(wire));
   ctx_.peers = spawn_peer_table(sys_, shared_settings, ctx_.sender);
   manager_ = spawn_manager(sys_, ctx_);
   caf::anon_send(manager_, add_atom::value, std::string{connector_command},
                  connector());
   caf::anon_send(manager_, add_atom::value, std::string{heart_beat_command},
                  heart_beat());
-  receiver_ = spawn_receiver(sys_, std::move(socket), settings_->uuid,
-                             manager_);
+  receiver_ =
+      spawn_receiver(sys_, std::move(socket), settings_->uuid, manager_);
   running_ = true;
-  log(log_level::info, log_category::manager, "local peer ",
-      short_uuid(uuid()), " listens on ", settings_->host, ":", port_);
+  log(log_level::info, log_category::manager, "local peer ", short_uuid(uuid()),
+      " listens on ", settings_->host, ":", port_);
   return caf::none;
 }
 
@@ -109,8 +111,14 @@ void local_peer::stop() {
   caf::anon_send_exit(ctx_.sender, caf::exit_reason::user_shutdown);
   caf::scoped_actor self{sys_};
   self->wait_for(receiver_.handle(), manager_, ctx_.peers, ctx_.sender);
-  log(log_level::info, log_category::manager, "local peer ",
-      short_uuid(uuid()), " stopped");
+  // A context of our own ends here: terminating it waits until libzmq has
+  // closed the sockets, so the port is free again when stop returns.
+  if (owns_zmq_) {
+    zmq_.reset();
+    owns_zmq_ = false;
+  }
+  log(log_level::info, log_category::manager, "local peer ", short_uuid(uuid()),
+      " stopped");
 }
 
 caf::error local_peer::add_peer(const std::string& peer_uuid,
@@ -121,7 +129,7 @@ caf::error local_peer::add_peer(const std::string& peer_uuid,
   caf::scoped_actor self{sys_};
   self->request(ctx_.peers, settings_->call_timeout, add_atom::value, peer_uuid,
                 host, port)
-    .receive([](const peer&) {}, [&](caf::error& err) { result = err; });
+      .receive([](const peer&) {}, [&](caf::error& err) { result = err; });
   if (!result)
     caf::anon_send(manager_, tick_atom::value);
   return result;
@@ -133,8 +141,8 @@ caf::expected<std::vector<peer>> local_peer::peers() {
   caf::expected<std::vector<peer>> result{std::vector<peer>{}};
   caf::scoped_actor self{sys_};
   self->request(ctx_.peers, settings_->call_timeout, get_atom::value)
-    .receive([&](std::vector<peer>& xs) { result = std::move(xs); },
-             [&](caf::error& err) { result = std::move(err); });
+      .receive([&](std::vector<peer>& xs) { result = std::move(xs); },
+               [&](caf::error& err) { result = std::move(err); });
   return result;
 }
 
@@ -144,8 +152,8 @@ caf::expected<peer> local_peer::find_peer(const std::string& peer_uuid) {
   caf::expected<peer> result{peer{}};
   caf::scoped_actor self{sys_};
   self->request(ctx_.peers, settings_->call_timeout, get_atom::value, peer_uuid)
-    .receive([&](peer& x) { result = std::move(x); },
-             [&](caf::error& err) { result = std::move(err); });
+      .receive([&](peer& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
   return result;
 }
 
@@ -157,7 +165,7 @@ caf::error local_peer::add_concern(const std::string& command,
   caf::scoped_actor self{sys_};
   self->request(manager_, settings_->call_timeout, add_atom::value, command,
                 std::move(factory))
-    .receive([] {}, [&](caf::error& err) { result = std::move(err); });
+      .receive([] {}, [&](caf::error& err) { result = std::move(err); });
   return result;
 }
 
@@ -167,8 +175,8 @@ caf::expected<bool> local_peer::remove_concern(const std::string& command) {
   caf::expected<bool> result{false};
   caf::scoped_actor self{sys_};
   self->request(manager_, settings_->call_timeout, remove_atom::value, command)
-    .receive([&](bool x) { result = x; },
-             [&](caf::error& err) { result = std::move(err); });
+      .receive([&](bool x) { result = x; },
+               [&](caf::error& err) { result = std::move(err); });
   return result;
 }
 

@@ -53,8 +53,8 @@ void start_concern(manager_ptr self, entry& e) {
 }
 
 bool exited_on_purpose(const caf::error& reason) {
-  return !reason || reason == caf::exit_reason::user_shutdown
-         || reason == caf::exit_reason::normal;
+  return !reason || reason == caf::exit_reason::user_shutdown ||
+         reason == caf::exit_reason::normal;
 }
 
 /// A spawned concern went down: restart it unless it failed too often.
@@ -76,8 +76,9 @@ void on_concern_exit(manager_ptr self, caf::exit_msg& msg) {
     e.restarts.pop_front();
   if (e.restarts.size() >= st.ctx.settings->concern_max_restarts) {
     log(log_level::error, log_category::manager, "concern '", command,
-        "' failed ", e.restarts.size() + 1, " times within the restart "
-        "window and stays down: ", self->system().render(msg.reason));
+        "' failed ", e.restarts.size() + 1,
+        " times within the restart window and stays down: ",
+        self->system().render(msg.reason));
     st.concerns.erase(command);
     return;
   }
@@ -103,90 +104,89 @@ manager_actor::behavior_type manager(manager_ptr self, concern_context ctx) {
     if (command.empty())
       return;
     log(log_level::warning, log_category::manager, "concern '", command,
-        "' went down (", self->system().render(msg.reason),
-        "); unregistered");
+        "' went down (", self->system().render(msg.reason), "); unregistered");
     self->state.concerns.erase(command);
   });
   self->delayed_send(self, self->state.ctx.settings->tick_interval,
                      timeout_atom::value);
   return {
-    [self](incoming_atom, std::vector<message>& batch) {
-      auto& st = self->state;
-      for (auto& msg : batch) {
-        if (msg.to != st.ctx.local_uuid) {
-          ++st.unrouted;
-          log(log_level::warning, log_category::router, "message '",
-              msg.command, "' from ", short_uuid(msg.source), " for ",
-              short_uuid(msg.to), " dropped: routing is not available");
-          continue;
+      [self](incoming_atom, std::vector<message>& batch) {
+        auto& st = self->state;
+        for (auto& msg : batch) {
+          if (msg.to != st.ctx.local_uuid) {
+            ++st.unrouted;
+            log(log_level::warning, log_category::router, "message '",
+                msg.command, "' from ", short_uuid(msg.source), " for ",
+                short_uuid(msg.to), " dropped: routing is not available");
+            continue;
+          }
+          auto i = st.concerns.find(msg.command);
+          if (i == st.concerns.end()) {
+            log(log_level::warning, log_category::manager, "unknown command '",
+                msg.command, "' in a ", to_string(msg.kind), " from ",
+                short_uuid(msg.source), "; dropped");
+            continue;
+          }
+          self->send(i->second.handle, incoming_atom::value, std::move(msg));
         }
-        auto i = st.concerns.find(msg.command);
-        if (i == st.concerns.end()) {
-          log(log_level::warning, log_category::manager, "unknown command '",
-              msg.command, "' in a ", to_string(msg.kind), " from ",
-              short_uuid(msg.source), "; dropped");
-          continue;
+      },
+      [self](add_atom, std::string& command,
+             concern_factory& factory) -> caf::result<void> {
+        auto& st = self->state;
+        if (st.concerns.count(command) > 0)
+          return make_error(errc::duplicate_concern,
+                            "a concern for '" + command + "' is registered");
+        auto& e = st.concerns[command];
+        e.factory = std::move(factory);
+        start_concern(self, e);
+        log(log_level::debug, log_category::manager, "concern '", command,
+            "' started");
+        return caf::unit;
+      },
+      [self](add_atom, std::string& command,
+             concern_actor& handle) -> caf::result<void> {
+        auto& st = self->state;
+        if (st.concerns.count(command) > 0)
+          return make_error(errc::duplicate_concern,
+                            "a concern for '" + command + "' is registered");
+        self->monitor(handle);
+        st.concerns[command].handle = std::move(handle);
+        log(log_level::debug, log_category::manager, "concern '", command,
+            "' registered");
+        return caf::unit;
+      },
+      [self](remove_atom, const std::string& command) {
+        auto& st = self->state;
+        auto i = st.concerns.find(command);
+        if (i == st.concerns.end())
+          return false;
+        auto e = std::move(i->second);
+        st.concerns.erase(i);
+        if (e.factory) {
+          self->unlink_from(e.handle);
+          self->send_exit(e.handle, caf::exit_reason::user_shutdown);
+        } else {
+          self->demonitor(e.handle.address());
         }
-        self->send(i->second.handle, incoming_atom::value, std::move(msg));
-      }
-    },
-    [self](add_atom, std::string& command,
-           concern_factory& factory) -> caf::result<void> {
-      auto& st = self->state;
-      if (st.concerns.count(command) > 0)
-        return make_error(errc::duplicate_concern,
-                          "a concern for '" + command + "' is registered");
-      auto& e = st.concerns[command];
-      e.factory = std::move(factory);
-      start_concern(self, e);
-      log(log_level::debug, log_category::manager, "concern '", command,
-          "' started");
-      return caf::unit;
-    },
-    [self](add_atom, std::string& command,
-           concern_actor& handle) -> caf::result<void> {
-      auto& st = self->state;
-      if (st.concerns.count(command) > 0)
-        return make_error(errc::duplicate_concern,
-                          "a concern for '" + command + "' is registered");
-      self->monitor(handle);
-      st.concerns[command].handle = std::move(handle);
-      log(log_level::debug, log_category::manager, "concern '", command,
-          "' registered");
-      return caf::unit;
-    },
-    [self](remove_atom, const std::string& command) {
-      auto& st = self->state;
-      auto i = st.concerns.find(command);
-      if (i == st.concerns.end())
-        return false;
-      auto e = std::move(i->second);
-      st.concerns.erase(i);
-      if (e.factory) {
-        self->unlink_from(e.handle);
-        self->send_exit(e.handle, caf::exit_reason::user_shutdown);
-      } else {
-        self->demonitor(e.handle.address());
-      }
-      return true;
-    },
-    [self](get_atom) {
-      std::vector<std::string> result;
-      for (auto& kvp : self->state.concerns)
-        result.emplace_back(kvp.first);
-      std::sort(result.begin(), result.end());
-      return result;
-    },
-    [self](tick_atom) {
-      for (auto& kvp : self->state.concerns)
-        self->send(kvp.second.handle, tick_atom::value);
-    },
-    [self](timeout_atom) {
-      for (auto& kvp : self->state.concerns)
-        self->send(kvp.second.handle, tick_atom::value);
-      self->delayed_send(self, self->state.ctx.settings->tick_interval,
-                         timeout_atom::value);
-    },
+        return true;
+      },
+      [self](get_atom) {
+        std::vector<std::string> result;
+        for (auto& kvp : self->state.concerns)
+          result.emplace_back(kvp.first);
+        std::sort(result.begin(), result.end());
+        return result;
+      },
+      [self](tick_atom) {
+        for (auto& kvp : self->state.concerns)
+          self->send(kvp.second.handle, tick_atom::value);
+      },
+      [self](timeout_atom) {
+        for (auto& kvp : self->state.concerns)
+          self->send(kvp.second.handle, tick_atom::value);
+        self->delayed_send(self, self->state.ctx.settings->tick_interval,
+                           timeout_atom::value);
+      },
   };
 }
 

@@ -52,122 +52,120 @@ std::vector<peer> sorted(std::vector<peer> xs) {
   return xs;
 }
 
-peer_table_actor::behavior_type peer_table(peer_table_ptr self,
-                                           std::shared_ptr<const config> settings,
-                                           sender_actor sender) {
+peer_table_actor::behavior_type
+peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
+           sender_actor sender) {
   self->state.settings = std::move(settings);
   self->state.sender = std::move(sender);
   return {
-    [self](get_atom) {
-      std::vector<peer> result;
-      result.reserve(self->state.peers.size());
-      for (auto& kvp : self->state.peers)
-        result.emplace_back(kvp.second);
-      return sorted(std::move(result));
-    },
-    [self](get_atom, const std::string& uuid) -> caf::result<peer> {
-      auto i = self->state.peers.find(uuid);
-      if (i == self->state.peers.end())
-        return make_error(errc::unknown_peer, short_uuid(uuid));
-      return i->second;
-    },
-    [self](add_atom, const std::string& uuid, std::string& host,
-           std::uint16_t port) -> caf::result<peer> {
-      auto& st = self->state;
-      if (uuid.size() < min_uuid_size)
-        return make_error(errc::invalid_peer,
-                          "uuid of " + std::to_string(uuid.size())
-                            + " bytes, at least "
-                            + std::to_string(min_uuid_size) + " expected");
-      if (uuid == st.settings->uuid)
-        return make_error(errc::invalid_peer, "the local peer's own uuid");
-      auto [i, added] = st.peers.try_emplace(uuid);
-      auto& p = i->second;
-      if (added) {
-        p.uuid = uuid;
-        p.state_since = self->clock().now();
-        log(log_level::info, log_category::connector, "new peer ",
-            short_uuid(uuid), " at ", host, ":", port);
-      }
-      p.host = std::move(host);
-      p.port = port;
-      return p;
-    },
-    [self](remove_atom, const std::string& uuid) {
-      self->state.greeting.erase(uuid);
-      return self->state.peers.erase(uuid) > 0;
-    },
-    [self](heard_atom, const message& msg) -> caf::result<peer> {
-      auto& st = self->state;
-      auto i = st.peers.find(msg.source);
-      if (i == st.peers.end())
-        return make_error(errc::unknown_peer, short_uuid(msg.source));
-      st.greeting.erase(msg.source);
-      auto now = self->clock().now();
-      update(self, i->second, [&](peer& p) {
-        p.become_connected(msg, now, *st.settings);
-      });
-      return i->second;
-    },
-    [self](state_atom, const std::string& uuid,
-           peer_state next) -> caf::result<peer> {
-      auto& st = self->state;
-      auto i = st.peers.find(uuid);
-      if (i == st.peers.end())
-        return make_error(errc::unknown_peer, short_uuid(uuid));
-      st.greeting.erase(uuid);
-      auto now = self->clock().now();
-      update(self, i->second, [&](peer& p) {
-        switch (next) {
+      [self](get_atom) {
+        std::vector<peer> result;
+        result.reserve(self->state.peers.size());
+        for (auto& kvp : self->state.peers)
+          result.emplace_back(kvp.second);
+        return sorted(std::move(result));
+      },
+      [self](get_atom, const std::string& uuid) -> caf::result<peer> {
+        auto i = self->state.peers.find(uuid);
+        if (i == self->state.peers.end())
+          return make_error(errc::unknown_peer, short_uuid(uuid));
+        return i->second;
+      },
+      [self](add_atom, const std::string& uuid, std::string& host,
+             std::uint16_t port) -> caf::result<peer> {
+        auto& st = self->state;
+        if (uuid.size() < min_uuid_size)
+          return make_error(errc::invalid_peer,
+                            "uuid of " + std::to_string(uuid.size()) +
+                                " bytes, at least " +
+                                std::to_string(min_uuid_size) + " expected");
+        if (uuid == st.settings->uuid)
+          return make_error(errc::invalid_peer, "the local peer's own uuid");
+        auto [i, added] = st.peers.try_emplace(uuid);
+        auto& p = i->second;
+        if (added) {
+          p.uuid = uuid;
+          p.state_since = self->clock().now();
+          log(log_level::info, log_category::connector, "new peer ",
+              short_uuid(uuid), " at ", host, ":", port);
+        }
+        p.host = std::move(host);
+        p.port = port;
+        return p;
+      },
+      [self](remove_atom, const std::string& uuid) {
+        self->state.greeting.erase(uuid);
+        return self->state.peers.erase(uuid) > 0;
+      },
+      [self](heard_atom, const message& msg) -> caf::result<peer> {
+        auto& st = self->state;
+        auto i = st.peers.find(msg.source);
+        if (i == st.peers.end())
+          return make_error(errc::unknown_peer, short_uuid(msg.source));
+        st.greeting.erase(msg.source);
+        auto now = self->clock().now();
+        update(self, i->second,
+               [&](peer& p) { p.become_connected(msg, now, *st.settings); });
+        return i->second;
+      },
+      [self](state_atom, const std::string& uuid,
+             peer_state next) -> caf::result<peer> {
+        auto& st = self->state;
+        auto i = st.peers.find(uuid);
+        if (i == st.peers.end())
+          return make_error(errc::unknown_peer, short_uuid(uuid));
+        st.greeting.erase(uuid);
+        auto now = self->clock().now();
+        update(self, i->second, [&](peer& p) {
+          switch (next) {
           case peer_state::connecting:
             if (p.needs_reconnect())
               p.set_state(next, now);
             break;
           case peer_state::no_connection:
-            if (p.state != peer_state::connected
-                && p.state != peer_state::routed)
+            if (p.state != peer_state::connected &&
+                p.state != peer_state::routed)
               p.become_no_connection(now, *st.settings);
             break;
           default:
             p.set_state(next, now);
-        }
-      });
-      return i->second;
-    },
-    [self](heart_beat_atom) {
-      auto& st = self->state;
-      auto& cfg = *st.settings;
-      auto now = self->clock().now();
-      std::vector<peer> due;
-      for (auto& kvp : st.peers) {
-        auto& p = kvp.second;
-        switch (p.heart_beat_due(now, cfg)) {
+          }
+        });
+        return i->second;
+      },
+      [self](heart_beat_atom) {
+        auto& st = self->state;
+        auto& cfg = *st.settings;
+        auto now = self->clock().now();
+        std::vector<peer> due;
+        for (auto& kvp : st.peers) {
+          auto& p = kvp.second;
+          switch (p.heart_beat_due(now, cfg)) {
           case heart_beat_action::none:
             break;
           case heart_beat_action::no_connection:
             update(self, p, [&](peer& x) { x.become_no_connection(now, cfg); });
             break;
           case heart_beat_action::unreachable:
-            update(self, p, [&](peer& x) {
-              x.set_state(peer_state::unreachable, now);
-            });
+            update(self, p,
+                   [&](peer& x) { x.set_state(peer_state::unreachable, now); });
             [[fallthrough]];
           case heart_beat_action::send:
             p.schedule_heart_beat(now, cfg);
             due.emplace_back(p);
             break;
+          }
         }
-      }
-      return sorted(std::move(due));
-    },
-    [self](greet_atom) {
-      auto& st = self->state;
-      auto& cfg = *st.settings;
-      auto now = self->clock().now();
-      std::vector<peer> due;
-      for (auto& kvp : st.peers) {
-        auto& p = kvp.second;
-        switch (p.connect_due(now, cfg)) {
+        return sorted(std::move(due));
+      },
+      [self](greet_atom) {
+        auto& st = self->state;
+        auto& cfg = *st.settings;
+        auto now = self->clock().now();
+        std::vector<peer> due;
+        for (auto& kvp : st.peers) {
+          auto& p = kvp.second;
+          switch (p.connect_due(now, cfg)) {
           case connect_action::none:
             break;
           case connect_action::give_up:
@@ -177,17 +175,17 @@ peer_table_actor::behavior_type peer_table(peer_table_ptr self,
             break;
           case connect_action::send_hello: {
             auto i = st.greeting.find(p.uuid);
-            if (i != st.greeting.end()
-                && now - i->second <= 2 * cfg.message_ttl)
+            if (i != st.greeting.end() &&
+                now - i->second <= 2 * cfg.message_ttl)
               break;
             st.greeting[p.uuid] = now;
             due.emplace_back(p);
             break;
           }
+          }
         }
-      }
-      return sorted(std::move(due));
-    },
+        return sorted(std::move(due));
+      },
   };
 }
 

@@ -132,8 +132,8 @@ void receiver_loop(caf::blocking_actor* self,
                    std::shared_ptr<detail::stop_signal> sig,
                    std::string local_uuid, manager_actor manager) {
   zmq::pollitem_t items[] = {
-    {static_cast<void*>(*socket), 0, ZMQ_POLLIN, 0},
-    {nullptr, sig->fd(), ZMQ_POLLIN, 0},
+      {static_cast<void*>(*socket), 0, ZMQ_POLLIN, 0},
+      {nullptr, sig->fd(), ZMQ_POLLIN, 0},
   };
   try {
     for (;;) {
@@ -160,7 +160,7 @@ void receiver_loop(caf::blocking_actor* self,
 } // namespace
 
 receiver::receiver(caf::actor self, std::shared_ptr<detail::stop_signal> signal)
-  : self_(std::move(self)), signal_(std::move(signal)) {
+    : self_(std::move(self)), signal_(std::move(signal)) {
 }
 
 void receiver::stop() {
@@ -180,9 +180,9 @@ receiver spawn_receiver(caf::actor_system& sys, zmq::socket_t socket,
                         std::string local_uuid, manager_actor manager) {
   auto sig = std::make_shared<detail::stop_signal>();
   auto sock = std::make_shared<zmq::socket_t>(std::move(socket));
-  auto self = sys.spawn<caf::detached>(receiver_loop, std::move(sock), sig,
-                                       std::move(local_uuid),
-                                       std::move(manager));
+  auto self =
+      sys.spawn<caf::detached>(receiver_loop, std::move(sock), sig,
+                               std::move(local_uuid), std::move(manager));
   return receiver{std::move(self), std::move(sig)};
 }
 

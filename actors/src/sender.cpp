@@ -24,8 +24,7 @@ namespace p2p0mq {
 
 namespace {
 
-// -- internal messages
-// ---------------------------------------------------------
+// -- internal messages --------------------------------------------------------
 
 /// Internal: the sender's own. Run one round of the send queues.
 using round_atom = caf::atom_constant<caf::atom("round")>;
@@ -37,8 +36,7 @@ using round_atom = caf::atom_constant<caf::atom("round")>;
 using sender_impl_actor = sender_actor::extend<caf::reacts_to<round_atom>,
                                                caf::reacts_to<timeout_atom>>;
 
-// -- state
-// ---------------------------------------------------------------------
+// -- state --------------------------------------------------------------------
 
 /// Where a message the sender holds is now.
 enum class place : std::uint8_t {
@@ -125,8 +123,7 @@ struct sender_state {
 
 using sender_ptr = sender_impl_actor::stateful_pointer<sender_state>;
 
-// -- outcomes
-// ------------------------------------------------------------------
+// -- outcomes -----------------------------------------------------------------
 
 /// Erases the entry of `i` and hands its message to its owner as dropped.
 void drop(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
@@ -147,8 +144,7 @@ void drop(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
   drop(self, i, std::move(msg), std::move(reason));
 }
 
-// -- timer and rounds
-// ----------------------------------------------------------
+// -- timer and rounds ---------------------------------------------------------
 
 /// Makes sure a round follows soon (one at a time).
 void request_round(sender_ptr self) {
@@ -176,8 +172,7 @@ void arm_timer(sender_ptr self) {
   self->scheduled_send(self, next, timeout_atom::value);
 }
 
-// -- placing messages
-// ----------------------------------------------------------
+// -- placing messages ---------------------------------------------------------
 
 /// Picks the next hop of `msg` from the route to its destination. Returns
 /// false when the message has to wait for a better route.
@@ -232,7 +227,8 @@ void admit(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
            time_point now) {
   auto& e = i->second;
   if (e.msg.expired(now)) {
-    drop(self, i, make_error(errc::message_expired, "before it was queued"));
+    drop(self, i,
+         make_error(errc::message_expired, "before it could be queued"));
     return;
   }
   if (e.routed_here) {
@@ -255,8 +251,7 @@ void delay(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
   arm_timer(self);
 }
 
-// -- handlers
-// ------------------------------------------------------------------
+// -- handlers -----------------------------------------------------------------
 
 void hand_over(sender_ptr self, message& msg, priority prio,
                concern_actor& owner) {

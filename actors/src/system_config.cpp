@@ -18,39 +18,39 @@ system_config::system_config() {
   // of local peers and halves their idle CPU (see BENCHMARKS.md).
   set("work-stealing.moderate-poll-attempts", std::size_t{0});
   caf::config_option_adder{custom_options_, "p2p0mq"}
-    .add(settings.uuid, "uuid", "uuid of the local peer (default: generated)")
-    .add(settings.host, "host", "host the receiver binds to and announces")
-    .add(settings.port, "port", "port the receiver binds to (0: any)")
-    .add(settings.heart_beat_interval, "heart-beat-interval",
-         "time between two heart-beats of an answering peer")
-    .add(settings.heart_beat_slow_down, "heart-beat-slow-down",
-         "what each unanswered heart-beat adds to the interval")
-    .add(settings.heart_beat_max_slow_down, "heart-beat-max-slow-down",
-         "the most the slow-down adds to the interval")
-    .add(settings.unresponsive_threshold, "unresponsive-threshold",
-         "silence after which a peer becomes UNREACHABLE")
-    .add(settings.no_connection_threshold, "no-connection-threshold",
-         "silence after which a peer becomes NO_CONNECTION")
-    .add(settings.reconnect_wait, "reconnect-wait",
-         "wait before a NO_CONNECTION peer is tried again")
-    .add(settings.ask_around_interval, "ask-around-interval",
-         "least time between two ask-arounds for one target")
-    .add(settings.message_ttl, "message-ttl",
-         "time an outgoing message may wait to be sent")
-    .add(settings.store_sync_interval, "store-sync-interval",
-         "time between two syncs with the peer store")
-    .add(settings.send_queue_limit, "send-queue-limit",
-         "the most messages the send queues hold")
-    .add(settings.tick_interval, "tick-interval",
-         "time between two ticks of the concerns")
-    .add(settings.send_retry_delay, "send-retry-delay",
-         "wait before a message is tried again")
-    .add(settings.concern_max_restarts, "concern-max-restarts",
-         "the most restarts of a failing concern within the window")
-    .add(settings.concern_restart_window, "concern-restart-window",
-         "window over which concern restarts are counted")
-    .add(settings.call_timeout, "call-timeout",
-         "longest a blocking local_peer call waits");
+      .add(settings.uuid, "uuid", "uuid of the local peer (default: generated)")
+      .add(settings.host, "host", "host the receiver binds to and announces")
+      .add(settings.port, "port", "port the receiver binds to (0: any)")
+      .add(settings.heart_beat_interval, "heart-beat-interval",
+           "time between two heart-beats of an answering peer")
+      .add(settings.heart_beat_slow_down, "heart-beat-slow-down",
+           "what each unanswered heart-beat adds to the interval")
+      .add(settings.heart_beat_max_slow_down, "heart-beat-max-slow-down",
+           "the most the slow-down adds to the interval")
+      .add(settings.unresponsive_threshold, "unresponsive-threshold",
+           "silence after which a peer becomes UNREACHABLE")
+      .add(settings.no_connection_threshold, "no-connection-threshold",
+           "silence after which a peer becomes NO_CONNECTION")
+      .add(settings.reconnect_wait, "reconnect-wait",
+           "wait before a NO_CONNECTION peer is tried again")
+      .add(settings.ask_around_interval, "ask-around-interval",
+           "least time between two ask-arounds for one target")
+      .add(settings.message_ttl, "message-ttl",
+           "time an outgoing message may wait to be sent")
+      .add(settings.store_sync_interval, "store-sync-interval",
+           "time between two syncs with the peer store")
+      .add(settings.send_queue_limit, "send-queue-limit",
+           "the most messages the send queues hold")
+      .add(settings.tick_interval, "tick-interval",
+           "time between two ticks of the concerns")
+      .add(settings.send_retry_delay, "send-retry-delay",
+           "wait before a message is tried again")
+      .add(settings.concern_max_restarts, "concern-max-restarts",
+           "the most restarts of a failing concern within the window")
+      .add(settings.concern_restart_window, "concern-restart-window",
+           "window over which concern restarts are counted")
+      .add(settings.call_timeout, "call-timeout",
+           "longest a blocking local_peer call waits");
 }
 
 } // namespace p2p0mq

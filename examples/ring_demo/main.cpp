@@ -42,8 +42,8 @@ constexpr int pings_per_link = 3;
 struct demo_config : system_config {
   demo_config() {
     caf::config_option_adder{custom_options_, "global"}
-      .add(peers, "peers", "number of peers in the ring (3 to 16)")
-      .add(hold, "hold", "how long to watch the ring after the pings");
+        .add(peers, "peers", "number of peers in the ring (3 to 16)")
+        .add(hold, "hold", "how long to watch the ring after the pings");
   }
   std::size_t peers = 4;
   caf::timespan hold = std::chrono::seconds{8};
@@ -53,13 +53,13 @@ struct demo_config : system_config {
 concern_actor::behavior_type outcome_sink(concern_actor::pointer,
                                           caf::actor main_actor) {
   return {
-    [](incoming_atom, const message&) {},
-    [](tick_atom) {},
-    [](sent_atom, const message&) {},
-    [](send_failed_atom, const message&, const caf::error&) { return true; },
-    [main_actor](dropped_atom, const message& msg, const caf::error& err) {
-      caf::anon_send(main_actor, dropped_atom::value, msg, err);
-    },
+      [](incoming_atom, const message&) {},
+      [](tick_atom) {},
+      [](sent_atom, const message&) {},
+      [](send_failed_atom, const message&, const caf::error&) { return true; },
+      [main_actor](dropped_atom, const message& msg, const caf::error& err) {
+        caf::anon_send(main_actor, dropped_atom::value, msg, err);
+      },
   };
 }
 
@@ -158,24 +158,24 @@ int main(int argc, char** argv) {
   bool timed_out = false;
   while (!out.empty() && !timed_out) {
     self->receive(
-      [&](incoming_atom, const message& reply) {
-        auto i = out.find(std::make_pair(reply.to, reply.id));
-        if (i == out.end())
-          return;
-        auto rtt = std::chrono::duration<double, std::milli>(clock_type::now()
-                                                             - i->second);
-        rtts.push_back(rtt.count());
-        std::printf("  %s -> %s: echo in %.3f ms\n", reply.to.c_str(),
-                    reply.source.c_str(), rtt.count());
-        out.erase(i);
-      },
-      [&](dropped_atom, const message& msg, const caf::error& err) {
-        std::printf("  %s -> %s: dropped (%s)\n", msg.source.c_str(),
-                    msg.to.c_str(), render(err).c_str());
-        out.erase(std::make_pair(msg.source, msg.id));
-      },
-      caf::after(time_limit - (clock_type::now() - start))
-        >> [&] { timed_out = true; });
+        [&](incoming_atom, const message& reply) {
+          auto i = out.find(std::make_pair(reply.to, reply.id));
+          if (i == out.end())
+            return;
+          auto rtt = std::chrono::duration<double, std::milli>(
+              clock_type::now() - i->second);
+          rtts.push_back(rtt.count());
+          std::printf("  %s -> %s: echo in %.3f ms\n", reply.to.c_str(),
+                      reply.source.c_str(), rtt.count());
+          out.erase(i);
+        },
+        [&](dropped_atom, const message& msg, const caf::error& err) {
+          std::printf("  %s -> %s: dropped (%s)\n", msg.source.c_str(),
+                      msg.to.c_str(), render(err).c_str());
+          out.erase(std::make_pair(msg.source, msg.id));
+        },
+        caf::after(time_limit - (clock_type::now() - start)) >>
+            [&] { timed_out = true; });
   }
   std::printf("%zu of %zu pings answered\n", rtts.size(), expected);
   // Watch the ring while heart-beats keep every link alive.

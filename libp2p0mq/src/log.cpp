@@ -26,47 +26,47 @@ log_sink& current_sink() {
 }
 
 constexpr std::array<log_level, 5> all_levels = {
-  log_level::error, log_level::warning, log_level::info, log_level::debug,
-  log_level::trace};
+    log_level::error, log_level::warning, log_level::info, log_level::debug,
+    log_level::trace};
 
 } // namespace
 
 std::string_view to_string(log_level x) noexcept {
   switch (x) {
-    case log_level::error:
-      return "error";
-    case log_level::warning:
-      return "warning";
-    case log_level::info:
-      return "info";
-    case log_level::debug:
-      return "debug";
-    case log_level::trace:
-      return "trace";
+  case log_level::error:
+    return "error";
+  case log_level::warning:
+    return "warning";
+  case log_level::info:
+    return "info";
+  case log_level::debug:
+    return "debug";
+  case log_level::trace:
+    return "trace";
   }
   return "<unknown log_level>";
 }
 
 std::string_view to_string(log_category x) noexcept {
   switch (x) {
-    case log_category::wire:
-      return "wire";
-    case log_category::connector:
-      return "connector";
-    case log_category::heart_beat:
-      return "heart-beat";
-    case log_category::router:
-      return "router";
-    case log_category::security:
-      return "security";
-    case log_category::store:
-      return "store";
-    case log_category::manager:
-      return "manager";
-    case log_category::sender:
-      return "sender";
-    case log_category::app:
-      return "app";
+  case log_category::wire:
+    return "wire";
+  case log_category::connector:
+    return "connector";
+  case log_category::heart_beat:
+    return "heart-beat";
+  case log_category::router:
+    return "router";
+  case log_category::security:
+    return "security";
+  case log_category::store:
+    return "store";
+  case log_category::manager:
+    return "manager";
+  case log_category::sender:
+    return "sender";
+  case log_category::app:
+    return "app";
   }
   return "<unknown log_category>";
 }
@@ -89,9 +89,9 @@ std::optional<log_category> parse_log_category(std::string_view name) noexcept {
 
 bool log_enabled(log_level level, log_category cat) noexcept {
   auto i = static_cast<std::size_t>(cat);
-  return i < log_category_count
-         && static_cast<std::uint8_t>(level)
-              <= table.levels[i].load(std::memory_order_relaxed);
+  return i < log_category_count &&
+         static_cast<std::uint8_t>(level) <=
+             table.levels[i].load(std::memory_order_relaxed);
 }
 
 void set_log_level(log_level level) noexcept {
@@ -103,7 +103,7 @@ void set_log_level(log_category cat, log_level level) noexcept {
   auto i = static_cast<std::size_t>(cat);
   if (i < log_category_count)
     table.levels[i].store(static_cast<std::uint8_t>(level),
-                    std::memory_order_relaxed);
+                          std::memory_order_relaxed);
 }
 
 void set_log_sink(log_sink sink) {

@@ -51,31 +51,31 @@ struct loopback {
   bool connected_both_ways(local_peer& a, local_peer& b,
                            std::chrono::milliseconds limit) {
     return wait_until(
-      sys,
-      [&] {
-        return sees(a, b, peer_state::connected)
-               && sees(b, a, peer_state::connected);
-      },
-      limit);
+        sys,
+        [&] {
+          return sees(a, b, peer_state::connected) &&
+                 sees(b, a, peer_state::connected);
+        },
+        limit);
   }
 
   system_config cfg;
   caf::actor_system sys;
-  std::shared_ptr<zmq::context_t> zmq_context
-    = std::make_shared<zmq::context_t>(1);
+  std::shared_ptr<zmq::context_t> zmq_context =
+      std::make_shared<zmq::context_t>(1);
 };
 
 /// Owner of test requests: forwards drops to `listener`.
 concern_actor::behavior_type owner_impl(concern_actor::pointer,
                                         caf::actor listener) {
   return {
-    [](incoming_atom, const message&) {},
-    [](tick_atom) {},
-    [](sent_atom, const message&) {},
-    [](send_failed_atom, const message&, const caf::error&) { return true; },
-    [listener](dropped_atom, const message& msg, const caf::error& err) {
-      caf::anon_send(listener, dropped_atom::value, msg, err);
-    },
+      [](incoming_atom, const message&) {},
+      [](tick_atom) {},
+      [](sent_atom, const message&) {},
+      [](send_failed_atom, const message&, const caf::error&) { return true; },
+      [listener](dropped_atom, const message& msg, const caf::error& err) {
+        caf::anon_send(listener, dropped_atom::value, msg, err);
+      },
   };
 }
 
@@ -85,21 +85,21 @@ concern_actor::behavior_type flaky_impl(concern_actor::pointer self,
                                         concern_context ctx,
                                         caf::actor listener) {
   return {
-    [self, ctx, listener](incoming_atom, const message& msg) {
-      if (msg.is_reply()) {
-        caf::anon_send(listener, incoming_atom::value, msg);
-        return;
-      }
-      if (msg.payload.contains("explode"))
-        throw std::runtime_error("flaky concern exploded on purpose");
-      self->send(ctx.sender, outgoing_atom::value,
-                 ctx.make_reply(msg, msg.payload, self->clock().now()),
-                 priority::fast, concern_actor{self});
-    },
-    [](tick_atom) {},
-    [](sent_atom, const message&) {},
-    [](send_failed_atom, const message&, const caf::error&) { return true; },
-    [](dropped_atom, const message&, const caf::error&) {},
+      [self, ctx, listener](incoming_atom, const message& msg) {
+        if (msg.is_reply()) {
+          caf::anon_send(listener, incoming_atom::value, msg);
+          return;
+        }
+        if (msg.payload.contains("explode"))
+          throw std::runtime_error("flaky concern exploded on purpose");
+        self->send(ctx.sender, outgoing_atom::value,
+                   ctx.make_reply(msg, msg.payload, self->clock().now()),
+                   priority::fast, concern_actor{self});
+      },
+      [](tick_atom) {},
+      [](sent_atom, const message&) {},
+      [](send_failed_atom, const message&, const caf::error&) { return true; },
+      [](dropped_atom, const message&, const caf::error&) {},
   };
 }
 
@@ -111,9 +111,9 @@ concern_factory flaky(caf::actor listener) {
 
 /// Sends a request for `command` from `from` to `to` and waits for its reply
 /// at `self` (the listener of `from`'s concern). Returns whether it came.
-bool round_trip(caf::scoped_actor& self, local_peer& from,
-                const local_peer& to, const std::string& command,
-                const concern_actor& owner, payload body = payload{}) {
+bool round_trip(caf::scoped_actor& self, local_peer& from, const local_peer& to,
+                const std::string& command, const concern_actor& owner,
+                payload body = payload{}) {
   auto msg = from.context().make_request(to.uuid(), command, std::move(body),
                                          std::chrono::steady_clock::now());
   auto id = msg.id;
@@ -122,14 +122,14 @@ bool round_trip(caf::scoped_actor& self, local_peer& from,
   bool done = false;
   while (!done) {
     self->receive(
-      [&](incoming_atom, const message& reply) {
-        if (reply.id == id && reply.source == to.uuid()) {
-          answered = true;
-          done = true;
-        }
-      },
-      [&](dropped_atom, const message&, const caf::error&) { done = true; },
-      caf::after(std::chrono::seconds{5}) >> [&] { done = true; });
+        [&](incoming_atom, const message& reply) {
+          if (reply.id == id && reply.source == to.uuid()) {
+            answered = true;
+            done = true;
+          }
+        },
+        [&](dropped_atom, const message&, const caf::error&) { done = true; },
+        caf::after(std::chrono::seconds{5}) >> [&] { done = true; });
   }
   return answered;
 }
@@ -155,7 +155,12 @@ TEST_CASE("a local peer that stops and starts again on its port is "
           "[local_peer][loopback]") {
   loopback net;
   auto a = net.start("peer-a-0001");
-  auto b = net.start("peer-b-0002");
+  // b has a ZeroMQ context of its own, like a peer in its own process: its
+  // port is free as soon as it stopped.
+  config b_settings;
+  b_settings.uuid = "peer-b-0002";
+  auto b = std::make_unique<local_peer>(net.sys, b_settings);
+  REQUIRE(!b->start());
   REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
   REQUIRE(net.connected_both_ways(*a, *b, 2000ms));
   auto port = b->port();
@@ -165,7 +170,7 @@ TEST_CASE("a local peer that stops and starts again on its port is "
   config settings;
   settings.uuid = "peer-b-0002";
   settings.port = port;
-  auto b2 = std::make_unique<local_peer>(net.sys, settings, net.zmq_context);
+  auto b2 = std::make_unique<local_peer>(net.sys, settings);
   REQUIRE(!b2->start());
   REQUIRE(!b2->add_peer(a->uuid(), "127.0.0.1", a->port()));
   CHECK(net.connected_both_ways(*a, *b2, 5000ms));
@@ -194,8 +199,8 @@ TEST_CASE("20 local peers in one process, each seeded with one other, reach "
   auto all_connected = [&] {
     for (std::size_t i = 0; i < peers.size(); ++i) {
       auto& seed = *peers[(i + 7) % peers.size()];
-      if (!loopback::sees(*peers[i], seed, peer_state::connected)
-          || !loopback::sees(seed, *peers[i], peer_state::connected))
+      if (!loopback::sees(*peers[i], seed, peer_state::connected) ||
+          !loopback::sees(seed, *peers[i], peer_state::connected))
         return false;
     }
     return true;
@@ -221,8 +226,8 @@ TEST_CASE("a concern that throws is restarted and traffic continues",
   CHECK(!round_trip(self, *a, *b, "flaky", owner, boom));
   // The manager restarted it: the next request is answered.
   CHECK(wait_until(
-    net.sys, [&] { return round_trip(self, *a, *b, "flaky", owner); },
-    5000ms));
+      net.sys, [&] { return round_trip(self, *a, *b, "flaky", owner); },
+      5000ms));
   auto commands = b->remove_concern("flaky");
   REQUIRE(commands);
   CHECK(*commands);
@@ -245,8 +250,8 @@ TEST_CASE("malformed frames from a raw ZeroMQ client do not disturb a "
   auto send_parts = [&](std::vector<std::string> parts) {
     for (std::size_t i = 0; i < parts.size(); ++i)
       raw.send(zmq::buffer(parts[i]), i + 1 < parts.size()
-                                        ? zmq::send_flags::sndmore
-                                        : zmq::send_flags::none);
+                                          ? zmq::send_flags::sndmore
+                                          : zmq::send_flags::none);
   };
   auto hello = payload_builder{}.add_string("host", "x").build().bytes();
   // The receiver sees the routing id as frame 0, so a DEALER sends 6 parts
@@ -258,7 +263,7 @@ TEST_CASE("malformed frames from a raw ZeroMQ client do not disturb a "
   send_parts({"", "", "\x01", "hello", "\x01", "\x92\x01\x02"}); // not a map
   send_parts({"", "", "\x01", "nosuchcmd", "\x01", "\x80"});     // unknown
   CHECK(wait_until(
-    net.sys, [&] { return b->receiver().malformed() == 5; }, 5000ms));
+      net.sys, [&] { return b->receiver().malformed() == 5; }, 5000ms));
   CHECK(b->running());
   // The pair still works.
   caf::scoped_actor self{net.sys};
@@ -278,8 +283,8 @@ TEST_CASE("stop is idempotent and start refuses to run twice",
   a->stop();
   a->stop();
   CHECK(!a->running());
-  CHECK(a->add_peer("peer-b-0002", "127.0.0.1", 1)
-        == make_error(errc::not_started));
+  CHECK(a->add_peer("peer-b-0002", "127.0.0.1", 1) ==
+        make_error(errc::not_started));
 }
 
 TEST_CASE("a local peer reports a port it cannot bind", "[local_peer]") {

@@ -1,3 +1,460 @@
 #include "p2p0mq/actors/manager.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/local_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "p2p0mq/errc.hpp"
+#include "support/concern_fixture.hpp"
+
+using namespace std::chrono_literals;
+using p2p0mq::add_atom;
+using p2p0mq::concern_actor;
+using p2p0mq::concern_context;
+using p2p0mq::concern_factory;
+using p2p0mq::errc;
+using p2p0mq::get_atom;
+using p2p0mq::incoming_atom;
+using p2p0mq::message;
+using p2p0mq::message_kind;
+using p2p0mq::remove_atom;
+using p2p0mq::tick_atom;
+using p2p0mq::testing::concern_fixture;
+
+namespace {
+
+using strings = std::vector<std::string>;
+
+/// What the instances of one test concern saw. Instances count from 1.
+struct concern_log {
+  struct delivery {
+    int instance;
+    std::string command;
+    message_kind kind;
+    std::uint64_t id;
+  };
+
+  std::vector<delivery> incoming;
+  /// The instance of each tick.
+  std::vector<int> ticks;
+  /// Instances spawned so far.
+  int instances = 0;
+  /// The handle of each instance.
+  std::vector<concern_actor> handles;
+
+  std::vector<std::uint64_t> ids() const {
+    std::vector<std::uint64_t> result;
+    for (auto& x : incoming)
+      result.push_back(x.id);
+    return result;
+  }
+};
+
+/// A concern that records what it gets, and throws on a message whose
+/// payload has the key "fail".
+concern_actor::behavior_type recording_concern(concern_actor::pointer,
+                                               concern_log* log, int instance) {
+  return {
+      [=](incoming_atom, message& msg) {
+        if (msg.payload.contains("fail"))
+          throw std::runtime_error("a test concern asked to fail");
+        log->incoming.push_back({instance, msg.command, msg.kind, msg.id});
+      },
+      [=](tick_atom) { log->ticks.push_back(instance); },
+      [](p2p0mq::sent_atom, const message&) {},
+      [](p2p0mq::send_failed_atom, const message&, const caf::error&) {
+        return false;
+      },
+      [](p2p0mq::dropped_atom, const message&, const caf::error&) {},
+  };
+}
+
+/// A factory of recording concerns; each instance records into `log`.
+concern_factory recording(concern_log* log) {
+  return [log](caf::local_actor* parent, concern_context) {
+    auto instance = ++log->instances;
+    auto result = parent->spawn(recording_concern, log, instance);
+    log->handles.push_back(result);
+    return result;
+  };
+}
+
+/// Asks `dest` to add `x` under `command`; keeps the error, if any.
+template <class Concern>
+void add_asker(caf::event_based_actor* self,
+               std::shared_ptr<std::optional<caf::error>> result,
+               p2p0mq::manager_actor dest, std::string command, Concern x) {
+  self->request(dest, caf::infinite, add_atom::value, std::move(command),
+                std::move(x))
+      .then([result] { result->emplace(); },
+            [result](caf::error& err) { result->emplace(std::move(err)); });
+}
+
+/// A concern fixture whose manager ticks every second by default.
+class manager_fixture : public concern_fixture {
+public:
+  using concern_fixture::concern_fixture;
+
+  /// A message for us from peer-0001, of `command`.
+  message msg(const std::string& command, std::uint64_t id,
+              message_kind kind = message_kind::request) {
+    return incoming("peer-0001", command, kind, id);
+  }
+
+  /// A message that makes a recording concern throw.
+  message failing(const std::string& command) {
+    return incoming("peer-0001", command, message_kind::request, 666,
+                    p2p0mq::payload_builder{}.add_integer("fail", 1).build());
+  }
+
+  /// Asks the manager to add a concern; returns its error, if any.
+  template <class Concern>
+  caf::error add(const std::string& command, Concern x) {
+    auto result = std::make_shared<std::optional<caf::error>>();
+    sys().spawn(add_asker<Concern>, result, manager, command, std::move(x));
+    run();
+    REQUIRE(result->has_value());
+    return std::move(**result);
+  }
+
+  /// Asks the manager to remove the concern of `command`.
+  bool remove(const std::string& command) {
+    auto result =
+        p2p0mq::testing::ask<bool>(*this, manager, remove_atom::value, command);
+    REQUIRE(result);
+    return *result;
+  }
+
+  /// The commands the manager has registered.
+  strings commands() {
+    auto result =
+        p2p0mq::testing::ask<strings>(*this, manager, get_atom::value);
+    REQUIRE(result);
+    return *result;
+  }
+
+  /// Hands `xs` to the manager in one batch, as the receiver does.
+  void deliver_all(std::vector<message> xs) {
+    caf::anon_send(manager, incoming_atom::value, std::move(xs));
+    run();
+  }
+};
+
+/// Sets `*flag` when `x` terminates.
+void watch(const concern_actor& x, bool* flag) {
+  x->attach_functor([flag] { *flag = true; });
+}
+
+} // namespace
+
+// -- routing ------------------------------------------------------------------
+
+TEST_CASE("the manager hands requests and replies to the concern of their "
+          "command",
+          "[manager]") {
+  manager_fixture fix;
+  concern_log alpha;
+  concern_log beta;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.add_concern("beta", recording(&beta));
+  fix.deliver_all({fix.msg("alpha", 1), fix.msg("beta", 2, message_kind::reply),
+                   fix.msg("alpha", 3, message_kind::reply)});
+  REQUIRE(alpha.incoming.size() == 2);
+  CHECK(alpha.incoming[0].command == "alpha");
+  CHECK(alpha.incoming[0].kind == message_kind::request);
+  CHECK(alpha.incoming[0].id == 1);
+  CHECK(alpha.incoming[1].kind == message_kind::reply);
+  CHECK(alpha.incoming[1].id == 3);
+  REQUIRE(beta.incoming.size() == 1);
+  CHECK(beta.incoming[0].command == "beta");
+  CHECK(beta.incoming[0].kind == message_kind::reply);
+  CHECK(beta.incoming[0].id == 2);
+}
+
+TEST_CASE("a message of an unknown command is dropped and the others still "
+          "go through",
+          "[manager]") {
+  manager_fixture fix;
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.deliver_all({fix.msg("nope", 1), fix.msg("alpha", 2), fix.msg("alph", 3),
+                   fix.msg("alpha", 4)});
+  fix.deliver(fix.msg("alpha", 5));
+  CHECK(alpha.ids() == std::vector<std::uint64_t>{2, 4, 5});
+  CHECK(fix.commands() == strings{"alpha"});
+  CHECK(alpha.instances == 1);
+}
+
+TEST_CASE("a message for another peer reaches no concern", "[manager]") {
+  manager_fixture fix;
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  // As decoded from frames whose destination frame names another peer.
+  std::vector<std::string> frames{"peer-0001", "",
+                                  "peer-0005", "\x01",
+                                  "alpha",     p2p0mq::encode_message_id(1),
+                                  "\x80"};
+  auto relayed = p2p0mq::decode(frames, concern_fixture::local);
+  REQUIRE(relayed);
+  REQUIRE(relayed->to == "peer-0005");
+  fix.deliver_all({*relayed, fix.msg("alpha", 2)});
+  CHECK(alpha.ids() == std::vector<std::uint64_t>{2});
+  CHECK(fix.wire.empty());
+}
+
+// -- registration -------------------------------------------------------------
+
+TEST_CASE("a concern added after start gets messages and ticks", "[manager]") {
+  manager_fixture fix;
+  concern_log early;
+  fix.add_concern("early", recording(&early));
+  fix.advance(3s);
+  CHECK(early.ticks.size() == 3);
+  concern_log late;
+  CHECK(!fix.add("late", recording(&late)));
+  fix.deliver(fix.msg("late", 1));
+  CHECK(late.ids() == std::vector<std::uint64_t>{1});
+  fix.advance(1s);
+  CHECK(late.ticks.size() == 1);
+  CHECK(early.ticks.size() == 4);
+  CHECK(fix.commands() == strings{"early", "late"});
+}
+
+TEST_CASE("a second concern for a command is refused with duplicate_concern",
+          "[manager]") {
+  manager_fixture fix;
+  concern_log first;
+  concern_log second;
+  CHECK(!fix.add("alpha", recording(&first)));
+  auto err = fix.add("alpha", recording(&second));
+  CHECK(err == errc::duplicate_concern);
+  CHECK(second.instances == 0);
+  // Also for a running actor registered under a taken command.
+  auto other = fix.sys().spawn(recording_concern, &second, 1);
+  CHECK(fix.add("alpha", other) == errc::duplicate_concern);
+  fix.deliver(fix.msg("alpha", 7));
+  CHECK(first.ids() == std::vector<std::uint64_t>{7});
+  CHECK(second.incoming.empty());
+  CHECK(fix.commands() == strings{"alpha"});
+  caf::anon_send_exit(other, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("get lists the registered commands sorted", "[manager]") {
+  manager_fixture fix;
+  concern_log log;
+  CHECK(fix.commands().empty());
+  fix.add_concern("zeta", recording(&log));
+  fix.add_concern("alpha", recording(&log));
+  fix.add_concern("mid", recording(&log));
+  CHECK(fix.commands() == strings{"alpha", "mid", "zeta"});
+}
+
+TEST_CASE("removing a concern stops a spawned one and forgets it",
+          "[manager]") {
+  manager_fixture fix;
+  concern_log alpha;
+  concern_log beta;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.add_concern("beta", recording(&beta));
+  REQUIRE(alpha.handles.size() == 1);
+  bool stopped = false;
+  watch(alpha.handles[0], &stopped);
+  CHECK(fix.remove("alpha"));
+  fix.run();
+  CHECK(stopped);
+  CHECK(fix.commands() == strings{"beta"});
+  fix.deliver_all({fix.msg("alpha", 1), fix.msg("beta", 2)});
+  fix.advance(2s);
+  CHECK(alpha.incoming.empty());
+  CHECK(alpha.ticks.empty());
+  CHECK(alpha.instances == 1);
+  CHECK(beta.ids() == std::vector<std::uint64_t>{2});
+  CHECK(beta.ticks.size() == 2);
+  CHECK(!fix.remove("alpha"));
+}
+
+TEST_CASE("removing a registered concern leaves it running", "[manager]") {
+  manager_fixture fix;
+  concern_log ext;
+  auto handle = fix.sys().spawn(recording_concern, &ext, 1);
+  bool stopped = false;
+  watch(handle, &stopped);
+  CHECK(!fix.add("ext", handle));
+  fix.deliver(fix.msg("ext", 1));
+  CHECK(ext.ids() == std::vector<std::uint64_t>{1});
+  CHECK(fix.remove("ext"));
+  fix.deliver(fix.msg("ext", 2));
+  fix.advance(1s);
+  CHECK(ext.ids() == std::vector<std::uint64_t>{1});
+  CHECK(!stopped);
+  CHECK(fix.commands().empty());
+  caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  fix.run();
+  CHECK(stopped);
+}
+
+// -- supervision --------------------------------------------------------------
+
+TEST_CASE("a concern that throws is restarted and gets the traffic that "
+          "follows",
+          "[manager]") {
+  manager_fixture fix;
+  concern_log alpha;
+  concern_log beta;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.add_concern("beta", recording(&beta));
+  bool first_stopped = false;
+  watch(alpha.handles[0], &first_stopped);
+  fix.deliver_all(
+      {fix.msg("alpha", 1), fix.failing("alpha"), fix.msg("beta", 2)});
+  CHECK(first_stopped);
+  CHECK(alpha.instances == 2);
+  CHECK(fix.commands() == strings{"alpha", "beta"});
+  fix.deliver_all({fix.msg("alpha", 3), fix.msg("beta", 4)});
+  REQUIRE(alpha.incoming.size() == 2);
+  CHECK(alpha.incoming[0].instance == 1);
+  CHECK(alpha.incoming[1].instance == 2);
+  CHECK(alpha.incoming[1].id == 3);
+  CHECK(beta.ids() == std::vector<std::uint64_t>{2, 4});
+  CHECK(beta.instances == 1);
+  fix.advance(1s);
+  CHECK(alpha.ticks == std::vector<int>{2});
+}
+
+TEST_CASE("a concern that fails more than concern_max_restarts times within "
+          "the window stays down",
+          "[manager]") {
+  manager_fixture fix{[](p2p0mq::config& cfg) {
+    cfg.concern_max_restarts = 2;
+    cfg.concern_restart_window = 60s;
+  }};
+  concern_log alpha;
+  concern_log beta;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.add_concern("beta", recording(&beta));
+  fix.deliver(fix.failing("alpha"));
+  CHECK(alpha.instances == 2);
+  fix.advance(1s);
+  fix.deliver(fix.failing("alpha"));
+  CHECK(alpha.instances == 3);
+  CHECK(fix.commands() == strings{"alpha", "beta"});
+  fix.advance(1s);
+  fix.deliver(fix.failing("alpha"));
+  CHECK(alpha.instances == 3);
+  CHECK(fix.commands() == strings{"beta"});
+  // Its messages are dropped; the rest keeps running.
+  alpha.ticks.clear();
+  fix.deliver_all({fix.msg("alpha", 1), fix.msg("beta", 2)});
+  fix.advance(2s);
+  CHECK(alpha.incoming.empty());
+  CHECK(alpha.ticks.empty());
+  CHECK(beta.ids() == std::vector<std::uint64_t>{2});
+  CHECK(alpha.instances == 3);
+}
+
+TEST_CASE("restarts older than the restart window do not count", "[manager]") {
+  manager_fixture fix{[](p2p0mq::config& cfg) {
+    cfg.concern_max_restarts = 2;
+    cfg.concern_restart_window = 60s;
+  }};
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.deliver(fix.failing("alpha")); // restart at t0
+  fix.advance(1s);
+  fix.deliver(fix.failing("alpha")); // restart at t0 + 1 s
+  CHECK(alpha.instances == 3);
+  fix.advance(60s);
+  // The restart at t0 is 61 s old, the one at t0 + 1 s exactly 60 s: only the
+  // latter still counts.
+  fix.deliver(fix.failing("alpha"));
+  CHECK(alpha.instances == 4);
+  fix.deliver(fix.failing("alpha"));
+  CHECK(alpha.instances == 4);
+  CHECK(fix.commands().empty());
+}
+
+TEST_CASE("a registered concern that goes down is unregistered", "[manager]") {
+  auto reason =
+      GENERATE(as<caf::exit_reason>{}, caf::exit_reason::user_shutdown,
+               caf::exit_reason::kill);
+  manager_fixture fix;
+  concern_log ext;
+  auto handle = fix.sys().spawn(recording_concern, &ext, 1);
+  CHECK(!fix.add("ext", handle));
+  CHECK(fix.commands() == strings{"ext"});
+  caf::anon_send_exit(handle, reason);
+  fix.run();
+  CHECK(fix.commands().empty());
+  // Not restarted, and the manager keeps working.
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.deliver_all({fix.msg("ext", 1), fix.msg("alpha", 2)});
+  CHECK(ext.incoming.empty());
+  CHECK(alpha.ids() == std::vector<std::uint64_t>{2});
+}
+
+TEST_CASE("a registered concern that throws is unregistered, not restarted",
+          "[manager]") {
+  manager_fixture fix;
+  concern_log ext;
+  auto handle = fix.sys().spawn(recording_concern, &ext, 1);
+  CHECK(!fix.add("ext", handle));
+  fix.deliver(fix.failing("ext"));
+  CHECK(fix.commands().empty());
+  CHECK(ext.instances == 0);
+  CHECK(fix.commands().empty());
+}
+
+// -- ticks --------------------------------------------------------------------
+
+TEST_CASE("every concern is ticked on each tick_interval", "[manager]") {
+  manager_fixture fix;
+  concern_log alpha;
+  concern_log beta;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.add_concern("beta", recording(&beta));
+  fix.advance_time(999ms);
+  CHECK(alpha.ticks.empty());
+  fix.advance_time(1ms);
+  CHECK(alpha.ticks.size() == 1);
+  CHECK(beta.ticks.size() == 1);
+  fix.advance(5s);
+  CHECK(alpha.ticks.size() == 6);
+  CHECK(beta.ticks.size() == 6);
+}
+
+TEST_CASE("the tick interval comes from the settings", "[manager]") {
+  manager_fixture fix{[](p2p0mq::config& cfg) { cfg.tick_interval = 5s; }};
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.advance(4s);
+  CHECK(alpha.ticks.empty());
+  fix.advance(1s);
+  CHECK(alpha.ticks.size() == 1);
+  fix.advance(10s);
+  CHECK(alpha.ticks.size() == 3);
+}
+
+TEST_CASE("a tick message ticks every concern at once", "[manager]") {
+  manager_fixture fix;
+  concern_log alpha;
+  concern_log beta;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.add_concern("beta", recording(&beta));
+  caf::anon_send(fix.manager, tick_atom::value);
+  fix.run();
+  CHECK(alpha.ticks.size() == 1);
+  CHECK(beta.ticks.size() == 1);
+}

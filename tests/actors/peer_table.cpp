@@ -35,8 +35,8 @@ void bring_to(table_fixture& fix, const std::string& uuid, peer_state state) {
     REQUIRE(fix.heard(fix.incoming(uuid, "hb")));
     break;
   case peer_state::routed:
-    REQUIRE(fix.heard(fix.incoming(uuid, "hb", message_kind::request, 1, {},
-                                   relay)));
+    REQUIRE(fix.heard(
+        fix.incoming(uuid, "hb", message_kind::request, 1, {}, relay)));
     break;
   case peer_state::unreachable:
     REQUIRE(fix.heard(fix.incoming(uuid, "hb")));
@@ -104,33 +104,27 @@ TEST_CASE("adding a known peer updates its address and keeps its state",
 TEST_CASE("the peer table rejects a uuid shorter than four bytes",
           "[peer_table]") {
   table_fixture fix;
-  auto three = p2p0mq::testing::ask<peer>(fix, fix.peers,
-                                          p2p0mq::add_atom::value,
-                                          std::string{"abc"},
-                                          std::string{"10.0.0.1"},
-                                          std::uint16_t{5000});
+  auto three = p2p0mq::testing::ask<peer>(
+      fix, fix.peers, p2p0mq::add_atom::value, std::string{"abc"},
+      std::string{"10.0.0.1"}, std::uint16_t{5000});
   REQUIRE(!three);
   CHECK(three.error() == errc::invalid_peer);
   CHECK(fix.lookup("abc").error() == errc::unknown_peer);
-  auto empty = p2p0mq::testing::ask<peer>(fix, fix.peers,
-                                          p2p0mq::add_atom::value,
-                                          std::string{},
-                                          std::string{"10.0.0.1"},
-                                          std::uint16_t{5000});
+  auto empty = p2p0mq::testing::ask<peer>(
+      fix, fix.peers, p2p0mq::add_atom::value, std::string{},
+      std::string{"10.0.0.1"}, std::uint16_t{5000});
   REQUIRE(!empty);
   CHECK(empty.error() == errc::invalid_peer);
   // Four bytes is enough.
   CHECK(fix.add("abcd").uuid == "abcd");
 }
 
-TEST_CASE("the peer table rejects the local peer's own uuid",
-          "[peer_table]") {
+TEST_CASE("the peer table rejects the local peer's own uuid", "[peer_table]") {
   table_fixture fix;
-  auto own = p2p0mq::testing::ask<peer>(fix, fix.peers,
-                                        p2p0mq::add_atom::value,
-                                        std::string{table_fixture::local},
-                                        std::string{"10.0.0.1"},
-                                        std::uint16_t{5000});
+  auto own =
+      p2p0mq::testing::ask<peer>(fix, fix.peers, p2p0mq::add_atom::value,
+                                 std::string{table_fixture::local},
+                                 std::string{"10.0.0.1"}, std::uint16_t{5000});
   REQUIRE(!own);
   CHECK(own.error() == errc::invalid_peer);
   CHECK(fix.lookup(table_fixture::local).error() == errc::unknown_peer);
@@ -141,9 +135,8 @@ TEST_CASE("removing a peer says whether it was there", "[peer_table]") {
   table_fixture fix;
   fix.add("peer-0001");
   auto remove = [&] {
-    auto result = p2p0mq::testing::ask<bool>(fix, fix.peers,
-                                             p2p0mq::remove_atom::value,
-                                             std::string{"peer-0001"});
+    auto result = p2p0mq::testing::ask<bool>(
+        fix, fix.peers, p2p0mq::remove_atom::value, std::string{"peer-0001"});
     REQUIRE(result);
     return *result;
   };
@@ -155,18 +148,17 @@ TEST_CASE("removing a peer says whether it was there", "[peer_table]") {
 TEST_CASE("an unknown peer is answered with unknown_peer", "[peer_table]") {
   table_fixture fix;
   CHECK(fix.lookup("peer-0009").error() == errc::unknown_peer);
-  CHECK(fix.heard(fix.incoming("peer-0009", "hb")).error()
-        == errc::unknown_peer);
-  CHECK(fix.set_state("peer-0009", peer_state::connecting).error()
-        == errc::unknown_peer);
+  CHECK(fix.heard(fix.incoming("peer-0009", "hb")).error() ==
+        errc::unknown_peer);
+  CHECK(fix.set_state("peer-0009", peer_state::connecting).error() ==
+        errc::unknown_peer);
   CHECK(fix.lookup("peer-0009").error() == errc::unknown_peer);
   CHECK(fix.wire.empty());
 }
 
 // -- heard --------------------------------------------------------------------
 
-TEST_CASE("a message straight from a peer makes it CONNECTED",
-          "[peer_table]") {
+TEST_CASE("a message straight from a peer makes it CONNECTED", "[peer_table]") {
   table_fixture fix;
   fix.add("peer-0001");
   auto p = fix.heard(fix.incoming("peer-0001", "hb"));
@@ -228,9 +220,9 @@ TEST_CASE("CONNECTING applies only to a peer that needs a reconnect",
   bring_to(fix, "peer-0001", from);
   auto p = fix.set_state("peer-0001", peer_state::connecting);
   REQUIRE(p);
-  auto applies = from == peer_state::initial
-                 || from == peer_state::no_connection
-                 || from == peer_state::unreachable;
+  auto applies = from == peer_state::initial ||
+                 from == peer_state::no_connection ||
+                 from == peer_state::unreachable;
   if (applies) {
     CHECK(p->state == peer_state::connecting);
     CHECK(p->state_since == fix.now());
@@ -295,9 +287,8 @@ TEST_CASE("NO_CONNECTION schedules the next attempt after the reconnect wait, "
     fix.advance_time(1s);
   }
   using s = std::chrono::seconds;
-  CHECK(waits
-        == std::vector<p2p0mq::duration>{s{120}, s{122}, s{124}, s{126},
-                                         s{128}, s{130}, s{130}});
+  CHECK(waits == std::vector<p2p0mq::duration>{s{120}, s{122}, s{124}, s{126},
+                                               s{128}, s{130}, s{130}});
 }
 
 TEST_CASE("every change of state or route is told to the sender, and nothing "
@@ -328,7 +319,7 @@ TEST_CASE("every change of state or route is told to the sender, and nothing "
   REQUIRE(fix.set_state("peer-0001", peer_state::no_connection));
   CHECK(routes() == told);
   REQUIRE(fix.heard(
-    fix.incoming("peer-0001", "hb", message_kind::request, 2, {}, relay)));
+      fix.incoming("peer-0001", "hb", message_kind::request, 2, {}, relay)));
   told.emplace_back("peer-0001", peer_state::routed, relay);
   CHECK(routes() == told);
   REQUIRE(fix.set_state("peer-0001", peer_state::unreachable));
@@ -407,7 +398,7 @@ TEST_CASE("a peer becomes NO_CONNECTION strictly after 240 s of silence and "
   fix.add("peer-0001");
   fix.add("peer-0002");
   REQUIRE(fix.heard(
-    fix.incoming("peer-0001", "hb", message_kind::request, 1, {}, relay)));
+      fix.incoming("peer-0001", "hb", message_kind::request, 1, {}, relay)));
   fix.advance_time(1ns);
   REQUIRE(fix.heard(fix.incoming("peer-0002", "hb")));
   fix.wire.clear();
@@ -440,8 +431,8 @@ TEST_CASE("a peer becomes NO_CONNECTION strictly after 240 s of silence and "
 
 // -- connector rules ----------------------------------------------------------
 
-TEST_CASE("an INITIAL peer with a host is greeted once until the outcome is "
-          "known or two time-to-lives pass",
+TEST_CASE("an INITIAL peer with a host is greeted once, and again only "
+          "after two time-to-lives without news",
           "[peer_table]") {
   table_fixture fix;
   fix.add("peer-0001", "10.0.0.1", 5001);

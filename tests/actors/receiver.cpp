@@ -43,8 +43,8 @@ struct receiver_fixture {
   void send(const std::vector<std::string>& parts) {
     for (std::size_t i = 0; i < parts.size(); ++i)
       client.send(zmq::buffer(parts[i]), i + 1 < parts.size()
-                                           ? zmq::send_flags::sndmore
-                                           : zmq::send_flags::none);
+                                             ? zmq::send_flags::sndmore
+                                             : zmq::send_flags::none);
   }
 
   /// Receives decoded messages until `n` arrived or 5 s passed.
@@ -53,11 +53,11 @@ struct receiver_fixture {
     bool timed_out = false;
     while (result.size() < n && !timed_out)
       self->receive(
-        [&](incoming_atom, std::vector<message>& batch) {
-          for (auto& msg : batch)
-            result.emplace_back(std::move(msg));
-        },
-        caf::after(5s) >> [&] { timed_out = true; });
+          [&](incoming_atom, std::vector<message>& batch) {
+            for (auto& msg : batch)
+              result.emplace_back(std::move(msg));
+          },
+          caf::after(5s) >> [&] { timed_out = true; });
     return result;
   }
 
@@ -90,8 +90,7 @@ TEST_CASE("the receiver decodes a message and hands it to the manager",
   CHECK(fix.rec.received() == 1);
 }
 
-TEST_CASE("the receiver keeps the order of a burst of messages",
-          "[receiver]") {
+TEST_CASE("the receiver keeps the order of a burst of messages", "[receiver]") {
   receiver_fixture fix;
   for (int i = 1; i <= 100; ++i)
     fix.send(hb_request(static_cast<std::uint8_t>(i)));

@@ -9,12 +9,13 @@ namespace p2p0mq::testing {
 
 deterministic_config::deterministic_config() {
   set("scheduler.policy", caf::atom("testing"));
-  add_message_types(*this);
+  p2p0mq::add_message_types(*this);
 }
 
 deterministic::deterministic()
-  : sys_(cfg_),
-    sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {
+    : sys_(cfg_),
+      sched_(
+          dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {
   // Start from an arbitrary point well away from the clock's epoch, so rules
   // that subtract durations never meet the epoch.
   sched_.clock().current_time += std::chrono::hours{24};
@@ -38,8 +39,8 @@ std::size_t deterministic::advance_time(duration d) {
   return fired;
 }
 
-bool deterministic::run_until(const std::function<bool()>& pred,
-                              duration limit, duration step) {
+bool deterministic::run_until(const std::function<bool()>& pred, duration limit,
+                              duration step) {
   run();
   for (duration passed{}; !pred(); passed += step) {
     if (passed >= limit)

@@ -14,10 +14,10 @@
 namespace p2p0mq::testing {
 
 /// Returns whether `pred` held within `limit`.
-inline bool wait_until(caf::actor_system& sys, const std::function<bool()>& pred,
-                       std::chrono::milliseconds limit,
-                       std::chrono::milliseconds step
-                       = std::chrono::milliseconds{10}) {
+inline bool
+wait_until(caf::actor_system& sys, const std::function<bool()>& pred,
+           std::chrono::milliseconds limit,
+           std::chrono::milliseconds step = std::chrono::milliseconds{10}) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   caf::scoped_actor self{sys};
   for (;;) {

@@ -35,11 +35,11 @@ using clock_type = std::chrono::steady_clock;
 struct bench_config : system_config {
   bench_config() {
     caf::config_option_adder{custom_options_, "bench"}
-      .add(messages, "messages", "messages of the one-way throughput run")
-      .add(round_trips, "round-trips", "round trips of the latency run")
-      .add(idle, "idle", "how long the idle pair is watched")
-      .add(peers, "peers", "local peers of the memory run")
-      .add(write, "write", "markdown file whose results section to replace");
+        .add(messages, "messages", "messages of the one-way throughput run")
+        .add(round_trips, "round-trips", "round trips of the latency run")
+        .add(idle, "idle", "how long the idle pair is watched")
+        .add(peers, "peers", "local peers of the memory run")
+        .add(write, "write", "markdown file whose results section to replace");
   }
   std::size_t messages = 200000;
   std::size_t round_trips = 5000;
@@ -54,15 +54,15 @@ concern_actor::behavior_type counter(concern_actor::pointer self,
                                      std::size_t expected) {
   auto seen = std::make_shared<std::size_t>(0);
   return {
-    [self, main_actor, expected, seen](incoming_atom, const message&) {
-      if (++*seen == expected)
-        caf::anon_send(main_actor, std::string{"counted"}, *seen);
-      (void) self;
-    },
-    [](tick_atom) {},
-    [](sent_atom, const message&) {},
-    [](send_failed_atom, const message&, const caf::error&) { return true; },
-    [](dropped_atom, const message&, const caf::error&) {},
+      [self, main_actor, expected, seen](incoming_atom, const message&) {
+        if (++*seen == expected)
+          caf::anon_send(main_actor, std::string{"counted"}, *seen);
+        (void)self;
+      },
+      [](tick_atom) {},
+      [](sent_atom, const message&) {},
+      [](send_failed_atom, const message&, const caf::error&) { return true; },
+      [](dropped_atom, const message&, const caf::error&) {},
   };
 }
 
@@ -70,13 +70,13 @@ concern_actor::behavior_type counter(concern_actor::pointer self,
 concern_actor::behavior_type owner(concern_actor::pointer,
                                    std::shared_ptr<std::size_t> dropped) {
   return {
-    [](incoming_atom, const message&) {},
-    [](tick_atom) {},
-    [](sent_atom, const message&) {},
-    [](send_failed_atom, const message&, const caf::error&) { return true; },
-    [dropped](dropped_atom, const message&, const caf::error&) {
-      ++*dropped;
-    },
+      [](incoming_atom, const message&) {},
+      [](tick_atom) {},
+      [](sent_atom, const message&) {},
+      [](send_failed_atom, const message&, const caf::error&) { return true; },
+      [dropped](dropped_atom, const message&, const caf::error&) {
+        ++*dropped;
+      },
   };
 }
 
@@ -106,7 +106,7 @@ double rss_mib() {
 /// A connected pair of local peers in one actor system.
 struct pair_of_peers {
   explicit pair_of_peers(caf::actor_system& system, const config& base)
-    : sys(system) {
+      : sys(system) {
     auto settings = base;
     settings.send_queue_limit = 0;
     settings.uuid = "bench-peer-a";
@@ -120,11 +120,12 @@ struct pair_of_peers {
       return false;
     a->add_peer(b->uuid(), "127.0.0.1", b->port());
     caf::scoped_actor self{sys};
-    for (auto deadline = clock_type::now() + 10s; clock_type::now() < deadline;) {
+    for (auto deadline = clock_type::now() + 10s;
+         clock_type::now() < deadline;) {
       auto pa = a->find_peer(b->uuid());
       auto pb = b->find_peer(a->uuid());
-      if (pa && pb && pa->state == peer_state::connected
-          && pb->state == peer_state::connected)
+      if (pa && pb && pa->state == peer_state::connected &&
+          pb->state == peer_state::connected)
         return true;
       self->receive(caf::after(10ms) >> [] {});
     }
@@ -139,8 +140,7 @@ struct pair_of_peers {
 
 /// A request like the benchmark sends, for the raw baselines.
 frames sample_frames(const payload& body) {
-  auto msg = make_request("bench-peer-a", "bench-peer-b", "bench", 12345,
-                          body);
+  auto msg = make_request("bench-peer-a", "bench-peer-b", "bench", 12345, body);
   return msg.encode("bench-peer-a");
 }
 
@@ -165,8 +165,7 @@ void one_way(bench_config& cfg, caf::actor_system& sys, results& out) {
   }
   caf::scoped_actor self{sys};
   auto main_actor = caf::actor_cast<caf::actor>(self);
-  pair.b->add_concern("bench", [&](caf::local_actor* parent,
-                                   concern_context) {
+  pair.b->add_concern("bench", [&](caf::local_actor* parent, concern_context) {
     return parent->spawn(counter, main_actor, cfg.messages);
   });
   auto dropped = std::make_shared<std::size_t>(0);
@@ -211,15 +210,15 @@ void round_trip(bench_config& cfg, caf::actor_system& sys, results& out) {
     bool done = false;
     while (!done)
       self->receive(
-        [&](incoming_atom, const message& reply) {
-          if (reply.id == id) {
-            ours.push_back(std::chrono::duration<double, std::micro>(
-                             clock_type::now() - t0)
-                             .count());
-            done = true;
-          }
-        },
-        caf::after(5s) >> [&] { done = true; });
+          [&](incoming_atom, const message& reply) {
+            if (reply.id == id) {
+              ours.push_back(std::chrono::duration<double, std::micro>(
+                                 clock_type::now() - t0)
+                                 .count());
+              done = true;
+            }
+          },
+          caf::after(5s) >> [&] { done = true; });
   }
   out.our_p50 = percentile(ours, 0.5);
   out.our_p99 = percentile(ours, 0.99);
@@ -273,21 +272,21 @@ std::string report(const results& r, const std::string& command) {
   out << "Command: `" << command << "`\n\n";
   out << "| measure | raw libzmq | p2p0mq | ratio | target |\n";
   out << "|---|---|---|---|---|\n";
-  std::snprintf(buf, sizeof(buf),
-                "| one-way `echo`-sized requests, msg/s | %.0f | %.0f | %.0f %% "
-                "of raw | >= 50 %% |\n",
-                r.raw_rate, r.our_rate,
-                r.raw_rate > 0 ? 100 * r.our_rate / r.raw_rate : 0);
+  std::snprintf(
+      buf, sizeof(buf),
+      "| one-way `echo`-sized requests, msg/s | %.0f | %.0f | %.0f %% "
+      "of raw | >= 50 %% |\n",
+      r.raw_rate, r.our_rate,
+      r.raw_rate > 0 ? 100 * r.our_rate / r.raw_rate : 0);
   out << buf;
   std::snprintf(buf, sizeof(buf),
                 "| round trip p50, us | %.1f | %.1f | %.2fx raw | <= 2x |\n",
                 r.raw_p50, r.our_p50,
                 r.raw_p50 > 0 ? r.our_p50 / r.raw_p50 : 0);
   out << buf;
-  std::snprintf(buf, sizeof(buf),
-                "| round trip p99, us | %.1f | %.1f | %.2fx raw | |\n",
-                r.raw_p99, r.our_p99,
-                r.raw_p99 > 0 ? r.our_p99 / r.raw_p99 : 0);
+  std::snprintf(
+      buf, sizeof(buf), "| round trip p99, us | %.1f | %.1f | %.2fx raw | |\n",
+      r.raw_p99, r.our_p99, r.raw_p99 > 0 ? r.our_p99 / r.raw_p99 : 0);
   out << buf;
   std::snprintf(buf, sizeof(buf),
                 "| idle CPU of a connected pair over %.0f s | | %.2f %% of a "
@@ -300,7 +299,8 @@ std::string report(const results& r, const std::string& command) {
                 r.peers, r.rss_per_peer);
   out << buf;
   if (r.dropped > 0)
-    out << "\n" << r.dropped << " messages of the throughput run were dropped.\n";
+    out << "\n"
+        << r.dropped << " messages of the throughput run were dropped.\n";
   return out.str();
 }
 

@@ -51,7 +51,7 @@ void receive_frames(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
   parts.clear();
   for (;;) {
     zmq::message_t part;
-    (void) s.recv(part);
+    (void)s.recv(part);
     bool more = part.more();
     parts.emplace_back(std::move(part));
     if (!more)
@@ -104,8 +104,8 @@ std::vector<double> raw_round_trips(const p2p0mq::frames& frames,
     send_frames(a_sender, frames, "raw-b");
     receive_frames(a_receiver, parts);
     result.push_back(
-      std::chrono::duration<double, std::micro>(clock_type::now() - t0)
-        .count());
+        std::chrono::duration<double, std::micro>(clock_type::now() - t0)
+            .count());
   }
   echo.join();
   return result;

@@ -38,7 +38,8 @@ std::string explain(const caf::error& err) {
 }
 
 /// Waits until `deadline` or a blocked SIGINT/SIGTERM; true on a signal.
-bool wait_for_signal(const sigset_t& signals, steady_clock::time_point deadline) {
+bool wait_for_signal(const sigset_t& signals,
+                     steady_clock::time_point deadline) {
   auto left = deadline - steady_clock::now();
   if (left <= steady_clock::duration::zero())
     return false;
@@ -97,9 +98,9 @@ int main(int argc, char** argv) {
     plan.target = opts->ping;
     plan.count = opts->count;
     plan.interval = std::chrono::duration_cast<duration>(
-      std::chrono::duration<double>(opts->interval));
+        std::chrono::duration<double>(opts->interval));
     plan.timeout = std::chrono::duration_cast<duration>(
-      std::chrono::duration<double>(opts->ping_timeout));
+        std::chrono::duration<double>(opts->ping_timeout));
     auto pinger = node::spawn_pinger(sys, peer.context(), plan,
                                      caf::actor_cast<caf::actor>(self));
     if (auto err = peer.add_concern(echo_command,
@@ -114,10 +115,9 @@ int main(int argc, char** argv) {
       return fail(2, "--peer " + p.uuid + ": " + explain(err));
   auto start = steady_clock::now();
   auto end = opts->duration > 0
-               ? start
-                   + std::chrono::duration_cast<steady_clock::duration>(
-                     std::chrono::duration<double>(opts->duration))
-               : steady_clock::time_point::max();
+                 ? start + std::chrono::duration_cast<steady_clock::duration>(
+                               std::chrono::duration<double>(opts->duration))
+                 : steady_clock::time_point::max();
   auto period = opts->json ? std::chrono::milliseconds{500}
                            : std::chrono::milliseconds{1000};
   bool tty = isatty(STDOUT_FILENO) == 1;
@@ -145,13 +145,13 @@ int main(int argc, char** argv) {
       break;
     bool done = false;
     self->receive(
-      [&](const std::string& what, int code) {
-        if (what == "done") {
-          done = true;
-          rc = code;
-        }
-      },
-      caf::after(std::chrono::seconds{0}) >> [] {});
+        [&](const std::string& what, int code) {
+          if (what == "done") {
+            done = true;
+            rc = code;
+          }
+        },
+        caf::after(std::chrono::seconds{0}) >> [] {});
     if (done)
       break;
   }

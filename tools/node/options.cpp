@@ -53,8 +53,7 @@ caf::expected<peer_address> parse_peer_address(const std::string& text) {
   result.uuid = text.substr(0, at);
   if (result.uuid.size() < min_uuid_size)
     return bad(text, "the peer id must have at least 4 bytes");
-  if (auto err = parse_host_port(text.substr(at + 1), result.host,
-                                 result.port))
+  if (auto err = parse_host_port(text.substr(at + 1), result.host, result.port))
     return err;
   if (result.port == 0)
     return bad(text, "the peer's port must not be 0");
@@ -122,19 +121,20 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
     } else if (flag == "--ping-timeout") {
       if (auto err = value(text))
         return err;
-      if (!parse_seconds(text, result.ping_timeout)
-          || result.ping_timeout <= 0)
+      if (!parse_seconds(text, result.ping_timeout) || result.ping_timeout <= 0)
         return bad(flag, "expected seconds above 0, got '" + text + "'");
     } else if (flag == "--log-level") {
       if (auto err = value(result.log_level))
         return err;
       if (!parse_log_level(result.log_level))
         return bad(flag, "expected error, warning, info, debug or trace");
-    } else if (flag.rfind("--", 0) == 0 && flag.find('.') != std::string::npos
-               && flag.find('=') != std::string::npos) {
+    } else if (flag.rfind("--", 0) == 0 &&
+               flag.find('.') != std::string::npos &&
+               flag.find('=') != std::string::npos) {
       // CAF's own options, e.g. --p2p0mq.heart-beat-interval=2s.
       result.caf_args.emplace_back(flag);
-    } else if (flag == "--config-file" || flag.rfind("--config-file=", 0) == 0) {
+    } else if (flag == "--config-file" ||
+               flag.rfind("--config-file=", 0) == 0) {
       result.caf_args.emplace_back(flag);
       if (flag == "--config-file" && i + 1 < args.size())
         result.caf_args.emplace_back(args[++i]);
@@ -151,9 +151,10 @@ std::string usage() {
   config defaults;
   auto secs = [](duration d) {
     return std::to_string(
-             std::chrono::duration_cast<std::chrono::milliseconds>(d).count()
-             / 1000.0)
-      .substr(0, 5);
+               std::chrono::duration_cast<std::chrono::milliseconds>(d)
+                   .count() /
+               1000.0)
+        .substr(0, 5);
   };
   std::string out;
   out += "usage: p2p0mq-node [flags]\n\n";
@@ -181,15 +182,16 @@ std::string usage() {
   out += "  --help                  print this text\n\n";
   out += "Tunables (CAF options, also in the [p2p0mq] section of the config"
          " file):\n";
-  out += "  --p2p0mq.heart-beat-interval=" + secs(defaults.heart_beat_interval)
-         + "s  --p2p0mq.message-ttl=" + secs(defaults.message_ttl) + "s\n";
-  out += "  --p2p0mq.unresponsive-threshold="
-         + secs(defaults.unresponsive_threshold)
-         + "s  --p2p0mq.no-connection-threshold="
-         + secs(defaults.no_connection_threshold) + "s\n";
-  out += "  --p2p0mq.reconnect-wait=" + secs(defaults.reconnect_wait)
-         + "s  --p2p0mq.tick-interval=" + secs(defaults.tick_interval)
-         + "s  (and every other p2p0mq.* option)\n";
+  out +=
+      "  --p2p0mq.heart-beat-interval=" + secs(defaults.heart_beat_interval) +
+      "s  --p2p0mq.message-ttl=" + secs(defaults.message_ttl) + "s\n";
+  out += "  --p2p0mq.unresponsive-threshold=" +
+         secs(defaults.unresponsive_threshold) +
+         "s  --p2p0mq.no-connection-threshold=" +
+         secs(defaults.no_connection_threshold) + "s\n";
+  out += "  --p2p0mq.reconnect-wait=" + secs(defaults.reconnect_wait) +
+         "s  --p2p0mq.tick-interval=" + secs(defaults.tick_interval) +
+         "s  (and every other p2p0mq.* option)\n";
   return out;
 }
 

@@ -49,9 +49,10 @@ double ms(duration d) {
 void finish(pinger_ptr self) {
   auto& st = self->state;
   auto received = static_cast<int>(st.rtts_ms.size());
-  std::printf("--- %s echo statistics ---\n", short_uuid(st.plan.target).c_str());
-  std::printf("%d requests, %d replies, %.0f%% lost\n", st.plan.count,
-              received, 100.0 * (st.plan.count - received) / st.plan.count);
+  std::printf("--- %s echo statistics ---\n",
+              short_uuid(st.plan.target).c_str());
+  std::printf("%d requests, %d replies, %.0f%% lost\n", st.plan.count, received,
+              100.0 * (st.plan.count - received) / st.plan.count);
   if (received > 0) {
     auto xs = st.rtts_ms;
     std::sort(xs.begin(), xs.end());
@@ -70,11 +71,11 @@ void finish(pinger_ptr self) {
 void send_ping(pinger_ptr self, time_point now) {
   auto& st = self->state;
   auto body = payload_builder{}
-                .add_integer("seq", st.next_seq)
-                .add_bytes("from", st.ctx.local_uuid)
-                .build();
-  auto msg = st.ctx.make_request(st.plan.target, echo_command, std::move(body),
-                                 now);
+                  .add_integer("seq", st.next_seq)
+                  .add_bytes("from", st.ctx.local_uuid)
+                  .build();
+  auto msg =
+      st.ctx.make_request(st.plan.target, echo_command, std::move(body), now);
   st.waiting.emplace(msg.id, outstanding{st.next_seq, now});
   ++st.next_seq;
   st.next_send = now + st.plan.interval;
@@ -112,56 +113,58 @@ concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
   self->state.report_to = std::move(report_to);
   self->send(self, tick_atom::value);
   return {
-    [self](incoming_atom, const message& msg) {
-      auto& st = self->state;
-      auto i = st.waiting.find(msg.id);
-      if (i == st.waiting.end() || !msg.is_reply())
-        return;
-      auto rtt = ms(self->clock().now() - i->second.sent_at);
-      st.rtts_ms.push_back(rtt);
-      std::printf("%zu bytes from %s: seq=%d time=%.3f ms\n",
-                  msg.payload.bytes().size(), short_uuid(msg.source).c_str(),
-                  i->second.seq, rtt);
-      std::fflush(stdout);
-      st.waiting.erase(i);
-    },
-    [self](tick_atom) {
-      auto& st = self->state;
-      if (st.reachable) {
-        on_step(self);
-        return;
-      }
-      self->request(st.ctx.peers, caf::infinite, get_atom::value, st.plan.target)
-        .then(
-          [self](const peer& p) {
-            if (p.state == peer_state::connected
-                || p.state == peer_state::routed) {
-              self->state.reachable = true;
-              std::printf("echo %s: %s, %d requests\n",
-                          short_uuid(p.uuid).c_str(),
-                          std::string{to_string(p.state)}.c_str(),
-                          self->state.plan.count);
-              std::fflush(stdout);
-              on_step(self);
-              return;
-            }
-            self->delayed_send(self, step, tick_atom::value);
-          },
-          [self](const caf::error&) {
-            self->delayed_send(self, step, tick_atom::value);
-          });
-    },
-    [](sent_atom, const message&) {},
-    [](send_failed_atom, const message&, const caf::error&) { return true; },
-    [self](dropped_atom, const message& msg, const caf::error& err) {
-      auto& st = self->state;
-      auto i = st.waiting.find(msg.id);
-      if (i == st.waiting.end())
-        return;
-      std::printf("seq=%d: dropped: %s\n", i->second.seq, render(err).c_str());
-      ++st.lost;
-      st.waiting.erase(i);
-    },
+      [self](incoming_atom, const message& msg) {
+        auto& st = self->state;
+        auto i = st.waiting.find(msg.id);
+        if (i == st.waiting.end() || !msg.is_reply())
+          return;
+        auto rtt = ms(self->clock().now() - i->second.sent_at);
+        st.rtts_ms.push_back(rtt);
+        std::printf("%zu bytes from %s: seq=%d time=%.3f ms\n",
+                    msg.payload.bytes().size(), short_uuid(msg.source).c_str(),
+                    i->second.seq, rtt);
+        std::fflush(stdout);
+        st.waiting.erase(i);
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        if (st.reachable) {
+          on_step(self);
+          return;
+        }
+        self->request(st.ctx.peers, caf::infinite, get_atom::value,
+                      st.plan.target)
+            .then(
+                [self](const peer& p) {
+                  if (p.state == peer_state::connected ||
+                      p.state == peer_state::routed) {
+                    self->state.reachable = true;
+                    std::printf("echo %s: %s, %d requests\n",
+                                short_uuid(p.uuid).c_str(),
+                                std::string{to_string(p.state)}.c_str(),
+                                self->state.plan.count);
+                    std::fflush(stdout);
+                    on_step(self);
+                    return;
+                  }
+                  self->delayed_send(self, step, tick_atom::value);
+                },
+                [self](const caf::error&) {
+                  self->delayed_send(self, step, tick_atom::value);
+                });
+      },
+      [](sent_atom, const message&) {},
+      [](send_failed_atom, const message&, const caf::error&) { return true; },
+      [self](dropped_atom, const message& msg, const caf::error& err) {
+        auto& st = self->state;
+        auto i = st.waiting.find(msg.id);
+        if (i == st.waiting.end())
+          return;
+        std::printf("seq=%d: dropped: %s\n", i->second.seq,
+                    render(err).c_str());
+        ++st.lost;
+        st.waiting.erase(i);
+      },
   };
 }
 

@@ -56,7 +56,7 @@ struct concern_context {
 /// again after the concern failed, so it must make a fresh actor each time.
 /// `parent` is the manager, for spawning in the same actor system.
 using concern_factory =
-  std::function<concern_actor(caf::local_actor* parent, concern_context ctx)>;
+    std::function<concern_actor(caf::local_actor* parent, concern_context ctx)>;
 
 } // namespace p2p0mq
 

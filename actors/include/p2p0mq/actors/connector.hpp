@@ -14,7 +14,9 @@ inline constexpr const char* connector_command = "hello";
 ///   for each, it has the sender connect to `tcp://host:port` and sends a
 ///   `hello` request carrying `{"host": str, "port": int}` (our receiver).
 ///   The peer becomes CONNECTING when the request is sent, NO_CONNECTION when
-///   sending fails or it is dropped.
+///   sending fails or it is dropped. A peer is not greeted again while a
+///   `hello` to it is in flight (no outcome yet, and sent less than two
+///   time-to-lives ago), whichever path greeted it.
 /// - An incoming `hello` request creates or updates the peer (host, port) and
 ///   is answered with our host and port. If the peer needs a (re)connect
 ///   (INITIAL, NO_CONNECTION, UNREACHABLE) we connect to it and greet it;

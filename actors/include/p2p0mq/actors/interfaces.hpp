@@ -88,10 +88,10 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 /// Every message a concern hands to the sender ends in exactly one of `sent`
 /// and `dropped`; `send_failed` comes before either, zero or more times.
 using concern_actor = caf::typed_actor<
-  caf::reacts_to<incoming_atom, message>, caf::reacts_to<tick_atom>,
-  caf::reacts_to<sent_atom, message>,
-  caf::replies_to<send_failed_atom, message, caf::error>::with<bool>,
-  caf::reacts_to<dropped_atom, message, caf::error>>;
+    caf::reacts_to<incoming_atom, message>, caf::reacts_to<tick_atom>,
+    caf::reacts_to<sent_atom, message>,
+    caf::replies_to<send_failed_atom, message, caf::error>::with<bool>,
+    caf::reacts_to<dropped_atom, message, caf::error>>;
 
 // -- sender -------------------------------------------------------------------
 
@@ -130,10 +130,10 @@ typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
 /// otherwise; to an UNREACHABLE peer only heart-beats (`hb`) go. A message
 /// with a `next_hop` goes there as it is.
 using sender_actor = caf::typed_actor<
-  caf::reacts_to<connect_atom, std::string, std::string>,
-  caf::reacts_to<outgoing_atom, message, priority, concern_actor>,
-  caf::reacts_to<route_atom, std::string, peer_state, std::string>,
-  caf::replies_to<stats_atom>::with<sender_stats>>;
+    caf::reacts_to<connect_atom, std::string, std::string>,
+    caf::reacts_to<outgoing_atom, message, priority, concern_actor>,
+    caf::reacts_to<route_atom, std::string, peer_state, std::string>,
+    caf::replies_to<stats_atom>::with<sender_stats>>;
 
 // -- peer table ---------------------------------------------------------------
 
@@ -153,13 +153,14 @@ using sender_actor = caf::typed_actor<
 ///
 /// Every state change is told to the sender (`route_atom`).
 using peer_table_actor = caf::typed_actor<
-  caf::replies_to<get_atom>::with<std::vector<peer>>,
-  caf::replies_to<get_atom, std::string>::with<peer>,
-  caf::replies_to<add_atom, std::string, std::string, std::uint16_t>::with<peer>,
-  caf::replies_to<remove_atom, std::string>::with<bool>,
-  caf::replies_to<heard_atom, message>::with<peer>,
-  caf::replies_to<state_atom, std::string, peer_state>::with<peer>,
-  caf::replies_to<heart_beat_atom>::with<std::vector<peer>>,
-  caf::replies_to<greet_atom>::with<std::vector<peer>>>;
+    caf::replies_to<get_atom>::with<std::vector<peer>>,
+    caf::replies_to<get_atom, std::string>::with<peer>,
+    caf::replies_to<add_atom, std::string, std::string,
+                    std::uint16_t>::with<peer>,
+    caf::replies_to<remove_atom, std::string>::with<bool>,
+    caf::replies_to<heard_atom, message>::with<peer>,
+    caf::replies_to<state_atom, std::string, peer_state>::with<peer>,
+    caf::replies_to<heart_beat_atom>::with<std::vector<peer>>,
+    caf::replies_to<greet_atom>::with<std::vector<peer>>>;
 
 } // namespace p2p0mq

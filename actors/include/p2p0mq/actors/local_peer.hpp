@@ -61,7 +61,9 @@ public:
 
   /// Stops every actor of this local peer, closes its sockets and waits for
   /// its threads to end. Outgoing messages still queued are reported dropped
-  /// to their concerns. Idempotent.
+  /// to their concerns. Idempotent. With a ZeroMQ context of its own, the
+  /// port is free again when `stop` returns; with a shared context libzmq
+  /// releases it a little later, in its I/O thread.
   void stop();
 
   /// Whether `start` succeeded and `stop` has not been called.
@@ -144,6 +146,7 @@ private:
   std::shared_ptr<zmq::context_t> zmq_;
   std::uint16_t port_ = 0;
   bool running_ = false;
+  bool owns_zmq_ = false;
   concern_context ctx_;
   manager_actor manager_;
   p2p0mq::receiver receiver_;

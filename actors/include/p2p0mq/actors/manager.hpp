@@ -30,13 +30,13 @@ namespace p2p0mq {
 /// messages are dropped with a log line. Stop sequence: the manager exits
 /// (e.g. `exit_reason::user_shutdown`); its spawned concerns are linked and
 /// exit with it.
-using manager_actor = caf::typed_actor<
-  caf::reacts_to<incoming_atom, std::vector<message>>,
-  caf::reacts_to<add_atom, std::string, concern_factory>,
-  caf::reacts_to<add_atom, std::string, concern_actor>,
-  caf::replies_to<remove_atom, std::string>::with<bool>,
-  caf::replies_to<get_atom>::with<std::vector<std::string>>,
-  caf::reacts_to<tick_atom>, caf::reacts_to<timeout_atom>>;
+using manager_actor =
+    caf::typed_actor<caf::reacts_to<incoming_atom, std::vector<message>>,
+                     caf::reacts_to<add_atom, std::string, concern_factory>,
+                     caf::reacts_to<add_atom, std::string, concern_actor>,
+                     caf::replies_to<remove_atom, std::string>::with<bool>,
+                     caf::replies_to<get_atom>::with<std::vector<std::string>>,
+                     caf::reacts_to<tick_atom>, caf::reacts_to<timeout_atom>>;
 
 /// Spawns the manager of a local peer; `ctx` is handed to every concern it
 /// spawns. It ticks its concerns every `ctx.settings->tick_interval`.

@@ -30,14 +30,21 @@ public:
   virtual ~transport() = default;
 
   /// Connects to the receiver of peer `uuid` at `endpoint`
-  /// (`tcp://host:port`), setting the connect routing id first. Connecting
-  /// again to the same endpoint does nothing; to another endpoint, the old
-  /// connection is dropped first.
+  /// (`tcp://host:port`). On the first connect to `uuid` the connection is
+  /// named `uuid` at once (connect routing id), so messages can be sent right
+  /// away. Connecting again to the same endpoint does nothing; to another
+  /// endpoint, the old connection is dropped first and the new one is named
+  /// by the routing id the peer announces (WIRE.md: the connect routing id is
+  /// set on the first connect only), so sends report `unreachable` until its
+  /// handshake is done. Fails with `errc::socket_error`, leaving the
+  /// connections as they were, for an endpoint that is not acceptable.
   virtual caf::error connect(const std::string& uuid,
                              const std::string& endpoint) = 0;
 
   /// Hands the 7 frames of one message to the wire without blocking; frame 0
-  /// is the next hop's routing id. On anything but `sent`, `err` says why.
+  /// is the next hop's routing id. On anything but `sent`, `err` says why:
+  /// `errc::peer_unreachable` for `unreachable`, `errc::socket_error`
+  /// otherwise. Never throws.
   virtual send_status send(const frames& xs, caf::error& err) = 0;
 };
 
