@@ -70,6 +70,8 @@ caf::error local_peer::start() {
     socket = zmq::socket_t{*zmq_, zmq::socket_type::router};
     socket.set(zmq::sockopt::routing_id, zmq::buffer(settings_->uuid));
     socket.set(zmq::sockopt::linger, 0);
+    socket.set(zmq::sockopt::rcvhwm, settings_->receive_high_water_mark);
+    socket.set(zmq::sockopt::maxmsgsize, settings_->max_frame_size);
     socket.bind(endpoint);
     port_ = port_of(socket.get(zmq::sockopt::last_endpoint));
     wire = make_zmq_transport(*zmq_, settings_->uuid, *settings_);

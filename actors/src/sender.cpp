@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -112,9 +113,8 @@ struct sender_state {
   std::unordered_map<std::string, std::set<ticket>> waiting_for;
   /// Deadlines of waiting messages that have one.
   std::set<std::pair<time_point, ticket>> waiting_deadlines;
-  /// Delayed messages by retry time; the delay is constant, so times only
-  /// grow from front to back.
-  std::deque<std::pair<time_point, ticket>> delayed;
+  /// Delayed messages by retry time (equal times keep hand-over order).
+  std::multimap<time_point, ticket> delayed;
   /// When the pending timer fires, if one is pending.
   std::optional<time_point> timer_at;
   bool round_pending = false;
@@ -163,7 +163,7 @@ void arm_timer(sender_ptr self) {
   if (!st.waiting_deadlines.empty())
     next = st.waiting_deadlines.begin()->first;
   if (!st.delayed.empty())
-    next = std::min(next, st.delayed.front().first);
+    next = std::min(next, st.delayed.begin()->first);
   if (next == time_point::max())
     return;
   if (st.timer_at && *st.timer_at <= next)
@@ -241,13 +241,13 @@ void admit(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
   enqueue(self, i->first, e);
 }
 
-/// Holds the message of `i` until `send_retry_delay` has passed.
+/// Holds the message of `i` for `wait`.
 void delay(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
-           message msg, time_point now) {
+           message msg, time_point now, duration wait) {
   auto& st = self->state;
   i->second.where = place::delayed;
   i->second.msg = std::move(msg);
-  st.delayed.emplace_back(now + st.settings->send_retry_delay, i->first);
+  st.delayed.emplace(now + wait, i->first);
   arm_timer(self);
 }
 
@@ -290,7 +290,7 @@ void on_answer(sender_ptr self, ticket t, bool again, caf::error reason) {
     drop(self, i, make_error(errc::message_expired, "before its retry"));
   } else {
     auto msg = std::move(i->second.msg);
-    delay(self, i, std::move(msg), now);
+    delay(self, i, std::move(msg), now, st.settings->send_retry_delay);
   }
 }
 
@@ -342,9 +342,9 @@ void run_round(sender_ptr self) {
       break;
     }
     case send_status::would_block:
-      // Not now: the next hop's pipe is full. A later round, after the
-      // retry delay, tries again (an immediate one would only spin).
-      delay(self, i, std::move(msg), now);
+      // Not now: the next hop's pipe is full. A later round, after a short
+      // delay, tries again (an immediate one would only spin).
+      delay(self, i, std::move(msg), now, st.settings->send_blocked_delay);
       break;
     case send_status::unreachable:
     case send_status::failed:
@@ -379,9 +379,9 @@ void on_timeout(sender_ptr self) {
     drop(self, i,
          make_error(errc::message_expired, "while waiting for a route"));
   }
-  while (!st.delayed.empty() && st.delayed.front().first <= now) {
-    auto t = st.delayed.front().second;
-    st.delayed.pop_front();
+  while (!st.delayed.empty() && st.delayed.begin()->first <= now) {
+    auto t = st.delayed.begin()->second;
+    st.delayed.erase(st.delayed.begin());
     admit(self, st.entries.find(t), now);
   }
   arm_timer(self);

@@ -45,6 +45,14 @@ system_config::system_config() {
            "time between two ticks of the concerns")
       .add(settings.send_retry_delay, "send-retry-delay",
            "wait before a message is tried again")
+      .add(settings.send_blocked_delay, "send-blocked-delay",
+           "wait before a message is tried again when the pipe was full")
+      .add(settings.send_high_water_mark, "send-high-water-mark",
+           "most messages ZeroMQ queues for one peer when sending")
+      .add(settings.receive_high_water_mark, "receive-high-water-mark",
+           "most messages ZeroMQ queues from one peer when receiving")
+      .add(settings.max_frame_size, "max-frame-size",
+           "largest message part the receiver accepts, in bytes")
       .add(settings.concern_max_restarts, "concern-max-restarts",
            "the most restarts of a failing concern within the window")
       .add(settings.concern_restart_window, "concern-restart-window",

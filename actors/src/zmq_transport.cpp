@@ -46,11 +46,13 @@ bool acceptable_endpoint(std::string_view endpoint) {
 /// becomes a `send_status` or an `errc`.
 class zmq_transport final : public transport {
 public:
-  zmq_transport(zmq::context_t& context, const std::string& local_uuid)
+  zmq_transport(zmq::context_t& context, const std::string& local_uuid,
+                const config& settings)
       : socket_(context, zmq::socket_type::router) {
     socket_.set(zmq::sockopt::routing_id, local_uuid);
     socket_.set(zmq::sockopt::router_mandatory, true);
     socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::sndhwm, settings.send_high_water_mark);
   }
 
   caf::error connect(const std::string& uuid,
@@ -136,8 +138,8 @@ private:
 
 std::unique_ptr<transport> make_zmq_transport(zmq::context_t& context,
                                               const std::string& local_uuid,
-                                              const config&) {
-  return std::make_unique<zmq_transport>(context, local_uuid);
+                                              const config& settings) {
+  return std::make_unique<zmq_transport>(context, local_uuid, settings);
 }
 
 } // namespace p2p0mq

@@ -55,6 +55,7 @@ caf::error config::validate() const {
       {"store_sync_interval", store_sync_interval, false},
       {"tick_interval", tick_interval, false},
       {"send_retry_delay", send_retry_delay, false},
+      {"send_blocked_delay", send_blocked_delay, false},
       {"concern_restart_window", concern_restart_window, false},
       {"call_timeout", call_timeout, false},
   };
@@ -65,6 +66,17 @@ caf::error config::validate() const {
       return invalid(x.name,
                      "must be greater than zero, got " + describe(x.value));
   }
+  if (send_high_water_mark < 0)
+    return invalid("send_high_water_mark",
+                   "must not be negative (0: no limit), got " +
+                       std::to_string(send_high_water_mark));
+  if (receive_high_water_mark < 0)
+    return invalid("receive_high_water_mark",
+                   "must not be negative (0: no limit), got " +
+                       std::to_string(receive_high_water_mark));
+  if (max_frame_size < 1024)
+    return invalid("max_frame_size", "must be at least 1024 bytes, got " +
+                                         std::to_string(max_frame_size));
   if (unresponsive_threshold >= no_connection_threshold)
     return invalid("unresponsive_threshold",
                    "must be less than no_connection_threshold (" +

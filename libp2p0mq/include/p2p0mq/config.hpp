@@ -58,8 +58,24 @@ struct config {
   duration tick_interval = std::chrono::seconds{1};
 
   /// Wait before a message is tried again after its next hop was unreachable
-  /// or full.
+  /// and its concern asked for a retry.
   duration send_retry_delay = std::chrono::milliseconds{250};
+
+  /// Wait before a message is tried again after its next hop's pipe was full
+  /// (the high-water mark): short, as the pipe drains at wire speed.
+  duration send_blocked_delay = std::chrono::milliseconds{1};
+
+  /// The most messages ZeroMQ queues for one peer on the sending side
+  /// (`ZMQ_SNDHWM`); beyond it the sender waits and tries again.
+  int send_high_water_mark = 10000;
+
+  /// The most messages ZeroMQ queues from one peer on the receiving side
+  /// (`ZMQ_RCVHWM`).
+  int receive_high_water_mark = 10000;
+
+  /// The largest message part the receiver accepts (`ZMQ_MAXMSGSIZE`); a
+  /// peer sending a larger one is disconnected.
+  std::int64_t max_frame_size = 1 << 20;
 
   /// The most restarts of a failing concern within `concern_restart_window`;
   /// after that it stays down.
