@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/stateful_actor.hpp>
@@ -37,7 +38,10 @@ struct manager_state {
   std::uint64_t unrouted = 0;
 };
 
-using manager_ptr = manager_actor::stateful_pointer<manager_state>;
+/// The manager's own interface: the public one plus its timer.
+using manager_impl_actor = manager_actor::extend<caf::reacts_to<timeout_atom>>;
+
+using manager_ptr = manager_impl_actor::stateful_pointer<manager_state>;
 
 /// Finds the command under which `addr` is registered.
 std::string command_of(manager_ptr self, const caf::actor_addr& addr) {
@@ -88,7 +92,8 @@ void on_concern_exit(manager_ptr self, caf::exit_msg& msg) {
   start_concern(self, e);
 }
 
-manager_actor::behavior_type manager(manager_ptr self, concern_context ctx) {
+manager_impl_actor::behavior_type manager(manager_ptr self,
+                                          concern_context ctx) {
   self->state.ctx = std::move(ctx);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Our own links: concerns we spawned. Anything else that asks us to
@@ -193,7 +198,7 @@ manager_actor::behavior_type manager(manager_ptr self, concern_context ctx) {
 } // namespace
 
 manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx) {
-  return sys.spawn(manager, std::move(ctx));
+  return caf::actor_cast<manager_actor>(sys.spawn(manager, std::move(ctx)));
 }
 
 } // namespace p2p0mq

@@ -14,9 +14,15 @@ endfunction()
 
 run_step("install" ${CMAKE_COMMAND} --install "${P2P0MQ_BINARY_DIR}"
          --prefix "${prefix}")
+# A library built with sanitizers needs them in its users' link too.
+set(flags "")
+if(SANITIZERS)
+  set(flags "-fsanitize=${SANITIZERS}")
+endif()
 run_step("configure" ${CMAKE_COMMAND} -S "${CONSUMER_SOURCE_DIR}"
          -B "${WORK_DIR}/build" -DCMAKE_PREFIX_PATH=${prefix}
-         -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release)
+         -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release
+         "-DCMAKE_CXX_FLAGS=${flags}" "-DCMAKE_EXE_LINKER_FLAGS=${flags}")
 run_step("build" ${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 run_step("run" "${WORK_DIR}/build/consumer")
 string(STRIP "${step_output}" printed)

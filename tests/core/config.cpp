@@ -32,6 +32,7 @@ const duration_setting duration_settings[] = {
     {"store_sync_interval", &config::store_sync_interval, false},
     {"tick_interval", &config::tick_interval, false},
     {"send_retry_delay", &config::send_retry_delay, false},
+    {"send_blocked_delay", &config::send_blocked_delay, false},
     {"concern_restart_window", &config::concern_restart_window, false},
     {"call_timeout", &config::call_timeout, false},
 };
@@ -70,6 +71,10 @@ TEST_CASE("the settings of the actor layer have their documented defaults",
   CHECK(cfg.send_queue_limit == 100000);
   CHECK(cfg.tick_interval == 1s);
   CHECK(cfg.send_retry_delay == 250ms);
+  CHECK(cfg.send_blocked_delay == 1ms);
+  CHECK(cfg.send_high_water_mark == 10000);
+  CHECK(cfg.receive_high_water_mark == 10000);
+  CHECK(cfg.max_frame_size == 1024 * 1024);
   CHECK(cfg.concern_max_restarts == 5);
   CHECK(cfg.concern_restart_window == 60s);
   CHECK(cfg.call_timeout == 10s);
@@ -148,4 +153,27 @@ TEST_CASE("an empty host is invalid", "[config]") {
   config cfg;
   cfg.host.clear();
   check_invalid(cfg.validate(), "host");
+}
+
+TEST_CASE("negative high-water marks and tiny frame limits are invalid",
+          "[config]") {
+  {
+    config cfg;
+    cfg.send_high_water_mark = -1;
+    check_invalid(cfg.validate(), "send_high_water_mark");
+  }
+  {
+    config cfg;
+    cfg.receive_high_water_mark = -5;
+    check_invalid(cfg.validate(), "receive_high_water_mark");
+  }
+  {
+    config cfg;
+    cfg.max_frame_size = 100;
+    check_invalid(cfg.validate(), "max_frame_size");
+  }
+  config unlimited;
+  unlimited.send_high_water_mark = 0;
+  unlimited.receive_high_water_mark = 0;
+  CHECK(!unlimited.validate());
 }

@@ -23,7 +23,6 @@ namespace p2p0mq {
 /// | `(remove_atom, command)` | anyone | whether a concern was registered; a spawned one is stopped |
 /// | `(get_atom)` | anyone | the registered command ids, sorted |
 /// | `(tick_atom)` | anyone | none: ticks every concern now |
-/// | `(timeout_atom)` | itself | none: its own timer, ticking every concern each `tick_interval` |
 ///
 /// A concern that fails is restarted from its factory, at most
 /// `max_restarts` times within `restart_window`; then it stays down and its
@@ -36,10 +35,11 @@ using manager_actor =
                      caf::reacts_to<add_atom, std::string, concern_actor>,
                      caf::replies_to<remove_atom, std::string>::with<bool>,
                      caf::replies_to<get_atom>::with<std::vector<std::string>>,
-                     caf::reacts_to<tick_atom>, caf::reacts_to<timeout_atom>>;
+                     caf::reacts_to<tick_atom>>;
 
 /// Spawns the manager of a local peer; `ctx` is handed to every concern it
-/// spawns. It ticks its concerns every `ctx.settings->tick_interval`.
+/// spawns. It ticks its concerns every `ctx.settings->tick_interval`, on a
+/// timer of its own that no other actor can reach.
 manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx);
 
 } // namespace p2p0mq
