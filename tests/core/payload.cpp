@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "p2p0mq/errc.hpp"
+#include "support/hex.hpp"
 
 using Catch::Matchers::EndsWith;
 using Catch::Matchers::StartsWith;
@@ -19,29 +20,8 @@ using p2p0mq::payload_builder;
 
 namespace {
 
-/// Turns `"82a4"` into the bytes 0x82 0xa4.
-std::string unhex(std::string_view hex) {
-  auto nibble = [](char c) {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    return c - 'a' + 10;
-  };
-  std::string result;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    result += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
-  return result;
-}
-
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string result;
-  for (auto c : bytes) {
-    auto x = static_cast<unsigned char>(c);
-    result += digits[x >> 4];
-    result += digits[x & 0x0f];
-  }
-  return result;
-}
+using p2p0mq::testing::hex;
+using p2p0mq::testing::unhex;
 
 /// Parses bytes that must be a valid payload.
 payload parsed(std::string_view hex_bytes) {
