@@ -1,7 +1,6 @@
 #include "p2p0mq/actors/sender.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -61,8 +60,6 @@ struct entry {
   place where = place::waiting;
   /// The message, except while queued: the queues hold it then.
   message msg;
-  /// While queued, the message's own `previous_hop` (see `tag`).
-  std::string saved_hop;
 };
 
 /// What the sender knows of the way to a peer.
@@ -71,25 +68,9 @@ struct route {
   std::string via;
 };
 
-/// Each message gets a ticket, a number unique within the sender. The
-/// `send_queues` of the core keep plain messages, so while a message is
-/// queued its ticket rides in its `previous_hop` (the field means nothing for
-/// outgoing messages and is not encoded); the real value is kept in its entry
-/// and restored when the message leaves the queues.
+/// Each message gets a ticket, a number unique within the sender; it rides
+/// through the send queues as the message's tag.
 using ticket = std::uint64_t;
-
-std::string tag(ticket t) {
-  std::string result(sizeof(ticket), '\0');
-  std::memcpy(result.data(), &t, sizeof(ticket));
-  return result;
-}
-
-ticket ticket_of(const message& msg) noexcept {
-  ticket result = 0;
-  if (msg.previous_hop.size() == sizeof(ticket))
-    std::memcpy(&result, msg.previous_hop.data(), sizeof(ticket));
-  return result;
-}
 
 struct sender_state {
   static inline const char* name = "p2p0mq.sender";
@@ -203,10 +184,8 @@ bool pick_next_hop(const sender_state& st, message& msg) {
 void enqueue(sender_ptr self, ticket t, entry& e) {
   auto& st = self->state;
   e.where = place::queued;
-  e.saved_hop = std::move(e.msg.previous_hop);
-  e.msg.previous_hop = tag(t);
   // Never full: the queues are unbounded and the hand-over is bounded.
-  st.queues.push(std::move(e.msg), e.prio);
+  st.queues.push(std::move(e.msg), e.prio, t);
   e.msg = message{};
   request_round(self);
 }
@@ -324,14 +303,8 @@ void run_round(sender_ptr self) {
   auto now = self->clock().now();
   auto& out = st.scratch;
   st.queues.next_round(now, out);
-  // Takes the entry of a message leaving the queues, restoring its field.
-  auto leave = [&st](message& msg) {
-    auto i = st.entries.find(ticket_of(msg));
-    msg.previous_hop = std::move(i->second.saved_hop);
-    return i;
-  };
-  for (auto& msg : out.to_send) {
-    auto i = leave(msg);
+  for (auto& [msg, t] : out.to_send) {
+    auto i = st.entries.find(t);
     caf::error err;
     switch (st.wire->send(msg.encode(st.local_uuid), err)) {
     case send_status::sent: {
@@ -352,8 +325,8 @@ void run_round(sender_ptr self) {
       break;
     }
   }
-  for (auto& msg : out.expired) {
-    auto i = leave(msg);
+  for (auto& [msg, t] : out.expired) {
+    auto i = st.entries.find(t);
     drop(self, i, std::move(msg),
          make_error(errc::message_expired, "while queued"));
   }
@@ -420,11 +393,10 @@ sender_state::~sender_state() {
     return make_error(errc::local_peer_stopped, "the sender stopped");
   };
   std::size_t count = entries.size();
-  std::vector<message> rest;
+  std::vector<queued_message> rest;
   queues.take_expired(time_point::max(), rest);
-  for (auto& msg : rest) {
-    auto i = entries.find(ticket_of(msg));
-    msg.previous_hop = std::move(i->second.saved_hop);
+  for (auto& [msg, t] : rest) {
+    auto i = entries.find(t);
     caf::anon_send(i->second.owner, dropped_atom::value, std::move(msg),
                    stopped());
     entries.erase(i);

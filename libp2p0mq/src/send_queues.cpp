@@ -14,11 +14,11 @@ const std::string& destination_of(const message& msg) noexcept {
 
 /// Moves every expired message of `xs` to `out`, keeping the order of the
 /// others. Returns how many were moved.
-std::size_t sweep(std::deque<message>& xs, time_point now,
-                  std::vector<message>& out) {
+std::size_t sweep(std::deque<queued_message>& xs, time_point now,
+                  std::vector<queued_message>& out) {
   auto kept = xs.begin();
   for (auto i = xs.begin(); i != xs.end(); ++i) {
-    if (i->expired(now)) {
+    if (i->msg.expired(now)) {
       out.push_back(std::move(*i));
     } else {
       if (kept != i)
@@ -33,12 +33,12 @@ std::size_t sweep(std::deque<message>& xs, time_point now,
 
 /// Pops expired messages off the front of `xs` into `out`, then pops the
 /// first live one into `to_send`, if any. Returns how many left `xs`.
-std::size_t take_one(std::deque<message>& xs, time_point now,
+std::size_t take_one(std::deque<queued_message>& xs, time_point now,
                      send_queues::round& out) {
   std::size_t removed = 0;
   while (!xs.empty()) {
     auto& front = xs.front();
-    auto live = !front.expired(now);
+    auto live = !front.msg.expired(now);
     (live ? out.to_send : out.expired).push_back(std::move(front));
     xs.pop_front();
     ++removed;
@@ -63,23 +63,23 @@ std::string_view to_string(priority x) noexcept {
   return "<unknown priority>";
 }
 
-bool send_queues::push(message&& msg, priority p) {
+bool send_queues::push(message&& msg, priority p, std::uint64_t tag) {
   if (limit_ != 0 && size_ >= limit_)
     return false;
   switch (p) {
   case priority::fast:
-    fast_.push_back(std::move(msg));
+    fast_.push_back(queued_message{std::move(msg), tag});
     break;
   case priority::medium: {
     auto& xs = medium_[destination_of(msg)];
     if (xs.empty())
       medium_order_.push_back(destination_of(msg));
-    xs.push_back(std::move(msg));
+    xs.push_back(queued_message{std::move(msg), tag});
     ++medium_size_;
     break;
   }
   case priority::slow:
-    slow_.push_back(std::move(msg));
+    slow_.push_back(queued_message{std::move(msg), tag});
     break;
   }
   ++size_;
@@ -88,8 +88,8 @@ bool send_queues::push(message&& msg, priority p) {
 
 void send_queues::next_round(time_point now, round& out) {
   // Fast: everything.
-  for (auto& msg : fast_)
-    (msg.expired(now) ? out.expired : out.to_send).push_back(std::move(msg));
+  for (auto& x : fast_)
+    (x.msg.expired(now) ? out.expired : out.to_send).push_back(std::move(x));
   size_ -= fast_.size();
   fast_.clear();
   // Medium: one live message per destination, in service order; served
@@ -110,7 +110,8 @@ void send_queues::next_round(time_point now, round& out) {
   size_ -= take_one(slow_, now, out);
 }
 
-void send_queues::take_expired(time_point now, std::vector<message>& out) {
+void send_queues::take_expired(time_point now,
+                               std::vector<queued_message>& out) {
   size_ -= sweep(fast_, now, out);
   for (auto n = medium_order_.size(); n > 0; --n) {
     auto key = std::move(medium_order_.front());

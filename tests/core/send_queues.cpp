@@ -39,10 +39,10 @@ void push(send_queues& qs, std::string to, std::uint64_t id, priority p,
   REQUIRE(qs.push(make_msg(std::move(to), id, p, deadline), p));
 }
 
-id_list ids(const std::vector<message>& xs) {
+id_list ids(const std::vector<p2p0mq::queued_message>& xs) {
   id_list result;
   for (const auto& x : xs)
-    result.push_back(x.id);
+    result.push_back(x.msg.id);
   return result;
 }
 
@@ -289,8 +289,8 @@ TEST_CASE("next_round appends to what the round already holds",
           "[send_queues]") {
   send_queues qs;
   send_queues::round r;
-  r.to_send.push_back(make_msg("x", 100, priority::fast));
-  r.expired.push_back(make_msg("x", 200, priority::fast));
+  r.to_send.push_back({make_msg("x", 100, priority::fast), 0});
+  r.expired.push_back({make_msg("x", 200, priority::fast), 0});
   push(qs, "a", 1, priority::fast);
   push(qs, "a", 2, priority::fast, t0);
   qs.next_round(t0, r);
@@ -316,7 +316,7 @@ TEST_CASE("take_expired sweeps every queue and keeps the rest in order",
   push(qs, "a", 10, priority::slow);
   push(qs, "a", 11, priority::slow, t0 + 1s);
   check_sizes(qs, 3, 5, 3);
-  std::vector<message> out;
+  std::vector<p2p0mq::queued_message> out;
   qs.take_expired(t0, out);
   auto taken = ids(out);
   CHECK(std::set<std::uint64_t>(taken.begin(), taken.end()) ==
@@ -379,12 +379,14 @@ TEST_CASE("every pushed message leaves the send queues exactly once, sent or "
   std::size_t expired = 0;
   std::size_t rejected = 0;
   auto now = t0;
-  auto take = [&](const std::vector<message>& xs) {
-    for (const auto& x : xs) {
+  auto take = [&](const std::vector<p2p0mq::queued_message>& xs) {
+    for (const auto& q : xs) {
+      const auto& x = q.msg;
       auto i = queued.find(x.id);
       INFO("message " << x.id);
       REQUIRE(i != queued.end()); // neither unknown nor a duplicate
       REQUIRE(x == i->second);    // and unchanged
+      REQUIRE(q.tag == x.id);     // its tag came along
       queued.erase(i);
     }
   };
@@ -394,7 +396,8 @@ TEST_CASE("every pushed message leaves the send queues exactly once, sent or "
     std::set<std::string> medium_destinations;
     int slow = 0;
     auto phase = priority::fast;
-    for (const auto& x : r.to_send) {
+    for (const auto& q : r.to_send) {
+      const auto& x = q.msg;
       INFO("message " << x.id << " to '" << x.to << "' " << x.command);
       REQUIRE_FALSE(x.expired(now));
       auto p = priority_of(x);
@@ -411,7 +414,7 @@ TEST_CASE("every pushed message leaves the send queues exactly once, sent or "
       last_sent[queue] = x.id;
     }
     for (const auto& x : r.expired)
-      REQUIRE(x.expired(now));
+      REQUIRE(x.msg.expired(now));
   };
   for (int step = 0; step < 20000; ++step) {
     // Busy phases fill the queues up to their limit, calm ones drain them.
@@ -430,7 +433,7 @@ TEST_CASE("every pushed message leaves the send queues exactly once, sent or "
         msg.next_hop = "relay";
       auto copy = msg;
       auto full = qs.size() == qs.limit();
-      if (qs.push(std::move(msg), p)) {
+      if (qs.push(std::move(msg), p, next_id)) {
         REQUIRE_FALSE(full);
         queued.emplace(next_id, std::move(copy));
       } else {
@@ -450,10 +453,10 @@ TEST_CASE("every pushed message leaves the send queues exactly once, sent or "
       take(r.to_send);
       take(r.expired);
     } else {
-      std::vector<message> out;
+      std::vector<p2p0mq::queued_message> out;
       qs.take_expired(now, out);
       for (const auto& x : out)
-        REQUIRE(x.expired(now));
+        REQUIRE(x.msg.expired(now));
       expired += out.size();
       take(out);
     }

@@ -26,6 +26,13 @@ enum class priority : std::uint8_t {
 /// Returns `"fast"`, `"medium"` or `"slow"`.
 std::string_view to_string(priority x) noexcept;
 
+/// A message in the send queues, with a number its owner chose (e.g. to find
+/// its bookkeeping again when it comes out).
+struct queued_message {
+  message msg;
+  std::uint64_t tag = 0;
+};
+
 /// The three outgoing queues of a local peer's sender. A plain container: the
 /// owner calls `next_round` when it can send and sends what comes out, in
 /// order. Messages whose deadline has passed come out as expired instead and
@@ -35,10 +42,10 @@ public:
   /// What one round produces.
   struct round {
     /// Messages to send now, in this order: fast, then medium, then slow.
-    std::vector<message> to_send;
+    std::vector<queued_message> to_send;
 
     /// Messages whose deadline passed before they could be sent.
-    std::vector<message> expired;
+    std::vector<queued_message> expired;
 
     void clear() noexcept {
       to_send.clear();
@@ -50,9 +57,9 @@ public:
   explicit send_queues(std::size_t limit = 0) : limit_(limit) {
   }
 
-  /// Queues `msg` with priority `p`. Returns false, leaving `msg` untouched,
-  /// when the queues are full.
-  bool push(message&& msg, priority p);
+  /// Queues `msg` with priority `p`; `tag` comes out with it. Returns false,
+  /// leaving `msg` untouched, when the queues are full.
+  bool push(message&& msg, priority p, std::uint64_t tag = 0);
 
   /// Takes the messages of one round: all of fast, the oldest of each
   /// destination (its `to`, or its `next_hop` when `to` is empty) in medium, one of slow. Expired messages met on
@@ -61,7 +68,7 @@ public:
   void next_round(time_point now, round& out);
 
   /// Removes every expired message from all queues, appending them to `out`.
-  void take_expired(time_point now, std::vector<message>& out);
+  void take_expired(time_point now, std::vector<queued_message>& out);
 
   /// Total number of queued messages.
   std::size_t size() const noexcept {
@@ -84,13 +91,13 @@ public:
 private:
   std::size_t limit_;
   std::size_t size_ = 0;
-  std::deque<message> fast_;
+  std::deque<queued_message> fast_;
   /// Medium messages per destination, oldest first.
-  std::unordered_map<std::string, std::deque<message>> medium_;
+  std::unordered_map<std::string, std::deque<queued_message>> medium_;
   /// Destinations with medium messages, in the order they are served.
   std::deque<std::string> medium_order_;
   std::size_t medium_size_ = 0;
-  std::deque<message> slow_;
+  std::deque<queued_message> slow_;
 };
 
 } // namespace p2p0mq
