@@ -22,9 +22,11 @@ namespace p2p0mq {
 ///
 /// It also sets scheduler defaults that suit a process bridging sockets into
 /// actors: as many workers as hardware threads (at least 2) instead of CAF's
-/// minimum of 4, and idle workers that skip the stage of polling with short
-/// sleeps (`work-stealing.moderate-poll-attempts = 0`). Both can be
-/// overridden as usual (`--scheduler.max-threads=4`, ...).
+/// minimum of 4; idle workers that skip the stage of polling with short
+/// sleeps (`work-stealing.moderate-poll-attempts = 0`) and, once asleep, look
+/// for work to steal every 100 ms instead of every 10 ms
+/// (`work-stealing.relaxed-sleep-duration`). Each can be overridden as usual
+/// (`--scheduler.max-threads=4`, ...).
 class system_config : public caf::actor_system_config {
 public:
   system_config();
