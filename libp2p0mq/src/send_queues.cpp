@@ -48,6 +48,27 @@ std::size_t take_one(std::deque<queued_message>& xs, time_point now,
   return removed;
 }
 
+/// Visits each destination of `medium` once, in service order, letting `take`
+/// remove messages from its queue (it returns how many); destinations left
+/// empty are forgotten, the others go to the back of the line. Returns how
+/// many messages were removed in all.
+template <class Map, class Take>
+std::size_t serve_medium(Map& medium, std::deque<std::string>& order,
+                         Take take) {
+  std::size_t removed = 0;
+  for (auto n = order.size(); n > 0; --n) {
+    auto key = std::move(order.front());
+    order.pop_front();
+    auto i = medium.find(key);
+    removed += take(i->second);
+    if (i->second.empty())
+      medium.erase(i);
+    else
+      order.push_back(std::move(key));
+  }
+  return removed;
+}
+
 } // namespace
 
 std::string_view to_string(priority x) noexcept {
@@ -94,18 +115,10 @@ void send_queues::next_round(time_point now, round& out) {
   fast_.clear();
   // Medium: one live message per destination, in service order; served
   // destinations that still hold messages go to the back of the line.
-  for (auto n = medium_order_.size(); n > 0; --n) {
-    auto key = std::move(medium_order_.front());
-    medium_order_.pop_front();
-    auto i = medium_.find(key);
-    auto removed = take_one(i->second, now, out);
-    size_ -= removed;
-    medium_size_ -= removed;
-    if (i->second.empty())
-      medium_.erase(i);
-    else
-      medium_order_.push_back(std::move(key));
-  }
+  auto removed = serve_medium(medium_, medium_order_,
+                              [&](auto& xs) { return take_one(xs, now, out); });
+  size_ -= removed;
+  medium_size_ -= removed;
   // Slow: one live message.
   size_ -= take_one(slow_, now, out);
 }
@@ -113,18 +126,10 @@ void send_queues::next_round(time_point now, round& out) {
 void send_queues::take_expired(time_point now,
                                std::vector<queued_message>& out) {
   size_ -= sweep(fast_, now, out);
-  for (auto n = medium_order_.size(); n > 0; --n) {
-    auto key = std::move(medium_order_.front());
-    medium_order_.pop_front();
-    auto i = medium_.find(key);
-    auto removed = sweep(i->second, now, out);
-    size_ -= removed;
-    medium_size_ -= removed;
-    if (i->second.empty())
-      medium_.erase(i);
-    else
-      medium_order_.push_back(std::move(key));
-  }
+  auto removed = serve_medium(medium_, medium_order_,
+                              [&](auto& xs) { return sweep(xs, now, out); });
+  size_ -= removed;
+  medium_size_ -= removed;
   size_ -= sweep(slow_, now, out);
 }
 
