@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# p2p0mq-node's flags: --help and --version exit 0; every bad flag exits 2
-# with a message naming it.
+# p2p0mq-node's flags: --help and --version exit 0; every bad flag or bad
+# setting (on the command line or in a config file) exits 2 with a message
+# naming it.
 #   node_flags.sh PATH/TO/p2p0mq-node
 set -u
 node=$1
@@ -30,4 +31,13 @@ expect 2 "--count" --count 3
 expect 2 "--count" --ping node-x-0001 --count 0
 expect 2 "--log-level" --log-level loud
 expect 2 "heart_beat_interval" --p2p0mq.heart-beat-interval=0s
+# The config file sets the same options.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+printf '[p2p0mq]\nheart-beat-interval=0s\n' >"$work/bad.ini"
+printf '[p2p0mq]\nheart-beat-interval=2s\n' >"$work/good.ini"
+expect 2 "heart_beat_interval" --config-file "$work/bad.ini"
+expect 2 "heart_beat_interval" "--config-file=$work/bad.ini"
+expect 0 '"peers": {}' --config-file "$work/good.ini" --json --duration 0.2
+expect 2 "--config-file" --config-file
 exit $fail

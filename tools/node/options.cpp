@@ -133,11 +133,13 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
                flag.find('=') != std::string::npos) {
       // CAF's own options, e.g. --p2p0mq.heart-beat-interval=2s.
       result.caf_args.emplace_back(flag);
-    } else if (flag == "--config-file" ||
-               flag.rfind("--config-file=", 0) == 0) {
+    } else if (flag == "--config-file") {
+      // CAF's own parser reads the file; it takes the form with '='.
+      if (auto err = value(text))
+        return err;
+      result.caf_args.emplace_back("--config-file=" + text);
+    } else if (flag.rfind("--config-file=", 0) == 0) {
       result.caf_args.emplace_back(flag);
-      if (flag == "--config-file" && i + 1 < args.size())
-        result.caf_args.emplace_back(args[++i]);
     } else {
       return bad(flag, "unknown flag (see --help)");
     }
