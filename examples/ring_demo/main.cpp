@@ -10,6 +10,7 @@
 // 30 s.
 //
 // Run: build/examples/ring_demo/ring_demo [--peers=N] [--hold=SECONDS]
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -23,6 +24,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <unistd.h>
 #include <zmq.hpp>
 
 #include <p2p0mq/actors/echo.hpp>
@@ -66,6 +68,11 @@ concern_actor::behavior_type outcome_sink(concern_actor::pointer,
 /// Prints every peer's view of the ring; returns whether each peer sees both
 /// neighbours CONNECTED.
 bool show(std::vector<std::unique_ptr<local_peer>>& ring, double t) {
+  // On a terminal the view refreshes in place; elsewhere each one follows
+  // the last.
+  static const bool tty = isatty(STDOUT_FILENO) == 1;
+  if (tty)
+    std::printf("\x1b[H\x1b[2J");
   std::printf("--- ring of %zu peers, %.1f s ---\n", ring.size(), t);
   bool all_up = true;
   for (std::size_t i = 0; i < ring.size(); ++i) {
@@ -186,9 +193,11 @@ int main(int argc, char** argv) {
     if (clock_type::now() < hold_until)
       self->receive(caf::after(std::chrono::milliseconds{500}) >> [] {});
   } while (clock_type::now() < hold_until);
-  std::printf("%zu of %zu pings answered, ring %s; the demo took %.2f s\n",
-              rtts.size(), expected, stayed_up ? "stayed up" : "broke",
-              elapsed());
+  std::sort(rtts.begin(), rtts.end());
+  std::printf("%zu of %zu pings answered (round trip median %.3f ms), ring "
+              "%s; the demo took %.2f s\n",
+              rtts.size(), expected, rtts.empty() ? 0.0 : rtts[rtts.size() / 2],
+              stayed_up ? "stayed up" : "broke", elapsed());
   for (auto& peer : ring)
     peer->stop();
   caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
