@@ -120,7 +120,7 @@ typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
 ///
 /// | message | from | reply |
 /// |---|---|---|
-/// | `(connect_atom, uuid, endpoint)` | concerns | none: connect to the peer's receiver (`tcp://host:port`) unless already connected to that endpoint; with CURVE, its key is set first |
+/// | `(connect_atom, uuid, endpoint)` | concerns | none: connect to the peer's receiver (`tcp://host:port`) unless already connected to that endpoint |
 /// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns | none: queue it; `owner` learns its outcome |
 /// | `(route_atom, uuid, peer_state, via)` | peer table | none: the peer's state changed; decides the next hop of messages with none, and whether they wait |
 /// | `(stats_atom)` | anyone | `sender_stats` |
