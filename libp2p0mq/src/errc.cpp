@@ -51,6 +51,14 @@ std::string to_string(errc x) {
     return "already_started";
   case errc::unknown_command:
     return "unknown_command";
+  case errc::bad_certificate:
+    return "bad_certificate";
+  case errc::missing_certificate:
+    return "missing_certificate";
+  case errc::certificate_io:
+    return "certificate_io";
+  case errc::invalid_uuid:
+    return "invalid_uuid";
   }
   return "<unknown errc>";
 }

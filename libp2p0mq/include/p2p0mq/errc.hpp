@@ -51,10 +51,18 @@ enum class errc : std::uint8_t {
   already_started,
   /// No concern handles that command id.
   unknown_command,
+  /// A certificate file does not parse or holds an invalid CURVE key.
+  bad_certificate,
+  /// A certificate file that should exist does not.
+  missing_certificate,
+  /// A certificate file or directory cannot be created, read or written.
+  certificate_io,
+  /// A uuid cannot name a file (empty, ".", "..", or holding '/' or NUL).
+  invalid_uuid,
 };
 
 /// The last value of `errc`, for code that walks every value.
-inline constexpr errc last_errc = errc::unknown_command;
+inline constexpr errc last_errc = errc::invalid_uuid;
 
 /// The category atom of p2p0mq errors (`caf::atom("p2p0mq")`).
 inline constexpr caf::atom_value error_category = caf::atom("p2p0mq");
