@@ -1,5 +1,6 @@
 #include "p2p0mq/config.hpp"
 
+#include <cstdlib>
 #include <string>
 
 #include "p2p0mq/errc.hpp"
@@ -58,6 +59,7 @@ caf::error config::validate() const {
       {"send_blocked_delay", send_blocked_delay, false},
       {"concern_restart_window", concern_restart_window, false},
       {"call_timeout", call_timeout, false},
+      {"certificate_reload_interval", certificate_reload_interval, false},
   };
   for (const auto& x : durations) {
     if (x.may_be_zero && x.value < duration::zero())
@@ -82,7 +84,46 @@ caf::error config::validate() const {
                    "must be less than no_connection_threshold (" +
                        describe(no_connection_threshold) + "), got " +
                        describe(unresponsive_threshold));
+  if (encryption && public_certs().empty())
+    return invalid("public_cert_dir",
+                   "encryption is on, and neither the setting nor "
+                   "XDG_DATA_HOME or HOME name a directory");
+  if (encryption && private_certs().empty())
+    return invalid("private_cert_dir",
+                   "encryption is on, and neither the setting nor "
+                   "XDG_DATA_HOME or HOME name a directory");
   return {};
+}
+
+std::string config::public_certs() const {
+  return public_cert_dir.empty() ? default_public_cert_dir() : public_cert_dir;
+}
+
+std::string config::private_certs() const {
+  return private_cert_dir.empty() ? default_private_cert_dir()
+                                  : private_cert_dir;
+}
+
+std::string default_cert_dir() {
+  auto non_empty = [](const char* name) -> std::string {
+    auto value = std::getenv(name);
+    return value ? value : "";
+  };
+  if (auto data = non_empty("XDG_DATA_HOME"); !data.empty())
+    return data + "/p2p0mq/certificates";
+  if (auto home = non_empty("HOME"); !home.empty())
+    return home + "/.local/share/p2p0mq/certificates";
+  return {};
+}
+
+std::string default_public_cert_dir() {
+  auto dir = default_cert_dir();
+  return dir.empty() ? dir : dir + "/public";
+}
+
+std::string default_private_cert_dir() {
+  auto dir = default_cert_dir();
+  return dir.empty() ? dir : dir + "/private";
 }
 
 } // namespace p2p0mq

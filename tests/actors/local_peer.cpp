@@ -18,10 +18,12 @@
 #include "p2p0mq/actors/echo.hpp"
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/errc.hpp"
+#include "support/settings.hpp"
 #include "support/wait.hpp"
 
 using namespace p2p0mq;
 using namespace std::chrono_literals;
+using p2p0mq::testing::test_settings;
 using p2p0mq::testing::wait_until;
 
 namespace {
@@ -33,9 +35,8 @@ struct loopback {
 
   /// Starts a local peer on a port of the system's choice.
   std::unique_ptr<local_peer> start(const std::string& uuid) {
-    config settings;
-    settings.uuid = uuid;
-    auto result = std::make_unique<local_peer>(sys, settings, zmq_context);
+    auto result =
+        std::make_unique<local_peer>(sys, test_settings(uuid), zmq_context);
     auto err = result->start();
     INFO(render(err));
     REQUIRE(!err);
@@ -157,9 +158,7 @@ TEST_CASE("a local peer that stops and starts again on its port is "
   auto a = net.start("peer-a-0001");
   // b has a ZeroMQ context of its own, like a peer in its own process: its
   // port is free as soon as it stopped.
-  config b_settings;
-  b_settings.uuid = "peer-b-0002";
-  auto b = std::make_unique<local_peer>(net.sys, b_settings);
+  auto b = std::make_unique<local_peer>(net.sys, test_settings("peer-b-0002"));
   REQUIRE(!b->start());
   REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
   REQUIRE(net.connected_both_ways(*a, *b, 2000ms));
@@ -167,8 +166,7 @@ TEST_CASE("a local peer that stops and starts again on its port is "
   b->stop();
   CHECK(!b->running());
   b.reset();
-  config settings;
-  settings.uuid = "peer-b-0002";
+  auto settings = test_settings("peer-b-0002");
   settings.port = port;
   auto b2 = std::make_unique<local_peer>(net.sys, settings);
   REQUIRE(!b2->start());
@@ -290,8 +288,7 @@ TEST_CASE("stop is idempotent and start refuses to run twice",
 TEST_CASE("a local peer reports a port it cannot bind", "[local_peer]") {
   loopback net;
   auto a = net.start("peer-a-0001");
-  config settings;
-  settings.uuid = "peer-b-0002";
+  auto settings = test_settings("peer-b-0002");
   settings.port = a->port();
   local_peer b{net.sys, settings, net.zmq_context};
   auto err = b.start();

@@ -23,6 +23,22 @@ struct config {
   /// Port the receiver binds to; 0 lets the operating system choose.
   std::uint16_t port = 0;
 
+  /// Whether both sockets use CURVE (encryption and authentication, WIRE.md
+  /// "CURVE security"). Peers with it on and peers with it off cannot talk.
+  bool encryption = true;
+
+  /// Directory of public certificates (`<uuid>.key`): the local peer's own,
+  /// and those of the peers it trusts. Empty: `default_public_cert_dir()`.
+  std::string public_cert_dir;
+
+  /// Directory of secret certificates (`<uuid>.key_secret`) of local peers.
+  /// Empty: `default_private_cert_dir()`.
+  std::string private_cert_dir;
+
+  /// Path of the peer store's SQLite database; empty keeps the store in
+  /// memory (nothing survives a restart).
+  std::string database;
+
   /// Time between two heart-beats of a peer that answers.
   duration heart_beat_interval = std::chrono::seconds{4};
 
@@ -87,10 +103,34 @@ struct config {
   /// The longest a blocking call of `local_peer` waits for its answer.
   duration call_timeout = std::chrono::seconds{10};
 
+  /// Time between two reloads of the public certificate directory by the
+  /// authenticator (a certificate added to it is honoured by then at the
+  /// latest; an unknown key triggers an earlier reload).
+  duration certificate_reload_interval = std::chrono::seconds{10};
+
+  /// The public certificate directory in force: `public_cert_dir`, or the
+  /// default when it is empty.
+  std::string public_certs() const;
+
+  /// The private certificate directory in force.
+  std::string private_certs() const;
+
   /// Checks every value; returns `errc::invalid_config` naming the first
   /// offending setting, or no error.
   caf::error validate() const;
 };
+
+/// The certificate directory used when the config names none:
+/// `$XDG_DATA_HOME/p2p0mq/certificates`, or
+/// `$HOME/.local/share/p2p0mq/certificates` when `XDG_DATA_HOME` is unset;
+/// empty when neither variable is set.
+std::string default_cert_dir();
+
+/// `default_cert_dir() + "/public"`, or empty.
+std::string default_public_cert_dir();
+
+/// `default_cert_dir() + "/private"`, or empty.
+std::string default_private_cert_dir();
 
 /// The least length of a uuid, in bytes.
 inline constexpr std::size_t min_uuid_size = 4;
