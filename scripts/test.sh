@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-p2p0mq_install_missing clang-format
+# clang-format checks the style; python3-zmq (pyzmq) checks that certificates
+# travel both ways between p2p0mq and pyzmq.
+p2p0mq_install_missing clang-format python3-zmq
 
 build=${P2P0MQ_TEST_BUILD_DIR:-build-test}
 jobs=$(nproc)

@@ -139,11 +139,17 @@ concern_actor::behavior_type connector_impl(connector_ptr self,
                        peer_state::connecting);
       },
       [](send_failed_atom, const message& msg, const caf::error& err) {
-        log(log_level::info, log_category::connector, "hello ",
-            to_string(msg.kind), " to ", short_uuid(msg.next_hop),
-            " failed: ", render(err));
-        // No retry: the connector tries again after the reconnect wait.
-        return false;
+        // A connection still in its handshake (a new one after a failed
+        // handshake, or to a new address) takes the hello shortly: try again
+        // while its time-to-live lasts. Anything else (a missing
+        // certificate, ...) waits for the next attempt after the reconnect
+        // wait.
+        auto again = err == errc::peer_unreachable;
+        log(again ? log_level::debug : log_level::warning,
+            log_category::connector, "hello ", to_string(msg.kind), " to ",
+            short_uuid(msg.next_hop), " failed: ", render(err),
+            again ? " (trying again)" : "");
+        return again;
       },
       [self](dropped_atom, const message& msg, const caf::error&) {
         if (!msg.is_request())

@@ -11,10 +11,12 @@
 #include <caf/send.hpp>
 #include <zmq.hpp>
 
+#include "monitor.hpp"
 #include "p2p0mq/actors/connector.hpp"
 #include "p2p0mq/actors/heart_beat.hpp"
 #include "p2p0mq/actors/peer_table.hpp"
 #include "p2p0mq/actors/sender.hpp"
+#include "p2p0mq/actors/zap.hpp"
 #include "p2p0mq/actors/zmq_transport.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
@@ -62,20 +64,54 @@ caf::error local_peer::start() {
     zmq_ = std::make_shared<zmq::context_t>(1);
     owns_zmq_ = true;
   }
+  std::optional<curve_client> curve;
+  if (settings_->encryption) {
+    // The authenticator is in place before the receiver binds: libzmq lets
+    // a CURVE server accept every client while no ZAP handler is bound.
+    certs_.emplace(settings_->public_certs(), settings_->private_certs());
+    auto keys = certs_->load_or_create_own(settings_->uuid);
+    if (!keys)
+      return std::move(keys.error());
+    auto service = zap_service::attach(sys_, zmq_);
+    if (!service)
+      return std::move(service.error());
+    zap_ = std::move(*service);
+    caf::anon_send(zap_->authenticator(), add_atom::value, settings_->uuid,
+                   certs_->public_dir(),
+                   settings_->certificate_reload_interval);
+    curve = curve_client{std::move(*keys),
+                         [store = *certs_](const std::string& peer_uuid) {
+                           return store.public_key(peer_uuid);
+                         }};
+  }
   auto endpoint =
       "tcp://" + settings_->host + ":" + std::to_string(settings_->port);
   zmq::socket_t socket;
   std::unique_ptr<transport> wire;
+  receiver_options watch;
+  watch.encryption = settings_->encryption;
+  watch.check_user_id = settings_->encryption;
   try {
     socket = zmq::socket_t{*zmq_, zmq::socket_type::router};
     socket.set(zmq::sockopt::routing_id, zmq::buffer(settings_->uuid));
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::rcvhwm, settings_->receive_high_water_mark);
     socket.set(zmq::sockopt::maxmsgsize, settings_->max_frame_size);
+    if (curve) {
+      socket.set(zmq::sockopt::curve_server, true);
+      socket.set(zmq::sockopt::curve_publickey, curve->keys.public_key);
+      socket.set(zmq::sockopt::curve_secretkey, curve->keys.secret_key);
+      // The authenticator serves every local peer of the context: the
+      // domain tells it whose certificates to look at.
+      socket.set(zmq::sockopt::zap_domain, settings_->uuid);
+    }
+    watch.receiver_monitor = detail::monitor_socket(*zmq_, socket);
     socket.bind(endpoint);
     port_ = port_of(socket.get(zmq::sockopt::last_endpoint));
-    wire = make_zmq_transport(*zmq_, settings_->uuid, *settings_);
+    wire = make_zmq_transport(*zmq_, settings_->uuid, *settings_,
+                              std::move(curve), &watch.sender_monitor);
   } catch (const zmq::error_t& e) {
+    release_security();
     return make_error(errc::socket_error,
                       "cannot bind " + endpoint + ": " + e.what());
   }
@@ -93,12 +129,21 @@ caf::error local_peer::start() {
                  connector());
   caf::anon_send(manager_, add_atom::value, std::string{heart_beat_command},
                  heart_beat());
-  receiver_ =
-      spawn_receiver(sys_, std::move(socket), settings_->uuid, manager_);
+  watch.sender = ctx_.sender;
+  receiver_ = spawn_receiver(sys_, std::move(socket), settings_->uuid, manager_,
+                             std::move(watch));
   running_ = true;
   log(log_level::info, log_category::manager, "local peer ", short_uuid(uuid()),
-      " listens on ", settings_->host, ":", port_);
+      " listens on ", settings_->host, ":", port_, " with encryption ",
+      settings_->encryption ? "on" : "off");
   return caf::none;
+}
+
+void local_peer::release_security() {
+  if (!zap_)
+    return;
+  caf::anon_send(zap_->authenticator(), remove_atom::value, settings_->uuid);
+  zap_.reset();
 }
 
 void local_peer::stop() {
@@ -113,6 +158,8 @@ void local_peer::stop() {
   caf::anon_send_exit(ctx_.sender, caf::exit_reason::user_shutdown);
   caf::scoped_actor self{sys_};
   self->wait_for(receiver_.handle(), manager_, ctx_.peers, ctx_.sender);
+  // The receiver is closed: no client waits for the authenticator.
+  release_security();
   // A context of our own ends here: terminating it waits until libzmq has
   // closed the sockets, so the port is free again when stop returns.
   if (owns_zmq_) {
@@ -180,6 +227,36 @@ caf::expected<bool> local_peer::remove_concern(const std::string& command) {
       .receive([&](bool x) { result = x; },
                [&](caf::error& err) { result = std::move(err); });
   return result;
+}
+
+caf::error local_peer::reload_certificates() {
+  if (!running_)
+    return make_error(errc::not_started, "reload_certificates before start");
+  if (!zap_)
+    return caf::none;
+  caf::error result;
+  caf::scoped_actor self{sys_};
+  self->request(zap_->authenticator(), settings_->call_timeout,
+                reload_atom::value, settings_->uuid)
+      .receive([](std::uint64_t) {},
+               [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::error exchange_certificates(local_peer& a, local_peer& b) {
+  auto a_certs = a.certificates();
+  auto b_certs = b.certificates();
+  if (!a.running() || !b.running() || !a_certs || !b_certs)
+    return make_error(errc::not_started,
+                      "exchange_certificates needs two running local peers "
+                      "with encryption on");
+  if (auto err = a_certs->share_with(a.uuid(), *b_certs))
+    return err;
+  if (auto err = b_certs->share_with(b.uuid(), *a_certs))
+    return err;
+  if (auto err = a.reload_certificates())
+    return err;
+  return b.reload_certificates();
 }
 
 void local_peer::send(message msg, priority prio, concern_actor owner) {

@@ -8,53 +8,38 @@
 #include <utility>
 #include <vector>
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <caf/actor_system.hpp>
 #include <caf/blocking_actor.hpp>
 #include <caf/send.hpp>
 #include <zmq.hpp>
 
+#include "monitor.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
+#include "wake_fd.hpp"
 
 namespace p2p0mq {
 
 namespace detail {
 
-/// What the receiver's thread and its controller share: an eventfd that ends
-/// the thread's wait, and counters.
+/// What the receiver's thread and its controller share: the signal that
+/// ends the thread's wait, and counters.
 class stop_signal {
 public:
-  stop_signal() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (fd_ < 0)
-      throw std::system_error(errno, std::generic_category(), "eventfd");
-  }
-
-  ~stop_signal() {
-    ::close(fd_);
-  }
-
-  stop_signal(const stop_signal&) = delete;
-  stop_signal& operator=(const stop_signal&) = delete;
-
   void raise() noexcept {
-    std::uint64_t one = 1;
-    // A full counter (never reached) would only mean it is raised already.
-    [[maybe_unused]] auto written = ::write(fd_, &one, sizeof(one));
+    wake.raise();
   }
 
   int fd() const noexcept {
-    return fd_;
+    return wake.fd();
   }
 
+  wake_fd wake;
   std::atomic<std::uint64_t> malformed{0};
   std::atomic<std::uint64_t> received{0};
-
-private:
-  int fd_;
+  std::atomic<std::uint64_t> impostors{0};
+  std::atomic<std::uint64_t> handshake_failures{0};
 };
 
 } // namespace detail
@@ -87,9 +72,21 @@ bool read_message(zmq::socket_t& socket, std::vector<zmq::message_t>& parts,
   }
 }
 
+/// Whether the authenticated identity of the message in `parts` (the
+/// `User-Id` the authenticator gave the connection) is its previous hop
+/// `routing_id`. Frame 0 is made by the ROUTER socket; the identity is read
+/// from a frame that came over the wire.
+bool authentic(std::vector<zmq::message_t>& parts, std::string_view routing_id,
+               std::string& user_id) {
+  auto value = zmq_msg_gets(parts.back().handle(), "User-Id");
+  user_id = value ? value : "";
+  return value != nullptr && routing_id == value;
+}
+
 void drain(zmq::socket_t& socket, detail::stop_signal& sig,
-           const std::string& local_uuid, caf::blocking_actor* self,
-           const manager_actor& manager) {
+           const std::string& local_uuid, bool check_user_id,
+           caf::blocking_actor* self, const manager_actor& manager) {
+  std::string user_id;
   std::vector<zmq::message_t> parts;
   parts.reserve(frame_count + 1);
   std::vector<std::string_view> views;
@@ -105,6 +102,14 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
       log(log_level::warning, log_category::wire, "dropped a message of ",
           total_parts, " frames from ",
           short_uuid(std::string{views.empty() ? "" : views[0]}));
+      continue;
+    }
+    if (check_user_id && !authentic(parts, views[0], user_id)) {
+      sig.impostors.fetch_add(1, std::memory_order_relaxed);
+      log(log_level::warning, log_category::security,
+          "dropped a message whose previous hop claims to be ",
+          short_uuid(std::string{views[0]}), ", but whose key belongs to ",
+          user_id.empty() ? std::string{"no known peer"} : short_uuid(user_id));
       continue;
     }
     auto msg = decode(views, local_uuid);
@@ -130,15 +135,33 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
 void receiver_loop(caf::blocking_actor* self,
                    std::shared_ptr<zmq::socket_t> socket,
                    std::shared_ptr<detail::stop_signal> sig,
-                   std::string local_uuid, manager_actor manager) {
-  zmq::pollitem_t items[] = {
+                   std::string local_uuid, manager_actor manager,
+                   receiver_options opts) {
+  std::vector<zmq::pollitem_t> items{
       {static_cast<void*>(*socket), 0, ZMQ_POLLIN, 0},
       {nullptr, sig->fd(), ZMQ_POLLIN, 0},
   };
+  // Monitor sockets follow, in this order.
+  std::vector<std::pair<zmq::socket_t*, detail::socket_role>> monitors;
+  if (opts.receiver_monitor)
+    monitors.emplace_back(opts.receiver_monitor.get(),
+                          detail::socket_role::receiver);
+  if (opts.sender_monitor)
+    monitors.emplace_back(opts.sender_monitor.get(),
+                          detail::socket_role::sender);
+  for (auto& [monitor, role] : monitors)
+    items.push_back({static_cast<void*>(*monitor), 0, ZMQ_POLLIN, 0});
+  detail::handshake_log::lost_handler on_lost;
+  if (opts.sender)
+    on_lost = [self, sender = opts.sender](const std::string& endpoint) {
+      self->send(sender, lost_atom::value, endpoint);
+    };
+  detail::handshake_log handshakes{local_uuid, opts.encryption,
+                                   std::move(on_lost)};
   try {
     for (;;) {
       try {
-        zmq::poll(items, 2, std::chrono::milliseconds{-1});
+        zmq::poll(items.data(), items.size(), std::chrono::milliseconds{-1});
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR)
           continue;
@@ -147,13 +170,22 @@ void receiver_loop(caf::blocking_actor* self,
       if (items[1].revents & ZMQ_POLLIN)
         break;
       if (items[0].revents & ZMQ_POLLIN)
-        drain(*socket, *sig, local_uuid, self, manager);
+        drain(*socket, *sig, local_uuid, opts.check_user_id, self, manager);
+      for (std::size_t i = 0; i < monitors.size(); ++i)
+        if (items[i + 2].revents & ZMQ_POLLIN) {
+          auto& [monitor, role] = monitors[i];
+          handshakes.drain(*monitor, role);
+        }
+      sig->handshake_failures.store(handshakes.failures(),
+                                    std::memory_order_relaxed);
     }
   } catch (const zmq::error_t& e) {
     if (e.num() != ETERM)
       log(log_level::error, log_category::wire, "receiver of ",
           short_uuid(local_uuid), " stops on a socket error: ", e.what());
   }
+  for (auto& [monitor, role] : monitors)
+    monitor->close();
   socket->close();
 }
 
@@ -176,13 +208,22 @@ std::uint64_t receiver::received() const noexcept {
   return signal_ ? signal_->received.load() : 0;
 }
 
+std::uint64_t receiver::impostors() const noexcept {
+  return signal_ ? signal_->impostors.load() : 0;
+}
+
+std::uint64_t receiver::handshake_failures() const noexcept {
+  return signal_ ? signal_->handshake_failures.load() : 0;
+}
+
 receiver spawn_receiver(caf::actor_system& sys, zmq::socket_t socket,
-                        std::string local_uuid, manager_actor manager) {
+                        std::string local_uuid, manager_actor manager,
+                        receiver_options opts) {
   auto sig = std::make_shared<detail::stop_signal>();
   auto sock = std::make_shared<zmq::socket_t>(std::move(socket));
-  auto self =
-      sys.spawn<caf::detached>(receiver_loop, std::move(sock), sig,
-                               std::move(local_uuid), std::move(manager));
+  auto self = sys.spawn<caf::detached>(receiver_loop, std::move(sock), sig,
+                                       std::move(local_uuid),
+                                       std::move(manager), std::move(opts));
   return receiver{std::move(self), std::move(sig)};
 }
 

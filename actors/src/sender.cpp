@@ -90,6 +90,9 @@ struct sender_state {
   std::unordered_map<ticket, entry> entries;
   ticket next_ticket = 1;
   std::unordered_map<std::string, route> routes;
+  /// Why the last connect to a peer failed, by uuid, until one succeeds: a
+  /// send to that peer that finds no connection fails with this reason.
+  std::unordered_map<std::string, caf::error> connect_errors;
   /// Tickets of waiting messages, by destination, in hand-over order.
   std::unordered_map<std::string, std::set<ticket>> waiting_for;
   /// Deadlines of waiting messages that have one.
@@ -320,6 +323,11 @@ void run_round(sender_ptr self) {
       delay(self, i, std::move(msg), now, st.settings->send_blocked_delay);
       break;
     case send_status::unreachable:
+      if (auto c = st.connect_errors.find(msg.next_hop);
+          c != st.connect_errors.end())
+        err = c->second;
+      report_failure(self, i, std::move(msg), std::move(err));
+      break;
     case send_status::failed:
       report_failure(self, i, std::move(msg), std::move(err));
       break;
@@ -422,15 +430,25 @@ sender_fun(sender_ptr self, std::string local_uuid,
   return {
       [self](connect_atom, const std::string& uuid,
              const std::string& endpoint) {
-        if (auto err = self->state.wire->connect(uuid, endpoint))
+        auto& state = self->state;
+        if (auto err = state.wire->connect(uuid, endpoint)) {
           log(log_level::warning, log_category::sender, "cannot connect to ",
               short_uuid(uuid), " at ", endpoint, ": ", render(err));
+          state.connect_errors[uuid] = std::move(err);
+        } else {
+          state.connect_errors.erase(uuid);
+        }
       },
       [self](outgoing_atom, message& msg, priority prio, concern_actor& owner) {
         hand_over(self, msg, prio, owner);
       },
       [self](route_atom, const std::string& uuid, peer_state state,
              std::string& via) { on_route(self, uuid, state, via); },
+      [self](lost_atom, const std::string& endpoint) {
+        log(log_level::debug, log_category::sender, "the connection to ",
+            endpoint, " ended after a failed handshake");
+        self->state.wire->lost(endpoint);
+      },
       [self](stats_atom) {
         auto& state = self->state;
         auto result = state.stats;

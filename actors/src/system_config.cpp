@@ -64,6 +64,14 @@ system_config::system_config() {
            "the most restarts of a failing concern within the window")
       .add(settings.concern_restart_window, "concern-restart-window",
            "window over which concern restarts are counted")
+      .add(settings.encryption, "encryption",
+           "CURVE encryption and authentication on both sockets")
+      .add(settings.public_cert_dir, "public-cert-dir",
+           "public certificates: our own and those of trusted peers")
+      .add(settings.private_cert_dir, "private-cert-dir",
+           "secret certificates of local peers")
+      .add(settings.certificate_reload_interval, "certificate-reload-interval",
+           "time between two readings of the public certificates")
       .add(settings.call_timeout, "call-timeout",
            "longest a blocking local_peer call waits");
 }

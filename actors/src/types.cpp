@@ -7,6 +7,7 @@
 #include <caf/message.hpp>
 
 #include "p2p0mq/actors/interfaces.hpp"
+#include "p2p0mq/actors/zap.hpp"
 #include "p2p0mq/errc.hpp"
 
 namespace p2p0mq {
@@ -19,6 +20,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<sender_stats>("p2p0mq::sender_stats");
   cfg.add_message_type<priority>("p2p0mq::priority");
   cfg.add_message_type<peer_state>("p2p0mq::peer_state");
+  cfg.add_message_type<zap_verdict>("p2p0mq::zap_verdict");
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& context) {
     std::string result = "p2p0mq.";

@@ -4,10 +4,12 @@
 #include <cerrno>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <zmq.hpp>
 
+#include "monitor.hpp"
 #include "p2p0mq/errc.hpp"
 
 namespace p2p0mq {
@@ -47,23 +49,43 @@ bool acceptable_endpoint(std::string_view endpoint) {
 class zmq_transport final : public transport {
 public:
   zmq_transport(zmq::context_t& context, const std::string& local_uuid,
-                const config& settings)
-      : socket_(context, zmq::socket_type::router) {
+                const config& settings, std::optional<curve_client> curve)
+      : socket_(context, zmq::socket_type::router), curve_(std::move(curve)) {
     socket_.set(zmq::sockopt::routing_id, local_uuid);
     socket_.set(zmq::sockopt::router_mandatory, true);
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::sndhwm, settings.send_high_water_mark);
+    if (curve_) {
+      socket_.set(zmq::sockopt::curve_publickey, curve_->keys.public_key);
+      socket_.set(zmq::sockopt::curve_secretkey, curve_->keys.secret_key);
+    }
+  }
+
+  zmq::socket_t& socket() noexcept {
+    return socket_;
   }
 
   caf::error connect(const std::string& uuid,
                      const std::string& endpoint) override {
     auto i = endpoints_.find(uuid);
-    if (i != endpoints_.end() && i->second == endpoint)
+    if (i != endpoints_.end() && i->second == endpoint && !lost_.count(uuid))
       return caf::none;
     if (!acceptable_endpoint(endpoint))
       return make_error(errc::socket_error,
                         "cannot connect to '" + endpoint +
                             "': not a tcp://host:port address");
+    if (curve_) {
+      // The server key applies to the connects that follow.
+      auto key = curve_->server_key(uuid);
+      if (!key)
+        return std::move(key.error());
+      try {
+        socket_.set(zmq::sockopt::curve_serverkey, *key);
+      } catch (const zmq::error_t& e) {
+        return make_error(errc::bad_certificate,
+                          "the public key of " + uuid + ": " + e.what());
+      }
+    }
     try {
       if (i == endpoints_.end()) {
         // First connect to this peer: name the connection ourselves, so the
@@ -78,9 +100,12 @@ public:
         // says, the id is set on the first connect only: this connection is
         // named by the routing id the peer announces in its handshake (its
         // receiver's, its uuid), and sends to it are refused as unreachable
-        // until that handshake is done.
+        // until that handshake is done. The same goes for a connection
+        // whose session libzmq ended after a failed handshake: its pipe may
+        // not be gone yet.
         disconnect_quietly(i->second);
         i->second = endpoint;
+        lost_.erase(uuid);
         socket_.connect(endpoint);
       }
     } catch (const zmq::error_t& e) {
@@ -88,6 +113,12 @@ public:
                         "cannot connect to '" + endpoint + "': " + e.what());
     }
     return caf::none;
+  }
+
+  void lost(const std::string& endpoint) override {
+    for (auto& [uuid, at] : endpoints_)
+      if (at == endpoint)
+        lost_.insert(uuid);
   }
 
   send_status send(const frames& xs, caf::error& err) override {
@@ -130,16 +161,24 @@ private:
   }
 
   zmq::socket_t socket_;
+  std::optional<curve_client> curve_;
   /// The endpoint each peer is connected to, by uuid.
   std::unordered_map<std::string, std::string> endpoints_;
+  /// Peers whose connection libzmq gave up.
+  std::unordered_set<std::string> lost_;
 };
 
 } // namespace
 
-std::unique_ptr<transport> make_zmq_transport(zmq::context_t& context,
-                                              const std::string& local_uuid,
-                                              const config& settings) {
-  return std::make_unique<zmq_transport>(context, local_uuid, settings);
+std::unique_ptr<transport>
+make_zmq_transport(zmq::context_t& context, const std::string& local_uuid,
+                   const config& settings, std::optional<curve_client> curve,
+                   std::shared_ptr<zmq::socket_t>* monitor) {
+  auto result = std::make_unique<zmq_transport>(context, local_uuid, settings,
+                                                std::move(curve));
+  if (monitor)
+    *monitor = detail::monitor_socket(context, result->socket());
+  return result;
 }
 
 } // namespace p2p0mq

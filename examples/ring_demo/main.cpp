@@ -4,7 +4,9 @@
 // address of the next one; the greetings make every link work both ways. Once
 // every peer sees both neighbours CONNECTED, each pings its neighbours through
 // the `echo` concern and the round trips are printed; then the ring is watched
-// for a few seconds while heart-beats keep it up. A live view of every peer's
+// for a few seconds while heart-beats keep it up. Encryption is on: each peer
+// keeps its certificates in a directory of its own (made for the run, removed
+// at the end) and trusts only its two neighbours. A live view of every peer's
 // table is printed twice a second. Ends by itself (exit 0 when every link came
 // up, every ping was answered and the ring stayed up, 1 otherwise), within
 // 30 s.
@@ -13,6 +15,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -111,17 +115,48 @@ int main(int argc, char** argv) {
   auto zmq_context = std::make_shared<zmq::context_t>(1);
   auto owner = sys.spawn(outcome_sink, caf::actor_cast<caf::actor>(self));
 
+  // Certificates of the run, unless the settings name directories.
+  std::string cert_root;
+  if (cfg.settings.encryption && cfg.settings.public_cert_dir.empty()) {
+    auto pattern =
+        (std::filesystem::temp_directory_path() / "ring-demo-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      return std::fprintf(stderr, "cannot make a temporary directory\n"), 1;
+    cert_root = pattern;
+  }
+  struct remove_certs {
+    std::string dir;
+    ~remove_certs() {
+      std::error_code ignored;
+      if (!dir.empty())
+        std::filesystem::remove_all(dir, ignored);
+    }
+  } cleanup{cert_root};
+
   // Start every peer on a port of the system's choice, sharing one actor
   // system and one ZeroMQ context.
   std::vector<std::unique_ptr<local_peer>> ring;
   for (std::size_t i = 0; i < n; ++i) {
     auto settings = cfg.settings;
     settings.uuid = "peer-" + std::to_string(i);
+    if (!cert_root.empty()) {
+      settings.public_cert_dir = cert_root + "/" + settings.uuid + "/public";
+      settings.private_cert_dir = cert_root + "/" + settings.uuid + "/private";
+    }
     ring.emplace_back(std::make_unique<local_peer>(sys, settings, zmq_context));
     if (auto err = ring.back()->start())
       return std::fprintf(stderr, "%s\n", render(err).c_str()), 1;
     ring.back()->add_concern(echo_command,
                              echo(caf::actor_cast<caf::actor>(self)));
+  }
+  // Neighbours trust each other's certificates.
+  if (!cert_root.empty()) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (auto err = exchange_certificates(*ring[i], *ring[(i + 1) % n]))
+        return std::fprintf(stderr, "%s\n", render(err).c_str()), 1;
+    std::printf("encryption on: CURVE keys in %s, each peer trusts its two "
+                "neighbours\n",
+                cert_root.c_str());
   }
   // Each peer learns the address of the next one.
   for (std::size_t i = 0; i < n; ++i) {

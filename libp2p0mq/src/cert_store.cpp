@@ -343,7 +343,7 @@ cert_store::load_own(const std::string& uuid) const {
 }
 
 caf::expected<curve_key_pair>
-cert_store::load_or_create_own(const std::string& uuid) {
+cert_store::load_or_create_own(const std::string& uuid) const {
   auto pub_path = public_path(uuid);
   if (!pub_path)
     return pub_path.error();
@@ -395,8 +395,8 @@ cert_store::load_or_create_own(const std::string& uuid) {
   return keys;
 }
 
-std::vector<std::string> cert_store::all_public_keys() const {
-  std::vector<std::string> paths;
+std::vector<public_certificate> cert_store::public_certificates() const {
+  std::vector<fs::path> paths;
   std::error_code ec;
   fs::directory_iterator i{public_dir_, ec};
   if (ec)
@@ -406,18 +406,36 @@ std::vector<std::string> cert_store::all_public_keys() const {
       break;
     const auto& p = i->path();
     if (p.extension() == ".key" && i->is_regular_file(ec))
-      paths.push_back(p.string());
+      paths.push_back(p);
   }
   std::sort(paths.begin(), paths.end());
-  std::vector<std::string> result;
+  std::vector<public_certificate> result;
   for (const auto& path : paths) {
-    if (auto keys = read_certificate(path, false))
-      result.push_back(std::move(keys->public_key));
+    if (auto keys = read_certificate(path.string(), false))
+      result.push_back({path.stem().string(), std::move(keys->public_key)});
     else
       log(log_level::warning, log_category::security,
           "skipping certificate: ", render(keys.error()));
   }
   return result;
+}
+
+caf::error cert_store::share_with(const std::string& uuid,
+                                  const cert_store& other) const {
+  auto key = public_key(uuid);
+  if (!key)
+    return std::move(key.error());
+  auto target = other.public_path(uuid);
+  if (!target)
+    return std::move(target.error());
+  std::error_code ec;
+  if (fs::equivalent(public_dir_, other.public_dir_, ec))
+    return caf::none;
+  fs::create_directories(other.public_dir_, ec);
+  if (ec)
+    return make_error(errc::certificate_io,
+                      other.public_dir_ + ": " + ec.message());
+  return write_certificate(*target, curve_key_pair{*key, {}}, 0644);
 }
 
 } // namespace p2p0mq

@@ -164,16 +164,24 @@ TEST_CASE("a sent hello makes the peer CONNECTING", "[connector]") {
   CHECK(fix.wire.routes[0].state == peer_state::connecting);
 }
 
-TEST_CASE("a hello that failed to send is not retried and changes nothing",
+TEST_CASE("a hello that found no connection yet is retried; one that failed "
+          "otherwise is not; neither changes the peer",
           "[connector]") {
   connector_fixture fix;
   fix.add("peer-0001", "10.0.0.2", 5001);
   auto hello = fix.greeted("peer-0001");
-  auto retry = p2p0mq::testing::ask<bool>(
-      fix, hello.owner, p2p0mq::send_failed_atom::value, hello.msg,
-      p2p0mq::make_error(errc::peer_unreachable));
-  REQUIRE(retry);
-  CHECK(!*retry);
+  auto answer = [&](errc code) {
+    auto retry = p2p0mq::testing::ask<bool>(
+        fix, hello.owner, p2p0mq::send_failed_atom::value, hello.msg,
+        p2p0mq::make_error(code));
+    REQUIRE(retry);
+    return *retry;
+  };
+  // A connection in its handshake takes it shortly.
+  CHECK(answer(errc::peer_unreachable));
+  // A missing certificate stays missing until the next attempt.
+  CHECK(!answer(errc::missing_certificate));
+  CHECK(!answer(errc::socket_error));
   CHECK(fix.get("peer-0001").state == peer_state::initial);
   CHECK(fix.wire.routes.empty());
   CHECK(fix.wire.outgoing.size() == 1);

@@ -240,10 +240,19 @@ TEST_CASE("malformed frames from a raw ZeroMQ client do not disturb a "
   auto b = net.start("peer-b-0002");
   REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
   REQUIRE(net.connected_both_ways(*a, *b, 2000ms));
-  // A raw client connects to b's receiver like a peer would.
+  // A raw client connects to b's receiver like a peer would, with a
+  // certificate b trusts.
+  REQUIRE(b->certificates());
+  auto& store = *b->certificates();
+  auto keys = store.load_or_create_own("raw-client");
+  REQUIRE(keys);
+  REQUIRE(!b->reload_certificates());
   zmq::socket_t raw{*net.zmq_context, zmq::socket_type::dealer};
   raw.set(zmq::sockopt::routing_id, zmq::str_buffer("raw-client"));
   raw.set(zmq::sockopt::linger, 0);
+  raw.set(zmq::sockopt::curve_publickey, keys->public_key);
+  raw.set(zmq::sockopt::curve_secretkey, keys->secret_key);
+  raw.set(zmq::sockopt::curve_serverkey, *store.public_key(b->uuid()));
   raw.connect("tcp://127.0.0.1:" + std::to_string(b->port()));
   auto send_parts = [&](std::vector<std::string> parts) {
     for (std::size_t i = 0; i < parts.size(); ++i)

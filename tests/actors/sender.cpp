@@ -40,6 +40,7 @@ struct wire_record {
   };
 
   std::vector<std::pair<std::string, std::string>> connects;
+  std::vector<std::string> lost;
   std::vector<attempt> attempts;
   /// Decides the status of each attempt; none means always `sent`.
   std::function<send_status(const frames&)> script;
@@ -70,6 +71,10 @@ public:
                      const std::string& endpoint) override {
     rec_->connects.emplace_back(uuid, endpoint);
     return rec_->connect_error;
+  }
+
+  void lost(const std::string& endpoint) override {
+    rec_->lost.push_back(endpoint);
   }
 
   send_status send(const frames& xs, caf::error& err) override {
@@ -281,6 +286,43 @@ TEST_CASE("sender connects through its transport and logs a failed connect",
   // Later sends to it are tried, and fail or not as the wire says.
   f.hand(f.make("peer-0002", 1));
   CHECK(f.stats().sent == 1);
+}
+
+TEST_CASE("a send that finds no connection after a failed connect reports "
+          "the connect's error",
+          "[sender]") {
+  fixture f;
+  f.start();
+  f.wire->connect_error =
+      make_error(errc::missing_certificate, "/certs/public/peer-0001.key");
+  caf::anon_send(f.sender, connect_atom::value, std::string{"peer-0001"},
+                 std::string{"tcp://127.0.0.1:5555"});
+  f.det.run();
+  f.wire->script = [](const frames&) { return send_status::unreachable; };
+  f.hand(f.make("peer-0001", 1));
+  REQUIRE(f.out.events.size() == 2);
+  CHECK(f.out.events[0].what == outcomes::failed);
+  CHECK(has_code(f.out.events[0].err, errc::missing_certificate));
+  CHECK(p2p0mq::context_of(f.out.events[0].err) ==
+        "/certs/public/peer-0001.key");
+  CHECK(f.out.events[1].what == outcomes::dropped);
+  // A connect that succeeds clears the reason.
+  f.wire->connect_error = caf::none;
+  caf::anon_send(f.sender, connect_atom::value, std::string{"peer-0001"},
+                 std::string{"tcp://127.0.0.1:5555"});
+  f.det.run();
+  f.hand(f.make("peer-0001", 2));
+  REQUIRE(f.out.events.size() == 4);
+  CHECK(has_code(f.out.events[2].err, errc::peer_unreachable));
+}
+
+TEST_CASE("sender passes a lost connection on to its transport", "[sender]") {
+  fixture f;
+  f.start();
+  caf::anon_send(f.sender, lost_atom::value,
+                 std::string{"tcp://127.0.0.1:5555"});
+  f.det.run();
+  CHECK(f.wire->lost == std::vector<std::string>{"tcp://127.0.0.1:5555"});
 }
 
 TEST_CASE("sender drops a message handed over after its deadline as expired",

@@ -21,6 +21,7 @@ namespace fs = std::filesystem;
 using p2p0mq::cert_store;
 using p2p0mq::curve_key_pair;
 using p2p0mq::errc;
+using p2p0mq::public_certificate;
 
 namespace {
 
@@ -378,17 +379,36 @@ TEST_CASE("uuids that cannot name a file are rejected", "[cert_store]") {
   CHECK(store.load_or_create_own("x.y z\xff"));
 }
 
-TEST_CASE("all_public_keys returns the key of every parsable .key file",
+TEST_CASE("public_certificates returns the uuid and key of every parsable "
+          ".key file",
           "[cert_store]") {
   temp_dir dir;
   cert_store store{dir / "public", dir / "private"};
-  CHECK(store.all_public_keys().empty());
+  CHECK(store.public_certificates().empty());
   auto a = store.load_or_create_own("a");
   auto b = store.load_or_create_own("b");
   REQUIRE(a);
   REQUIRE(b);
   write_file(dir / "public/broken.key", "metadata\n");
   write_file(dir / "public/notes.txt", "curve\n");
-  auto keys = store.all_public_keys();
-  CHECK(keys == std::vector<std::string>{a->public_key, b->public_key});
+  auto certs = store.public_certificates();
+  CHECK(certs == std::vector<public_certificate>{{"a", a->public_key},
+                                                 {"b", b->public_key}});
+}
+
+TEST_CASE("share_with copies a public certificate into another store",
+          "[cert_store]") {
+  temp_dir dir;
+  cert_store a{dir / "a/public", dir / "a/private"};
+  cert_store b{dir / "b/public", dir / "b/private"};
+  auto keys = a.load_or_create_own("peer-a");
+  REQUIRE(keys);
+  check_error(b.public_key("peer-a"), errc::missing_certificate,
+              dir / "b/public/peer-a.key");
+  REQUIRE(!a.share_with("peer-a", b));
+  CHECK(b.public_key("peer-a") == keys->public_key);
+  // Sharing again, or within one directory, changes nothing.
+  CHECK(!a.share_with("peer-a", b));
+  CHECK(!a.share_with("peer-a", a));
+  CHECK(a.share_with("nobody", b) == errc::missing_certificate);
 }

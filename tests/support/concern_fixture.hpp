@@ -118,6 +118,7 @@ inline sender_actor::behavior_type fake_sender(sender_actor::pointer self,
         rec->routes.push_back({rec->calls++, std::move(uuid), state,
                                std::move(via), self->clock().now()});
       },
+      [](lost_atom, const std::string&) {},
       [](stats_atom) { return sender_stats{}; },
   };
 }

@@ -38,6 +38,24 @@ printf '[p2p0mq]\nheart-beat-interval=0s\n' >"$work/bad.ini"
 printf '[p2p0mq]\nheart-beat-interval=2s\n' >"$work/good.ini"
 expect 2 "heart_beat_interval" --config-file "$work/bad.ini"
 expect 2 "heart_beat_interval" "--config-file=$work/bad.ini"
-expect 0 '"peers": {}' --config-file "$work/good.ini" --json --duration 0.2
+expect 0 '"peers": {}' --config-file "$work/good.ini" --json --duration 0.2 \
+  --certs "$work/certs"
 expect 2 "--config-file" --config-file
+expect 2 "--certs" --certs
+# A damaged certificate of its own stops the node with exit 1, naming the
+# file; so does a public certificate without its secret one.
+mkdir -p "$work/bad/private" "$work/bad/public"
+printf 'curve\n    public-key = "short"\n' \
+  >"$work/bad/private/node-x-0001.key_secret"
+expect 1 "node-x-0001.key_secret" --uuid node-x-0001 --certs "$work/bad" \
+  --duration 0.2
+cp "$work/certs/public/"*.key "$work/bad/public/node-y-0002.key"
+expect 1 "node-y-0002.key_secret" --uuid node-y-0002 --certs "$work/bad" \
+  --duration 0.2
+# Without encryption no certificate is read or written.
+expect 0 '"peers": {}' --no-encryption --certs "$work/none" --json \
+  --duration 0.2
+if [ -e "$work/none" ]; then
+  echo "FAILED: --no-encryption wrote certificates"; fail=1
+fi
 exit $fail

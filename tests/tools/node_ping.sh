@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Two p2p0mq-node processes on 127.0.0.1: A answers echo requests on a port
 # the system picks; B is told A's address, pings it 3 times and must exit 0;
-# then A is stopped with SIGTERM and must exit 0 too.
+# then A is stopped with SIGTERM and must exit 0 too. Both keep their
+# certificates in one directory, so they trust each other.
 #   node_ping.sh PATH/TO/p2p0mq-node
 set -u
 node=$1
 work=$(mktemp -d)
 trap 'kill $a_pid 2>/dev/null; rm -rf "$work"' EXIT
 
-"$node" --uuid node-a-0001 --bind 127.0.0.1:0 --echo --json \
+"$node" --uuid node-a-0001 --bind 127.0.0.1:0 --echo --json --certs "$work/certs" \
   >"$work/a.out" 2>"$work/a.err" &
 a_pid=$!
 
@@ -23,7 +24,7 @@ if [ -z "$port" ]; then
   echo "node A did not announce its port"; cat "$work/a.err"; exit 1
 fi
 
-"$node" --uuid node-b-0002 --peer "node-a-0001@127.0.0.1:$port" \
+"$node" --uuid node-b-0002 --peer "node-a-0001@127.0.0.1:$port" --certs "$work/certs" \
   --ping node-a-0001 --count 3 --duration 20
 b_rc=$?
 if [ $b_rc -ne 0 ]; then

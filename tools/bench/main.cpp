@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -144,21 +146,57 @@ frames sample_frames(const payload& body) {
   return msg.encode("bench-peer-a");
 }
 
-struct results {
+/// The figures of the throughput and round-trip runs of one mode.
+struct wire_results {
   double raw_rate = 0;
   double our_rate = 0;
   std::size_t dropped = 0;
   double raw_p50 = 0, raw_p99 = 0, our_p50 = 0, our_p99 = 0;
+};
+
+struct results {
+  wire_results plain;
+  wire_results curve;
   double idle_cpu = 0;
   double idle_secs = 0;
   double rss_per_peer = 0;
   std::size_t peers = 0;
 };
 
-void one_way(bench_config& cfg, caf::actor_system& sys, results& out) {
+/// Settings of the benchmark's peers: without encryption, or with it and
+/// certificates in `certs` (which both peers share, so they trust each
+/// other).
+config settings_for(const bench_config& cfg, const std::string& certs) {
+  auto result = cfg.settings;
+  result.encryption = !certs.empty();
+  result.public_cert_dir = certs + "/public";
+  result.private_cert_dir = certs + "/private";
+  return result;
+}
+
+/// A directory for the certificates of the CURVE runs, removed at the end.
+struct temp_certs {
+  temp_certs() {
+    auto pattern =
+        (std::filesystem::temp_directory_path() / "p2p0mq-bench-XXXXXX")
+            .string();
+    if (::mkdtemp(pattern.data()) != nullptr)
+      path = pattern;
+  }
+  ~temp_certs() {
+    std::error_code ignored;
+    if (!path.empty())
+      std::filesystem::remove_all(path, ignored);
+  }
+  std::string path;
+};
+
+void one_way(bench_config& cfg, caf::actor_system& sys,
+             const std::string& certs, wire_results& out) {
   auto body = payload_builder{}.add_integer("seq", 1000).build();
-  out.raw_rate = bench::raw_one_way(sample_frames(body), cfg.messages);
-  pair_of_peers pair{sys, cfg.settings};
+  out.raw_rate =
+      bench::raw_one_way(sample_frames(body), cfg.messages, !certs.empty());
+  pair_of_peers pair{sys, settings_for(cfg, certs)};
   if (!pair.start()) {
     std::fprintf(stderr, "the pair did not connect\n");
     return;
@@ -186,12 +224,14 @@ void one_way(bench_config& cfg, caf::actor_system& sys, results& out) {
   out.dropped = *dropped;
 }
 
-void round_trip(bench_config& cfg, caf::actor_system& sys, results& out) {
+void round_trip(bench_config& cfg, caf::actor_system& sys,
+                const std::string& certs, wire_results& out) {
   auto body = payload_builder{}.add_integer("seq", 1000).build();
-  auto raw = bench::raw_round_trips(sample_frames(body), cfg.round_trips);
+  auto raw = bench::raw_round_trips(sample_frames(body), cfg.round_trips,
+                                    !certs.empty());
   out.raw_p50 = percentile(raw, 0.5);
   out.raw_p99 = percentile(raw, 0.99);
-  pair_of_peers pair{sys, cfg.settings};
+  pair_of_peers pair{sys, settings_for(cfg, certs)};
   if (!pair.start())
     return;
   caf::scoped_actor self{sys};
@@ -228,7 +268,7 @@ void round_trip(bench_config& cfg, caf::actor_system& sys, results& out) {
 }
 
 void idle(bench_config& cfg, caf::actor_system& sys, results& out) {
-  pair_of_peers pair{sys, cfg.settings};
+  pair_of_peers pair{sys, settings_for(cfg, {})};
   if (!pair.start())
     return;
   caf::scoped_actor self{sys};
@@ -248,7 +288,7 @@ void memory(bench_config& cfg, caf::actor_system& sys, results& out) {
   auto context = std::make_shared<zmq::context_t>(1);
   std::vector<std::unique_ptr<local_peer>> peers;
   for (std::size_t i = 0; i < cfg.peers; ++i) {
-    auto settings = cfg.settings;
+    auto settings = settings_for(cfg, {});
     settings.uuid = "bench-mem-" + std::to_string(i);
     peers.emplace_back(std::make_unique<local_peer>(sys, settings, context));
     if (peers.back()->start())
@@ -272,22 +312,26 @@ std::string report(const results& r, const std::string& command) {
   out << "Command: `" << command << "`\n\n";
   out << "| measure | raw libzmq | p2p0mq | ratio | target |\n";
   out << "|---|---|---|---|---|\n";
-  std::snprintf(
-      buf, sizeof(buf),
-      "| one-way `echo`-sized requests, msg/s | %.0f | %.0f | %.0f %% "
-      "of raw | >= 50 %% |\n",
-      r.raw_rate, r.our_rate,
-      r.raw_rate > 0 ? 100 * r.our_rate / r.raw_rate : 0);
-  out << buf;
-  std::snprintf(buf, sizeof(buf),
-                "| round trip p50, us | %.1f | %.1f | %.2fx raw | <= 2x |\n",
-                r.raw_p50, r.our_p50,
-                r.raw_p50 > 0 ? r.our_p50 / r.raw_p50 : 0);
-  out << buf;
-  std::snprintf(
-      buf, sizeof(buf), "| round trip p99, us | %.1f | %.1f | %.2fx raw | |\n",
-      r.raw_p99, r.our_p99, r.raw_p99 > 0 ? r.our_p99 / r.raw_p99 : 0);
-  out << buf;
+  auto wire_rows = [&](const wire_results& w, const char* mode) {
+    std::snprintf(buf, sizeof(buf),
+                  "| one-way `echo`-sized requests%s, msg/s | %.0f | %.0f | "
+                  "%.0f %% of raw | >= 50 %% |\n",
+                  mode, w.raw_rate, w.our_rate,
+                  w.raw_rate > 0 ? 100 * w.our_rate / w.raw_rate : 0);
+    out << buf;
+    std::snprintf(
+        buf, sizeof(buf),
+        "| round trip p50%s, us | %.1f | %.1f | %.2fx raw | <= 2x |\n", mode,
+        w.raw_p50, w.our_p50, w.raw_p50 > 0 ? w.our_p50 / w.raw_p50 : 0);
+    out << buf;
+    std::snprintf(buf, sizeof(buf),
+                  "| round trip p99%s, us | %.1f | %.1f | %.2fx raw | |\n",
+                  mode, w.raw_p99, w.our_p99,
+                  w.raw_p99 > 0 ? w.our_p99 / w.raw_p99 : 0);
+    out << buf;
+  };
+  wire_rows(r.plain, "");
+  wire_rows(r.curve, ", CURVE");
   std::snprintf(buf, sizeof(buf),
                 "| idle CPU of a connected pair over %.0f s | | %.2f %% of a "
                 "core | | <= 1 %% |\n",
@@ -298,9 +342,10 @@ std::string report(const results& r, const std::string& command) {
                 "%.2f MiB | | |\n",
                 r.peers, r.rss_per_peer);
   out << buf;
-  if (r.dropped > 0)
+  if (r.plain.dropped + r.curve.dropped > 0)
     out << "\n"
-        << r.dropped << " messages of the throughput run were dropped.\n";
+        << r.plain.dropped + r.curve.dropped
+        << " messages of the throughput runs were dropped.\n";
   return out.str();
 }
 
@@ -346,15 +391,25 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "memory...\n");
   memory(cfg, sys, r);
   std::fprintf(stderr, "one-way throughput...\n");
-  one_way(cfg, sys, r);
+  one_way(cfg, sys, {}, r.plain);
   std::fprintf(stderr, "round trips...\n");
-  round_trip(cfg, sys, r);
+  round_trip(cfg, sys, {}, r.plain);
+  temp_certs certs;
+  if (certs.path.empty()) {
+    std::fprintf(stderr, "cannot make a directory for certificates\n");
+    return 1;
+  }
+  std::fprintf(stderr, "one-way throughput, CURVE...\n");
+  one_way(cfg, sys, certs.path, r.curve);
+  std::fprintf(stderr, "round trips, CURVE...\n");
+  round_trip(cfg, sys, certs.path, r.curve);
   std::fprintf(stderr, "idle CPU...\n");
   idle(cfg, sys, r);
   auto text = report(r, command);
   std::fputs(text.c_str(), stdout);
   if (!cfg.write.empty())
     write_section(cfg.write, text);
-  bool ok = r.our_rate > 0 && r.our_p50 > 0;
+  bool ok = r.plain.our_rate > 0 && r.plain.our_p50 > 0 &&
+            r.curve.our_rate > 0 && r.curve.our_p50 > 0;
   return ok ? 0 : 1;
 }

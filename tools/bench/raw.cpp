@@ -13,10 +13,31 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+/// The CURVE keys of one run: the servers share one pair, the clients
+/// another.
+struct curve_keys {
+  bool on = false;
+  char server_public[41] = {};
+  char server_secret[41] = {};
+  char client_public[41] = {};
+  char client_secret[41] = {};
+
+  explicit curve_keys(bool curve) : on(curve) {
+    if (on) {
+      zmq_curve_keypair(server_public, server_secret);
+      zmq_curve_keypair(client_public, client_secret);
+    }
+  }
+};
+
 zmq::socket_t bound_router(zmq::context_t& ctx, const std::string& id,
-                           std::string& endpoint) {
+                           std::string& endpoint, const curve_keys& keys) {
   zmq::socket_t s{ctx, zmq::socket_type::router};
   s.set(zmq::sockopt::routing_id, zmq::buffer(id));
+  if (keys.on) {
+    s.set(zmq::sockopt::curve_server, true);
+    s.set(zmq::sockopt::curve_secretkey, keys.server_secret);
+  }
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::rcvhwm, 0);
   s.bind("tcp://127.0.0.1:*");
@@ -26,9 +47,15 @@ zmq::socket_t bound_router(zmq::context_t& ctx, const std::string& id,
 
 zmq::socket_t sending_router(zmq::context_t& ctx, const std::string& id,
                              const std::string& peer,
-                             const std::string& endpoint) {
+                             const std::string& endpoint,
+                             const curve_keys& keys) {
   zmq::socket_t s{ctx, zmq::socket_type::router};
   s.set(zmq::sockopt::routing_id, zmq::buffer(id));
+  if (keys.on) {
+    s.set(zmq::sockopt::curve_publickey, keys.client_public);
+    s.set(zmq::sockopt::curve_secretkey, keys.client_secret);
+    s.set(zmq::sockopt::curve_serverkey, keys.server_public);
+  }
   s.set(zmq::sockopt::router_mandatory, 1);
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::sndhwm, 0);
@@ -61,11 +88,13 @@ void receive_frames(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
 
 } // namespace
 
-double raw_one_way(const p2p0mq::frames& frames, std::size_t count) {
+double raw_one_way(const p2p0mq::frames& frames, std::size_t count,
+                   bool curve) {
   zmq::context_t ctx{1};
+  curve_keys keys{curve};
   std::string endpoint;
-  auto receiver = bound_router(ctx, "raw-b", endpoint);
-  auto sender = sending_router(ctx, "raw-a", "raw-b", endpoint);
+  auto receiver = bound_router(ctx, "raw-b", endpoint, keys);
+  auto sender = sending_router(ctx, "raw-a", "raw-b", endpoint, keys);
   clock_type::time_point start;
   std::thread consumer{[&] {
     std::vector<zmq::message_t> parts;
@@ -81,14 +110,15 @@ double raw_one_way(const p2p0mq::frames& frames, std::size_t count) {
 }
 
 std::vector<double> raw_round_trips(const p2p0mq::frames& frames,
-                                    std::size_t count) {
+                                    std::size_t count, bool curve) {
   zmq::context_t ctx{1};
+  curve_keys keys{curve};
   std::string a_endpoint;
   std::string b_endpoint;
-  auto a_receiver = bound_router(ctx, "raw-a", a_endpoint);
-  auto b_receiver = bound_router(ctx, "raw-b", b_endpoint);
-  auto a_sender = sending_router(ctx, "raw-a", "raw-b", b_endpoint);
-  auto b_sender = sending_router(ctx, "raw-b", "raw-a", a_endpoint);
+  auto a_receiver = bound_router(ctx, "raw-a", a_endpoint, keys);
+  auto b_receiver = bound_router(ctx, "raw-b", b_endpoint, keys);
+  auto a_sender = sending_router(ctx, "raw-a", "raw-b", b_endpoint, keys);
+  auto b_sender = sending_router(ctx, "raw-b", "raw-a", a_endpoint, keys);
   std::thread echo{[&] {
     std::vector<zmq::message_t> parts;
     for (std::size_t i = 0; i < count; ++i) {

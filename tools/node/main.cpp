@@ -82,15 +82,22 @@ int main(int argc, char** argv) {
     cfg.settings.uuid = opts->uuid;
   cfg.settings.host = opts->host;
   cfg.settings.port = opts->port;
+  if (!opts->encryption)
+    cfg.settings.encryption = false;
+  if (!opts->certs.empty()) {
+    cfg.settings.public_cert_dir = opts->certs + "/public";
+    cfg.settings.private_cert_dir = opts->certs + "/private";
+  }
   if (auto err = cfg.settings.validate())
     return fail(2, explain(err));
   caf::actor_system sys{cfg};
   local_peer peer{sys, cfg.settings};
   if (auto err = peer.start())
     return fail(1, explain(err));
-  std::fprintf(stderr, "p2p0mq-node %s listening on %s:%u\n",
+  std::fprintf(stderr, "p2p0mq-node %s listening on %s:%u (encryption %s)\n",
                peer.uuid().c_str(), peer.settings().host.c_str(),
-               static_cast<unsigned>(peer.port()));
+               static_cast<unsigned>(peer.port()),
+               peer.settings().encryption ? "on" : "off");
   caf::scoped_actor self{sys};
   bool pinging = !opts->ping.empty();
   if (pinging) {

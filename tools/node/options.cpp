@@ -95,6 +95,11 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
       result.peers.emplace_back(std::move(*addr));
     } else if (flag == "--no-encryption") {
       result.encryption = false;
+    } else if (flag == "--certs") {
+      if (auto err = value(result.certs))
+        return err;
+      if (result.certs.empty())
+        return bad(flag, "needs a directory");
     } else if (flag == "--duration") {
       if (auto err = value(text))
         return err;
@@ -165,8 +170,12 @@ std::string usage() {
   out += "  --bind HOST:PORT        receiver address (default: 127.0.0.1:0,"
          " any port)\n";
   out += "  --peer ID@HOST:PORT     a peer to connect to (repeatable)\n";
-  out += "  --no-encryption         plain TCP (the default until CURVE"
-         " lands)\n";
+  out +=
+      "  --certs DIR             certificates in DIR/public and DIR/private"
+      " (default:\n                          " +
+      (default_cert_dir().empty() ? std::string{"none"} : default_cert_dir()) +
+      ")\n";
+  out += "  --no-encryption         plain TCP, no CURVE (peers must agree)\n";
   out += "  --duration SECONDS      run this long, 0 = until SIGINT/SIGTERM"
          " (default: 0)\n";
   out += "  --json                  every 0.5 s one JSON line with the peer"

@@ -21,7 +21,10 @@ struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::vector<peer_address> peers;
-  bool encryption = false;
+  bool encryption = true;
+  /// Certificate directory holding `public/` and `private/`; empty: the
+  /// library's default.
+  std::string certs;
   double duration = 0;
   bool json = false;
   bool echo = false;

@@ -15,6 +15,17 @@ struct curve_key_pair {
   std::string secret_key;
 };
 
+/// A public certificate of the store: whose it is and its key.
+struct public_certificate {
+  std::string uuid;
+  std::string public_key;
+
+  friend bool operator==(const public_certificate& x,
+                         const public_certificate& y) {
+    return x.uuid == y.uuid && x.public_key == y.public_key;
+  }
+};
+
 /// Generates a new CURVE key pair with libzmq's `zmq_curve_keypair`. Fails
 /// with `errc::socket_error` if libzmq was built without CURVE support.
 caf::expected<curve_key_pair> make_curve_key_pair();
@@ -96,19 +107,27 @@ public:
   /// public file exists without its secret file, with
   /// `errc::bad_certificate` if the two files hold different public keys, and
   /// as `load_own` or `write_certificate` otherwise.
-  caf::expected<curve_key_pair> load_or_create_own(const std::string& uuid);
+  caf::expected<curve_key_pair>
+  load_or_create_own(const std::string& uuid) const;
 
-  /// Returns the public key of every parsable `*.key` file in the public
-  /// directory, ordered by file name, for the ZAP handler. Files that do not
-  /// parse are skipped with a warning in the `security` log; a missing
-  /// directory gives an empty list.
-  std::vector<std::string> all_public_keys() const;
+  /// Returns every parsable `<uuid>.key` file in the public directory, as
+  /// the uuid (the file name without `.key`) and its public key, ordered by
+  /// file name: what the authenticator trusts. Files that do not parse are
+  /// skipped with a warning in the `security` log; a missing directory gives
+  /// an empty list.
+  std::vector<public_certificate> public_certificates() const;
 
   /// Returns `PUBLIC_DIR/<uuid>.key`, or `errc::invalid_uuid`.
   caf::expected<std::string> public_path(const std::string& uuid) const;
 
   /// Returns `PRIVATE_DIR/<uuid>.key_secret`, or `errc::invalid_uuid`.
   caf::expected<std::string> secret_path(const std::string& uuid) const;
+
+  /// Copies the public certificate of `uuid` from this store into `other`'s
+  /// public directory (creating it if missing), so that `other` trusts
+  /// `uuid`. Does nothing when both stores share the public directory.
+  /// Errors as `public_key`, or `errc::certificate_io`.
+  caf::error share_with(const std::string& uuid, const cert_store& other) const;
 
 private:
   std::string public_dir_;

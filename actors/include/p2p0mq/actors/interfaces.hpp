@@ -95,6 +95,9 @@ using concern_actor = caf::typed_actor<
 
 // -- sender -------------------------------------------------------------------
 
+/// A connection's session ended for good.
+using lost_atom = caf::atom_constant<caf::atom("lost")>;
+
 /// Counters of a sender, a snapshot.
 struct sender_stats {
   /// Messages handed to ZeroMQ (final).
@@ -120,8 +123,9 @@ typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
 ///
 /// | message | from | reply |
 /// |---|---|---|
-/// | `(connect_atom, uuid, endpoint)` | concerns | none: connect to the peer's receiver (`tcp://host:port`) unless already connected to that endpoint |
+/// | `(connect_atom, uuid, endpoint)` | concerns | none: connect to the peer's receiver (`tcp://host:port`) unless already connected to that endpoint; with encryption on, the peer's public certificate is looked up first, and a failure is logged and remembered as the reason of later sends to it that find no connection |
 /// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns | none: queue it; `owner` learns its outcome |
+/// | `(lost_atom, endpoint)` | receiver | none: libzmq gave up the connection to `endpoint` after a failed handshake (rejected key, encryption mismatch): the next connect to it connects anew |
 /// | `(route_atom, uuid, peer_state, via)` | peer table | none: the peer's state changed; decides the next hop of messages with none, and whether they wait |
 /// | `(stats_atom)` | anyone | `sender_stats` |
 ///
@@ -133,6 +137,7 @@ using sender_actor = caf::typed_actor<
     caf::reacts_to<connect_atom, std::string, std::string>,
     caf::reacts_to<outgoing_atom, message, priority, concern_actor>,
     caf::reacts_to<route_atom, std::string, peer_state, std::string>,
+    caf::reacts_to<lost_atom, std::string>,
     caf::replies_to<stats_atom>::with<sender_stats>>;
 
 // -- peer table ---------------------------------------------------------------

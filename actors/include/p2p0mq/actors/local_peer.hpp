@@ -13,6 +13,7 @@
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/receiver.hpp"
+#include "p2p0mq/cert_store.hpp"
 #include "p2p0mq/config.hpp"
 
 namespace zmq {
@@ -20,6 +21,8 @@ class context_t;
 } // namespace zmq
 
 namespace p2p0mq {
+
+class zap_service;
 
 /// One local peer: the facade users touch. It binds the receiver, spawns the
 /// peer table, sender, manager and the built-in concerns (`hello`, `hb`), and
@@ -55,8 +58,15 @@ public:
   local_peer& operator=(const local_peer&) = delete;
 
   /// Validates the settings, binds the receiver and starts the actors.
-  /// Errors: `errc::invalid_config`, `errc::socket_error` (e.g. the address
-  /// is in use), `errc::already_started`.
+  /// With encryption on (the default), it first loads the local peer's key
+  /// pair from the certificate directories, generating and writing it when
+  /// there is none, and registers with the authenticator of its ZeroMQ
+  /// context (started on first use), which accepts only clients whose key is
+  /// in the public certificate directory. Errors: `errc::invalid_config`,
+  /// `errc::socket_error` (e.g. the address is in use),
+  /// `errc::already_started`, and the certificate store's errors
+  /// (`errc::missing_certificate`, `errc::bad_certificate`,
+  /// `errc::certificate_io`).
   caf::error start();
 
   /// Stops every actor of this local peer, closes its sockets and waits for
@@ -86,6 +96,18 @@ public:
   const config& settings() const noexcept {
     return *settings_;
   }
+
+  /// The certificate store, set by `start` with encryption on.
+  const std::optional<cert_store>& certificates() const noexcept {
+    return certs_;
+  }
+
+  /// Reads the public certificate directory again now, so that a certificate
+  /// added (or removed) there applies to the next handshake. The
+  /// authenticator also reads it every `certificate_reload_interval`, and
+  /// when an unknown key tries to connect. Does nothing with encryption off.
+  /// Error: `errc::not_started`.
+  caf::error reload_certificates();
 
   /// Adds a peer to contact at `host:port`, or updates its address. The
   /// connector greets it at once.
@@ -141,6 +163,9 @@ public:
   }
 
 private:
+  /// Lets go of the authenticator (after the receiver stopped).
+  void release_security();
+
   caf::actor_system& sys_;
   std::shared_ptr<config> settings_;
   std::shared_ptr<zmq::context_t> zmq_;
@@ -150,6 +175,15 @@ private:
   concern_context ctx_;
   manager_actor manager_;
   p2p0mq::receiver receiver_;
+  std::optional<cert_store> certs_;
+  std::shared_ptr<zap_service> zap_;
 };
+
+/// Makes two running local peers with encryption on trust each other: copies
+/// each one's public certificate into the other's public directory and has
+/// both authenticators read their directories again. For tests and scripts;
+/// peers on different machines exchange their `<uuid>.key` files by other
+/// means. Errors: `errc::not_started`, and the certificate store's errors.
+caf::error exchange_certificates(local_peer& a, local_peer& b);
 
 } // namespace p2p0mq

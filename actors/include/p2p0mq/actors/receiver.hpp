@@ -18,6 +18,28 @@ namespace detail {
 class stop_signal;
 } // namespace detail
 
+/// How a receiver checks messages and what else it watches.
+struct receiver_options {
+  /// The socket is a CURVE server: drop (and log) every message whose
+  /// `User-Id`, the uuid the authenticator bound to the client's key, is not
+  /// its previous hop (frame 0), so that no peer speaks under another's uuid.
+  bool check_user_id = false;
+
+  /// Whether encryption is on, for the log lines about handshakes.
+  bool encryption = false;
+
+  /// PAIR sockets that receive the socket monitor events of the receiver's
+  /// and of the sender's socket (see `detail::monitor_socket`), or null.
+  /// Failed handshakes are logged with their reason in the `security`
+  /// category: once per endpoint and reason as a warning, repeats at debug.
+  std::shared_ptr<zmq::socket_t> receiver_monitor;
+  std::shared_ptr<zmq::socket_t> sender_monitor;
+
+  /// Told `(lost_atom, endpoint)` when a handshake of the sender's socket
+  /// fails in a way libzmq does not retry.
+  sender_actor sender;
+};
+
 /// A running receiver and the means to stop it.
 ///
 /// The receiver owns the bound ROUTER socket. It is a detached actor whose
@@ -48,14 +70,23 @@ public:
   /// Messages decoded and handed to the manager so far.
   std::uint64_t received() const noexcept;
 
+  /// Messages dropped because their previous hop was not the peer the
+  /// authenticator bound their connection's key to.
+  std::uint64_t impostors() const noexcept;
+
+  /// Failed handshakes seen on the monitored sockets so far.
+  std::uint64_t handshake_failures() const noexcept;
+
 private:
   caf::actor self_;
   std::shared_ptr<detail::stop_signal> signal_;
 };
 
 /// Starts the receiver of `local_uuid` on `socket`, a ROUTER socket already
-/// bound (and set up for CURVE when encryption is on). Takes the socket over.
+/// bound (and set up for CURVE when encryption is on). Takes the socket and
+/// the monitor sockets over: the receiver's thread is their only user.
 receiver spawn_receiver(caf::actor_system& sys, zmq::socket_t socket,
-                        std::string local_uuid, manager_actor manager);
+                        std::string local_uuid, manager_actor manager,
+                        receiver_options opts = {});
 
 } // namespace p2p0mq

@@ -26,7 +26,9 @@ namespace p2p0mq {
 /// it is dropped with the send's error. Messages that wait for a route are
 /// dropped at their deadline (`errc::message_expired`), as are queued ones.
 /// A message whose next hop the sender picked is routed afresh each time it
-/// is queued again.
+/// is queued again. When the last connect to the next hop failed (e.g. its
+/// certificate is missing), a send that finds no connection reports that
+/// connect's error, which says why.
 ///
 /// Bounds: the sender holds at most `settings->send_queue_limit` messages (0:
 /// no limit), counting those queued, waiting for a route, waiting to be tried

@@ -41,6 +41,13 @@ public:
   virtual caf::error connect(const std::string& uuid,
                              const std::string& endpoint) = 0;
 
+  /// Tells the transport that its connection to `endpoint` ended for good
+  /// (a failed handshake, which libzmq does not retry): the next `connect`
+  /// to that endpoint connects anew. By default, nothing.
+  virtual void lost(const std::string& endpoint) {
+    static_cast<void>(endpoint);
+  }
+
   /// Hands the 7 frames of one message to the wire without blocking; frame 0
   /// is the next hop's routing id. On anything but `sent`, `err` says why:
   /// `errc::peer_unreachable` for `unreachable`, `errc::socket_error`

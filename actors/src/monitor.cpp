@@ -1,0 +1,160 @@
+#include "monitor.hpp"
+
+#include <atomic>
+#include <cstring>
+#include <string_view>
+
+#include <zmq.hpp>
+
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/uuid.hpp"
+
+namespace p2p0mq::detail {
+
+const int handshake_events =
+    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+
+namespace {
+
+/// The most endpoints remembered; beyond, the memory starts afresh.
+constexpr std::size_t max_remembered = 4096;
+
+std::string_view protocol_error_name(std::uint32_t code) {
+  switch (code) {
+  case ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND:
+    return "unexpected ZMTP command";
+  case ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE:
+    return "invalid ZMTP sequence";
+  case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE:
+    return "CURVE key exchange failed";
+  case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED:
+  case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE:
+  case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO:
+  case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE:
+  case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR:
+  case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY:
+  case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME:
+    return "malformed ZMTP command";
+  case ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA:
+    return "invalid ZMTP metadata";
+  case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+    return "cryptographic error: the client does not hold the server's "
+           "public key, or the server's certificate changed";
+  case ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED:
+  case ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY:
+  case ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID:
+  case ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION:
+  case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE:
+  case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA:
+    return "the authenticator answered badly";
+  default:
+    return "protocol error";
+  }
+}
+
+std::string on_off(bool x) {
+  return x ? "on" : "off";
+}
+
+} // namespace
+
+std::shared_ptr<zmq::socket_t> monitor_socket(zmq::context_t& context,
+                                              zmq::socket_t& socket) {
+  static std::atomic<std::uint64_t> next_id{1};
+  auto endpoint = "inproc://p2p0mq.monitor." + std::to_string(next_id++);
+  if (zmq_socket_monitor(socket.handle(), endpoint.c_str(), handshake_events) !=
+      0)
+    throw zmq::error_t{};
+  auto result =
+      std::make_shared<zmq::socket_t>(context, zmq::socket_type::pair);
+  result->set(zmq::sockopt::linger, 0);
+  result->connect(endpoint);
+  return result;
+}
+
+handshake_log::handshake_log(std::string local_uuid, bool encryption,
+                             lost_handler on_lost)
+    : local_uuid_(std::move(local_uuid)),
+      encryption_(encryption),
+      on_lost_(std::move(on_lost)) {
+}
+
+void handshake_log::drain(zmq::socket_t& monitor, socket_role role) {
+  // An event is two parts: the event number (16 bits) and its value (32
+  // bits), then the endpoint.
+  zmq::message_t head;
+  zmq::message_t address;
+  while (monitor.recv(head, zmq::recv_flags::dontwait)) {
+    if (!head.more() || !monitor.recv(address, zmq::recv_flags::none) ||
+        head.size() < sizeof(std::uint16_t) + sizeof(std::uint32_t))
+      continue;
+    std::uint16_t event = 0;
+    std::uint32_t value = 0;
+    std::memcpy(&event, head.data(), sizeof(event));
+    std::memcpy(&value, head.data<char>() + sizeof(event), sizeof(value));
+    on_event(role, event, value, address.to_string());
+  }
+}
+
+void handshake_log::on_event(socket_role role, std::uint16_t event,
+                             std::uint32_t value, const std::string& endpoint) {
+  auto key = std::make_tuple(role, endpoint);
+  if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+    logged_.erase(key);
+    log(log_level::debug, log_category::security, short_uuid(local_uuid_),
+        ": handshake with ", endpoint, " succeeded");
+    return;
+  }
+  ++failures_;
+  // Protocol and authentication failures end the session; libzmq
+  // reconnects only after other errors.
+  if (role == socket_role::sender && on_lost_ &&
+      (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+       event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+    on_lost_(endpoint);
+  auto reason = std::make_tuple(event, value);
+  auto i = logged_.find(key);
+  auto first = i == logged_.end() || i->second != reason;
+  if (first) {
+    if (logged_.size() >= max_remembered)
+      logged_.clear();
+    logged_[key] = reason;
+  }
+  // The authenticator logs its rejections itself, with the key.
+  auto level = first && !(role == socket_role::receiver &&
+                          event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                   ? log_level::warning
+                   : log_level::debug;
+  if (!log_enabled(level, log_category::security))
+    return;
+  auto who = role == socket_role::sender ? "the peer at " + endpoint
+                                         : "a peer connecting to " + endpoint;
+  std::string why;
+  switch (event) {
+  case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+      why = "security mechanism mismatch: this peer has encryption " +
+            on_off(encryption_) + ", the other side has it " +
+            on_off(!encryption_);
+    else
+      why = std::string{protocol_error_name(value)};
+    break;
+  case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+    why = role == socket_role::sender
+              ? "it rejected this peer's key (ZAP status " +
+                    std::to_string(value) +
+                    "): its public certificate directory lacks ours"
+              : "the authenticator rejected it (ZAP status " +
+                    std::to_string(value) + ")";
+    break;
+  default:
+    why = "error " + std::to_string(value) + " (" +
+          zmq_strerror(static_cast<int>(value)) + ")";
+    break;
+  }
+  log(level, log_category::security, short_uuid(local_uuid_),
+      ": handshake with ", who, " failed: ", why);
+}
+
+} // namespace p2p0mq::detail

@@ -1,0 +1,385 @@
+#include "p2p0mq/actors/zap.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/blocking_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <zmq.hpp>
+
+#include "p2p0mq/cert_store.hpp"
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/uuid.hpp"
+#include "wake_fd.hpp"
+
+namespace p2p0mq {
+
+namespace {
+
+// -- the authenticator --------------------------------------------------------
+
+/// The authenticator's own interface: the public one plus its reload timer,
+/// `(timeout_atom, domain, generation)`.
+using zap_impl_actor =
+    zap_actor::extend<caf::reacts_to<timeout_atom, std::string, std::uint64_t>>;
+
+/// The most rejected keys remembered per domain (each is logged as a warning
+/// once, then at debug level).
+constexpr std::size_t max_rejected_remembered = 1024;
+
+/// Where the ZAP handler of a context binds (RFC 27).
+constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
+
+/// What the authenticator knows of one domain.
+struct domain_keys {
+  std::string public_dir;
+  duration reload_interval{};
+  /// The uuid whose certificate holds each key (32 raw bytes).
+  std::unordered_map<std::string, std::string> uuid_of_key;
+  /// The certificate files as last read: name, size and modification time.
+  std::set<std::tuple<std::string, std::uintmax_t, std::int64_t>> files;
+  time_point read_at{};
+  /// Tells the timers of this registration from those of an earlier one.
+  std::uint64_t generation = 0;
+  /// Keys already rejected with a warning.
+  std::set<std::string> rejected;
+};
+
+struct zap_state {
+  static inline const char* name = "p2p0mq.zap";
+  std::unordered_map<std::string, domain_keys> domains;
+  std::uint64_t next_generation = 1;
+};
+
+using zap_ptr = zap_impl_actor::stateful_pointer<zap_state>;
+
+std::string z85_of(const std::string& raw) {
+  if (raw.size() != 32)
+    return "(" + std::to_string(raw.size()) + " bytes)";
+  char text[41];
+  zmq_z85_encode(text, reinterpret_cast<const std::uint8_t*>(raw.data()),
+                 raw.size());
+  return text;
+}
+
+std::string raw_of(const std::string& z85) {
+  std::string result(32, '\0');
+  zmq_z85_decode(reinterpret_cast<std::uint8_t*>(result.data()), z85.c_str());
+  return result;
+}
+
+/// The `*.key` files of `dir`, with their size and modification time: a
+/// cheap look at whether the directory changed.
+std::set<std::tuple<std::string, std::uintmax_t, std::int64_t>>
+list_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::set<std::tuple<std::string, std::uintmax_t, std::int64_t>> result;
+  std::error_code ec;
+  fs::directory_iterator i{dir, ec};
+  if (ec)
+    return result;
+  for (fs::directory_iterator end; i != end; i.increment(ec)) {
+    if (ec)
+      break;
+    if (i->path().extension() != ".key")
+      continue;
+    auto size = i->file_size(ec);
+    auto mtime = i->last_write_time(ec);
+    if (!ec)
+      result.emplace(i->path().filename().string(), size,
+                     mtime.time_since_epoch().count());
+  }
+  return result;
+}
+
+/// Reads the certificates of `d` again.
+void read_keys(zap_ptr self, const std::string& domain, domain_keys& d) {
+  d.files = list_files(d.public_dir);
+  cert_store store{d.public_dir, {}};
+  std::unordered_map<std::string, std::string> keys;
+  for (auto& cert : store.public_certificates()) {
+    auto [i, added] = keys.emplace(raw_of(cert.public_key), cert.uuid);
+    if (!added)
+      log(log_level::warning, log_category::security, "the key of ",
+          d.public_dir, "/", cert.uuid, ".key is also in ", d.public_dir, "/",
+          i->second, ".key: it identifies ", i->second, " only");
+  }
+  log(log_level::debug, log_category::security, "authenticator of ",
+      short_uuid(domain), " trusts ", keys.size(), " certificates in ",
+      d.public_dir);
+  d.uuid_of_key = std::move(keys);
+  d.read_at = self->clock().now();
+}
+
+zap_verdict reject(domain_keys* d, const std::string& address,
+                   const std::string& key, std::string reason) {
+  auto first = true;
+  if (d != nullptr) {
+    if (d->rejected.size() >= max_rejected_remembered)
+      d->rejected.clear();
+    first = d->rejected.insert(key).second;
+  }
+  log(first ? log_level::warning : log_level::debug, log_category::security,
+      "rejected the client at ", address, " with key ", z85_of(key), ": ",
+      reason);
+  return zap_verdict{false, {}, std::move(reason)};
+}
+
+zap_verdict authenticate(zap_ptr self, const std::string& domain,
+                         const std::string& address,
+                         const std::string& mechanism, const std::string& key) {
+  auto i = self->state.domains.find(domain);
+  if (i == self->state.domains.end())
+    return reject(nullptr, address, key,
+                  "no local peer has the ZAP domain '" + domain + "'");
+  auto& d = i->second;
+  if (mechanism != "CURVE")
+    return reject(&d, address, key,
+                  "mechanism " + mechanism + " is not allowed, only CURVE");
+  auto found = d.uuid_of_key.find(key);
+  // An unknown key: read the certificates again if a file came, went or
+  // changed size or time since the last reading (a cheap listing), or if
+  // that reading is old enough (a file rewritten within the same second).
+  if (found == d.uuid_of_key.end() &&
+      (list_files(d.public_dir) != d.files ||
+       self->clock().now() - d.read_at >= zap_min_reload_gap)) {
+    read_keys(self, domain, d);
+    found = d.uuid_of_key.find(key);
+  }
+  if (found == d.uuid_of_key.end())
+    return reject(&d, address, key,
+                  "no certificate in " + d.public_dir + " holds it");
+  d.rejected.erase(key);
+  log(log_level::debug, log_category::security, "accepted ",
+      short_uuid(found->second), " at ", address, " for ", short_uuid(domain));
+  return zap_verdict{true, found->second, {}};
+}
+
+void arm_reload(zap_ptr self, const std::string& domain, const domain_keys& d) {
+  self->delayed_send(self, d.reload_interval, timeout_atom::value, domain,
+                     d.generation);
+}
+
+zap_impl_actor::behavior_type zap_fun(zap_ptr self) {
+  return {
+      [self](add_atom, const std::string& domain, std::string& public_dir,
+             duration reload_interval) {
+        auto& d = self->state.domains[domain];
+        d = domain_keys{};
+        d.public_dir = std::move(public_dir);
+        d.reload_interval = reload_interval;
+        d.generation = self->state.next_generation++;
+        read_keys(self, domain, d);
+        arm_reload(self, domain, d);
+      },
+      [self](remove_atom, const std::string& domain) {
+        self->state.domains.erase(domain);
+      },
+      [self](reload_atom,
+             const std::string& domain) -> caf::result<std::uint64_t> {
+        auto i = self->state.domains.find(domain);
+        if (i == self->state.domains.end())
+          return make_error(errc::unknown_peer,
+                            "no local peer has the ZAP domain '" + domain +
+                                "'");
+        read_keys(self, domain, i->second);
+        return static_cast<std::uint64_t>(i->second.uuid_of_key.size());
+      },
+      [self](authenticate_atom, const std::string& domain,
+             const std::string& address, const std::string& mechanism,
+             const std::string& key) {
+        return authenticate(self, domain, address, mechanism, key);
+      },
+      [self](timeout_atom, const std::string& domain,
+             std::uint64_t generation) {
+        auto i = self->state.domains.find(domain);
+        if (i == self->state.domains.end() ||
+            i->second.generation != generation)
+          return;
+        read_keys(self, domain, i->second);
+        arm_reload(self, domain, i->second);
+      },
+  };
+}
+
+// -- the socket ---------------------------------------------------------------
+
+/// Answers one request (RFC 27): version, request id, status code, status
+/// text, user id, metadata.
+void answer(zmq::socket_t& socket, const std::string& request_id,
+            const std::string& code, const std::string& text,
+            const std::string& user_id) {
+  const std::string parts[] = {"1.0", request_id, code, text, user_id, ""};
+  for (std::size_t i = 0; i < std::size(parts); ++i)
+    socket.send(zmq::buffer(parts[i]), i + 1 < std::size(parts)
+                                           ? zmq::send_flags::sndmore
+                                           : zmq::send_flags::none);
+}
+
+/// Reads one request and answers it. A request is: version, request id,
+/// domain, address, identity, mechanism, credentials (the client's key for
+/// CURVE).
+void serve_one(caf::blocking_actor* self, zmq::socket_t& socket,
+               const zap_actor& zap) {
+  std::vector<std::string> frames;
+  zmq::message_t part;
+  do {
+    if (!socket.recv(part, zmq::recv_flags::dontwait))
+      return;
+    frames.push_back(part.to_string());
+  } while (part.more());
+  auto request_id = frames.size() > 1 ? frames[1] : std::string{};
+  if (frames.size() < 6 || frames[0] != "1.0") {
+    log(log_level::warning, log_category::security, "malformed ZAP request of ",
+        frames.size(), " frames");
+    answer(socket, request_id, "500", "malformed request", "");
+    return;
+  }
+  auto key = frames.size() > 6 ? frames[6] : std::string{};
+  zap_verdict verdict;
+  caf::error failure;
+  self->request(zap, std::chrono::seconds{5}, authenticate_atom::value,
+                frames[2], frames[3], frames[5], key)
+      .receive([&](zap_verdict& x) { verdict = std::move(x); },
+               [&](caf::error& err) { failure = std::move(err); });
+  if (failure) {
+    log(log_level::error, log_category::security,
+        "the authenticator did not answer: ", render(failure));
+    answer(socket, request_id, "500", "authenticator unavailable", "");
+  } else if (verdict.accepted) {
+    answer(socket, request_id, "200", "OK", verdict.user_id);
+  } else {
+    answer(socket, request_id, "400", verdict.reason, "");
+  }
+}
+
+void zap_socket_loop(caf::blocking_actor* self,
+                     std::shared_ptr<zmq::socket_t> socket,
+                     std::shared_ptr<detail::wake_fd> stop, zap_actor zap,
+                     std::shared_ptr<std::atomic<std::uint64_t>> requests) {
+  zmq::pollitem_t items[] = {
+      {static_cast<void*>(*socket), 0, ZMQ_POLLIN, 0},
+      {nullptr, stop->fd(), ZMQ_POLLIN, 0},
+  };
+  try {
+    for (;;) {
+      try {
+        zmq::poll(items, 2, std::chrono::milliseconds{-1});
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR)
+          continue;
+        throw;
+      }
+      if (items[1].revents & ZMQ_POLLIN)
+        break;
+      if (items[0].revents & ZMQ_POLLIN) {
+        serve_one(self, *socket, zap);
+        requests->fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  } catch (const zmq::error_t& e) {
+    if (e.num() != ETERM)
+      log(log_level::error, log_category::security,
+          "the ZAP handler stops on a socket error: ", e.what());
+  }
+  socket->close();
+}
+
+// -- one service per context --------------------------------------------------
+
+std::mutex registry_mutex;
+
+std::map<const zmq::context_t*, std::weak_ptr<zap_service>>& registry() {
+  static std::map<const zmq::context_t*, std::weak_ptr<zap_service>> result;
+  return result;
+}
+
+} // namespace
+
+struct zap_service::impl {
+  caf::actor_system* sys = nullptr;
+  std::shared_ptr<zmq::context_t> context;
+  zap_actor zap;
+  caf::actor socket_actor;
+  std::shared_ptr<detail::wake_fd> stop;
+  std::shared_ptr<std::atomic<std::uint64_t>> requests;
+};
+
+zap_actor spawn_zap(caf::actor_system& sys) {
+  return caf::actor_cast<zap_actor>(sys.spawn(zap_fun));
+}
+
+caf::expected<std::shared_ptr<zap_service>>
+zap_service::attach(caf::actor_system& sys,
+                    std::shared_ptr<zmq::context_t> context) {
+  std::lock_guard<std::mutex> guard{registry_mutex};
+  auto& entry = registry()[context.get()];
+  if (auto existing = entry.lock())
+    return existing;
+  auto socket = std::make_shared<zmq::socket_t>();
+  try {
+    *socket = zmq::socket_t{*context, zmq::socket_type::rep};
+    socket->set(zmq::sockopt::linger, 0);
+    socket->bind(zap_endpoint);
+  } catch (const zmq::error_t& e) {
+    return make_error(errc::socket_error,
+                      std::string{"cannot bind the ZAP handler at "} +
+                          zap_endpoint +
+                          " (another one in this ZeroMQ "
+                          "context?): " +
+                          e.what());
+  }
+  auto x = std::make_unique<impl>();
+  x->sys = &sys;
+  x->context = std::move(context);
+  x->zap = spawn_zap(sys);
+  x->stop = std::make_shared<detail::wake_fd>();
+  x->requests = std::make_shared<std::atomic<std::uint64_t>>(0);
+  x->socket_actor = sys.spawn<caf::detached>(zap_socket_loop, std::move(socket),
+                                             x->stop, x->zap, x->requests);
+  auto result = std::make_shared<zap_service>(std::move(x));
+  entry = result;
+  return result;
+}
+
+zap_service::zap_service(std::unique_ptr<impl> x)
+    : zap_(x->zap), impl_(std::move(x)) {
+}
+
+zap_service::~zap_service() {
+  // Holding the registry's lock until the socket is closed: a service
+  // attached to the same context next binds only then.
+  std::lock_guard<std::mutex> guard{registry_mutex};
+  impl_->stop->raise();
+  {
+    caf::scoped_actor self{*impl_->sys};
+    self->wait_for(impl_->socket_actor);
+  }
+  caf::anon_send_exit(zap_, caf::exit_reason::user_shutdown);
+  auto& entries = registry();
+  auto i = entries.find(impl_->context.get());
+  if (i != entries.end() && i->second.expired())
+    entries.erase(i);
+}
+
+std::uint64_t zap_service::requests() const noexcept {
+  return impl_->requests->load(std::memory_order_relaxed);
+}
+
+} // namespace p2p0mq

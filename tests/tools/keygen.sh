@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# p2p0mq-keygen: writes a key pair in pyzmq's format with safe permissions,
+# refuses to overwrite unless told, prints and shows keys, and reads back
+# certificates pyzmq wrote (when python3-zmq is installed; scripts/test.sh
+# installs it). Bad flags exit 2.
+#   keygen.sh PATH/TO/p2p0mq-keygen
+set -u
+keygen=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+check() {
+  if ! eval "$1"; then
+    echo "FAILED: $2"
+    fail=1
+  fi
+}
+
+"$keygen" --help | grep -q -- "--uuid ID"
+check '[ $? -eq 0 ]' "--help"
+"$keygen" 2>/dev/null
+check '[ $? -eq 2 ]' "no --uuid exits 2"
+"$keygen" --uuid abc --certs "$work/c" 2>/dev/null
+check '[ $? -eq 2 ]' "a short uuid exits 2"
+"$keygen" --uuid peer-0001 --public "$work/p" 2>/dev/null
+check '[ $? -eq 2 ]' "--public without --private exits 2"
+"$keygen" --uuid peer-0001 --bogus 2>/dev/null
+check '[ $? -eq 2 ]' "an unknown flag exits 2"
+
+key=$("$keygen" --uuid peer-0001 --certs "$work/c" --print)
+check '[ $? -eq 0 ]' "creating a pair exits 0"
+check '[ ${#key} -eq 40 ]' "--print prints a 40-character key, got '$key'"
+pub="$work/c/public/peer-0001.key"
+sec="$work/c/private/peer-0001.key_secret"
+check 'grep -q "^    public-key = \"$key\"" "$pub"' "the public file holds the key"
+check '! grep -q "secret-key" "$pub"' "the public file holds no secret"
+check 'grep -q "^    secret-key = \"" "$sec"' "the secret file holds the secret"
+check '[ "$(stat -c %a "$sec")" = 600 ]' "the secret file has mode 0600"
+check '[ "$(stat -c %a "$work/c/private")" = 700 ]' \
+  "the private directory has mode 0700"
+shown=$("$keygen" --uuid peer-0001 --certs "$work/c" --show)
+check '[ "$shown" = "$key" ]' "--show prints the same key"
+
+out=$("$keygen" --uuid peer-0001 --certs "$work/c" 2>&1)
+check '[ $? -eq 1 ]' "an existing pair is not overwritten"
+check 'grep -q "peer-0001.key exists" <<<"$out"' "the refusal names the file"
+key2=$("$keygen" --uuid peer-0001 --certs "$work/c" --print --force)
+check '[ $? -eq 0 ] && [ "$key2" != "$key" ]' "--force makes a new pair"
+
+rm "$sec"
+out=$("$keygen" --uuid peer-0001 --certs "$work/c" --show 2>&1)
+check '[ $? -eq 1 ]' "--show without the secret file exits 1"
+check 'grep -q "peer-0001.key_secret" <<<"$out"' "the error names the file"
+
+if python3 -c "import zmq.auth" 2>/dev/null; then
+  # Ours load in pyzmq.
+  "$keygen" --uuid peer-0002 --certs "$work/c" >/dev/null 2>&1
+  py_key=$(python3 -c '
+import sys, zmq.auth
+pub, _ = zmq.auth.load_certificate(sys.argv[1])
+pub2, sec = zmq.auth.load_certificate(sys.argv[2])
+assert pub == pub2 and sec is not None
+print(pub.decode())' "$work/c/public/peer-0002.key" \
+    "$work/c/private/peer-0002.key_secret")
+  our_key=$("$keygen" --uuid peer-0002 --certs "$work/c" --show)
+  check '[ -n "$py_key" ] && [ "$py_key" = "$our_key" ]' \
+    "pyzmq reads our certificates ('$py_key' vs '$our_key')"
+  # pyzmq's load in ours.
+  mkdir -p "$work/py/public" "$work/py/private"
+  py_key=$(python3 -c '
+import sys, zmq.auth
+pub_file, sec_file = zmq.auth.create_certificates(sys.argv[1], "py-peer-01")
+print(zmq.auth.load_certificate(pub_file)[0].decode())' "$work/py/public")
+  mv "$work/py/public/py-peer-01.key_secret" "$work/py/private/"
+  our_key=$("$keygen" --uuid py-peer-01 --public "$work/py/public" \
+    --private "$work/py/private" --show)
+  check '[ -n "$py_key" ] && [ "$py_key" = "$our_key" ]' \
+    "we read pyzmq's certificates ('$py_key' vs '$our_key')"
+else
+  echo "python3-zmq is not installed: the pyzmq round trip is not checked"
+fi
+[ $fail -eq 0 ] && echo "p2p0mq-keygen behaves"
+exit $fail
