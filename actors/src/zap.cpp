@@ -65,6 +65,7 @@ struct zap_state {
   static inline const char* name = "p2p0mq.zap";
   std::unordered_map<std::string, domain_keys> domains;
   std::uint64_t next_generation = 1;
+  duration min_reload_gap{};
 };
 
 using zap_ptr = zap_impl_actor::stateful_pointer<zap_state>;
@@ -158,7 +159,7 @@ zap_verdict authenticate(zap_ptr self, const std::string& domain,
   // that reading is old enough (a file rewritten within the same second).
   if (found == d.uuid_of_key.end() &&
       (list_files(d.public_dir) != d.files ||
-       self->clock().now() - d.read_at >= zap_min_reload_gap)) {
+       self->clock().now() - d.read_at >= self->state.min_reload_gap)) {
     read_keys(self, domain, d);
     found = d.uuid_of_key.find(key);
   }
@@ -176,7 +177,8 @@ void arm_reload(zap_ptr self, const std::string& domain, const domain_keys& d) {
                      d.generation);
 }
 
-zap_impl_actor::behavior_type zap_fun(zap_ptr self) {
+zap_impl_actor::behavior_type zap_fun(zap_ptr self, duration min_reload_gap) {
+  self->state.min_reload_gap = min_reload_gap;
   return {
       [self](add_atom, const std::string& domain, std::string& public_dir,
              duration reload_interval) {
@@ -322,7 +324,7 @@ struct zap_service::impl {
 };
 
 zap_actor spawn_zap(caf::actor_system& sys) {
-  return caf::actor_cast<zap_actor>(sys.spawn(zap_fun));
+  return caf::actor_cast<zap_actor>(sys.spawn(zap_fun, zap_min_reload_gap));
 }
 
 caf::expected<std::shared_ptr<zap_service>>
