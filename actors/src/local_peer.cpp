@@ -1,5 +1,6 @@
 #include "p2p0mq/actors/local_peer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <string>
@@ -192,6 +193,50 @@ caf::expected<std::vector<peer>> local_peer::peers() {
   self->request(ctx_.peers, settings_->call_timeout, get_atom::value)
       .receive([&](std::vector<peer>& xs) { result = std::move(xs); },
                [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::expected<local_peer_metrics> local_peer::metrics() {
+  auto table = peers();
+  if (!table)
+    return std::move(table.error());
+  local_peer_metrics result;
+  caf::error failure;
+  caf::scoped_actor self{sys_};
+  self->request(ctx_.sender, settings_->call_timeout, stats_atom::value)
+      .receive([&](const sender_stats& x) { result.sender = x; },
+               [&](caf::error& err) { failure = std::move(err); });
+  if (failure)
+    return failure;
+  result.uuid = uuid();
+  result.host = settings_->host;
+  result.port = port_;
+  result.encryption = settings_->encryption;
+  result.received = receiver_.received();
+  result.malformed = receiver_.malformed();
+  result.impostors = receiver_.impostors();
+  result.handshake_failures = receiver_.handshake_failures();
+  auto now = sys_.clock().now();
+  auto secs = [](duration d) {
+    return std::chrono::duration<double>(d).count();
+  };
+  for (auto& p : *table) {
+    peer_metrics m;
+    m.uuid = p.uuid;
+    m.host = p.host;
+    m.port = p.port;
+    m.state = p.state;
+    m.via = p.via;
+    m.seconds_in_state = secs(now - p.state_since);
+    if (p.last_heard != time_point{})
+      m.seconds_since_heard = secs(now - p.last_heard);
+    m.heart_beat_slow_down_seconds = secs(p.slow_down);
+    result.peers.push_back(std::move(m));
+  }
+  std::sort(result.peers.begin(), result.peers.end(),
+            [](const peer_metrics& x, const peer_metrics& y) {
+              return x.uuid < y.uuid;
+            });
   return result;
 }
 

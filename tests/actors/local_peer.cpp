@@ -18,6 +18,8 @@
 #include "p2p0mq/actors/echo.hpp"
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+#include "support/log_capture.hpp"
 #include "support/settings.hpp"
 #include "support/wait.hpp"
 
@@ -280,6 +282,36 @@ TEST_CASE("malformed frames from a raw ZeroMQ client do not disturb a "
   CHECK(round_trip(self, *a, *b, "echo", owner));
   CHECK(loopback::sees(*b, *a, peer_state::connected));
   caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a connected pair logs nothing at the default level while "
+          "heart-beats flow",
+          "[local_peer][loopback][log]") {
+  auto& log = p2p0mq::testing::log_capture::install();
+  REQUIRE(log_enabled(log_level::warning, log_category::heart_beat));
+  REQUIRE_FALSE(log_enabled(log_level::info, log_category::heart_beat));
+  loopback net;
+  auto fast = [&](const std::string& uuid) {
+    auto settings = test_settings(uuid);
+    settings.heart_beat_interval = 50ms;
+    settings.tick_interval = 20ms;
+    auto result =
+        std::make_unique<local_peer>(net.sys, settings, net.zmq_context);
+    REQUIRE(!result->start());
+    return result;
+  };
+  auto a = fast("peer-a-0001");
+  auto b = fast("peer-b-0002");
+  REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
+  REQUIRE(net.connected_both_ways(*a, *b, 5000ms));
+  auto mark = log.mark();
+  auto received = b->receiver().received();
+  // Twenty heart-beat exchanges or more.
+  CHECK(wait_until(
+      net.sys, [&] { return b->receiver().received() >= received + 20; },
+      10000ms));
+  CHECK(net.connected_both_ways(*a, *b, 0ms));
+  CHECK(log.count(mark, {}) == 0);
 }
 
 TEST_CASE("stop is idempotent and start refuses to run twice",

@@ -30,6 +30,10 @@ expect 2 "--duration" --duration soon
 expect 2 "--count" --count 3
 expect 2 "--count" --ping node-x-0001 --count 0
 expect 2 "--log-level" --log-level loud
+expect 2 "not a category" --log-level wire=debug,nowhere=info
+expect 2 "not a level" --log-level security=chatty
+expect 2 "port must be" --metrics 127.0.0.1:99999
+expect 2 "--topology" --topology
 expect 2 "heart_beat_interval" --p2p0mq.heart-beat-interval=0s
 # The config file sets the same options.
 work=$(mktemp -d)

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,9 +11,12 @@
 #include <caf/scoped_actor.hpp>
 #include <pthread.h>
 #include <unistd.h>
+#include <zmq.hpp>
 
+#include "node/metrics_server.hpp"
 #include "node/options.hpp"
 #include "node/pinger.hpp"
+#include "node/topology.hpp"
 #include "node/view.hpp"
 #include "p2p0mq/actors/echo.hpp"
 #include "p2p0mq/actors/local_peer.hpp"
@@ -64,7 +68,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!opts->log_level.empty())
-    set_log_level(*parse_log_level(opts->log_level));
+    if (auto err = node::apply_log_levels(opts->log_level))
+      return fail(2, "--log-level: " + explain(err));
   // Signals are taken by the main thread only: block them before any other
   // thread starts, so every thread inherits the mask.
   sigset_t signals;
@@ -78,10 +83,25 @@ int main(int argc, char** argv) {
     return fail(2, cfg.render(err));
   if (cfg.cli_helptext_printed)
     return 0;
-  if (!opts->uuid.empty())
+  // Flags win over the config file; each conflict is reported.
+  auto overrides = [](const std::string& flag, const std::string& option) {
+    std::fprintf(stderr, "p2p0mq-node: %s overrides %s from the config\n",
+                 flag.c_str(), option.c_str());
+  };
+  if (!opts->uuid.empty()) {
+    if (!cfg.settings.uuid.empty() && cfg.settings.uuid != opts->uuid)
+      overrides("--uuid " + opts->uuid, "p2p0mq.uuid=" + cfg.settings.uuid);
     cfg.settings.uuid = opts->uuid;
-  cfg.settings.host = opts->host;
-  cfg.settings.port = opts->port;
+  }
+  if (opts->bind_given) {
+    config defaults;
+    if ((cfg.settings.host != defaults.host &&
+         cfg.settings.host != opts->host) ||
+        (cfg.settings.port != defaults.port && cfg.settings.port != opts->port))
+      overrides("--bind", "p2p0mq.host/p2p0mq.port");
+    cfg.settings.host = opts->host;
+    cfg.settings.port = opts->port;
+  }
   if (!opts->encryption)
     cfg.settings.encryption = false;
   if (!opts->certs.empty()) {
@@ -98,6 +118,32 @@ int main(int argc, char** argv) {
                peer.uuid().c_str(), peer.settings().host.c_str(),
                static_cast<unsigned>(peer.port()),
                peer.settings().encryption ? "on" : "off");
+  // The metrics endpoint has a ZeroMQ context of its own.
+  zmq::context_t metrics_context{1};
+  std::unique_ptr<node::metrics_server> metrics;
+  if (opts->metrics) {
+    auto server = node::metrics_server::start(
+        metrics_context, opts->metrics_host, opts->metrics_port, [&peer] {
+          auto m = peer.metrics();
+          return m ? to_prometheus(*m)
+                   : "# metrics unavailable: " + render(m.error()) + "\n";
+        });
+    if (!server)
+      return fail(1, explain(server.error()));
+    metrics = std::move(*server);
+    std::fprintf(stderr, "p2p0mq-node metrics on http://%s:%u/metrics\n",
+                 opts->metrics_host.c_str(),
+                 static_cast<unsigned>(metrics->port()));
+  }
+  auto write_topology = [&] {
+    if (opts->topology.empty())
+      return;
+    auto peers = peer.peers();
+    if (!peers)
+      return;
+    if (auto err = node::write_topology(opts->topology, peer.uuid(), *peers))
+      std::fprintf(stderr, "p2p0mq-node: %s\n", explain(err).c_str());
+  };
   caf::scoped_actor self{sys};
   bool pinging = !opts->ping.empty();
   if (pinging) {
@@ -136,16 +182,17 @@ int main(int argc, char** argv) {
       break;
     if (now >= next_report) {
       auto t = std::chrono::duration<double>(now - start).count();
-      if (opts->json || !pinging) {
-        auto peers = peer.peers();
-        if (peers && opts->json) {
-          std::printf("%s\n", node::json_line(t, peer.uuid(), *peers).c_str());
-        } else if (peers) {
+      if (opts->json) {
+        if (auto m = peer.metrics())
+          std::printf("%s\n", node::json_line(t, *m).c_str());
+        std::fflush(stdout);
+      } else if (!pinging || opts->watch) {
+        if (auto m = peer.metrics())
           std::printf("%s%s\n", tty ? "\x1b[H\x1b[2J" : "",
-                      node::table(t, peer.uuid(), peer.port(), *peers).c_str());
-        }
+                      node::table(t, *m, tty).c_str());
         std::fflush(stdout);
       }
+      write_topology();
       next_report += period;
     }
     if (wait_for_signal(signals, std::min(next_report, end)))
@@ -162,6 +209,8 @@ int main(int argc, char** argv) {
     if (done)
       break;
   }
+  write_topology();
+  metrics.reset();
   peer.stop();
   return rc;
 }

@@ -60,6 +60,56 @@ caf::expected<peer_address> parse_peer_address(const std::string& text) {
   return result;
 }
 
+namespace {
+
+/// Checks a `--log-level` value; with `apply`, also sets the levels.
+caf::error log_levels(const std::string& spec, bool apply) {
+  if (spec.empty())
+    return make_error(errc::invalid_config, "expected a level");
+  std::size_t start = 0;
+  for (;;) {
+    auto end = spec.find(',', start);
+    auto part = spec.substr(start, end == std::string::npos ? std::string::npos
+                                                            : end - start);
+    auto eq = part.find('=');
+    auto level_name = eq == std::string::npos ? part : part.substr(eq + 1);
+    auto level = parse_log_level(level_name);
+    if (!level)
+      return make_error(errc::invalid_config,
+                        "'" + level_name +
+                            "' is not a level (error, warning, info, debug, "
+                            "trace)");
+    if (eq == std::string::npos) {
+      if (apply)
+        set_log_level(*level);
+    } else {
+      auto cat_name = part.substr(0, eq);
+      auto cat = parse_log_category(cat_name);
+      if (!cat)
+        return make_error(errc::invalid_config,
+                          "'" + cat_name +
+                              "' is not a category (wire, connector, "
+                              "heart-beat, router, security, store, manager, "
+                              "sender, app)");
+      if (apply)
+        set_log_level(*cat, *level);
+    }
+    if (end == std::string::npos)
+      return caf::none;
+    start = end + 1;
+  }
+}
+
+caf::error check_log_levels(const std::string& spec) {
+  return log_levels(spec, false);
+}
+
+} // namespace
+
+caf::error apply_log_levels(const std::string& spec) {
+  return log_levels(spec, true);
+}
+
 caf::expected<options> parse(const std::vector<std::string>& args) {
   options result;
   bool count_given = false;
@@ -86,6 +136,7 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
         return err;
       if (auto err = parse_host_port(text, result.host, result.port))
         return err;
+      result.bind_given = true;
     } else if (flag == "--peer") {
       if (auto err = value(text))
         return err;
@@ -131,20 +182,38 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
     } else if (flag == "--log-level") {
       if (auto err = value(result.log_level))
         return err;
-      if (!parse_log_level(result.log_level))
-        return bad(flag, "expected error, warning, info, debug or trace");
+      if (auto err = check_log_levels(result.log_level))
+        return bad(flag, context_of(err));
+    } else if (flag == "--metrics") {
+      if (auto err = value(text))
+        return err;
+      result.metrics = true;
+      if (text.find(':') == std::string::npos)
+        text = "127.0.0.1:" + text;
+      if (auto err =
+              parse_host_port(text, result.metrics_host, result.metrics_port))
+        return err;
+    } else if (flag == "--topology") {
+      if (auto err = value(result.topology))
+        return err;
+      if (result.topology.empty())
+        return bad(flag, "needs a file name");
+    } else if (flag == "--watch") {
+      result.watch = true;
     } else if (flag.rfind("--", 0) == 0 &&
                flag.find('.') != std::string::npos &&
                flag.find('=') != std::string::npos) {
       // CAF's own options, e.g. --p2p0mq.heart-beat-interval=2s.
       result.caf_args.emplace_back(flag);
-    } else if (flag == "--config-file") {
+    } else if (flag == "--config-file" || flag == "--config") {
       // CAF's own parser reads the file; it takes the form with '='.
       if (auto err = value(text))
         return err;
       result.caf_args.emplace_back("--config-file=" + text);
     } else if (flag.rfind("--config-file=", 0) == 0) {
       result.caf_args.emplace_back(flag);
+    } else if (flag.rfind("--config=", 0) == 0) {
+      result.caf_args.emplace_back("--config-file=" + flag.substr(9));
     } else {
       return bad(flag, "unknown flag (see --help)");
     }
@@ -186,9 +255,22 @@ std::string usage() {
   out += "  --count N               number of pings (default: 4)\n";
   out += "  --interval SECONDS      time between pings (default: 0.2)\n";
   out += "  --ping-timeout SECONDS  wait for each answer (default: 5)\n";
-  out += "  --log-level LEVEL       error, warning, info, debug, trace"
-         " (default: warning)\n";
-  out += "  --config-file FILE      CAF INI file, e.g. a [p2p0mq] section\n";
+  out += "  --log-level SPEC        LEVEL (error, warning, info, debug, trace)"
+         " for every\n"
+         "                          category, CATEGORY=LEVEL for one, or a"
+         " list:\n"
+         "                          warning,security=debug (default:"
+         " warning)\n";
+  out += "  --metrics [HOST:]PORT   serve Prometheus metrics at"
+         " /metrics (HOST:\n"
+         "                          127.0.0.1 unless given)\n";
+  out += "  --topology FILE         write the known peers as Graphviz DOT"
+         " (.svg: render\n"
+         "                          with dot) every second and at the end\n";
+  out += "  --watch                 the live table, also while pinging\n";
+  out += "  --config FILE           CAF config file, e.g. a [p2p0mq] section"
+         " (also\n"
+         "                          --config-file)\n";
   out += "  --version               print the version\n";
   out += "  --help                  print this text\n\n";
   out += "Tunables (CAF options, also in the [p2p0mq] section of the config"

@@ -20,6 +20,8 @@ struct options {
   std::string uuid;
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  /// Whether `--bind` was given (else the config's host and port apply).
+  bool bind_given = false;
   std::vector<peer_address> peers;
   bool encryption = true;
   /// Certificate directory holding `public/` and `private/`; empty: the
@@ -32,7 +34,16 @@ struct options {
   int count = 4;
   double interval = 0.2;
   double ping_timeout = 5;
+  /// `LEVEL`, `CATEGORY=LEVEL` or a comma-separated list of both.
   std::string log_level;
+  /// Serve Prometheus metrics on `metrics_host:metrics_port`.
+  bool metrics = false;
+  std::string metrics_host = "127.0.0.1";
+  std::uint16_t metrics_port = 0;
+  /// Write the topology (Graphviz DOT, or SVG for a `.svg` name) here.
+  std::string topology;
+  /// Show the live table even while pinging.
+  bool watch = false;
   bool help = false;
   bool version = false;
   /// Arguments for CAF's own parser (`--p2p0mq.*`, `--scheduler.*`, ...).
@@ -45,6 +56,11 @@ caf::expected<options> parse(const std::vector<std::string>& args);
 
 /// Parses `ID@HOST:PORT`.
 caf::expected<peer_address> parse_peer_address(const std::string& text);
+
+/// Applies a `--log-level` value: `LEVEL` sets every category,
+/// `CATEGORY=LEVEL` one category, and a comma-separated list does each in
+/// turn (e.g. `warning,security=debug`). Errors name the bad part.
+caf::error apply_log_levels(const std::string& spec);
 
 /// Parses `HOST:PORT` into `host` and `port`.
 caf::error parse_host_port(const std::string& text, std::string& host,

@@ -12,6 +12,7 @@
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/manager.hpp"
+#include "p2p0mq/actors/metrics.hpp"
 #include "p2p0mq/actors/receiver.hpp"
 #include "p2p0mq/cert_store.hpp"
 #include "p2p0mq/config.hpp"
@@ -116,6 +117,10 @@ public:
 
   /// A snapshot of every peer record.
   caf::expected<std::vector<peer>> peers();
+
+  /// A snapshot of the peer table, the sender's counters and the receiver's
+  /// counters, with times measured against the actor system's clock.
+  caf::expected<local_peer_metrics> metrics();
 
   /// The record of one peer. Error: `errc::unknown_peer`.
   caf::expected<peer> find_peer(const std::string& uuid);
