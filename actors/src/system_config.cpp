@@ -76,4 +76,23 @@ system_config::system_config() {
            "longest a blocking local_peer call waits");
 }
 
+std::string system_config::options_help() const {
+  std::string out;
+  for (const auto& opt : custom_options_) {
+    if (opt.category() != "p2p0mq")
+      continue;
+    auto value = opt.get();
+    std::string line = "  --";
+    line.append(opt.full_name().begin(), opt.full_name().end());
+    line += '=';
+    if (value)
+      line += caf::to_string(*value);
+    out += line;
+    out += "\n      ";
+    out.append(opt.description().begin(), opt.description().end());
+    out += '\n';
+  }
+  return out;
+}
+
 } // namespace p2p0mq

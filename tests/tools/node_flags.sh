@@ -19,6 +19,8 @@ expect() {
   fi
 }
 expect 0 "--peer ID@HOST:PORT" --help
+expect 0 "--p2p0mq.heart-beat-interval=4s" --help
+expect 0 "--p2p0mq.certificate-reload-interval=10s" --help
 expect 0 "p2p0mq-node 0" --version
 expect 2 "--bogus" --bogus
 expect 2 "--uuid" --uuid abc

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/config.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
@@ -224,14 +225,6 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
 }
 
 std::string usage() {
-  config defaults;
-  auto secs = [](duration d) {
-    return std::to_string(
-               std::chrono::duration_cast<std::chrono::milliseconds>(d)
-                   .count() /
-               1000.0)
-        .substr(0, 5);
-  };
   std::string out;
   out += "usage: p2p0mq-node [flags]\n\n";
   out += "Runs one local peer of a p2p0mq network.\n\n";
@@ -274,17 +267,8 @@ std::string usage() {
   out += "  --version               print the version\n";
   out += "  --help                  print this text\n\n";
   out += "Tunables (CAF options, also in the [p2p0mq] section of the config"
-         " file):\n";
-  out +=
-      "  --p2p0mq.heart-beat-interval=" + secs(defaults.heart_beat_interval) +
-      "s  --p2p0mq.message-ttl=" + secs(defaults.message_ttl) + "s\n";
-  out += "  --p2p0mq.unresponsive-threshold=" +
-         secs(defaults.unresponsive_threshold) +
-         "s  --p2p0mq.no-connection-threshold=" +
-         secs(defaults.no_connection_threshold) + "s\n";
-  out += "  --p2p0mq.reconnect-wait=" + secs(defaults.reconnect_wait) +
-         "s  --p2p0mq.tick-interval=" + secs(defaults.tick_interval) +
-         "s  (and every other p2p0mq.* option)\n";
+         " file),\nwith their defaults:\n";
+  out += system_config{}.options_help();
   return out;
 }
 

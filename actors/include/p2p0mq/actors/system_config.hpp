@@ -33,6 +33,11 @@ public:
 
   /// The local peer settings the options write into.
   config settings;
+
+  /// One line per option of the group `p2p0mq`:
+  /// `  --p2p0mq.NAME=VALUE  description`, with the value it holds now (the
+  /// default, before `parse`).
+  std::string options_help() const;
 };
 
 } // namespace p2p0mq
