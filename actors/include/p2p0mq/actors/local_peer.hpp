@@ -54,13 +54,17 @@ public:
   local_peer(const local_peer&) = delete;
   local_peer& operator=(const local_peer&) = delete;
 
-  /// Validates the settings, binds the receiver and starts the actors.
-  /// Errors: `errc::invalid_config`, `errc::socket_error` (e.g. the address
-  /// is in use), `errc::already_started`.
+  /// Validates the settings, opens the peer store when the settings name a
+  /// `database` (its uuid wins over a generated one), binds the receiver and
+  /// starts the actors. Errors: `errc::invalid_config`, `errc::socket_error`
+  /// (e.g. the address is in use), `errc::already_started`, and the errors
+  /// of `peer_store::open` (e.g. `errc::store_corrupt`,
+  /// `errc::store_uuid_mismatch`): a peer never starts on a store it cannot
+  /// read.
   caf::error start();
 
   /// Stops every actor of this local peer, closes its sockets and waits for
-  /// its threads to end. Outgoing messages still queued are reported dropped
+  /// its threads to end (the peer table syncs with the store a last time). Outgoing messages still queued are reported dropped
   /// to their concerns. Idempotent. With a ZeroMQ context of its own, the
   /// port is free again when `stop` returns; with a shared context libzmq
   /// releases it a little later, in its I/O thread.
@@ -71,7 +75,8 @@ public:
     return running_;
   }
 
-  /// The uuid: from the settings, or generated when they name none.
+  /// The uuid: the peer store's, else the one of the settings, else
+  /// generated (after `start`).
   const std::string& uuid() const noexcept {
     return settings_->uuid;
   }
