@@ -40,4 +40,17 @@ expect 2 "heart_beat_interval" --config-file "$work/bad.ini"
 expect 2 "heart_beat_interval" "--config-file=$work/bad.ini"
 expect 0 '"peers": {}' --config-file "$work/good.ini" --json --duration 0.2
 expect 2 "--config-file" --config-file
+# The peer store: --db keeps the uuid and the peers over a restart; a file
+# that is not a database, or that belongs to another uuid, stops the node
+# with a message naming the file.
+expect 2 "--db" --db
+expect 0 '"peer-x-0001": {"state"' --db "$work/node.db" --uuid node-db-0001 \
+  --peer peer-x-0001@127.0.0.1:9 --json --duration 0.3
+expect 0 '"uuid": "node-db-0001", "peers": {"peer-x-0001"' \
+  --db "$work/node.db" --json --duration 0.3
+expect 1 "node.db: the database belongs to the local peer" \
+  --db "$work/node.db" --uuid node-other-0002 --duration 0.2
+printf 'not a database\n' >"$work/junk.db"
+expect 1 "junk.db: cannot read the database: file is not a database" \
+  --db "$work/junk.db" --duration 0.2
 exit $fail

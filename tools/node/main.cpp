@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
     return 0;
   if (!opts->uuid.empty())
     cfg.settings.uuid = opts->uuid;
+  if (!opts->database.empty())
+    cfg.settings.database = opts->database;
   cfg.settings.host = opts->host;
   cfg.settings.port = opts->port;
   if (auto err = cfg.settings.validate())

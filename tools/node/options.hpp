@@ -21,6 +21,8 @@ struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::vector<peer_address> peers;
+  /// The peer store's SQLite file; empty: peers in memory only.
+  std::string database;
   bool encryption = false;
   double duration = 0;
   bool json = false;
