@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <initializer_list>
 #include <set>
 #include <unordered_map>
@@ -101,6 +102,20 @@ public:
                        static_cast<std::size_t>(size));
   }
 
+  /// Whether the column holds the bytes of `x` (NULL equals empty).
+  bool equals(int col, const std::string& x) const {
+    auto* data = sqlite3_column_blob(ptr_.get(), col);
+    auto size = static_cast<std::size_t>(sqlite3_column_bytes(ptr_.get(), col));
+    return size == x.size() &&
+           (size == 0 || std::memcmp(data, x.data(), size) == 0);
+  }
+
+  /// The column as a port: 0 for NULL or a value outside 1..65535.
+  std::uint16_t port(int col) const {
+    auto x = sqlite3_column_int64(ptr_.get(), col);
+    return x > 0 && x <= UINT16_MAX ? static_cast<std::uint16_t>(x) : 0;
+  }
+
   std::int64_t int64(int col) const {
     return sqlite3_column_int64(ptr_.get(), col);
   }
@@ -188,7 +203,10 @@ struct peer_row {
   std::int64_t id = 0;
   std::string uuid;
   row_address addr;
+  /// Whether `uuid` is usable (not NULL, long enough).
   bool valid = false;
+  /// The last sync that confirmed the row (in `peer_store::impl::synced`).
+  std::uint64_t generation = 0;
 };
 
 } // namespace
@@ -212,6 +230,8 @@ struct peer_store::impl {
   /// The rows the memory and the database agreed on after the last sync, by
   /// row id: what tells who changed what since.
   std::unordered_map<std::int64_t, peer_row> synced;
+  /// Counts syncs; marks the entries of `synced` each one confirms.
+  std::uint64_t generation = 0;
   /// Rows logged once as left alone.
   std::unordered_set<std::int64_t> ignored;
 
@@ -251,7 +271,7 @@ struct peer_store::impl {
                            const char* primary_key);
   caf::error setup(const std::string& wanted_uuid);
   caf::error read_meta(const std::string& wanted_uuid);
-  caf::error read_rows(std::vector<peer_row>& out);
+  peer_row current_row() const;
   caf::expected<store_changes> sync(const std::vector<stored_peer>& peers);
 };
 
@@ -436,114 +456,153 @@ caf::error peer_store::impl::read_meta(const std::string& wanted_uuid) {
   return caf::none;
 }
 
-caf::error peer_store::impl::read_rows(std::vector<peer_row>& out) {
-  int rc;
-  while ((rc = select_peers.step()) == SQLITE_ROW) {
-    peer_row row;
-    row.id = select_peers.int64(0);
-    row.uuid = select_peers.bytes(1);
-    row.valid = !select_peers.is_null(1) && row.uuid.size() >= min_uuid_size;
-    row.addr.host = select_peers.bytes(2);
-    auto port = select_peers.int64(3);
-    if (port > 0 && port <= UINT16_MAX)
-      row.addr.port = static_cast<std::uint16_t>(port);
-    out.emplace_back(std::move(row));
-  }
-  select_peers.reset();
-  if (rc != SQLITE_DONE)
-    return fail("cannot read the peers", rc);
-  return caf::none;
+peer_row peer_store::impl::current_row() const {
+  peer_row row;
+  row.id = select_peers.int64(0);
+  row.uuid = select_peers.bytes(1);
+  row.valid = !select_peers.is_null(1) && row.uuid.size() >= min_uuid_size;
+  row.addr.host = select_peers.bytes(2);
+  row.addr.port = select_peers.port(3);
+  return row;
 }
 
 caf::expected<store_changes>
 peer_store::impl::sync(const std::vector<stored_peer>& peers) {
   if (auto rc = begin.run(); rc != SQLITE_OK)
     return fail("cannot lock the database for a sync", rc);
+  ++generation;
   store_changes changes;
-  std::unordered_map<std::int64_t, peer_row> next;
+  // What `synced` learns and forgets once the transaction commits.
+  std::vector<peer_row> learned;
+  std::vector<std::int64_t> forgotten;
   auto err = [&]() -> caf::error {
-    std::vector<peer_row> rows;
-    if (auto e = read_rows(rows))
-      return e;
-    std::unordered_map<std::int64_t, std::size_t> by_id;
-    std::unordered_map<std::string, std::size_t> by_uuid;
-    by_id.reserve(rows.size());
-    by_uuid.reserve(rows.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      by_id.emplace(rows[i].id, i);
-      if (rows[i].valid)
-        by_uuid.emplace(rows[i].uuid, i); // The first row of a uuid wins.
+    // The rows come in id order; so do the memory peers with an id: one merge
+    // pass matches them without copying a row that did not change.
+    std::vector<std::pair<std::int64_t, std::size_t>> by_id;
+    std::vector<std::size_t> homeless; // Peers without a row of theirs yet.
+    by_id.reserve(peers.size());
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+      if (peers[i].db_id)
+        by_id.emplace_back(*peers[i].db_id, i);
+      else
+        homeless.push_back(i);
     }
-    std::vector<bool> claimed(rows.size(), false);
-    std::unordered_set<std::string> in_memory;
-    in_memory.reserve(peers.size());
-    int rc;
-    for (auto& p : peers) {
-      in_memory.insert(p.uuid);
-      row_address mine{p.host, p.port};
-      // The peer's row: by its id, else a row of its uuid (one that another
-      // program inserted, or the row of a peer removed and added again).
-      std::optional<std::size_t> idx;
-      if (p.db_id) {
-        auto i = by_id.find(*p.db_id);
-        if (i != by_id.end() && rows[i->second].uuid == p.uuid &&
-            !claimed[i->second])
-          idx = i->second;
-      }
-      if (!idx) {
-        auto i = by_uuid.find(p.uuid);
-        if (i != by_uuid.end() && !claimed[i->second])
-          idx = i->second;
-      }
-      if (!idx) {
-        insert_peer.bind_blob(1, p.uuid);
-        insert_peer.bind_text_or_null(2, p.host);
-        insert_peer.bind_int_or_null(3, p.port);
-        if (rc = insert_peer.run(); rc != SQLITE_OK)
-          return fail("cannot insert a peer", rc);
-        auto id = sqlite3_last_insert_rowid(db.get());
-        ++changes.inserted;
-        changes.assigned.push_back(stored_peer{p.uuid, p.host, p.port, id});
-        next.emplace(id, peer_row{id, p.uuid, mine, true});
-        continue;
-      }
-      claimed[*idx] = true;
-      auto& row = rows[*idx];
+    std::sort(by_id.begin(), by_id.end());
+    std::vector<peer_row> unclaimed;
+    /// Rows to rewrite from the memory, after the scan: (row id, peer).
+    std::vector<std::pair<std::int64_t, std::size_t>> updates;
+    // A peer matched with its row: which address wins, and what to remember.
+    auto reconcile = [&](std::size_t i, const peer_row& row) {
+      auto& p = peers[i];
       if (p.db_id != row.id)
         changes.assigned.push_back(stored_peer{p.uuid, p.host, p.port, row.id});
-      auto agreed = row.addr;
+      row_address mine{p.host, p.port};
+      auto agreed = mine;
       if (mine != row.addr) {
         auto base = synced.find(row.id);
-        bool only_row_changed = base != synced.end() &&
-                                base->second.uuid == row.uuid &&
-                                base->second.addr == mine;
-        if (only_row_changed) {
+        if (base != synced.end() && base->second.uuid == p.uuid &&
+            base->second.addr == mine) {
+          // Only the row changed since the last sync: its address wins.
           changes.moved.push_back(
               stored_peer{p.uuid, row.addr.host, row.addr.port, row.id});
+          agreed = row.addr;
         } else {
-          update_peer.bind_text_or_null(1, p.host);
-          update_peer.bind_int_or_null(2, p.port);
-          update_peer.bind_int(3, row.id);
-          if (rc = update_peer.run(); rc != SQLITE_OK)
-            return fail("cannot update a peer", rc);
-          ++changes.updated;
-          agreed = mine;
+          updates.emplace_back(row.id, i);
         }
       }
-      next.emplace(row.id, peer_row{row.id, p.uuid, agreed, true});
+      learned.push_back(peer_row{row.id, p.uuid, std::move(agreed), true});
+    };
+    auto m = by_id.begin();
+    int rc;
+    while ((rc = select_peers.step()) == SQLITE_ROW) {
+      auto id = select_peers.int64(0);
+      for (; m != by_id.end() && m->first < id; ++m)
+        homeless.push_back(m->second);
+      bool claimed = false;
+      for (; m != by_id.end() && m->first == id; ++m) {
+        auto& p = peers[m->second];
+        if (claimed || !select_peers.equals(1, p.uuid)) {
+          homeless.push_back(m->second);
+          continue;
+        }
+        claimed = true;
+        if (select_peers.equals(2, p.host) && select_peers.port(3) == p.port) {
+          // Unchanged on both sides: the common case, no copy.
+          auto base = synced.find(id);
+          if (base != synced.end() && base->second.uuid == p.uuid &&
+              base->second.addr.port == p.port &&
+              base->second.addr.host == p.host)
+            base->second.generation = generation;
+          else
+            learned.push_back(peer_row{id, p.uuid, {p.host, p.port}, true});
+        } else {
+          reconcile(m->second, current_row());
+        }
+      }
+      if (!claimed)
+        unclaimed.push_back(current_row());
     }
-    std::unordered_set<std::string> added;
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      if (claimed[i])
+    select_peers.reset();
+    if (rc != SQLITE_DONE)
+      return fail("cannot read the peers", rc);
+    for (; m != by_id.end(); ++m)
+      homeless.push_back(m->second);
+    // A peer without its row takes over an unclaimed row of its uuid (one
+    // another program inserted, or its own after it was removed and added
+    // again), else gets a new row.
+    std::unordered_map<std::string, std::size_t> unclaimed_by_uuid;
+    for (std::size_t i = 0; i < unclaimed.size(); ++i)
+      if (unclaimed[i].valid)
+        unclaimed_by_uuid.emplace(unclaimed[i].uuid, i);
+    std::vector<bool> taken(unclaimed.size(), false);
+    std::vector<std::size_t> new_rows;
+    for (auto i : homeless) {
+      auto j = unclaimed_by_uuid.find(peers[i].uuid);
+      if (j == unclaimed_by_uuid.end() || taken[j->second]) {
+        new_rows.push_back(i);
         continue;
-      auto& row = rows[i];
+      }
+      taken[j->second] = true;
+      reconcile(i, unclaimed[j->second]);
+    }
+    for (auto& [id, i] : updates) {
+      update_peer.bind_text_or_null(1, peers[i].host);
+      update_peer.bind_int_or_null(2, peers[i].port);
+      update_peer.bind_int(3, id);
+      if (rc = update_peer.run(); rc != SQLITE_OK)
+        return fail("cannot update a peer", rc);
+      ++changes.updated;
+    }
+    for (auto i : new_rows) {
+      auto& p = peers[i];
+      insert_peer.bind_blob(1, p.uuid);
+      insert_peer.bind_text_or_null(2, p.host);
+      insert_peer.bind_int_or_null(3, p.port);
+      if (rc = insert_peer.run(); rc != SQLITE_OK)
+        return fail("cannot insert a peer", rc);
+      auto id = sqlite3_last_insert_rowid(db.get());
+      ++changes.inserted;
+      changes.assigned.push_back(stored_peer{p.uuid, p.host, p.port, id});
+      learned.push_back(peer_row{id, p.uuid, {p.host, p.port}, true});
+    }
+    // The rows left: removed from the memory since the last sync, added by
+    // another program, or not usable.
+    std::unordered_set<std::string> in_memory;
+    if (std::find(taken.begin(), taken.end(), false) != taken.end())
+      for (auto& p : peers)
+        in_memory.insert(p.uuid);
+    std::unordered_set<std::string> added;
+    for (std::size_t i = 0; i < unclaimed.size(); ++i) {
+      if (taken[i])
+        continue;
+      auto& row = unclaimed[i];
       auto base = synced.find(row.id);
       if (base != synced.end() && base->second.uuid == row.uuid) {
-        // Synced before, gone from the memory since: removed.
         delete_peer.bind_int(1, row.id);
         if (rc = delete_peer.run(); rc != SQLITE_OK)
           return fail("cannot delete a peer", rc);
         ++changes.deleted;
+        forgotten.push_back(row.id);
         continue;
       }
       const char* why = nullptr;
@@ -562,7 +621,7 @@ peer_store::impl::sync(const std::vector<stored_peer>& peers) {
       added.insert(row.uuid);
       changes.added.push_back(
           stored_peer{row.uuid, row.addr.host, row.addr.port, row.id});
-      next.emplace(row.id, row);
+      learned.push_back(row);
     }
     return caf::none;
   }();
@@ -574,7 +633,20 @@ peer_store::impl::sync(const std::vector<stored_peer>& peers) {
     rollback.run();
     return fail("cannot commit a sync", rc);
   }
-  synced = std::move(next);
+  for (auto id : forgotten)
+    synced.erase(id);
+  for (auto& row : learned) {
+    row.generation = generation;
+    synced.insert_or_assign(row.id, std::move(row));
+  }
+  // Rows neither confirmed nor learned are gone (deleted by another
+  // program): forget them.
+  for (auto i = synced.begin(); i != synced.end();) {
+    if (i->second.generation != generation)
+      i = synced.erase(i);
+    else
+      ++i;
+  }
   return changes;
 }
 
