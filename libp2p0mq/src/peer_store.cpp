@@ -149,14 +149,6 @@ errc classify(int rc) {
   }
 }
 
-/// An error for the failed SQLite call that returned `rc` on `db`, e.g.
-/// `"/x/peers.db: cannot read the metadata: file is not a database"`.
-caf::error failure(const std::string& path, const std::string& what, int rc,
-                   sqlite3* db) {
-  std::string why = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return make_error(classify(rc), path + ": " + what + ": " + why);
-}
-
 caf::error schema_error(const std::string& path, const std::string& what) {
   return make_error(errc::store_schema, path + ": " + what);
 }
@@ -238,13 +230,14 @@ struct peer_store::impl {
   /// What the busy handler waits now.
   duration current_wait{};
 
+  /// An error for the failed SQLite call that returned `rc`, e.g.
+  /// `"/x/peers.db: cannot read the database: file is not a database"`.
   caf::error fail(const std::string& what, int rc) const {
-    auto err = failure(path, what, rc, db.get());
-    if (err == errc::store_locked)
-      return make_error(errc::store_locked,
-                        context_of(err) + " (waited " +
-                            std::to_string(wait_ms(current_wait)) + " ms)");
-    return err;
+    auto code = classify(rc);
+    std::string why = db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc);
+    if (code == errc::store_locked)
+      why += " (waited " + std::to_string(wait_ms(current_wait)) + " ms)";
+    return make_error(code, path + ": " + what + ": " + why);
   }
 
   /// Runs `sql` (no rows expected, or rows ignored).
@@ -297,7 +290,7 @@ caf::error peer_store::impl::connect() {
                                           ": cannot switch to WAL mode: "
                                           "the journal mode stays " +
                                           got);
-  mode = statement{};
+  mode = statement{}; // Finalized: it would hold a read transaction open.
   if (auto rc2 = exec("PRAGMA synchronous=FULL"); rc2 != SQLITE_OK)
     return fail("cannot set synchronous=FULL", rc2);
   statement check;
