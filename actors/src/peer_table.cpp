@@ -50,19 +50,17 @@ using peer_table_ptr =
 
 /// Syncs the table with its store, waiting at most `wait` for a lock, and
 /// applies what the store found: ids of new rows, addresses changed in the
-/// database, and peers other programs added (INITIAL since `now`).
-void sync_store(peer_table_state& st, time_point now, duration wait) {
+/// database, and peers other programs added (INITIAL since `now`). On error
+/// nothing changed.
+caf::error sync_store(peer_table_state& st, time_point now, duration wait) {
   auto started = clock_type::now();
   std::vector<stored_peer> rows;
   rows.reserve(st.peers.size());
   for (auto& [uuid, p] : st.peers)
     rows.push_back(stored_peer{uuid, p.host, p.port, p.db_id});
   auto changes = st.store->sync(rows, wait);
-  if (!changes) {
-    log(log_level::warning, log_category::store, "sync failed, trying again ",
-        "at the next interval: ", render(changes.error()));
-    return;
-  }
+  if (!changes)
+    return std::move(changes.error());
   for (auto& x : changes->assigned)
     if (auto i = st.peers.find(x.uuid); i != st.peers.end())
       i->second.db_id = x.db_id;
@@ -93,11 +91,29 @@ void sync_store(peer_table_state& st, time_point now, duration wait) {
       " peers in ", took.count(), " us: ", changes->inserted, " inserted, ",
       changes->updated, " updated, ", changes->deleted, " deleted, ",
       changes->added.size(), " added, ", changes->moved.size(), " moved");
+  return caf::none;
 }
 
 peer_table_state::~peer_table_state() {
-  if (store)
-    sync_store(*this, time_point{}, settings->store_lock_wait);
+  if (!store)
+    return;
+  if (auto err = sync_store(*this, time_point{}, settings->store_lock_wait))
+    log(log_level::error, log_category::store,
+        "the last sync failed, changes since the one before are not stored: ",
+        render(err));
+}
+
+/// A periodic sync, or the first; a failed one is tried again at the next
+/// interval.
+void sync_now(peer_table_ptr self, duration wait) {
+  auto& st = self->state;
+  if (auto err = sync_store(st, self->clock().now(), wait))
+    log(log_level::warning, log_category::store,
+        "sync failed, trying again in ",
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            st.settings->store_sync_interval)
+            .count(),
+        " ms: ", render(err));
 }
 
 /// Applies `change` to `p` and tells the sender when the state or the route
@@ -129,7 +145,7 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
   state.sender = std::move(sender);
   state.store = std::move(store);
   if (state.store) {
-    sync_store(state, self->clock().now(), state.settings->store_lock_wait);
+    sync_now(self, state.settings->store_lock_wait);
     self->delayed_send(self, state.settings->store_sync_interval,
                        timeout_atom::value);
   }
@@ -264,8 +280,8 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
       },
       [self](timeout_atom) {
         auto& st = self->state;
-        sync_store(st, self->clock().now(),
-                   std::min(periodic_lock_wait, st.settings->store_lock_wait));
+        sync_now(self,
+                 std::min(periodic_lock_wait, st.settings->store_lock_wait));
         self->delayed_send(self, st.settings->store_sync_interval,
                            timeout_atom::value);
       },

@@ -310,7 +310,9 @@ TEST_CASE("a local peer restarted on its database keeps its uuid and its "
   settings.database = dir / "a.db";
   std::string uuid;
   {
-    local_peer a{net.sys, settings, net.zmq_context};
+    // A ZeroMQ context of its own, like a peer in its own process: its port
+    // is free again as soon as it stopped.
+    local_peer a{net.sys, settings};
     auto err = a.start();
     INFO(render(err));
     REQUIRE(!err);
@@ -318,10 +320,13 @@ TEST_CASE("a local peer restarted on its database keeps its uuid and its "
     CHECK(uuid.size() == 32);
     REQUIRE(!a.add_peer(b->uuid(), "127.0.0.1", b->port()));
     REQUIRE(!a.add_peer("gone-0003", "127.0.0.1", 1));
+    REQUIRE(net.connected_both_ways(a, *b, 2000ms));
+    settings.port = a.port();
     a.stop();
   }
-  // No uuid in the settings: the database's wins over a generated one.
-  local_peer again{net.sys, settings, net.zmq_context};
+  // No uuid in the settings: the database's wins over a generated one, and
+  // b knows it by that uuid at the same address.
+  local_peer again{net.sys, settings};
   auto err = again.start();
   INFO(render(err));
   REQUIRE(!err);

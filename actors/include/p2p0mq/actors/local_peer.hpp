@@ -64,8 +64,9 @@ public:
   caf::error start();
 
   /// Stops every actor of this local peer, closes its sockets and waits for
-  /// its threads to end (the peer table syncs with the store a last time). Outgoing messages still queued are reported dropped
-  /// to their concerns. Idempotent. With a ZeroMQ context of its own, the
+  /// its threads to end; the peer table syncs with the store a last time.
+  /// Outgoing messages still queued are reported dropped to their concerns.
+  /// Idempotent. With a ZeroMQ context of its own, the
   /// port is free again when `stop` returns; with a shared context libzmq
   /// releases it a little later, in its I/O thread.
   void stop();
