@@ -639,3 +639,22 @@ TEST_CASE("the peer table syncs a last time when it exits",
   }
   CHECK(file.rows() == strings{"peer-0001 10.0.0.1:5001"});
 }
+
+TEST_CASE("a sync that finds the store locked is tried again at the next "
+          "interval",
+          "[peer_table][peer_store]") {
+  store_file file;
+  table_fixture fix{nullptr, file.open()};
+  fix.add("peer-0001", "10.0.0.1", 5001);
+  {
+    p2p0mq::testing::sql_connection other{file.path};
+    other.exec("BEGIN IMMEDIATE");
+    fix.advance(10s);
+    other.exec("COMMIT");
+  }
+  CHECK(file.rows().empty());
+  CHECK(!fix.get("peer-0001").db_id);
+  fix.advance(10s);
+  CHECK(file.rows() == strings{"peer-0001 10.0.0.1:5001"});
+  CHECK(fix.get("peer-0001").db_id);
+}
