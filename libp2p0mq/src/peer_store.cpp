@@ -482,7 +482,7 @@ peer_store::impl::sync(const std::vector<stored_peer>& peers) {
     }
     std::sort(by_id.begin(), by_id.end());
     std::vector<peer_row> unclaimed;
-    /// Rows to rewrite from the memory, after the scan: (row id, peer).
+    // Rows to rewrite from the memory, after the scan: (row id, peer).
     std::vector<std::pair<std::int64_t, std::size_t>> updates;
     // A peer matched with its row: which address wins, and what to remember.
     auto reconcile = [&](std::size_t i, const peer_row& row) {
