@@ -4,9 +4,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -178,19 +180,39 @@ struct results {
   /// Peer table answer times in microseconds, without and with the store.
   double answer_p99[2] = {0, 0};
   double answer_max[2] = {0, 0};
+  /// Syncs in the peer table (10,000 peers, nothing changed), in ms.
+  double table_sync_p50 = 0;
+  double table_sync_max = 0;
 };
 
-/// Counts the peer store's syncs from its debug log lines; errors and
-/// warnings are written to standard error as the default sink does. Installed
-/// before the actor system starts.
-std::atomic<std::size_t> syncs_logged{0};
+/// The peer tables' syncs, from their debug log lines ("synced N peers in
+/// T us: ..."): how many, and how long each kept its table busy (while
+/// `recording`).
+struct sync_log {
+  std::atomic<std::size_t> count{0};
+  std::atomic<bool> recording{false};
+  std::mutex mtx;
+  std::vector<double> busy_ms;
+};
 
+sync_log syncs_logged;
+
+/// Installs a log sink, before the actor system starts, that feeds
+/// `syncs_logged`; errors and warnings go to standard error as with the
+/// default sink.
 void count_syncs() {
   set_log_level(log_category::store, log_level::debug);
   set_log_sink([](log_level level, log_category cat, std::string_view text) {
     if (cat == log_category::store && level == log_level::debug) {
-      if (text.rfind("synced ", 0) == 0)
-        ++syncs_logged;
+      if (text.rfind("synced ", 0) != 0)
+        return;
+      ++syncs_logged.count;
+      auto in = text.find(" in ");
+      if (in == std::string_view::npos || !syncs_logged.recording)
+        return;
+      auto us = std::strtod(std::string{text.substr(in + 4)}.c_str(), nullptr);
+      std::lock_guard<std::mutex> guard{syncs_logged.mtx};
+      syncs_logged.busy_ms.push_back(us / 1000);
       return;
     }
     if (level > log_level::warning)
@@ -302,14 +324,16 @@ void store(bench_config& cfg, caf::actor_system& sys, results& out) {
     // Let the first syncs (inserting every peer) pass before measuring.
     caf::scoped_actor self{sys};
     self->receive(caf::after(3 * cfg.store_sync_interval) >> [] {});
+    syncs_logged.recording = with_store;
     auto probes = probe_table(sys, *pair.a, 10 * cfg.store_sync_interval);
     auto& xs = answers[with_store];
     xs.insert(xs.end(), probes.begin(), probes.end());
-    auto before = syncs_logged.load();
+    auto before = syncs_logged.count.load();
     rates[with_store].push_back(
         measure_one_way(cfg, sys, pair, body, out.dropped));
+    syncs_logged.recording = false;
     // Minus the last sync of each peer, when it stops.
-    auto logged = syncs_logged.load() - before;
+    auto logged = syncs_logged.count.load() - before;
     if (with_store && logged > 2)
       out.syncs_during_run += logged - 2;
   }
@@ -320,6 +344,9 @@ void store(bench_config& cfg, caf::actor_system& sys, results& out) {
     out.answer_p99[i] = percentile(answers[i], 0.99);
     out.answer_max[i] = percentile(answers[i], 1.0);
   }
+  std::lock_guard<std::mutex> guard{syncs_logged.mtx};
+  out.table_sync_p50 = percentile(syncs_logged.busy_ms, 0.5);
+  out.table_sync_max = percentile(syncs_logged.busy_ms, 1.0);
   bench::remove_dir(dir);
 }
 
@@ -454,6 +481,11 @@ std::string report(const results& r, const std::string& command) {
   std::snprintf(buf, sizeof(buf),
                 "| open and load every peer (restart), ms | | %.1f | |\n",
                 r.syncs.reopen);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| a sync in the peer table, nothing changed, median / max, "
+                "ms | | %.1f / %.1f | |\n",
+                r.table_sync_p50, r.table_sync_max);
   out << buf;
   std::snprintf(buf, sizeof(buf),
                 "| peer table answer p99, us (syncing every %.0f ms) | %.0f | "
