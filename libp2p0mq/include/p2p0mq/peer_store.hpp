@@ -72,8 +72,8 @@ struct store_changes {
 /// it while the store is open.
 ///
 /// A plain value owning its connection, for one owner at a time (it may move
-/// between threads, but two threads must not use it at once). Every error's
-/// context starts with the database's path.
+/// between threads, but two threads must not use it at once). The context of
+/// every `store_*` error starts with the database's path.
 class peer_store {
 public:
   /// Opens the database at `path`, creating the file and the tables when
