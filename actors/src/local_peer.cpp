@@ -57,10 +57,21 @@ local_peer::~local_peer() {
 caf::error local_peer::start() {
   if (running_)
     return make_error(errc::already_started, "local peer " + uuid());
-  if (settings_->uuid.empty())
-    settings_->uuid = make_uuid();
   if (auto err = settings_->validate())
     return err;
+  // The uuid, before anything uses it: the database's, else the configured
+  // one, else a new one.
+  std::unique_ptr<peer_store> store;
+  if (!settings_->database.empty()) {
+    auto opened = peer_store::open(settings_->database, settings_->uuid,
+                                   settings_->store_lock_wait);
+    if (!opened)
+      return std::move(opened.error());
+    settings_->uuid = opened->uuid();
+    store = std::make_unique<peer_store>(std::move(*opened));
+  } else if (settings_->uuid.empty()) {
+    settings_->uuid = make_uuid();
+  }
   if (!zmq_) {
     zmq_ = std::make_shared<zmq::context_t>(1);
     owns_zmq_ = true;
@@ -124,7 +135,8 @@ caf::error local_peer::start() {
   ctx_.ids = std::make_shared<message_id_counter>();
   ctx_.sender =
       spawn_sender(sys_, settings_->uuid, shared_settings, std::move(wire));
-  ctx_.peers = spawn_peer_table(sys_, shared_settings, ctx_.sender);
+  ctx_.peers =
+      spawn_peer_table(sys_, shared_settings, ctx_.sender, std::move(store));
   manager_ = spawn_manager(sys_, ctx_);
   caf::anon_send(manager_, add_atom::value, std::string{connector_command},
                  connector());

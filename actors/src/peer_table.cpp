@@ -1,11 +1,13 @@
 #include "p2p0mq/actors/peer_table.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -18,6 +20,11 @@ namespace p2p0mq {
 
 namespace {
 
+/// The longest a periodic sync waits for a lock another program holds on the
+/// store's database; the table answers nothing meanwhile. A sync that gives
+/// up tries again at the next interval.
+constexpr duration periodic_lock_wait = std::chrono::milliseconds{100};
+
 struct peer_table_state {
   static inline const char* name = "p2p0mq.peer_table";
   std::shared_ptr<const config> settings;
@@ -27,9 +34,87 @@ struct peer_table_state {
   /// outcome of that `hello` is known, or two time-to-lives have passed (the
   /// outcome went to a connector that has since been restarted).
   std::unordered_map<std::string, time_point> greeting;
+  /// The peer store, when the local peer has a database.
+  std::unique_ptr<peer_store> store;
+
+  /// Syncs a last time, whichever way the actor exits.
+  ~peer_table_state();
 };
 
-using peer_table_ptr = peer_table_actor::stateful_pointer<peer_table_state>;
+/// The peer table's own interface: the public one plus its sync timer.
+using peer_table_impl_actor =
+    peer_table_actor::extend<caf::reacts_to<timeout_atom>>;
+
+using peer_table_ptr =
+    peer_table_impl_actor::stateful_pointer<peer_table_state>;
+
+/// Syncs the table with its store, waiting at most `wait` for a lock, and
+/// applies what the store found: ids of new rows, addresses changed in the
+/// database, and peers other programs added (INITIAL since `now`). On error
+/// nothing changed.
+caf::error sync_store(peer_table_state& st, time_point now, duration wait) {
+  auto started = clock_type::now();
+  std::vector<stored_peer> rows;
+  rows.reserve(st.peers.size());
+  for (auto& [uuid, p] : st.peers)
+    rows.push_back(stored_peer{uuid, p.host, p.port, p.db_id});
+  auto changes = st.store->sync(rows, wait);
+  if (!changes)
+    return std::move(changes.error());
+  for (auto& x : changes->assigned)
+    if (auto i = st.peers.find(x.uuid); i != st.peers.end())
+      i->second.db_id = x.db_id;
+  for (auto& x : changes->moved) {
+    if (auto i = st.peers.find(x.uuid); i != st.peers.end()) {
+      log(log_level::info, log_category::store, short_uuid(x.uuid),
+          " moved to ", x.host, ":", x.port, " in the store");
+      i->second.host = std::move(x.host);
+      i->second.port = x.port;
+    }
+  }
+  for (auto& x : changes->added) {
+    auto [i, added] = st.peers.try_emplace(x.uuid);
+    if (!added)
+      continue;
+    auto& p = i->second;
+    p.uuid = std::move(x.uuid);
+    p.host = std::move(x.host);
+    p.port = x.port;
+    p.db_id = x.db_id;
+    p.state_since = now;
+    log(log_level::info, log_category::store, "new peer ", short_uuid(p.uuid),
+        " at ", p.host, ":", p.port, " from the store");
+  }
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+      clock_type::now() - started);
+  log(log_level::debug, log_category::store, "synced ", rows.size(),
+      " peers in ", took.count(), " us: ", changes->inserted, " inserted, ",
+      changes->updated, " updated, ", changes->deleted, " deleted, ",
+      changes->added.size(), " added, ", changes->moved.size(), " moved");
+  return caf::none;
+}
+
+peer_table_state::~peer_table_state() {
+  if (!store)
+    return;
+  if (auto err = sync_store(*this, time_point{}, settings->store_lock_wait))
+    log(log_level::error, log_category::store,
+        "the last sync failed, changes since the one before are not stored: ",
+        render(err));
+}
+
+/// A periodic sync, or the first; a failed one is tried again at the next
+/// interval.
+void sync_now(peer_table_ptr self, duration wait) {
+  auto& st = self->state;
+  if (auto err = sync_store(st, self->clock().now(), wait))
+    log(log_level::warning, log_category::store,
+        "sync failed, trying again in ",
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            st.settings->store_sync_interval)
+            .count(),
+        " ms: ", render(err));
+}
 
 /// Applies `change` to `p` and tells the sender when the state or the route
 /// changed.
@@ -52,11 +137,18 @@ std::vector<peer> sorted(std::vector<peer> xs) {
   return xs;
 }
 
-peer_table_actor::behavior_type
+peer_table_impl_actor::behavior_type
 peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
-           sender_actor sender) {
-  self->state.settings = std::move(settings);
-  self->state.sender = std::move(sender);
+           sender_actor sender, std::unique_ptr<peer_store> store) {
+  auto& state = self->state;
+  state.settings = std::move(settings);
+  state.sender = std::move(sender);
+  state.store = std::move(store);
+  if (state.store) {
+    sync_now(self, state.settings->store_lock_wait);
+    self->delayed_send(self, state.settings->store_sync_interval,
+                       timeout_atom::value);
+  }
   return {
       [self](get_atom) {
         std::vector<peer> result;
@@ -186,6 +278,13 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         }
         return sorted(std::move(due));
       },
+      [self](timeout_atom) {
+        auto& st = self->state;
+        sync_now(self,
+                 std::min(periodic_lock_wait, st.settings->store_lock_wait));
+        self->delayed_send(self, st.settings->store_sync_interval,
+                           timeout_atom::value);
+      },
   };
 }
 
@@ -193,8 +292,10 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
 
 peer_table_actor spawn_peer_table(caf::actor_system& sys,
                                   std::shared_ptr<const config> settings,
-                                  sender_actor sender) {
-  return sys.spawn(peer_table, std::move(settings), std::move(sender));
+                                  sender_actor sender,
+                                  std::unique_ptr<peer_store> store) {
+  return caf::actor_cast<peer_table_actor>(sys.spawn(
+      peer_table, std::move(settings), std::move(sender), std::move(store)));
 }
 
 } // namespace p2p0mq

@@ -46,6 +46,10 @@ system_config::system_config() {
            "time an outgoing message may wait to be sent")
       .add(settings.store_sync_interval, "store-sync-interval",
            "time between two syncs with the peer store")
+      .add(settings.database, "database",
+           "SQLite file of the peer store (default: none, peers in memory)")
+      .add(settings.store_lock_wait, "store-lock-wait",
+           "longest wait for a lock on the peer store's database")
       .add(settings.send_queue_limit, "send-queue-limit",
            "the most messages the send queues hold")
       .add(settings.tick_interval, "tick-interval",

@@ -54,6 +54,7 @@ caf::error config::validate() const {
       {"ask_around_interval", ask_around_interval, false},
       {"message_ttl", message_ttl, false},
       {"store_sync_interval", store_sync_interval, false},
+      {"store_lock_wait", store_lock_wait, true},
       {"tick_interval", tick_interval, false},
       {"send_retry_delay", send_retry_delay, false},
       {"send_blocked_delay", send_blocked_delay, false},

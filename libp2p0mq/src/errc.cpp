@@ -59,6 +59,16 @@ std::string to_string(errc x) {
     return "certificate_io";
   case errc::invalid_uuid:
     return "invalid_uuid";
+  case errc::store_io:
+    return "store_io";
+  case errc::store_corrupt:
+    return "store_corrupt";
+  case errc::store_locked:
+    return "store_locked";
+  case errc::store_schema:
+    return "store_schema";
+  case errc::store_uuid_mismatch:
+    return "store_uuid_mismatch";
   }
   return "<unknown errc>";
 }

@@ -1,6 +1,7 @@
 #include "p2p0mq/actors/local_peer.hpp"
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -21,6 +22,7 @@
 #include "p2p0mq/log.hpp"
 #include "support/log_capture.hpp"
 #include "support/settings.hpp"
+#include "support/sqlite.hpp"
 #include "support/wait.hpp"
 
 using namespace p2p0mq;
@@ -335,4 +337,98 @@ TEST_CASE("a local peer reports a port it cannot bind", "[local_peer]") {
   auto err = b.start();
   CHECK(err == make_error(errc::socket_error));
   CHECK(!b.running());
+}
+
+// -- peer store ---------------------------------------------------------------
+
+TEST_CASE("a local peer restarted on its database keeps its uuid and its "
+          "peers, and contacts them",
+          "[local_peer][loopback][peer_store]") {
+  loopback net;
+  p2p0mq::testing::temp_dir dir;
+  auto b = net.start("peer-b-0002");
+  auto settings = test_settings();
+  settings.database = dir / "a.db";
+  std::string uuid;
+  {
+    // A ZeroMQ context of its own, like a peer in its own process: its port
+    // is free again as soon as it stopped.
+    local_peer a{net.sys, settings};
+    auto err = a.start();
+    INFO(render(err));
+    REQUIRE(!err);
+    uuid = a.uuid();
+    CHECK(uuid.size() == 32);
+    REQUIRE(!a.add_peer(b->uuid(), "127.0.0.1", b->port()));
+    REQUIRE(!a.add_peer("gone-0003", "127.0.0.1", 1));
+    REQUIRE(net.connected_both_ways(a, *b, 2000ms));
+    settings.port = a.port();
+    a.stop();
+  }
+  // No uuid in the settings: the database's wins over a generated one, and
+  // b knows it by that uuid at the same address.
+  local_peer again{net.sys, settings};
+  auto err = again.start();
+  INFO(render(err));
+  REQUIRE(!err);
+  CHECK(again.uuid() == uuid);
+  auto peers = again.peers();
+  REQUIRE(peers);
+  REQUIRE(peers->size() == 2);
+  CHECK(again.find_peer("gone-0003"));
+  auto seen = again.find_peer(b->uuid());
+  REQUIRE(seen);
+  CHECK(seen->port == b->port());
+  CHECK(seen->db_id);
+  CHECK(net.connected_both_ways(again, *b, 5000ms));
+}
+
+TEST_CASE("a row inserted into a running local peer's database is contacted",
+          "[local_peer][loopback][peer_store]") {
+  loopback net;
+  p2p0mq::testing::temp_dir dir;
+  auto b = net.start("peer-b-0002");
+  auto settings = test_settings("peer-a-0001");
+  settings.database = dir / "a.db";
+  settings.store_sync_interval = 100ms;
+  local_peer a{net.sys, settings, net.zmq_context};
+  REQUIRE(!a.start());
+  p2p0mq::testing::sql_connection{settings.database}.exec(
+      "INSERT INTO p2p0mq_peers(uuid, host, port) VALUES('peer-b-0002', "
+      "'127.0.0.1', " +
+      std::to_string(b->port()) + ")");
+  CHECK(net.connected_both_ways(a, *b, 5000ms));
+}
+
+TEST_CASE("a local peer does not start on a file that is not a database",
+          "[local_peer][peer_store]") {
+  loopback net;
+  p2p0mq::testing::temp_dir dir;
+  auto settings = test_settings("peer-a-0001");
+  settings.database = dir / "junk.db";
+  std::ofstream{settings.database} << std::string(4096, 'j');
+  local_peer a{net.sys, settings, net.zmq_context};
+  auto err = a.start();
+  CHECK(err == make_error(errc::store_corrupt));
+  CHECK_THAT(context_of(err), Catch::Matchers::StartsWith(settings.database));
+  CHECK(!a.running());
+}
+
+TEST_CASE("a local peer does not start when its uuid differs from its "
+          "database's",
+          "[local_peer][peer_store]") {
+  loopback net;
+  p2p0mq::testing::temp_dir dir;
+  auto settings = test_settings("peer-a-0001");
+  settings.database = dir / "a.db";
+  {
+    local_peer a{net.sys, settings, net.zmq_context};
+    REQUIRE(!a.start());
+  }
+  settings.uuid = "peer-z-0009";
+  local_peer z{net.sys, settings, net.zmq_context};
+  auto err = z.start();
+  CHECK(err == make_error(errc::store_uuid_mismatch));
+  CHECK_THAT(context_of(err), Catch::Matchers::StartsWith(settings.database));
+  CHECK(!z.running());
 }

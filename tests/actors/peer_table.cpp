@@ -3,11 +3,15 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "p2p0mq/errc.hpp"
+#include "p2p0mq/peer_store.hpp"
 #include "support/concern_fixture.hpp"
+#include "support/settings.hpp"
+#include "support/sqlite.hpp"
 
 using namespace std::chrono_literals;
 using p2p0mq::errc;
@@ -481,4 +485,176 @@ TEST_CASE("a CONNECTING peer is given up strictly after 40 s without an answer",
   CHECK(p.next_connect == fix.now() + 120s);
   REQUIRE(fix.wire.routes.size() == 1);
   CHECK(fix.wire.routes[0].state == peer_state::no_connection);
+}
+
+// -- peer store ---------------------------------------------------------------
+
+namespace {
+
+/// A database for the peer table of `table_fixture`, and a way to look at it.
+struct store_file {
+  p2p0mq::testing::temp_dir dir;
+  std::string path = dir / "peers.db";
+
+  /// Opens the store as `local_peer::start` would.
+  std::unique_ptr<p2p0mq::peer_store> open() {
+    auto store = p2p0mq::peer_store::open(path, table_fixture::local,
+                                          std::chrono::seconds{5});
+    INFO((store ? "" : p2p0mq::render(store.error())));
+    REQUIRE(store);
+    return std::make_unique<p2p0mq::peer_store>(std::move(*store));
+  }
+
+  /// The rows as "uuid host:port", sorted by uuid.
+  strings rows() {
+    p2p0mq::testing::sql_connection db{path};
+    strings result;
+    for (auto& r : db.query("SELECT uuid, host, port FROM p2p0mq_peers "
+                            "ORDER BY uuid"))
+      result.push_back(r[0].bytes + " " + r[1].bytes + ":" +
+                       std::to_string(r[2].integer));
+    return result;
+  }
+
+  void exec(const std::string& sql) {
+    p2p0mq::testing::sql_connection{path}.exec(sql);
+  }
+};
+
+} // namespace
+
+TEST_CASE("the peer table loads the stored peers as INITIAL peers before its "
+          "first message",
+          "[peer_table][peer_store]") {
+  store_file file;
+  {
+    auto store = file.open();
+    auto synced = store->sync({{"peer-0001", "10.0.0.1", 5001, {}},
+                               {"peer-0002", "10.0.0.2", 5002, {}}});
+    REQUIRE(synced);
+  }
+  table_fixture fix{nullptr, file.open()};
+  auto p = fix.get("peer-0001");
+  CHECK(p.state == peer_state::initial);
+  CHECK(p.host == "10.0.0.1");
+  CHECK(p.port == 5001);
+  CHECK(p.db_id == 1);
+  CHECK(p.state_since == fix.now());
+  CHECK(fix.get("peer-0002").port == 5002);
+  // The connector contacts them.
+  CHECK(fix.greet() == strings{"peer-0001", "peer-0002"});
+  CHECK(fix.wire.empty());
+}
+
+TEST_CASE("a row another connection inserts becomes an INITIAL peer within "
+          "one sync interval",
+          "[peer_table][peer_store]") {
+  store_file file;
+  table_fixture fix{nullptr, file.open()};
+  // As a user types it into the sqlite3 tool while the peer runs.
+  file.exec("INSERT INTO p2p0mq_peers(uuid, host, port) "
+            "VALUES('typed-0001', '10.0.0.7', 5007)");
+  fix.advance(9s);
+  CHECK(fix.lookup("typed-0001").error() == errc::unknown_peer);
+  fix.advance(1s);
+  auto p = fix.get("typed-0001");
+  CHECK(p.state == peer_state::initial);
+  CHECK(p.host == "10.0.0.7");
+  CHECK(p.port == 5007);
+  CHECK(p.state_since == fix.now());
+  CHECK(fix.greet() == strings{"typed-0001"});
+}
+
+TEST_CASE("the sync interval is the configured one",
+          "[peer_table][peer_store]") {
+  store_file file;
+  table_fixture fix{[](p2p0mq::config& cfg) { cfg.store_sync_interval = 3s; },
+                    file.open()};
+  file.exec("INSERT INTO p2p0mq_peers(uuid) VALUES('typed-0001')");
+  fix.advance(2s);
+  CHECK(fix.lookup("typed-0001").error() == errc::unknown_peer);
+  fix.advance(1s);
+  CHECK(fix.lookup("typed-0001"));
+  file.exec("INSERT INTO p2p0mq_peers(uuid) VALUES('typed-0002')");
+  fix.advance(3s);
+  CHECK(fix.lookup("typed-0002"));
+}
+
+TEST_CASE("peers and address changes of the table reach the store at the "
+          "next sync",
+          "[peer_table][peer_store]") {
+  store_file file;
+  table_fixture fix{nullptr, file.open()};
+  fix.add("peer-0001", "10.0.0.1", 5001);
+  fix.add("peer-0002", "10.0.0.2", 5002);
+  CHECK(file.rows().empty());
+  CHECK(!fix.get("peer-0001").db_id);
+  fix.advance(10s);
+  CHECK(file.rows() ==
+        strings{"peer-0001 10.0.0.1:5001", "peer-0002 10.0.0.2:5002"});
+  CHECK(fix.get("peer-0001").db_id);
+  fix.add("peer-0001", "10.9.9.9", 6001);
+  fix.advance(10s);
+  CHECK(file.rows() ==
+        strings{"peer-0001 10.9.9.9:6001", "peer-0002 10.0.0.2:5002"});
+}
+
+TEST_CASE("an address changed in the store moves the peer at the next sync",
+          "[peer_table][peer_store]") {
+  store_file file;
+  table_fixture fix{nullptr, file.open()};
+  bring_to(fix, "peer-0001", peer_state::connected);
+  fix.advance(10s);
+  file.exec("UPDATE p2p0mq_peers SET host = '10.7.7.7', port = 7001");
+  fix.advance(10s);
+  auto p = fix.get("peer-0001");
+  CHECK(p.host == "10.7.7.7");
+  CHECK(p.port == 7001);
+  CHECK(p.state == peer_state::connected);
+}
+
+TEST_CASE("a peer removed from the table loses its row at the next sync",
+          "[peer_table][peer_store]") {
+  store_file file;
+  table_fixture fix{nullptr, file.open()};
+  fix.add("peer-0001", "10.0.0.1", 5001);
+  fix.add("peer-0002", "10.0.0.2", 5002);
+  fix.advance(10s);
+  REQUIRE(file.rows().size() == 2);
+  REQUIRE(p2p0mq::testing::ask<bool>(fix, fix.peers, p2p0mq::remove_atom::value,
+                                     std::string{"peer-0001"}));
+  fix.advance(10s);
+  CHECK(file.rows() == strings{"peer-0002 10.0.0.2:5002"});
+  CHECK(fix.lookup("peer-0001").error() == errc::unknown_peer);
+}
+
+TEST_CASE("the peer table syncs a last time when it exits",
+          "[peer_table][peer_store]") {
+  store_file file;
+  {
+    table_fixture fix{nullptr, file.open()};
+    fix.add("peer-0001", "10.0.0.1", 5001);
+    fix.advance(1s);
+    CHECK(file.rows().empty());
+  }
+  CHECK(file.rows() == strings{"peer-0001 10.0.0.1:5001"});
+}
+
+TEST_CASE("a sync that finds the store locked is tried again at the next "
+          "interval",
+          "[peer_table][peer_store]") {
+  store_file file;
+  table_fixture fix{nullptr, file.open()};
+  fix.add("peer-0001", "10.0.0.1", 5001);
+  {
+    p2p0mq::testing::sql_connection other{file.path};
+    other.exec("BEGIN IMMEDIATE");
+    fix.advance(10s);
+    other.exec("COMMIT");
+  }
+  CHECK(file.rows().empty());
+  CHECK(!fix.get("peer-0001").db_id);
+  fix.advance(10s);
+  CHECK(file.rows() == strings{"peer-0001 10.0.0.1:5001"});
+  CHECK(fix.get("peer-0001").db_id);
 }

@@ -30,6 +30,7 @@ const duration_setting duration_settings[] = {
     {"ask_around_interval", &config::ask_around_interval, false},
     {"message_ttl", &config::message_ttl, false},
     {"store_sync_interval", &config::store_sync_interval, false},
+    {"store_lock_wait", &config::store_lock_wait, true},
     {"tick_interval", &config::tick_interval, false},
     {"send_retry_delay", &config::send_retry_delay, false},
     {"send_blocked_delay", &config::send_blocked_delay, false},
@@ -59,6 +60,8 @@ TEST_CASE("the config defaults are the ones of DESIGN.md", "[config]") {
   CHECK(cfg.ask_around_interval == 60s);
   CHECK(cfg.message_ttl == 30s);
   CHECK(cfg.store_sync_interval == 10s);
+  CHECK(cfg.store_lock_wait == 5s);
+  CHECK(cfg.database.empty());
   CHECK(cfg.uuid.empty());
   CHECK(cfg.host == "127.0.0.1");
   CHECK(cfg.port == 0);

@@ -163,14 +163,16 @@ public:
   /// Our own uuid.
   static constexpr const char* local = "local-0000";
 
-  /// `tune` may change the settings before any actor sees them.
-  explicit table_fixture(const std::function<void(config&)>& tune = nullptr)
+  /// `tune` may change the settings before any actor sees them; the peer
+  /// table owns `store` if there is one.
+  explicit table_fixture(const std::function<void(config&)>& tune = nullptr,
+                         std::unique_ptr<peer_store> store = nullptr)
       : settings(std::make_shared<config>()) {
     settings->uuid = local;
     if (tune)
       tune(*settings);
     sender = sys().spawn(fake_sender, &wire);
-    peers = spawn_peer_table(sys(), settings, sender);
+    peers = spawn_peer_table(sys(), settings, sender, std::move(store));
     run();
   }
 

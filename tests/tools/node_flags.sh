@@ -64,4 +64,20 @@ expect 0 '"peers": {}' --no-encryption --certs "$work/none" --json \
 if [ -e "$work/none" ]; then
   echo "FAILED: --no-encryption wrote certificates"; fail=1
 fi
+# The peer store: --db keeps the uuid and the peers over a restart; a file
+# that is not a database, or that belongs to another uuid, stops the node
+# with a message naming the file.
+expect 2 "--db" --db
+expect 0 '"peer-x-0001": {"state"' --db "$work/node.db" --uuid node-db-0001 \
+  --peer peer-x-0001@127.0.0.1:9 --json --duration 0.3 --no-encryption
+expect 0 'node-db-0001 listening' \
+  --db "$work/node.db" --json --duration 0.3 --no-encryption
+expect 0 '"peers": {"peer-x-0001": {"state"' \
+  --db "$work/node.db" --json --duration 0.3 --no-encryption
+expect 1 "node.db: the database belongs to the local peer" \
+  --db "$work/node.db" --uuid node-other-0002 --duration 0.2 \
+  --no-encryption
+printf 'not a database\n' >"$work/junk.db"
+expect 1 "junk.db: cannot read the database: file is not a database" \
+  --db "$work/junk.db" --duration 0.2 --no-encryption
 exit $fail

@@ -1,12 +1,14 @@
 // p2p0mq-bench: measures a pair of local peers beside raw libzmq doing the
 // same work in the same run, and reports ratios. See `p2p0mq-bench --help`.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,10 +25,12 @@
 #include <zmq.hpp>
 
 #include "bench/raw.hpp"
+#include "bench/store.hpp"
 #include "p2p0mq/actors/echo.hpp"
 #include "p2p0mq/actors/local_peer.hpp"
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
 
 namespace {
 
@@ -41,12 +45,18 @@ struct bench_config : system_config {
         .add(round_trips, "round-trips", "round trips of the latency run")
         .add(idle, "idle", "how long the idle pair is watched")
         .add(peers, "peers", "local peers of the memory run")
+        .add(store_peers, "store-peers",
+             "peers in each table of the store runs")
+        .add(store_sync_interval, "store-sync-interval",
+             "sync interval while the store runs measure throughput")
         .add(write, "write", "markdown file whose results section to replace");
   }
   std::size_t messages = 200000;
   std::size_t round_trips = 5000;
   caf::timespan idle = std::chrono::seconds{20};
   std::size_t peers = 20;
+  std::size_t store_peers = 10000;
+  caf::timespan store_sync_interval = std::chrono::milliseconds{100};
   std::string write;
 };
 
@@ -105,15 +115,21 @@ double rss_mib() {
   return resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
 }
 
-/// A connected pair of local peers in one actor system.
+/// A connected pair of local peers in one actor system; with `db_dir`, each
+/// has a peer store there.
 struct pair_of_peers {
-  explicit pair_of_peers(caf::actor_system& system, const config& base)
+  explicit pair_of_peers(caf::actor_system& system, const config& base,
+                         const std::string& db_dir = {})
       : sys(system) {
     auto settings = base;
     settings.send_queue_limit = 0;
     settings.uuid = "bench-peer-a";
+    if (!db_dir.empty())
+      settings.database = db_dir + "/a.db";
     a = std::make_unique<local_peer>(sys, settings, context);
     settings.uuid = "bench-peer-b";
+    if (!db_dir.empty())
+      settings.database = db_dir + "/b.db";
     b = std::make_unique<local_peer>(sys, settings, context);
   }
 
@@ -157,50 +173,69 @@ struct wire_results {
 struct results {
   wire_results plain;
   wire_results curve;
+  /// Messages dropped in the peer store's throughput runs.
+  std::size_t dropped = 0;
   double idle_cpu = 0;
   double idle_secs = 0;
   double rss_per_peer = 0;
   std::size_t peers = 0;
+  bench::sync_times syncs;
+  std::size_t store_peers = 0;
+  double store_interval_ms = 0;
+  double loaded_rate = 0;
+  double syncing_rate = 0;
+  std::size_t syncs_during_run = 0;
+  /// Peer table answer times in microseconds, without and with the store.
+  double answer_p99[2] = {0, 0};
+  double answer_max[2] = {0, 0};
+  /// Syncs in the peer table (10,000 peers, nothing changed), in ms.
+  double table_sync_p50 = 0;
+  double table_sync_max = 0;
 };
 
-/// Settings of the benchmark's peers: without encryption, or with it and
-/// certificates in `certs` (which both peers share, so they trust each
-/// other).
-config settings_for(const bench_config& cfg, const std::string& certs) {
-  auto result = cfg.settings;
-  result.encryption = !certs.empty();
-  result.public_cert_dir = certs + "/public";
-  result.private_cert_dir = certs + "/private";
-  return result;
+/// The peer tables' syncs, from their debug log lines ("synced N peers in
+/// T us: ..."): how many, and how long each kept its table busy (while
+/// `recording`).
+struct sync_log {
+  std::atomic<std::size_t> count{0};
+  std::atomic<bool> recording{false};
+  std::mutex mtx;
+  std::vector<double> busy_ms;
+};
+
+sync_log syncs_logged;
+
+/// Installs a log sink, before the actor system starts, that feeds
+/// `syncs_logged`; errors and warnings go to standard error as with the
+/// default sink.
+void count_syncs() {
+  set_log_level(log_category::store, log_level::debug);
+  set_log_sink([](log_level level, log_category cat, std::string_view text) {
+    if (cat == log_category::store && level == log_level::debug) {
+      if (text.rfind("synced ", 0) != 0)
+        return;
+      ++syncs_logged.count;
+      auto in = text.find(" in ");
+      if (in == std::string_view::npos || !syncs_logged.recording)
+        return;
+      auto us = std::strtod(std::string{text.substr(in + 4)}.c_str(), nullptr);
+      std::lock_guard<std::mutex> guard{syncs_logged.mtx};
+      syncs_logged.busy_ms.push_back(us / 1000);
+      return;
+    }
+    if (level > log_level::warning)
+      return;
+    std::fprintf(stderr, "%s %s: %.*s\n", to_string(level).data(),
+                 to_string(cat).data(), static_cast<int>(text.size()),
+                 text.data());
+  });
 }
 
-/// A directory for the certificates of the CURVE runs, removed at the end.
-struct temp_certs {
-  temp_certs() {
-    auto pattern =
-        (std::filesystem::temp_directory_path() / "p2p0mq-bench-XXXXXX")
-            .string();
-    if (::mkdtemp(pattern.data()) != nullptr)
-      path = pattern;
-  }
-  ~temp_certs() {
-    std::error_code ignored;
-    if (!path.empty())
-      std::filesystem::remove_all(path, ignored);
-  }
-  std::string path;
-};
-
-void one_way(bench_config& cfg, caf::actor_system& sys,
-             const std::string& certs, wire_results& out) {
-  auto body = payload_builder{}.add_integer("seq", 1000).build();
-  out.raw_rate =
-      bench::raw_one_way(sample_frames(body), cfg.messages, !certs.empty());
-  pair_of_peers pair{sys, settings_for(cfg, certs)};
-  if (!pair.start()) {
-    std::fprintf(stderr, "the pair did not connect\n");
-    return;
-  }
+/// Sends `cfg.messages` requests from `pair.a` to `pair.b` and returns
+/// messages per second (0 if they did not all arrive), then stops the pair.
+double measure_one_way(bench_config& cfg, caf::actor_system& sys,
+                       pair_of_peers& pair, const payload& body,
+                       std::size_t& dropped_count) {
   caf::scoped_actor self{sys};
   auto main_actor = caf::actor_cast<caf::actor>(self);
   pair.b->add_concern("bench", [&](caf::local_actor* parent, concern_context) {
@@ -217,11 +252,123 @@ void one_way(bench_config& cfg, caf::actor_system& sys,
   self->receive([&](const std::string&, std::size_t) { counted = true; },
                 caf::after(120s) >> [] {});
   auto secs = std::chrono::duration<double>(clock_type::now() - start).count();
-  out.our_rate = counted ? cfg.messages / secs : 0;
   pair.a->stop();
   pair.b->stop();
   caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
-  out.dropped = *dropped;
+  dropped_count += *dropped;
+  return counted ? cfg.messages / secs : 0;
+}
+
+/// Settings of the benchmark's peers: without encryption, or with it and
+/// certificates in `certs` (which both peers share, so they trust each
+/// other).
+config settings_for(const bench_config& cfg, const std::string& certs) {
+  auto result = cfg.settings;
+  result.encryption = !certs.empty();
+  result.public_cert_dir = certs + "/public";
+  result.private_cert_dir = certs + "/private";
+  return result;
+}
+
+void one_way(bench_config& cfg, caf::actor_system& sys,
+             const std::string& certs, wire_results& out) {
+  auto body = payload_builder{}.add_integer("seq", 1000).build();
+  out.raw_rate =
+      bench::raw_one_way(sample_frames(body), cfg.messages, !certs.empty());
+  pair_of_peers pair{sys, settings_for(cfg, certs)};
+  if (!pair.start()) {
+    std::fprintf(stderr, "the pair did not connect\n");
+    return;
+  }
+  out.our_rate = measure_one_way(cfg, sys, pair, body, out.dropped);
+}
+
+/// Adds `count` peers without an address (never contacted) to the table of
+/// `peer`, straight to the peer table so no tick follows each.
+void fill_table(caf::actor_system& sys, local_peer& target, std::size_t count) {
+  caf::scoped_actor self{sys};
+  for (std::size_t i = 0; i < count; ++i)
+    self->request(target.peer_table(), caf::infinite, add_atom::value,
+                  "bench-stored-" + std::to_string(i), std::string{},
+                  std::uint16_t{0})
+        .receive([](const peer&) {}, [](const caf::error&) {});
+}
+
+/// Asks the peer table of `target` for one peer, back to back, for `span`;
+/// returns each answer's time in microseconds.
+std::vector<double> probe_table(caf::actor_system& sys, local_peer& target,
+                                caf::timespan span) {
+  caf::scoped_actor self{sys};
+  std::vector<double> result;
+  auto end = clock_type::now() + span;
+  for (auto t0 = clock_type::now(); t0 < end; t0 = clock_type::now()) {
+    self->request(target.peer_table(), caf::infinite, get_atom::value,
+                  std::string{"bench-stored-0"})
+        .receive([](const peer&) {}, [](const caf::error&) {});
+    result.push_back(
+        std::chrono::duration<double, std::micro>(clock_type::now() - t0)
+            .count());
+  }
+  return result;
+}
+
+/// The peer store: sync times on their own; then, for a pair whose tables
+/// hold `cfg.store_peers` peers each, how long the peer table takes to answer
+/// and the one-way throughput, without a store and with one syncing every
+/// `cfg.store_sync_interval` (rounds alternate; medians of three).
+void store(bench_config& cfg, caf::actor_system& sys, results& out) {
+  auto dir = bench::make_temp_dir();
+  out.store_peers = cfg.store_peers;
+  out.store_interval_ms =
+      std::chrono::duration<double, std::milli>(cfg.store_sync_interval)
+          .count();
+  out.syncs = bench::time_syncs(dir, cfg.store_peers, 20);
+  auto body = payload_builder{}.add_integer("seq", 1000).build();
+  auto settings = settings_for(cfg, {});
+  settings.store_sync_interval = cfg.store_sync_interval;
+  std::vector<double> rates[2];
+  std::vector<double> answers[2];
+  for (int round = 0; round < 6; ++round) {
+    bool with_store = round % 2 == 1;
+    std::string db_dir;
+    if (with_store) {
+      db_dir = dir + "/round-" + std::to_string(round);
+      std::filesystem::create_directory(db_dir);
+    }
+    pair_of_peers pair{sys, settings, db_dir};
+    if (!pair.start()) {
+      std::fprintf(stderr, "the pair did not connect\n");
+      break;
+    }
+    fill_table(sys, *pair.a, cfg.store_peers);
+    fill_table(sys, *pair.b, cfg.store_peers);
+    // Let the first syncs (inserting every peer) pass before measuring.
+    caf::scoped_actor self{sys};
+    self->receive(caf::after(3 * cfg.store_sync_interval) >> [] {});
+    syncs_logged.recording = with_store;
+    auto probes = probe_table(sys, *pair.a, 10 * cfg.store_sync_interval);
+    auto& xs = answers[with_store];
+    xs.insert(xs.end(), probes.begin(), probes.end());
+    auto before = syncs_logged.count.load();
+    rates[with_store].push_back(
+        measure_one_way(cfg, sys, pair, body, out.dropped));
+    syncs_logged.recording = false;
+    // Minus the last sync of each peer, when it stops.
+    auto logged = syncs_logged.count.load() - before;
+    if (with_store && logged > 2)
+      out.syncs_during_run += logged - 2;
+  }
+  out.loaded_rate = percentile(rates[0], 0.5);
+  out.syncing_rate = percentile(rates[1], 0.5);
+  out.syncs_during_run /= std::max<std::size_t>(rates[1].size(), 1);
+  for (int i = 0; i < 2; ++i) {
+    out.answer_p99[i] = percentile(answers[i], 0.99);
+    out.answer_max[i] = percentile(answers[i], 1.0);
+  }
+  std::lock_guard<std::mutex> guard{syncs_logged.mtx};
+  out.table_sync_p50 = percentile(syncs_logged.busy_ms, 0.5);
+  out.table_sync_max = percentile(syncs_logged.busy_ms, 1.0);
+  bench::remove_dir(dir);
 }
 
 void round_trip(bench_config& cfg, caf::actor_system& sys,
@@ -342,10 +489,54 @@ std::string report(const results& r, const std::string& command) {
                 "%.2f MiB | | |\n",
                 r.peers, r.rss_per_peer);
   out << buf;
-  if (r.plain.dropped + r.curve.dropped > 0)
+  out << "\n| peer store, " << r.store_peers
+      << " peers | without store | with store | ratio |\n";
+  out << "|---|---|---|---|\n";
+  std::snprintf(buf, sizeof(buf),
+                "| first sync (every peer inserted), ms | | %.1f | |\n",
+                r.syncs.first);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| sync, nothing changed (median), ms | | %.1f | |\n",
+                r.syncs.unchanged);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| sync, a tenth of the addresses changed (median), ms | | "
+                "%.1f | |\n",
+                r.syncs.changed);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| open and load every peer (restart), ms | | %.1f | |\n",
+                r.syncs.reopen);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| a sync in the peer table, nothing changed, median / max, "
+                "ms | | %.1f / %.1f | |\n",
+                r.table_sync_p50, r.table_sync_max);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| peer table answer p99, us (syncing every %.0f ms) | %.0f | "
+                "%.0f | %.2fx |\n",
+                r.store_interval_ms, r.answer_p99[0], r.answer_p99[1],
+                r.answer_p99[0] > 0 ? r.answer_p99[1] / r.answer_p99[0] : 0);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| peer table answer max, us (syncing every %.0f ms) | %.0f | "
+                "%.0f | %.2fx |\n",
+                r.store_interval_ms, r.answer_max[0], r.answer_max[1],
+                r.answer_max[0] > 0 ? r.answer_max[1] / r.answer_max[0] : 0);
+  out << buf;
+  std::snprintf(
+      buf, sizeof(buf),
+      "| one-way msg/s, both tables syncing every %.0f ms (%zu syncs in a "
+      "run) | %.0f | %.0f | %.0f %% |\n",
+      r.store_interval_ms, r.syncs_during_run, r.loaded_rate, r.syncing_rate,
+      r.loaded_rate > 0 ? 100 * r.syncing_rate / r.loaded_rate : 0);
+  out << buf;
+  auto dropped = r.dropped + r.plain.dropped + r.curve.dropped;
+  if (dropped > 0)
     out << "\n"
-        << r.plain.dropped + r.curve.dropped
-        << " messages of the throughput runs were dropped.\n";
+        << dropped << " messages of the throughput runs were dropped.\n";
   return out.str();
 }
 
@@ -384,6 +575,7 @@ int main(int argc, char** argv) {
   std::string command = "p2p0mq-bench";
   for (int i = 1; i < argc; ++i)
     command += std::string{" "} + argv[i];
+  count_syncs();
   caf::actor_system sys{cfg};
   results r;
   // Memory first, while the heap holds nothing freed by earlier runs that
@@ -394,22 +586,21 @@ int main(int argc, char** argv) {
   one_way(cfg, sys, {}, r.plain);
   std::fprintf(stderr, "round trips...\n");
   round_trip(cfg, sys, {}, r.plain);
-  temp_certs certs;
-  if (certs.path.empty()) {
-    std::fprintf(stderr, "cannot make a directory for certificates\n");
-    return 1;
-  }
+  auto certs = bench::make_temp_dir();
   std::fprintf(stderr, "one-way throughput, CURVE...\n");
-  one_way(cfg, sys, certs.path, r.curve);
+  one_way(cfg, sys, certs, r.curve);
   std::fprintf(stderr, "round trips, CURVE...\n");
-  round_trip(cfg, sys, certs.path, r.curve);
+  round_trip(cfg, sys, certs, r.curve);
+  bench::remove_dir(certs);
   std::fprintf(stderr, "idle CPU...\n");
   idle(cfg, sys, r);
+  std::fprintf(stderr, "peer store...\n");
+  store(cfg, sys, r);
   auto text = report(r, command);
   std::fputs(text.c_str(), stdout);
   if (!cfg.write.empty())
     write_section(cfg.write, text);
   bool ok = r.plain.our_rate > 0 && r.plain.our_p50 > 0 &&
-            r.curve.our_rate > 0 && r.curve.our_p50 > 0;
+            r.curve.our_rate > 0 && r.curve.our_p50 > 0 && r.syncing_rate > 0;
   return ok ? 0 : 1;
 }

@@ -108,6 +108,8 @@ int main(int argc, char** argv) {
     cfg.settings.public_cert_dir = opts->certs + "/public";
     cfg.settings.private_cert_dir = opts->certs + "/private";
   }
+  if (!opts->database.empty())
+    cfg.settings.database = opts->database;
   if (auto err = cfg.settings.validate())
     return fail(2, explain(err));
   caf::actor_system sys{cfg};

@@ -145,6 +145,11 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
       if (!addr)
         return std::move(addr.error());
       result.peers.emplace_back(std::move(*addr));
+    } else if (flag == "--db") {
+      if (auto err = value(result.database))
+        return err;
+      if (result.database.empty())
+        return bad(flag, "expected a file name");
     } else if (flag == "--no-encryption") {
       result.encryption = false;
     } else if (flag == "--certs") {
@@ -232,6 +237,9 @@ std::string usage() {
   out += "  --bind HOST:PORT        receiver address (default: 127.0.0.1:0,"
          " any port)\n";
   out += "  --peer ID@HOST:PORT     a peer to connect to (repeatable)\n";
+  out += "  --db FILE               SQLite peer store: the uuid and the peers"
+         " survive a restart\n"
+         "                          (default: none, peers in memory only)\n";
   out +=
       "  --certs DIR             certificates in DIR/public and DIR/private"
       " (default:\n                          " +

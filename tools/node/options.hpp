@@ -23,6 +23,8 @@ struct options {
   /// Whether `--bind` was given (else the config's host and port apply).
   bool bind_given = false;
   std::vector<peer_address> peers;
+  /// The peer store's SQLite file; empty: peers in memory only.
+  std::string database;
   bool encryption = true;
   /// Certificate directory holding `public/` and `private/`; empty: the
   /// library's default.

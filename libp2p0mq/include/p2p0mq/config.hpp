@@ -67,6 +67,11 @@ struct config {
   /// Time between two syncs of the peer table with the peer store.
   duration store_sync_interval = std::chrono::seconds{10};
 
+  /// The longest the peer store waits for a lock another program holds on
+  /// its database, at start and at the last sync when the peer stops (then
+  /// `errc::store_locked`). Periodic syncs wait less and try again later.
+  duration store_lock_wait = std::chrono::seconds{5};
+
   /// The most messages the send queues hold; a message beyond is dropped.
   std::size_t send_queue_limit = 100000;
 

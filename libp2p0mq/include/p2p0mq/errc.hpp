@@ -59,10 +59,24 @@ enum class errc : std::uint8_t {
   certificate_io,
   /// A uuid cannot name a file (empty, ".", "..", or holding '/' or NUL).
   invalid_uuid,
+  /// The peer store's database cannot be opened, read or written (a missing
+  /// directory, no permission, a read-only file, a full disk).
+  store_io,
+  /// The peer store's file is not a SQLite database, or it is damaged.
+  store_corrupt,
+  /// Another connection kept the peer store's database locked for longer
+  /// than the store waits (`config::store_lock_wait`).
+  store_locked,
+  /// The peer store's database has p2p0mq tables of another shape, or
+  /// metadata without a valid uuid.
+  store_schema,
+  /// The configured uuid differs from the one the peer store's database
+  /// holds.
+  store_uuid_mismatch,
 };
 
 /// The last value of `errc`, for code that walks every value.
-inline constexpr errc last_errc = errc::invalid_uuid;
+inline constexpr errc last_errc = errc::store_uuid_mismatch;
 
 /// The category atom of p2p0mq errors (`caf::atom("p2p0mq")`).
 inline constexpr caf::atom_value error_category = caf::atom("p2p0mq");

@@ -58,21 +58,25 @@ public:
   local_peer(const local_peer&) = delete;
   local_peer& operator=(const local_peer&) = delete;
 
-  /// Validates the settings, binds the receiver and starts the actors.
-  /// With encryption on (the default), it first loads the local peer's key
-  /// pair from the certificate directories, generating and writing it when
-  /// there is none, and registers with the authenticator of its ZeroMQ
-  /// context (started on first use), which accepts only clients whose key is
-  /// in the public certificate directory. Errors: `errc::invalid_config`,
-  /// `errc::socket_error` (e.g. the address is in use),
-  /// `errc::already_started`, and the certificate store's errors
+  /// Validates the settings, opens the peer store when the settings name a
+  /// `database` (its uuid wins over a generated one), binds the receiver and
+  /// starts the actors. With encryption on (the default), it loads the local
+  /// peer's key pair from the certificate directories, generating and writing
+  /// it when there is none, and registers with the authenticator of its
+  /// ZeroMQ context (started on first use), which accepts only clients whose
+  /// key is in the public certificate directory. Errors:
+  /// `errc::invalid_config`, `errc::socket_error` (e.g. the address is in
+  /// use), `errc::already_started`, the errors of `peer_store::open` (e.g.
+  /// `errc::store_corrupt`, `errc::store_uuid_mismatch`: a peer never starts
+  /// on a store it cannot read), and the certificate store's errors
   /// (`errc::missing_certificate`, `errc::bad_certificate`,
   /// `errc::certificate_io`).
   caf::error start();
 
   /// Stops every actor of this local peer, closes its sockets and waits for
-  /// its threads to end. Outgoing messages still queued are reported dropped
-  /// to their concerns. Idempotent. With a ZeroMQ context of its own, the
+  /// its threads to end; the peer table syncs with the store a last time.
+  /// Outgoing messages still queued are reported dropped to their concerns.
+  /// Idempotent. With a ZeroMQ context of its own, the
   /// port is free again when `stop` returns; with a shared context libzmq
   /// releases it a little later, in its I/O thread.
   void stop();
@@ -82,7 +86,8 @@ public:
     return running_;
   }
 
-  /// The uuid: from the settings, or generated when they name none.
+  /// The uuid: the peer store's, else the one of the settings, else
+  /// generated (after `start`).
   const std::string& uuid() const noexcept {
     return settings_->uuid;
   }
