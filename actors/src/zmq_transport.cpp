@@ -53,6 +53,10 @@ public:
       : socket_(context, zmq::socket_type::router), curve_(std::move(curve)) {
     socket_.set(zmq::sockopt::routing_id, local_uuid);
     socket_.set(zmq::sockopt::router_mandatory, true);
+    // A connection named by the routing id its peer announces (a new
+    // address of a known peer, or a connect after a failed handshake) takes
+    // over that id from a connection still there: the peer restarted.
+    socket_.set(zmq::sockopt::router_handover, true);
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::sndhwm, settings.send_high_water_mark);
     if (curve_) {

@@ -186,6 +186,29 @@ TEST_CASE("a local peer that stops and starts again on its port is "
   caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("a local peer that restarts with its uuid on another port is "
+          "reconnected",
+          "[local_peer][loopback]") {
+  loopback net;
+  auto a = net.start("peer-a-0001");
+  // b has a context of its own, like a peer in its own process.
+  auto b = std::make_unique<local_peer>(net.sys, test_settings("peer-b-0002"));
+  REQUIRE(!b->start());
+  REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
+  REQUIRE(net.connected_both_ways(*a, *b, 5000ms));
+  auto old_port = b->port();
+  b->stop();
+  b.reset();
+  auto b2 = std::make_unique<local_peer>(net.sys, test_settings("peer-b-0002"));
+  REQUIRE(!b2->start());
+  REQUIRE(b2->port() != old_port);
+  REQUIRE(!b2->add_peer(a->uuid(), "127.0.0.1", a->port()));
+  CHECK(net.connected_both_ways(*a, *b2, 10000ms));
+  auto seen = a->find_peer(b2->uuid());
+  REQUIRE(seen);
+  CHECK(seen->port == b2->port());
+}
+
 TEST_CASE("20 local peers in one process, each seeded with one other, reach "
           "CONNECTED with their seeds",
           "[local_peer][loopback]") {
