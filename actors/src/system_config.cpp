@@ -65,7 +65,9 @@ system_config::system_config() {
       .add(settings.concern_restart_window, "concern-restart-window",
            "window over which concern restarts are counted")
       .add(settings.call_timeout, "call-timeout",
-           "longest a blocking local_peer call waits");
+           "longest a blocking local_peer call waits")
+      .add(settings.default_route, "default-route",
+           "uuid of the peer messages without a route go through");
 }
 
 } // namespace p2p0mq

@@ -13,6 +13,7 @@
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/receiver.hpp"
+#include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/config.hpp"
 
 namespace zmq {
@@ -22,8 +23,8 @@ class context_t;
 namespace p2p0mq {
 
 /// One local peer: the facade users touch. It binds the receiver, spawns the
-/// peer table, sender, manager and the built-in concerns (`hello`, `hb`), and
-/// gives access to their handles for CAF users who want them.
+/// peer table, sender, router, manager and the built-in concerns (`hello`,
+/// `hb`, `r`), and gives access to their handles for CAF users who want them.
 ///
 /// Several local peers may share one actor system and one ZeroMQ context, or
 /// each have their own. The member functions are meant for one controlling
@@ -130,6 +131,12 @@ public:
     return ctx_.peers;
   }
 
+  /// The router, which forwards messages for other peers (valid after
+  /// `start`).
+  const router_actor& router() const noexcept {
+    return router_;
+  }
+
   /// The receiver (valid after `start`).
   const p2p0mq::receiver& receiver() const noexcept {
     return receiver_;
@@ -149,6 +156,7 @@ private:
   bool owns_zmq_ = false;
   concern_context ctx_;
   manager_actor manager_;
+  router_actor router_;
   p2p0mq::receiver receiver_;
 };
 
