@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/send.hpp>
@@ -99,6 +100,11 @@ struct sender_state {
   /// When the pending timer fires, if one is pending.
   std::optional<time_point> timer_at;
   bool round_pending = false;
+  /// Who last asked for the destinations without a route (`find_atom`): the
+  /// ask-around concern. Ticked when a destination without a route gets its
+  /// first waiting message, once until it asks again.
+  concern_actor finder;
+  bool finder_ticked = false;
   sender_stats stats;
 };
 
@@ -205,10 +211,27 @@ void enqueue(sender_ptr self, ticket t, entry& e) {
   request_round(self);
 }
 
+/// Whether the ask-around should look for `dest`, for which messages wait:
+/// it has no route (an UNREACHABLE peer has one; the heart-beat rules decide
+/// its fate), and it is not the local peer.
+bool wanted(const sender_state& st, const std::string& dest) {
+  if (dest == st.local_uuid)
+    return false;
+  auto r = st.routes.find(dest);
+  return r == st.routes.end() || r->second.state != peer_state::unreachable;
+}
+
 void wait_for_route(sender_ptr self, ticket t, entry& e) {
   auto& st = self->state;
   e.where = place::waiting;
-  st.waiting_for[e.msg.to].insert(t);
+  auto& tickets = st.waiting_for[e.msg.to];
+  if (tickets.empty() && st.finder && !st.finder_ticked &&
+      wanted(st, e.msg.to)) {
+    // A new destination to look for: no need to wait for the next tick.
+    st.finder_ticked = true;
+    self->send(st.finder, tick_atom::value);
+  }
+  tickets.insert(t);
   if (e.msg.deadline != time_point::max()) {
     st.waiting_deadlines.emplace(e.msg.deadline, t);
     arm_timer(self);
@@ -419,11 +442,7 @@ void on_route(sender_ptr self, const std::string& uuid, peer_state state,
 std::vector<wanted_route> wanted_routes(const sender_state& st) {
   std::vector<wanted_route> result;
   for (auto& [dest, tickets] : st.waiting_for) {
-    if (dest == st.local_uuid)
-      continue;
-    // An UNREACHABLE peer has a route; the heart-beat rules decide its fate.
-    auto r = st.routes.find(dest);
-    if (r != st.routes.end() && r->second.state == peer_state::unreachable)
+    if (!wanted(st, dest))
       continue;
     auto& oldest = st.entries.at(*tickets.begin()).msg;
     wanted_route x;
@@ -483,7 +502,12 @@ sender_fun(sender_ptr self, std::string local_uuid,
       },
       [self](route_atom, const std::string& uuid, peer_state state,
              std::string& via) { on_route(self, uuid, state, via); },
-      [self](find_atom) { return wanted_routes(self->state); },
+      [self](find_atom) {
+        auto& state = self->state;
+        state.finder = caf::actor_cast<concern_actor>(self->current_sender());
+        state.finder_ticked = false;
+        return wanted_routes(state);
+      },
       [self](stats_atom) {
         auto& state = self->state;
         auto result = state.stats;

@@ -535,6 +535,55 @@ TEST_CASE("sender lists the destinations its messages wait for without a "
   CHECK(xs[0].target == "peer-0002");
 }
 
+namespace {
+
+/// A concern that asks the sender for the destinations without a route at
+/// start and on each tick, as the ask-around concern does; counts its ticks.
+concern_actor::behavior_type finder_impl(concern_actor::pointer self,
+                                         sender_actor sender, int* ticks) {
+  auto ask = [self, sender] {
+    self->request(sender, caf::infinite, find_atom::value)
+        .then([](const std::vector<wanted_route>&) {});
+  };
+  ask();
+  return {
+      [](incoming_atom, const message&) {},
+      [ticks, ask](tick_atom) {
+        ++*ticks;
+        ask();
+      },
+      [](sent_atom, const message&) {},
+      [](send_failed_atom, const message&, const caf::error&) { return false; },
+      [](dropped_atom, const message&, const caf::error&) {},
+  };
+}
+
+} // namespace
+
+TEST_CASE("sender ticks the one who asks for destinations without a route "
+          "when a new one starts to wait",
+          "[sender]") {
+  fixture f;
+  f.start();
+  int ticks = 0;
+  auto finder = f.det.sys().spawn(finder_impl, f.sender, &ticks);
+  f.det.run();
+  f.hand(f.make_routed("peer-0001", 1));
+  CHECK(ticks == 1);
+  // Not for another message to the same destination.
+  f.hand(f.make_routed("peer-0001", 2));
+  CHECK(ticks == 1);
+  f.hand(f.make_routed("peer-0002", 3));
+  CHECK(ticks == 2);
+  // Nor for an UNREACHABLE peer, nor for a message that has a route.
+  f.route("peer-0003", peer_state::unreachable);
+  f.hand(f.make_routed("peer-0003", 4));
+  f.route("peer-0004", peer_state::connected);
+  f.hand(f.make_routed("peer-0004", 5));
+  CHECK(ticks == 2);
+  caf::anon_send_exit(finder, caf::exit_reason::user_shutdown);
+}
+
 // -- limits -------------------------------------------------------------------
 
 TEST_CASE("sender holding as many messages as it may drops the next with "

@@ -30,6 +30,9 @@ expect 2 "--duration" --duration soon
 expect 2 "--count" --count 3
 expect 2 "--count" --ping node-x-0001 --count 0
 expect 2 "--log-level" --log-level loud
+expect 2 "--route-via" --route-via abc
+expect 2 "default_route" --uuid node-x-0001 --route-via node-x-0001
+expect 2 "default_route" --p2p0mq.default-route=abc
 expect 2 "heart_beat_interval" --p2p0mq.heart-beat-interval=0s
 # The config file sets the same options.
 work=$(mktemp -d)

@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
     cfg.settings.uuid = opts->uuid;
   cfg.settings.host = opts->host;
   cfg.settings.port = opts->port;
+  if (!opts->route_via.empty())
+    cfg.settings.default_route = opts->route_via;
   if (auto err = cfg.settings.validate())
     return fail(2, explain(err));
   caf::actor_system sys{cfg};

@@ -30,6 +30,8 @@ struct options {
   double interval = 0.2;
   double ping_timeout = 5;
   std::string log_level;
+  /// The default route (`--route-via`); empty: none.
+  std::string route_via;
   bool help = false;
   bool version = false;
   /// Arguments for CAF's own parser (`--p2p0mq.*`, `--scheduler.*`, ...).

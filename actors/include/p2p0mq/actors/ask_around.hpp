@@ -15,7 +15,8 @@ inline constexpr const char* ask_around_command = "r";
 ///
 /// - Looking for a target: on each tick it asks the sender which
 ///   destinations messages wait for without a route (`find_atom`) and looks
-///   for each. It asks every CONNECTED peer except the target itself, the
+///   for each (the sender also ticks it when a new destination starts to
+///   wait, so the first message need not wait for the next tick). It asks every CONNECTED peer except the target itself, the
 ///   peers to exclude (the source and previous hop of a message we forward)
 ///   and the peers in the breadcrumbs, with our uuid appended to the
 ///   breadcrumbs. At most once per `settings->ask_around_interval` per

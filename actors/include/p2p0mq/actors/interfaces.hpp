@@ -144,7 +144,7 @@ typename Inspector::result_type inspect(Inspector& f, wanted_route& x) {
 /// | `(connect_atom, uuid, endpoint)` | concerns | none: connect to the peer's receiver (`tcp://host:port`) unless already connected to that endpoint |
 /// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns, router | none: queue it; `owner` learns its outcome |
 /// | `(route_atom, uuid, peer_state, via)` | peer table | none: the peer's state changed; decides the next hop of messages with none, and whether they wait |
-/// | `(find_atom)` | ask-around concern | `std::vector<wanted_route>`: the destinations messages wait for that have no route (not CONNECTED, ROUTED or UNREACHABLE), in no particular order |
+/// | `(find_atom)` | ask-around concern | `std::vector<wanted_route>`: the destinations messages wait for, except UNREACHABLE peers (the heart-beat rules decide their fate), in no particular order. The asker is ticked (`tick_atom`) when another destination without a route gets its first waiting message, once until it asks again |
 /// | `(stats_atom)` | anyone | `sender_stats` |
 ///
 /// Routing rules, for a message with an empty `next_hop` (one with a
@@ -158,7 +158,8 @@ typename Inspector::result_type inspect(Inspector& f, wanted_route& x) {
 ///    default route (`config::default_route`) when one is set and that peer
 ///    is CONNECTED;
 /// 5. otherwise the message waits, until its deadline, for a route: the
-///    ask-around concern learns of its destination through `find_atom`.
+///    ask-around concern learns of its destination through `find_atom`
+///    (on its tick, and at once when the sender ticks it).
 ///
 /// A message never goes back to its `previous_hop` (the peer it came from,
 /// for a message we forward): when the rules pick it, the message waits as
