@@ -44,12 +44,23 @@ struct router_state {
 
 using router_ptr = router_actor::stateful_pointer<router_state>;
 
-/// A hash of what identifies one message end to end (not its hops).
+/// A bijection of 64-bit values that spreads every input bit over the
+/// output (the finaliser of SplitMix64).
+std::uint64_t scramble(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+/// A hash of what identifies one message end to end (not its hops). Each
+/// step is a bijection, so two messages that differ in one field only (e.g.
+/// their ids) never share a fingerprint.
 std::uint64_t fingerprint(const message& msg) {
   std::uint64_t result = 0;
-  auto mix = [&result](std::uint64_t x) {
-    result ^= x + 0x9e3779b97f4a7c15ULL + (result << 6) + (result >> 2);
-  };
+  auto mix = [&result](std::uint64_t x) { result = scramble(result ^ x); };
   std::hash<std::string_view> h;
   mix(h(msg.source));
   mix(h(msg.to));

@@ -187,3 +187,15 @@ TEST_CASE("the router drops our own message coming back, and one for us",
   CHECK(st.dropped == 2);
   CHECK(st.looped == 1);
 }
+
+TEST_CASE("the router forwards a burst of distinct messages from one source "
+          "without mistaking any for a loop",
+          "[router]") {
+  router_fixture fix;
+  std::vector<message> batch;
+  for (std::uint64_t id = 1; id <= 100000; ++id)
+    batch.push_back(fix.transit("peer-0001", "peer-0002", id));
+  fix.forward(std::move(batch));
+  CHECK(fix.wire.outgoing.size() == 100000);
+  CHECK(fix.stats().looped == 0);
+}
