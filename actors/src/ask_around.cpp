@@ -159,6 +159,17 @@ void relay(ask_around_ptr self, message msg, question q) {
   look_for(self, q.target, std::move(exclude), std::move(q.breadcrumbs));
 }
 
+/// Whether we can answer `msg`, a question about `p`: we have it CONNECTED,
+/// or ROUTED through a peer that is not on the question's way (else the
+/// answer would send the asker's traffic back along that way).
+bool reaches(const peer& p, const message& msg, const question& q) {
+  if (p.state == peer_state::connected)
+    return true;
+  return p.state == peer_state::routed && !p.via.empty() &&
+         p.via != msg.source && p.via != msg.previous_hop &&
+         !contains(q.breadcrumbs, p.via);
+}
+
 void on_request(ask_around_ptr self, message msg, question q) {
   auto& st = self->state;
   if (q.breadcrumbs.empty()) {
@@ -182,7 +193,7 @@ void on_request(ask_around_ptr self, message msg, question q) {
   self->request(st.ctx.peers, caf::infinite, get_atom::value, q.target)
       .then(
           [self, msg, q](const peer& p) {
-            if (p.state == peer_state::connected) {
+            if (reaches(p, msg, q)) {
               log(log_level::debug, log_category::router, "telling ",
                   short_uuid(msg.source), " that we reach ",
                   short_uuid(q.target));
@@ -221,18 +232,24 @@ void on_reply(ask_around_ptr self, const message& msg, question q) {
         " can be reached via ", short_uuid(via));
     caf::anon_send(ctx.peers, via_atom::value, q.target, via);
   }
-  if (q.breadcrumbs.empty())
-    return; // We asked first.
+  // Answer the requests about the target we kept, whether we asked first
+  // or passed a question on.
+  bool requester_answered = q.breadcrumbs.empty(); // We asked first.
   auto now = self->clock().now();
   auto i = st.kept.find(q.target);
   if (i != st.kept.end()) {
-    for (auto& k : i->second)
+    for (auto& k : i->second) {
       if (auto kq = decode(k.request))
         answer(self, k.request, *kq);
+      if (!q.breadcrumbs.empty() && k.request.source == q.breadcrumbs.back())
+        requester_answered = true;
+    }
     st.kept.erase(i);
-    return;
   }
-  // Nothing kept (it expired): pass the answer on to whoever asked us.
+  if (requester_answered)
+    return;
+  // Its request was not kept (it expired): pass the answer on to whoever
+  // asked us.
   auto requester = q.breadcrumbs.back();
   message out;
   out.source = ctx.local_uuid;

@@ -350,3 +350,50 @@ TEST_CASE("an answer whose last breadcrumb is not ours, an invalid one, and "
   CHECK(fix.wire.routes.empty());
   CHECK(logged.count == 2);
 }
+
+TEST_CASE("a request about a target we reach through a peer off the "
+          "question's way is answered; one through a peer on it is passed on",
+          "[ask_around]") {
+  ask_around_fixture fix;
+  for (auto& x : {"peer-0001", "peer-0002", "peer-0003"})
+    fix.connected_peer(x);
+  REQUIRE(p2p0mq::testing::ask<p2p0mq::peer>(fix, fix.peers,
+                                             p2p0mq::via_atom::value, target,
+                                             std::string{"peer-0003"}));
+  fix.wire.clear();
+  fix.deliver(fix.r("peer-0001", message_kind::request, 5,
+                    question(target, {"peer-0001"})));
+  REQUIRE(fix.answers().size() == 1);
+  CHECK(fix.answers()[0].msg.to == "peer-0001");
+  CHECK(fix.asks().empty());
+  // Through the asker itself, or a peer the question came through: no.
+  fix.wire.clear();
+  fix.deliver(fix.r("peer-0003", message_kind::request, 6,
+                    question(target, {"peer-0003"})));
+  fix.deliver(fix.r("peer-0002", message_kind::request, 7,
+                    question(target, {"peer-0003", "peer-0002"})));
+  CHECK(fix.answers().empty());
+  CHECK(fix.asked() == strings{"peer-0001", "peer-0002"});
+}
+
+TEST_CASE("an answer to our own question also answers the requests about the "
+          "same target we kept",
+          "[ask_around]") {
+  ask_around_fixture fix;
+  fix.connected_peer("peer-0001");
+  fix.connected_peer("peer-0002");
+  fix.want(target);
+  REQUIRE(fix.asked() == strings{"peer-0001", "peer-0002"});
+  // peer-0001 asks about it too, while our own question is out.
+  fix.deliver(fix.r("peer-0001", message_kind::request, 9,
+                    question(target, {"peer-0001"})));
+  CHECK(fix.asks().size() == 2);
+  fix.deliver(fix.r("peer-0002", message_kind::reply, fix.asks()[1].msg.id,
+                    question(target, {local})));
+  CHECK(fix.get(target).via == "peer-0002");
+  auto answers = fix.answers();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].msg.to == "peer-0001");
+  CHECK(answers[0].msg.id == 9);
+  CHECK(read(answers[0].msg).second == strings{"peer-0001"});
+}

@@ -21,20 +21,21 @@ inline constexpr const char* ask_around_command = "r";
 ///   and the peers in the breadcrumbs, with our uuid appended to the
 ///   breadcrumbs. At most once per `settings->ask_around_interval` per
 ///   target; an attempt that found no peer to ask does not count.
-/// - A request about a target we have CONNECTED is answered with its
-///   payload as it came. A request about a target we do not have CONNECTED
-///   is kept (for one time-to-live) and we look for the target in turn,
-///   excluding the request's source and previous hop. A request whose
+/// - A request about a target we have CONNECTED, or ROUTED through a peer
+///   that is not on the question's way (neither its source, previous hop nor
+///   a breadcrumb), is answered with its payload as it came. A request about
+///   any other target is kept (for one time-to-live) and we look for the
+///   target in turn, excluding the request's source and previous hop. A request whose
 ///   breadcrumbs hold our uuid already came round a loop: logged and
 ///   dropped. A request about ourselves is answered as invalid: a reply
 ///   with empty breadcrumbs.
 /// - A reply whose last breadcrumb is our uuid: we pop it and tell the peer
 ///   table that the target can be reached through the peer the reply came
 ///   from (`via_atom`), which releases the messages the sender holds for it.
-///   If breadcrumbs remain, we are a relay: we answer each request about
-///   that target we kept (each with its own breadcrumbs and id), or, when
-///   we kept none (it expired), pass the reply on to the last remaining
-///   breadcrumb. A reply with empty breadcrumbs (the question was invalid)
+///   We answer each request about that target we kept (each with its own
+///   breadcrumbs and id). If breadcrumbs remain, we passed the question on:
+///   when the request of the last remaining breadcrumb was not among those
+///   kept (it expired), we pass the reply on to it. A reply with empty breadcrumbs (the question was invalid)
 ///   is logged and dropped, as is one whose last breadcrumb is not ours.
 /// - A malformed payload (missing or mistyped keys, a uuid shorter than 4
 ///   bytes, a request without breadcrumbs) is logged and dropped.
