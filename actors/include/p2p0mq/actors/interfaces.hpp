@@ -86,7 +86,7 @@ using find_atom = caf::atom_constant<caf::atom("find")>;
 /// | message                                    | from    | reply |
 /// |--------------------------------------------|---------|-------|
 /// | `(incoming_atom, message)`                 | manager | none: a request or reply for this concern's command |
-/// | `(tick_atom)`                              | manager | none: look at the peers, compose messages |
+/// | `(tick_atom)`                              | manager | none: look at the peers, compose messages (the sender also ticks the concern that asks it `find_atom`, when a new destination waits for a route) |
 /// | `(sent_atom, message)`                     | sender  | none: final, handed to ZeroMQ |
 /// | `(send_failed_atom, message, error)`       | sender  | `bool`: true to have it tried again (while its deadline lasts) |
 /// | `(dropped_atom, message, error)`           | sender  | none: final, never sent (deadline passed, queue full, or no retry) |
