@@ -86,59 +86,84 @@ void send(ask_around_ptr self, message msg) {
              priority::fast, concern_actor{self});
 }
 
-/// Asks the CONNECTED peers about `target`, except `exclude`, the target and
-/// the peers in `breadcrumbs`, unless we asked about it within the interval.
-void look_for(ask_around_ptr self, const std::string& target,
-              std::vector<std::string> exclude,
-              std::vector<std::string> breadcrumbs) {
+/// One target to look for.
+struct search {
+  std::string target;
+  /// Peers not to ask.
+  std::vector<std::string> exclude;
+  /// The breadcrumbs of the question we pass on (empty: our own question).
+  std::vector<std::string> breadcrumbs;
+};
+
+/// Forgets the ask about `target` made at `at`: it reached nobody.
+void forget(ask_around_ptr self, const std::string& target, time_point at) {
+  auto& asked = self->state.asked;
+  auto i = asked.find(target);
+  if (i != asked.end() && i->second == at)
+    asked.erase(i);
+}
+
+/// For each search, asks the CONNECTED peers about its target, except the
+/// target itself, the peers to exclude and the peers in its breadcrumbs,
+/// unless we asked about that target within the interval. One look at the
+/// peer table serves them all.
+void look_for(ask_around_ptr self, std::vector<search> xs) {
   auto& st = self->state;
   auto now = self->clock().now();
-  if (target == st.ctx.local_uuid)
-    return;
-  auto i = st.asked.find(target);
-  if (i != st.asked.end() &&
-      now - i->second < st.ctx.settings->ask_around_interval) {
-    log(log_level::debug, log_category::router, "not asking about ",
-        short_uuid(target), " again yet");
-    return;
-  }
-  st.asked[target] = now;
-  // An ask that reaches nobody does not count against the interval.
-  auto forget = [self, target, now] {
-    auto j = self->state.asked.find(target);
-    if (j != self->state.asked.end() && j->second == now)
-      self->state.asked.erase(j);
+  auto skip = [&](const search& x) {
+    if (x.target == st.ctx.local_uuid)
+      return true;
+    auto i = st.asked.find(x.target);
+    if (i != st.asked.end() &&
+        now - i->second < st.ctx.settings->ask_around_interval) {
+      log(log_level::debug, log_category::router, "not asking about ",
+          short_uuid(x.target), " again yet");
+      return true;
+    }
+    return false;
   };
+  xs.erase(std::remove_if(xs.begin(), xs.end(), skip), xs.end());
+  if (xs.empty())
+    return;
+  for (auto& x : xs)
+    st.asked[x.target] = now;
   self->request(st.ctx.peers, caf::infinite, get_atom::value)
       .then(
-          [self, target, exclude, breadcrumbs,
-           forget](const std::vector<peer>& peers) mutable {
+          [self, xs, now](const std::vector<peer>& peers) mutable {
             auto& ctx = self->state.ctx;
-            std::vector<std::string> ask;
-            for (auto& p : peers)
-              if (p.state == peer_state::connected && p.uuid != target &&
-                  !contains(exclude, p.uuid) && !contains(breadcrumbs, p.uuid))
-                ask.push_back(p.uuid);
-            if (ask.empty()) {
-              log(log_level::debug, log_category::router,
-                  "no peer to ask about ", short_uuid(target));
-              forget();
-              return;
-            }
-            breadcrumbs.push_back(ctx.local_uuid);
-            auto body = encode(target, breadcrumbs);
             auto sent_at = self->clock().now();
-            log(log_level::debug, log_category::router, "asking ", ask.size(),
-                " peers about ", short_uuid(target));
-            for (auto& dest : ask) {
-              auto msg =
-                  ctx.make_request(dest, ask_around_command, body, sent_at);
-              // Straight to the peer: it is CONNECTED.
-              msg.next_hop = dest;
-              send(self, std::move(msg));
+            for (auto& x : xs) {
+              std::vector<std::string> ask;
+              for (auto& p : peers)
+                if (p.state == peer_state::connected && p.uuid != x.target &&
+                    !contains(x.exclude, p.uuid) &&
+                    !contains(x.breadcrumbs, p.uuid))
+                  ask.push_back(p.uuid);
+              if (ask.empty()) {
+                // An ask that reaches nobody does not count against the
+                // interval.
+                log(log_level::debug, log_category::router,
+                    "no peer to ask about ", short_uuid(x.target));
+                forget(self, x.target, now);
+                continue;
+              }
+              x.breadcrumbs.push_back(ctx.local_uuid);
+              auto body = encode(x.target, x.breadcrumbs);
+              log(log_level::debug, log_category::router, "asking ", ask.size(),
+                  " peers about ", short_uuid(x.target));
+              for (auto& dest : ask) {
+                auto msg =
+                    ctx.make_request(dest, ask_around_command, body, sent_at);
+                // Straight to the peer: it is CONNECTED.
+                msg.next_hop = dest;
+                send(self, std::move(msg));
+              }
             }
           },
-          [forget](const caf::error&) { forget(); });
+          [self, xs, now](const caf::error&) {
+            for (auto& x : xs)
+              forget(self, x.target, now);
+          });
 }
 
 void answer(ask_around_ptr self, const message& request, const question& q) {
@@ -156,7 +181,9 @@ void relay(ask_around_ptr self, message msg, question q) {
   std::vector<std::string> exclude{msg.source};
   if (msg.previous_hop != msg.source)
     exclude.push_back(msg.previous_hop);
-  look_for(self, q.target, std::move(exclude), std::move(q.breadcrumbs));
+  std::vector<search> xs;
+  xs.push_back({q.target, std::move(exclude), std::move(q.breadcrumbs)});
+  look_for(self, std::move(xs));
 }
 
 /// Whether we can answer `msg`, a question about `p`: we have it CONNECTED,
@@ -309,8 +336,10 @@ concern_actor::behavior_type ask_around_impl(ask_around_ptr self,
         prune(self);
         self->request(self->state.ctx.sender, caf::infinite, find_atom::value)
             .then([self](std::vector<wanted_route>& wanted) {
+              std::vector<search> xs;
               for (auto& x : wanted)
-                look_for(self, x.target, std::move(x.exclude), {});
+                xs.push_back({std::move(x.target), std::move(x.exclude), {}});
+              look_for(self, std::move(xs));
             });
       },
       [](sent_atom, const message&) {
