@@ -107,7 +107,10 @@ void on_hello(connector_ptr self, message msg) {
                 ctx.make_reply(msg, our_address(ctx), self->clock().now());
             self->send(ctx.sender, outgoing_atom::value, std::move(reply),
                        priority::fast, concern_actor{self});
-            if (p.needs_reconnect())
+            // A peer we reach only through relays told us its address: try
+            // to reach it directly too.
+            if (p.needs_reconnect() ||
+                (!direct && p.state == peer_state::routed))
               greet(self, p);
             else
               caf::anon_send(ctx.peers, heard_atom::value, std::move(msg));

@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "monitor.hpp"
+#include "p2p0mq/actors/ask_around.hpp"
 #include "p2p0mq/actors/connector.hpp"
 #include "p2p0mq/actors/heart_beat.hpp"
 #include "p2p0mq/actors/peer_table.hpp"
@@ -137,11 +138,14 @@ caf::error local_peer::start() {
       spawn_sender(sys_, settings_->uuid, shared_settings, std::move(wire));
   ctx_.peers =
       spawn_peer_table(sys_, shared_settings, ctx_.sender, std::move(store));
-  manager_ = spawn_manager(sys_, ctx_);
+  router_ = spawn_router(sys_, settings_->uuid, shared_settings, ctx_.sender);
+  manager_ = spawn_manager(sys_, ctx_, router_);
   caf::anon_send(manager_, add_atom::value, std::string{connector_command},
                  connector());
   caf::anon_send(manager_, add_atom::value, std::string{heart_beat_command},
                  heart_beat());
+  caf::anon_send(manager_, add_atom::value, std::string{ask_around_command},
+                 ask_around());
   watch.sender = ctx_.sender;
   receiver_ = spawn_receiver(sys_, std::move(socket), settings_->uuid, manager_,
                              std::move(watch));
@@ -169,8 +173,10 @@ void local_peer::stop() {
   caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx_.peers, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx_.sender, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(router_, caf::exit_reason::user_shutdown);
   caf::scoped_actor self{sys_};
-  self->wait_for(receiver_.handle(), manager_, ctx_.peers, ctx_.sender);
+  self->wait_for(receiver_.handle(), manager_, ctx_.peers, ctx_.sender,
+                 router_);
   // The receiver is closed: no client waits for the authenticator.
   release_security();
   // A context of our own ends here: terminating it waits until libzmq has

@@ -9,6 +9,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -30,12 +31,21 @@ struct entry {
   std::deque<time_point> restarts;
 };
 
+/// The last route hint given for one source.
+struct hint {
+  std::string relay;
+  time_point at;
+};
+
 struct manager_state {
   static inline const char* name = "p2p0mq.manager";
   concern_context ctx;
+  router_actor router;
   std::unordered_map<std::string, entry> concerns;
-  /// Messages for other peers dropped until a router is attached.
+  /// Messages for other peers dropped for want of a router.
   std::uint64_t unrouted = 0;
+  /// Route hints given recently, by source.
+  std::unordered_map<std::string, hint> hints;
 };
 
 /// The manager's own interface: the public one plus its timer.
@@ -92,9 +102,39 @@ void on_concern_exit(manager_ptr self, caf::exit_msg& msg) {
   start_concern(self, e);
 }
 
-manager_impl_actor::behavior_type manager(manager_ptr self,
-                                          concern_context ctx) {
+/// Tells the peer table that the source of `msg`, which came through a
+/// relay, can be reached through that relay, unless it was told so lately.
+void learn_reverse_path(manager_ptr self, const message& msg, time_point now) {
+  auto& st = self->state;
+  if (msg.previous_hop.empty() || msg.source == msg.previous_hop ||
+      msg.source == st.ctx.local_uuid)
+    return;
+  auto [i, added] = st.hints.try_emplace(msg.source);
+  auto& h = i->second;
+  if (!added && h.relay == msg.previous_hop &&
+      now - h.at < st.ctx.settings->heart_beat_interval)
+    return;
+  h.relay = msg.previous_hop;
+  h.at = now;
+  caf::anon_send(st.ctx.peers, via_atom::value, msg.source, msg.previous_hop);
+}
+
+/// Forgets the hints old enough to be given again anyway.
+void forget_old_hints(manager_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto i = st.hints.begin(); i != st.hints.end();) {
+    if (now - i->second.at >= st.ctx.settings->heart_beat_interval)
+      i = st.hints.erase(i);
+    else
+      ++i;
+  }
+}
+
+manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
+                                          router_actor router) {
   self->state.ctx = std::move(ctx);
+  self->state.router = std::move(router);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Our own links: concerns we spawned. Anything else that asks us to
     // exit (e.g. the local peer stopping) ends the manager.
@@ -117,8 +157,15 @@ manager_impl_actor::behavior_type manager(manager_ptr self,
   return {
       [self](incoming_atom, std::vector<message>& batch) {
         auto& st = self->state;
+        auto now = self->clock().now();
+        std::vector<message> transit;
         for (auto& msg : batch) {
+          learn_reverse_path(self, msg, now);
           if (msg.to != st.ctx.local_uuid) {
+            if (st.router) {
+              transit.emplace_back(std::move(msg));
+              continue;
+            }
             ++st.unrouted;
             log(log_level::warning, log_category::router, "message '",
                 msg.command, "' from ", short_uuid(msg.source), " for ",
@@ -134,6 +181,8 @@ manager_impl_actor::behavior_type manager(manager_ptr self,
           }
           self->send(i->second.handle, incoming_atom::value, std::move(msg));
         }
+        if (!transit.empty())
+          self->send(st.router, incoming_atom::value, std::move(transit));
       },
       [self](add_atom, std::string& command,
              concern_factory& factory) -> caf::result<void> {
@@ -187,6 +236,7 @@ manager_impl_actor::behavior_type manager(manager_ptr self,
           self->send(kvp.second.handle, tick_atom::value);
       },
       [self](timeout_atom) {
+        forget_old_hints(self);
         for (auto& kvp : self->state.concerns)
           self->send(kvp.second.handle, tick_atom::value);
         self->delayed_send(self, self->state.ctx.settings->tick_interval,
@@ -197,8 +247,10 @@ manager_impl_actor::behavior_type manager(manager_ptr self,
 
 } // namespace
 
-manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx) {
-  return caf::actor_cast<manager_actor>(sys.spawn(manager, std::move(ctx)));
+manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx,
+                            router_actor router) {
+  return caf::actor_cast<manager_actor>(
+      sys.spawn(manager, std::move(ctx), std::move(router)));
 }
 
 } // namespace p2p0mq

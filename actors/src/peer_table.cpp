@@ -131,6 +131,24 @@ void update(peer_table_ptr self, peer& p, F change) {
   self->send(self->state.sender, route_atom::value, p.uuid, p.state, p.via);
 }
 
+/// Why a route hint "`uuid` is reached through `relay`" is not acceptable,
+/// or no error.
+caf::error check_route_hint(const config& cfg, const std::string& uuid,
+                            const std::string& relay) {
+  if (uuid.size() < min_uuid_size || relay.size() < min_uuid_size)
+    return make_error(errc::invalid_peer,
+                      "a route hint with a uuid of " +
+                          std::to_string(std::min(uuid.size(), relay.size())) +
+                          " bytes");
+  if (uuid == cfg.uuid || relay == cfg.uuid)
+    return make_error(errc::invalid_peer,
+                      "a route hint naming the local peer itself");
+  if (uuid == relay)
+    return make_error(errc::invalid_peer,
+                      "a route hint naming a peer as its own relay");
+  return caf::none;
+}
+
 std::vector<peer> sorted(std::vector<peer> xs) {
   std::sort(xs.begin(), xs.end(),
             [](const peer& x, const peer& y) { return x.uuid < y.uuid; });
@@ -249,6 +267,24 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
           }
         }
         return sorted(std::move(due));
+      },
+      [self](via_atom, const std::string& uuid,
+             const std::string& relay) -> caf::result<peer> {
+        auto& st = self->state;
+        if (auto err = check_route_hint(*st.settings, uuid, relay))
+          return err;
+        auto [i, added] = st.peers.try_emplace(uuid);
+        auto& p = i->second;
+        auto now = self->clock().now();
+        if (added) {
+          p.uuid = uuid;
+          p.state_since = now;
+          log(log_level::info, log_category::router, "new peer ",
+              short_uuid(uuid), " reached via ", short_uuid(relay));
+        }
+        update(self, p,
+               [&](peer& x) { x.become_routed(relay, now, *st.settings); });
+        return p;
       },
       [self](greet_atom) {
         auto& st = self->state;

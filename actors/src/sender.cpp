@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/send.hpp>
@@ -102,6 +103,11 @@ struct sender_state {
   /// When the pending timer fires, if one is pending.
   std::optional<time_point> timer_at;
   bool round_pending = false;
+  /// Who last asked for the destinations without a route (`find_atom`): the
+  /// ask-around concern. Ticked when a destination without a route gets its
+  /// first waiting message, once until it asks again.
+  concern_actor finder;
+  bool finder_ticked = false;
   sender_stats stats;
 };
 
@@ -158,30 +164,45 @@ void arm_timer(sender_ptr self) {
 
 // -- placing messages ---------------------------------------------------------
 
-/// Picks the next hop of `msg` from the route to its destination. Returns
-/// false when the message has to wait for a better route.
-bool pick_next_hop(const sender_state& st, message& msg) {
+/// The next hop the routing rules (see `sender_actor`) pick for `msg`, or
+/// null when it has to wait for a route.
+const std::string* rule_hop(const sender_state& st, const message& msg) {
   auto i = st.routes.find(msg.to);
-  if (i == st.routes.end())
-    return false;
-  auto& r = i->second;
-  switch (r.state) {
-  case peer_state::connected:
-    msg.next_hop = msg.to;
-    return true;
-  case peer_state::routed:
-    if (r.via.empty())
-      return false;
-    msg.next_hop = r.via;
-    return true;
-  case peer_state::unreachable:
-    if (msg.command != heart_beat_command)
-      return false;
-    msg.next_hop = r.via.empty() ? msg.to : r.via;
-    return true;
-  default:
-    return false;
+  if (i != st.routes.end()) {
+    auto& r = i->second;
+    switch (r.state) {
+    case peer_state::connected:
+      return &msg.to;
+    case peer_state::routed:
+      return r.via.empty() ? nullptr : &r.via;
+    case peer_state::unreachable:
+      if (msg.command != heart_beat_command)
+        return nullptr;
+      return r.via.empty() ? &msg.to : &r.via;
+    case peer_state::initial:
+    case peer_state::connecting:
+    case peer_state::no_connection:
+      break;
+    }
   }
+  auto& fallback = st.settings->default_route;
+  if (fallback.empty())
+    return nullptr;
+  auto j = st.routes.find(fallback);
+  if (j == st.routes.end() || j->second.state != peer_state::connected)
+    return nullptr;
+  return &fallback;
+}
+
+/// Picks the next hop of `msg` by the routing rules. Returns false when the
+/// message has to wait for a better route; a message never goes back to the
+/// peer it came from.
+bool pick_next_hop(const sender_state& st, message& msg) {
+  auto hop = rule_hop(st, msg);
+  if (hop == nullptr || *hop == msg.previous_hop)
+    return false;
+  msg.next_hop = *hop;
+  return true;
 }
 
 void enqueue(sender_ptr self, ticket t, entry& e) {
@@ -193,10 +214,27 @@ void enqueue(sender_ptr self, ticket t, entry& e) {
   request_round(self);
 }
 
+/// Whether the ask-around should look for `dest`, for which messages wait:
+/// it has no route (an UNREACHABLE peer has one; the heart-beat rules decide
+/// its fate), and it is not the local peer.
+bool wanted(const sender_state& st, const std::string& dest) {
+  if (dest == st.local_uuid)
+    return false;
+  auto r = st.routes.find(dest);
+  return r == st.routes.end() || r->second.state != peer_state::unreachable;
+}
+
 void wait_for_route(sender_ptr self, ticket t, entry& e) {
   auto& st = self->state;
   e.where = place::waiting;
-  st.waiting_for[e.msg.to].insert(t);
+  auto& tickets = st.waiting_for[e.msg.to];
+  if (tickets.empty() && st.finder && !st.finder_ticked &&
+      wanted(st, e.msg.to)) {
+    // A new destination to look for: no need to wait for the next tick.
+    st.finder_ticked = true;
+    self->send(st.finder, tick_atom::value);
+  }
+  tickets.insert(t);
   if (e.msg.deadline != time_point::max()) {
     st.waiting_deadlines.emplace(e.msg.deadline, t);
     arm_timer(self);
@@ -368,15 +406,11 @@ void on_timeout(sender_ptr self) {
   arm_timer(self);
 }
 
-void on_route(sender_ptr self, const std::string& uuid, peer_state state,
-              std::string& via) {
+/// Queues the messages waiting for `w->first` that have a route now.
+void release_waiting(
+    sender_ptr self,
+    std::unordered_map<std::string, std::set<ticket>>::iterator w) {
   auto& st = self->state;
-  auto& r = st.routes[uuid];
-  r.state = state;
-  r.via = std::move(via);
-  auto w = st.waiting_for.find(uuid);
-  if (w == st.waiting_for.end())
-    return;
   auto& tickets = w->second;
   for (auto k = tickets.begin(); k != tickets.end();) {
     auto i = st.entries.find(*k);
@@ -392,6 +426,43 @@ void on_route(sender_ptr self, const std::string& uuid, peer_state state,
   }
   if (tickets.empty())
     st.waiting_for.erase(w);
+}
+
+void on_route(sender_ptr self, const std::string& uuid, peer_state state,
+              std::string& via) {
+  auto& st = self->state;
+  auto& r = st.routes[uuid];
+  r.state = state;
+  r.via = std::move(via);
+  if (uuid == st.settings->default_route) {
+    // Every waiting message may go through the default route now.
+    for (auto w = st.waiting_for.begin(); w != st.waiting_for.end();)
+      release_waiting(self, w++);
+    return;
+  }
+  auto w = st.waiting_for.find(uuid);
+  if (w != st.waiting_for.end())
+    release_waiting(self, w);
+}
+
+/// The destinations messages wait for that have no route, for the
+/// ask-around concern.
+std::vector<wanted_route> wanted_routes(const sender_state& st) {
+  std::vector<wanted_route> result;
+  for (auto& [dest, tickets] : st.waiting_for) {
+    if (!wanted(st, dest))
+      continue;
+    auto& oldest = st.entries.at(*tickets.begin()).msg;
+    wanted_route x;
+    x.target = dest;
+    for (auto* uuid : {&oldest.source, &oldest.previous_hop})
+      if (!uuid->empty() && *uuid != st.local_uuid &&
+          std::find(x.exclude.begin(), x.exclude.end(), *uuid) ==
+              x.exclude.end())
+        x.exclude.push_back(*uuid);
+    result.push_back(std::move(x));
+  }
+  return result;
 }
 
 sender_state::~sender_state() {
@@ -448,6 +519,12 @@ sender_fun(sender_ptr self, std::string local_uuid,
         log(log_level::debug, log_category::sender, "the connection to ",
             endpoint, " ended after a failed handshake");
         self->state.wire->lost(endpoint);
+      },
+      [self](find_atom) {
+        auto& state = self->state;
+        state.finder = caf::actor_cast<concern_actor>(self->current_sender());
+        state.finder_ticked = false;
+        return wanted_routes(state);
       },
       [self](stats_atom) {
         auto& state = self->state;

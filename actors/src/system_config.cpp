@@ -77,7 +77,9 @@ system_config::system_config() {
       .add(settings.certificate_reload_interval, "certificate-reload-interval",
            "time between two readings of the public certificates")
       .add(settings.call_timeout, "call-timeout",
-           "longest a blocking local_peer call waits");
+           "longest a blocking local_peer call waits")
+      .add(settings.default_route, "default-route",
+           "uuid of the peer messages without a route go through");
 }
 
 std::string system_config::options_help() const {

@@ -7,6 +7,7 @@
 #include <caf/message.hpp>
 
 #include "p2p0mq/actors/interfaces.hpp"
+#include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/actors/zap.hpp"
 #include "p2p0mq/errc.hpp"
 
@@ -18,6 +19,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<peer>("p2p0mq::peer");
   cfg.add_message_type<std::vector<peer>>("std::vector<p2p0mq::peer>");
   cfg.add_message_type<sender_stats>("p2p0mq::sender_stats");
+  cfg.add_message_type<router_stats>("p2p0mq::router_stats");
+  cfg.add_message_type<wanted_route>("p2p0mq::wanted_route");
+  cfg.add_message_type<std::vector<wanted_route>>(
+      "std::vector<p2p0mq::wanted_route>");
   cfg.add_message_type<priority>("p2p0mq::priority");
   cfg.add_message_type<peer_state>("p2p0mq::peer_state");
   cfg.add_message_type<zap_verdict>("p2p0mq::zap_verdict");

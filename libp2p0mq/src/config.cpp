@@ -85,6 +85,13 @@ caf::error config::validate() const {
                    "must be less than no_connection_threshold (" +
                        describe(no_connection_threshold) + "), got " +
                        describe(unresponsive_threshold));
+  if (!default_route.empty() && default_route.size() < min_uuid_size)
+    return invalid("default_route",
+                   "must be empty or a uuid of at least " +
+                       std::to_string(min_uuid_size) + " bytes, got " +
+                       std::to_string(default_route.size()) + " bytes");
+  if (!default_route.empty() && default_route == uuid)
+    return invalid("default_route", "must not be the local peer's own uuid");
   if (encryption && public_certs().empty())
     return invalid("public_cert_dir",
                    "encryption is on, and neither the setting nor "

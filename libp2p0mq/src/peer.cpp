@@ -106,6 +106,16 @@ void peer::become_connected(const message& msg, time_point now,
   reset_heart_beat(now, cfg);
 }
 
+bool peer::become_routed(const std::string& relay, time_point now,
+                         const config& cfg) {
+  if (state == peer_state::connected)
+    return false;
+  via = relay;
+  set_state(peer_state::routed, now);
+  reset_heart_beat(now, cfg);
+  return true;
+}
+
 void peer::become_no_connection(time_point now, const config& cfg) noexcept {
   set_state(peer_state::no_connection, now);
   via.clear();

@@ -393,7 +393,7 @@ TEST_CASE("a hello through a relay makes the peer ROUTED via the relay and is "
 }
 
 TEST_CASE("a hello from an unknown peer through a relay is answered through "
-          "the relay and greeted back directly",
+          "the relay and greeted back directly, the peer ROUTED meanwhile",
           "[connector]") {
   connector_fixture fix;
   fix.deliver(fix.from_wire(relay, "peer-0002", message_kind::request, 4,
@@ -408,7 +408,13 @@ TEST_CASE("a hello from an unknown peer through a relay is answered through "
   REQUIRE(!fix.wire.connects.empty());
   CHECK(fix.wire.connects.back().endpoint == "tcp://10.0.0.3:5003");
   CHECK(fix.wire.connects.back().seq < hellos[0].seq);
-  CHECK(fix.get("peer-0002").state == peer_state::initial);
+  // The manager learnt the way back through the relay.
+  auto p = fix.get("peer-0002");
+  CHECK(p.state == peer_state::routed);
+  CHECK(p.via == relay);
+  // Whatever becomes of the direct hello, the relay still reaches it.
+  fix.dropped(hellos[0]);
+  CHECK(fix.get("peer-0002").state == peer_state::routed);
 }
 
 TEST_CASE("a hello updates the address of a known peer", "[connector]") {

@@ -233,6 +233,54 @@ TEST_CASE("20 local peers in one process, each seeded with one other, reach "
   CHECK(wait_until(net.sys, all_connected, 5000ms));
 }
 
+TEST_CASE("four local peers in a line, each told only the next: A's echo "
+          "request reaches D through B and C, and D's reply comes back",
+          "[local_peer][loopback][routing]") {
+  loopback net;
+  std::vector<std::unique_ptr<local_peer>> line;
+  for (auto& uuid :
+       {"line-a-0001", "line-b-0002", "line-c-0003", "line-d-0004"})
+    line.emplace_back(net.start(uuid));
+  auto& a = *line[0];
+  auto& b = *line[1];
+  auto& c = *line[2];
+  auto& d = *line[3];
+  for (std::size_t i = 0; i + 1 < line.size(); ++i)
+    REQUIRE(!line[i]->add_peer(line[i + 1]->uuid(), "127.0.0.1",
+                               line[i + 1]->port()));
+  for (std::size_t i = 0; i + 1 < line.size(); ++i)
+    REQUIRE(net.connected_both_ways(*line[i], *line[i + 1], 2000ms));
+  caf::scoped_actor self{net.sys};
+  auto listener = caf::actor_cast<caf::actor>(self);
+  auto owner = net.sys.spawn(owner_impl, listener);
+  REQUIRE(!a.add_concern("echo", echo(listener)));
+  REQUIRE(!d.add_concern("echo", echo(listener)));
+  CHECK(round_trip(self, a, d, "echo", owner));
+  // The hints that took it there, and the reverse paths.
+  auto via = [](local_peer& x, const local_peer& y) {
+    auto p = x.find_peer(y.uuid());
+    return p && p->state == peer_state::routed ? p->via : std::string{};
+  };
+  CHECK(via(a, d) == b.uuid());
+  CHECK(via(b, d) == c.uuid());
+  CHECK(via(c, a) == b.uuid());
+  CHECK(via(d, a) == c.uuid());
+  // D reaches A by the reverse path; both relays forwarded both ways.
+  CHECK(round_trip(self, d, a, "echo", owner));
+  for (auto* relay : {&b, &c}) {
+    caf::scoped_actor asker{net.sys};
+    router_stats st;
+    asker->request(relay->router(), 1s, stats_atom::value)
+        .receive([&](router_stats& x) { st = x; },
+                 [&](caf::error& err) { FAIL(render(err)); });
+    // Heart-beats between A and D may be on their way through it too.
+    CHECK(st.sent >= 4);
+    CHECK(st.sent <= st.received);
+    CHECK(st.dropped == 0);
+  }
+  caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("a concern that throws is restarted and traffic continues",
           "[local_peer][loopback]") {
   loopback net;

@@ -458,3 +458,127 @@ TEST_CASE("a tick message ticks every concern at once", "[manager]") {
   CHECK(alpha.ticks.size() == 1);
   CHECK(beta.ticks.size() == 1);
 }
+
+// -- messages for other peers -------------------------------------------------
+
+namespace {
+
+/// What a fake router got.
+struct router_log {
+  std::vector<std::vector<message>> batches;
+};
+
+p2p0mq::router_actor::behavior_type fake_router(p2p0mq::router_actor::pointer,
+                                                router_log* log) {
+  return {
+      [log](incoming_atom, std::vector<message>& xs) {
+        log->batches.emplace_back(std::move(xs));
+      },
+      [log](incoming_atom, message& x) {
+        log->batches.push_back({std::move(x)});
+      },
+      [](tick_atom) {},
+      [](p2p0mq::sent_atom, const message&) {},
+      [](p2p0mq::send_failed_atom, const message&, const caf::error&) {
+        return true;
+      },
+      [](p2p0mq::dropped_atom, const message&, const caf::error&) {},
+      [](p2p0mq::stats_atom) { return p2p0mq::router_stats{}; },
+  };
+}
+
+/// A manager fixture whose manager hands messages for other peers to a fake
+/// router.
+class routing_manager_fixture : public manager_fixture {
+public:
+  routing_manager_fixture() {
+    router = sys().spawn(fake_router, &routed);
+    caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+    manager = p2p0mq::spawn_manager(sys(), ctx, router);
+    run();
+  }
+
+  ~routing_manager_fixture() {
+    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  /// A message from `source` for `to` that came through `previous_hop`.
+  message relayed(const std::string& source, const std::string& to,
+                  const std::string& previous_hop, std::uint64_t id = 1) {
+    auto result = incoming(source, "alpha", message_kind::request, id);
+    result.to = to;
+    result.previous_hop = previous_hop;
+    return result;
+  }
+
+  router_log routed;
+  p2p0mq::router_actor router;
+};
+
+} // namespace
+
+TEST_CASE("the manager hands the messages for other peers to the router in "
+          "one batch, never to a concern",
+          "[manager]") {
+  routing_manager_fixture fix;
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.deliver_all({fix.relayed("peer-0001", "peer-0005", "peer-0001", 1),
+                   fix.msg("alpha", 2),
+                   fix.relayed("peer-0002", "peer-0006", "peer-0001", 3)});
+  CHECK(alpha.ids() == std::vector<std::uint64_t>{2});
+  REQUIRE(fix.routed.batches.size() == 1);
+  auto& batch = fix.routed.batches[0];
+  REQUIRE(batch.size() == 2);
+  CHECK(batch[0].id == 1);
+  CHECK(batch[0].to == "peer-0005");
+  CHECK(batch[1].id == 3);
+  CHECK(batch[1].previous_hop == "peer-0001");
+  // A batch with nothing for other peers sends the router nothing.
+  fix.deliver(fix.msg("alpha", 4));
+  CHECK(fix.routed.batches.size() == 1);
+}
+
+TEST_CASE("a message that came through a relay teaches the peer table the "
+          "way back to its source, whoever it is for",
+          "[manager]") {
+  routing_manager_fixture fix;
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.deliver_all(
+      {fix.relayed("peer-0001", concern_fixture::local, "relay-0001"),
+       fix.relayed("peer-0002", "peer-0009", "relay-0002"),
+       fix.relayed("peer-0003", "peer-0009", "peer-0003")});
+  auto p1 = fix.get("peer-0001");
+  CHECK(p1.state == p2p0mq::peer_state::routed);
+  CHECK(p1.via == "relay-0001");
+  auto p2 = fix.get("peer-0002");
+  CHECK(p2.state == p2p0mq::peer_state::routed);
+  CHECK(p2.via == "relay-0002");
+  // Straight from its source: nothing to learn.
+  CHECK(fix.lookup("peer-0003").error() == errc::unknown_peer);
+  // A CONNECTED source keeps its direct route.
+  fix.connected_peer("peer-0004");
+  fix.deliver(fix.relayed("peer-0004", "peer-0009", "relay-0001"));
+  CHECK(fix.get("peer-0004").state == p2p0mq::peer_state::connected);
+}
+
+TEST_CASE("the manager repeats a route hint for a source only when the relay "
+          "changes or a heart-beat interval has passed",
+          "[manager]") {
+  routing_manager_fixture fix;
+  auto t0 = fix.now();
+  fix.deliver(fix.relayed("peer-0001", "peer-0009", "relay-0001", 1));
+  CHECK(fix.get("peer-0001").last_heard == t0);
+  fix.advance(3s);
+  fix.deliver(fix.relayed("peer-0001", "peer-0009", "relay-0001", 2));
+  CHECK(fix.get("peer-0001").last_heard == t0);
+  fix.deliver(fix.relayed("peer-0001", "peer-0009", "relay-0002", 3));
+  auto p = fix.get("peer-0001");
+  CHECK(p.via == "relay-0002");
+  CHECK(p.last_heard == t0 + 3s);
+  fix.advance(4s);
+  fix.deliver(fix.relayed("peer-0001", "peer-0009", "relay-0002", 4));
+  CHECK(fix.get("peer-0001").last_heard == t0 + 7s);
+}

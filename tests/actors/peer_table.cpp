@@ -658,3 +658,92 @@ TEST_CASE("a sync that finds the store locked is tried again at the next "
   CHECK(file.rows() == strings{"peer-0001 10.0.0.1:5001"});
   CHECK(fix.get("peer-0001").db_id);
 }
+
+// -- route hints --------------------------------------------------------------
+
+namespace {
+
+caf::expected<peer> hint(table_fixture& fix, const std::string& uuid,
+                         const std::string& via) {
+  return p2p0mq::testing::ask<peer>(fix, fix.peers, p2p0mq::via_atom::value,
+                                    uuid, via);
+}
+
+} // namespace
+
+TEST_CASE("a route hint creates an unknown peer ROUTED through the relay, "
+          "without an address",
+          "[peer_table]") {
+  table_fixture fix;
+  auto t0 = fix.now();
+  auto p = hint(fix, "peer-0001", relay);
+  REQUIRE(p);
+  CHECK(p->state == peer_state::routed);
+  CHECK(p->via == relay);
+  CHECK(p->host.empty());
+  CHECK(p->port == 0);
+  CHECK(p->last_heard == t0);
+  CHECK(fix.get("peer-0001").via == relay);
+  REQUIRE(fix.wire.routes.size() == 1);
+  CHECK(fix.wire.routes[0].uuid == "peer-0001");
+  CHECK(fix.wire.routes[0].state == peer_state::routed);
+  CHECK(fix.wire.routes[0].via == relay);
+  // A ROUTED peer heart-beats through its via; the connector leaves it be.
+  fix.advance(4s);
+  CHECK(fix.heart_beat() == strings{"peer-0001"});
+  CHECK(fix.greet().empty());
+}
+
+TEST_CASE("a route hint moves a peer without a direct route to the new relay "
+          "and leaves a CONNECTED one as it is",
+          "[peer_table]") {
+  for (auto state :
+       {peer_state::initial, peer_state::connecting, peer_state::routed,
+        peer_state::unreachable, peer_state::no_connection}) {
+    INFO("state " << p2p0mq::to_string(state));
+    table_fixture fix;
+    bring_to(fix, "peer-0001", state);
+    auto p = hint(fix, "peer-0001", "relay-0002");
+    REQUIRE(p);
+    CHECK(p->state == peer_state::routed);
+    CHECK(p->via == "relay-0002");
+    CHECK(p->host == "10.0.0.1");
+    REQUIRE(fix.wire.routes.size() == 1);
+    CHECK(fix.wire.routes[0].via == "relay-0002");
+  }
+  table_fixture fix;
+  bring_to(fix, "peer-0001", peer_state::connected);
+  auto p = hint(fix, "peer-0001", "relay-0002");
+  REQUIRE(p);
+  CHECK(p->state == peer_state::connected);
+  CHECK(p->via.empty());
+  CHECK(fix.wire.routes.empty());
+}
+
+TEST_CASE("a ROUTED peer comes back to CONNECTED when a direct message "
+          "arrives",
+          "[peer_table]") {
+  table_fixture fix;
+  REQUIRE(hint(fix, "peer-0001", relay));
+  fix.wire.clear();
+  REQUIRE(fix.heard(fix.incoming("peer-0001", "hb")));
+  auto p = fix.get("peer-0001");
+  CHECK(p.state == peer_state::connected);
+  CHECK(p.via.empty());
+  REQUIRE(fix.wire.routes.size() == 1);
+  CHECK(fix.wire.routes[0].state == peer_state::connected);
+}
+
+TEST_CASE("the peer table rejects route hints through or to ourselves, or "
+          "with a short uuid",
+          "[peer_table]") {
+  table_fixture fix;
+  CHECK(hint(fix, table_fixture::local, relay).error() == errc::invalid_peer);
+  CHECK(hint(fix, "peer-0001", table_fixture::local).error() ==
+        errc::invalid_peer);
+  CHECK(hint(fix, "peer-0001", "peer-0001").error() == errc::invalid_peer);
+  CHECK(hint(fix, "abc", relay).error() == errc::invalid_peer);
+  CHECK(hint(fix, "peer-0001", "").error() == errc::invalid_peer);
+  CHECK(fix.lookup("peer-0001").error() == errc::unknown_peer);
+  CHECK(fix.wire.routes.empty());
+}

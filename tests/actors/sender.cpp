@@ -449,6 +449,183 @@ TEST_CASE("sender holds a message without a deadline without a timer",
   CHECK(f.stats().sent == 1);
 }
 
+// -- routing rules ------------------------------------------------------------
+
+namespace {
+
+/// Asks the sender of `f` which destinations it holds messages for without a
+/// route.
+std::vector<wanted_route> wanted(fixture& f) {
+  caf::scoped_actor self{f.det.sys()};
+  auto handle = self->request(f.sender, caf::infinite, find_atom::value);
+  f.det.run();
+  std::vector<wanted_route> result;
+  handle.receive([&](std::vector<wanted_route>& xs) { result = std::move(xs); },
+                 [&](caf::error& err) {
+                   FAIL("find failed: " << f.det.sys().render(err));
+                 });
+  std::sort(result.begin(), result.end(),
+            [](const wanted_route& x, const wanted_route& y) {
+              return x.target < y.target;
+            });
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("sender sends a message without a route through the default route "
+          "while that peer is connected",
+          "[sender]") {
+  fixture f;
+  f.settings->default_route = "relay-0001";
+  f.start();
+  f.hand(f.make_routed("peer-0001", 1));
+  CHECK(f.wire->attempts.empty());
+  // The default route comes up: the waiting message goes through it.
+  f.route("relay-0001", peer_state::connected);
+  REQUIRE(f.wire->attempts.size() == 1);
+  CHECK(f.wire->attempts[0].xs[0] == "relay-0001");
+  CHECK(f.wire->attempts[0].xs[2] == "peer-0001");
+  // New messages too, for peers in every state without a route of their own.
+  for (auto state : {peer_state::initial, peer_state::connecting,
+                     peer_state::no_connection}) {
+    f.route("peer-0001", state);
+    f.hand(f.make_routed("peer-0001", 2));
+    CHECK(f.wire->attempts.back().xs[0] == "relay-0001");
+  }
+  // A route of its own wins.
+  f.route("peer-0001", peer_state::routed, "relay-0002");
+  f.hand(f.make_routed("peer-0001", 3));
+  CHECK(f.wire->attempts.back().xs[0] == "relay-0002");
+  f.route("peer-0001", peer_state::connected);
+  f.hand(f.make_routed("peer-0001", 4));
+  CHECK(f.wire->attempts.back().xs[0] == "peer-0001");
+  // An UNREACHABLE peer gets heart-beats only, not through the default
+  // route.
+  auto before = f.wire->attempts.size();
+  f.route("peer-0001", peer_state::unreachable);
+  f.hand(f.make_routed("peer-0001", 5));
+  CHECK(f.wire->attempts.size() == before);
+  // The default route goes down: messages wait again.
+  f.route("peer-0002", peer_state::initial);
+  f.route("relay-0001", peer_state::no_connection);
+  f.hand(f.make_routed("peer-0002", 6));
+  CHECK(f.wire->attempts.size() == before);
+  CHECK(f.stats().held == 2);
+}
+
+TEST_CASE("sender never sends a message back to the peer it came from",
+          "[sender]") {
+  fixture f;
+  f.settings->default_route = "relay-0001";
+  f.start();
+  f.route("relay-0001", peer_state::connected);
+  f.route("peer-0001", peer_state::routed, "relay-0002");
+  f.route("relay-0002", peer_state::connected);
+  // From relay-0002 for peer-0001, whose via is relay-0002: it waits.
+  auto msg = f.make_routed("peer-0001", 1);
+  msg.source = "peer-0003";
+  msg.previous_hop = "relay-0002";
+  f.hand(msg);
+  // From relay-0001 for a peer without a route: not back through the
+  // default route.
+  auto other = f.make_routed("peer-0002", 2);
+  other.source = "relay-0001";
+  other.previous_hop = "relay-0001";
+  f.hand(other);
+  CHECK(f.wire->attempts.empty());
+  CHECK(f.stats().held == 2);
+  // Both are wanted: there is no way for them but back.
+  auto xs = wanted(f);
+  REQUIRE(xs.size() == 2);
+  CHECK(xs[0].target == "peer-0001");
+  CHECK(xs[0].exclude == std::vector<std::string>{"peer-0003", "relay-0002"});
+  CHECK(xs[1].target == "peer-0002");
+  CHECK(xs[1].exclude == std::vector<std::string>{"relay-0001"});
+  // Another way for peer-0001 releases its message.
+  f.route("peer-0001", peer_state::routed, "relay-0003");
+  REQUIRE(f.wire->attempts.size() == 1);
+  CHECK(f.wire->attempts[0].xs[0] == "relay-0003");
+  CHECK(f.wire->attempts[0].xs[1] == "peer-0003");
+}
+
+TEST_CASE("sender lists the destinations its messages wait for without a "
+          "route, each once, with the oldest message's source and previous hop",
+          "[sender]") {
+  fixture f;
+  f.start();
+  CHECK(wanted(f).empty());
+  auto forwarded = f.make_routed("peer-0001", 1);
+  forwarded.source = "peer-0005";
+  forwarded.previous_hop = "peer-0006";
+  f.hand(forwarded);
+  f.hand(f.make_routed("peer-0001", 2));
+  f.hand(f.make_routed("peer-0002", 3));
+  f.hand(f.make_routed("peer-0003", 4, "x"));
+  f.route("peer-0003", peer_state::unreachable);
+  f.route("peer-0002", peer_state::connecting);
+  auto xs = wanted(f);
+  REQUIRE(xs.size() == 2);
+  CHECK(xs[0].target == "peer-0001");
+  CHECK(xs[0].exclude == std::vector<std::string>{"peer-0005", "peer-0006"});
+  CHECK(xs[1].target == "peer-0002");
+  CHECK(xs[1].exclude.empty());
+  // Once routed, a destination is no longer wanted.
+  f.route("peer-0001", peer_state::routed, "relay-0001");
+  xs = wanted(f);
+  REQUIRE(xs.size() == 1);
+  CHECK(xs[0].target == "peer-0002");
+}
+
+namespace {
+
+/// A concern that asks the sender for the destinations without a route at
+/// start and on each tick, as the ask-around concern does; counts its ticks.
+concern_actor::behavior_type finder_impl(concern_actor::pointer self,
+                                         sender_actor sender, int* ticks) {
+  auto ask = [self, sender] {
+    self->request(sender, caf::infinite, find_atom::value)
+        .then([](const std::vector<wanted_route>&) {});
+  };
+  ask();
+  return {
+      [](incoming_atom, const message&) {},
+      [ticks, ask](tick_atom) {
+        ++*ticks;
+        ask();
+      },
+      [](sent_atom, const message&) {},
+      [](send_failed_atom, const message&, const caf::error&) { return false; },
+      [](dropped_atom, const message&, const caf::error&) {},
+  };
+}
+
+} // namespace
+
+TEST_CASE("sender ticks the one who asks for destinations without a route "
+          "when a new one starts to wait",
+          "[sender]") {
+  fixture f;
+  f.start();
+  int ticks = 0;
+  auto finder = f.det.sys().spawn(finder_impl, f.sender, &ticks);
+  f.det.run();
+  f.hand(f.make_routed("peer-0001", 1));
+  CHECK(ticks == 1);
+  // Not for another message to the same destination.
+  f.hand(f.make_routed("peer-0001", 2));
+  CHECK(ticks == 1);
+  f.hand(f.make_routed("peer-0002", 3));
+  CHECK(ticks == 2);
+  // Nor for an UNREACHABLE peer, nor for a message that has a route.
+  f.route("peer-0003", peer_state::unreachable);
+  f.hand(f.make_routed("peer-0003", 4));
+  f.route("peer-0004", peer_state::connected);
+  f.hand(f.make_routed("peer-0004", 5));
+  CHECK(ticks == 2);
+  caf::anon_send_exit(finder, caf::exit_reason::user_shutdown);
+}
+
 // -- limits -------------------------------------------------------------------
 
 TEST_CASE("sender holding as many messages as it may drops the next with "

@@ -180,3 +180,21 @@ TEST_CASE("negative high-water marks and tiny frame limits are invalid",
   unlimited.receive_high_water_mark = 0;
   CHECK(!unlimited.validate());
 }
+
+TEST_CASE("a default route is empty by default, and else a uuid other than "
+          "our own",
+          "[config]") {
+  config cfg;
+  CHECK(cfg.default_route.empty());
+  cfg.uuid = "peer-a-0001";
+  cfg.default_route = "peer-b-0002";
+  CHECK(!cfg.validate());
+  cfg.default_route = "abc";
+  check_invalid(cfg.validate(), "default_route");
+  CHECK_THAT(p2p0mq::context_of(cfg.validate()),
+             Catch::Matchers::Contains("3 bytes"));
+  cfg.default_route = cfg.uuid;
+  check_invalid(cfg.validate(), "default_route");
+  CHECK_THAT(p2p0mq::context_of(cfg.validate()),
+             Catch::Matchers::Contains("own uuid"));
+}

@@ -519,3 +519,37 @@ TEST_CASE("a ROUTED peer given up on is no longer routed through its via",
   CHECK(p.state == peer_state::no_connection);
   CHECK(p.via.empty());
 }
+
+// -- route hints --------------------------------------------------------------
+
+TEST_CASE("a route hint makes a peer without a direct connection ROUTED and "
+          "resets its heart-beat",
+          "[peer]") {
+  p2p0mq::config cfg;
+  for (auto x :
+       {peer_state::initial, peer_state::connecting, peer_state::routed,
+        peer_state::unreachable, peer_state::no_connection}) {
+    INFO("state " << p2p0mq::to_string(x));
+    auto p = make_peer(x);
+    p.via = "old-relay";
+    for (int i = 0; i < 3; ++i)
+      p.schedule_heart_beat(at(1s), cfg);
+    CHECK(p.become_routed("new-relay", at(20s), cfg));
+    CHECK(p.state == peer_state::routed);
+    CHECK(p.state_since == (x == peer_state::routed ? at(0s) : at(20s)));
+    CHECK(p.via == "new-relay");
+    CHECK(p.last_heard == at(20s));
+    CHECK(p.slow_down == 0s);
+    CHECK(p.next_heart_beat == at(24s));
+  }
+}
+
+TEST_CASE("a route hint leaves a CONNECTED peer as it is", "[peer]") {
+  p2p0mq::config cfg;
+  auto p = make_peer(peer_state::connected);
+  p.last_heard = at(5s);
+  CHECK_FALSE(p.become_routed("relay-peer", at(20s), cfg));
+  CHECK(p.state == peer_state::connected);
+  CHECK(p.via.empty());
+  CHECK(p.last_heard == at(5s));
+}

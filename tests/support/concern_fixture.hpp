@@ -75,6 +75,8 @@ struct sender_record {
   std::vector<outgoing_call> outgoing;
   std::vector<route_call> routes;
   std::size_t calls = 0;
+  /// What the fake answers to `find_atom` (set by the test).
+  std::vector<wanted_route> wanted;
 
   /// Forgets every call recorded so far.
   void clear() {
@@ -119,6 +121,7 @@ inline sender_actor::behavior_type fake_sender(sender_actor::pointer self,
                                std::move(via), self->clock().now()});
       },
       [](lost_atom, const std::string&) {},
+      [rec](find_atom) { return rec->wanted; },
       [](stats_atom) { return sender_stats{}; },
   };
 }

@@ -36,6 +36,9 @@ expect 2 "not a category" --log-level wire=debug,nowhere=info
 expect 2 "not a level" --log-level security=chatty
 expect 2 "port must be" --metrics 127.0.0.1:99999
 expect 2 "--topology" --topology
+expect 2 "--route-via" --route-via abc
+expect 2 "default_route" --uuid node-x-0001 --route-via node-x-0001
+expect 2 "default_route" --p2p0mq.default-route=abc
 expect 2 "heart_beat_interval" --p2p0mq.heart-beat-interval=0s
 # The config file sets the same options.
 work=$(mktemp -d)

@@ -28,6 +28,7 @@
 #include "bench/store.hpp"
 #include "p2p0mq/actors/echo.hpp"
 #include "p2p0mq/actors/local_peer.hpp"
+#include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
@@ -156,6 +157,113 @@ struct pair_of_peers {
   std::unique_ptr<local_peer> b;
 };
 
+/// Three local peers in a line in one actor system: A is told B's address,
+/// B is told C's; A reaches C only through B.
+struct line_of_peers {
+  explicit line_of_peers(caf::actor_system& system, const config& base)
+      : sys(system) {
+    auto settings = base;
+    settings.send_queue_limit = 0;
+    for (auto name : {"bench-line-a", "bench-line-b", "bench-line-c"}) {
+      settings.uuid = name;
+      peers.emplace_back(std::make_unique<local_peer>(sys, settings, context));
+    }
+  }
+
+  local_peer& a() {
+    return *peers[0];
+  }
+
+  local_peer& b() {
+    return *peers[1];
+  }
+
+  local_peer& c() {
+    return *peers[2];
+  }
+
+  static bool sees(local_peer& x, local_peer& y) {
+    auto p = x.find_peer(y.uuid());
+    return p && p->state == peer_state::connected;
+  }
+
+  bool start() {
+    for (auto& p : peers)
+      if (p->start())
+        return false;
+    a().add_peer(b().uuid(), "127.0.0.1", b().port());
+    b().add_peer(c().uuid(), "127.0.0.1", c().port());
+    caf::scoped_actor self{sys};
+    for (auto deadline = clock_type::now() + 10s;
+         clock_type::now() < deadline;) {
+      if (sees(a(), b()) && sees(b(), a()) && sees(b(), c()) && sees(c(), b()))
+        return true;
+      self->receive(caf::after(10ms) >> [] {});
+    }
+    return false;
+  }
+
+  void stop() {
+    for (auto& p : peers)
+      p->stop();
+  }
+
+  caf::actor_system& sys;
+  std::shared_ptr<zmq::context_t> context = std::make_shared<zmq::context_t>(1);
+  std::vector<std::unique_ptr<local_peer>> peers;
+};
+
+/// Sends `count` requests of `command` from `from` to `to` (whose concern
+/// for `command` counts them and tells `self`), and returns messages per
+/// second from the first send to the last one counted; 0 when they did not
+/// all come within two minutes.
+double send_and_count(caf::scoped_actor& self, local_peer& from,
+                      const local_peer& to, const std::string& command,
+                      std::size_t count, const payload& body,
+                      const concern_actor& sink) {
+  auto start = clock_type::now();
+  for (std::size_t i = 0; i < count; ++i)
+    from.send(from.context().make_request(to.uuid(), command, body,
+                                          clock_type::now()),
+              priority::fast, sink);
+  bool counted = false;
+  self->receive([&](const std::string&, std::size_t) { counted = true; },
+                caf::after(120s) >> [] {});
+  auto secs = std::chrono::duration<double>(clock_type::now() - start).count();
+  return counted ? count / secs : 0;
+}
+
+/// Plays `count` echo round trips from `from` to `to`, one at a time; the
+/// echo concern of `from` forwards its replies to `self`. Returns each round
+/// trip in microseconds.
+std::vector<double> echo_round_trips(caf::scoped_actor& self, local_peer& from,
+                                     const local_peer& to, std::size_t count,
+                                     const payload& body,
+                                     const concern_actor& sink) {
+  std::vector<double> result;
+  result.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    auto msg = from.context().make_request(to.uuid(), echo_command, body,
+                                           clock_type::now());
+    auto id = msg.id;
+    auto t0 = clock_type::now();
+    from.send(std::move(msg), priority::fast, sink);
+    bool done = false;
+    while (!done)
+      self->receive(
+          [&](incoming_atom, const message& reply) {
+            if (reply.id == id) {
+              result.push_back(std::chrono::duration<double, std::micro>(
+                                   clock_type::now() - t0)
+                                   .count());
+              done = true;
+            }
+          },
+          caf::after(5s) >> [&] { done = true; });
+  }
+  return result;
+}
+
 /// A request like the benchmark sends, for the raw baselines.
 frames sample_frames(const payload& body) {
   auto msg = make_request("bench-peer-a", "bench-peer-b", "bench", 12345, body);
@@ -175,6 +283,10 @@ struct results {
   wire_results curve;
   /// Messages dropped in the peer store's throughput runs.
   std::size_t dropped = 0;
+  double direct_rate = 0;
+  double routed_rate = 0;
+  double direct_p50 = 0, direct_p99 = 0, routed_p50 = 0, routed_p99 = 0;
+  std::size_t routed_dropped = 0;
   double idle_cpu = 0;
   double idle_secs = 0;
   double rss_per_peer = 0;
@@ -243,20 +355,13 @@ double measure_one_way(bench_config& cfg, caf::actor_system& sys,
   });
   auto dropped = std::make_shared<std::size_t>(0);
   auto sink = sys.spawn(owner, dropped);
-  auto start = clock_type::now();
-  for (std::size_t i = 0; i < cfg.messages; ++i)
-    pair.a->send(pair.a->context().make_request(pair.b->uuid(), "bench", body,
-                                                clock_type::now()),
-                 priority::fast, sink);
-  bool counted = false;
-  self->receive([&](const std::string&, std::size_t) { counted = true; },
-                caf::after(120s) >> [] {});
-  auto secs = std::chrono::duration<double>(clock_type::now() - start).count();
+  auto rate =
+      send_and_count(self, *pair.a, *pair.b, "bench", cfg.messages, body, sink);
   pair.a->stop();
   pair.b->stop();
   caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
   dropped_count += *dropped;
-  return counted ? cfg.messages / secs : 0;
+  return rate;
 }
 
 /// Settings of the benchmark's peers: without encryption, or with it and
@@ -386,31 +491,58 @@ void round_trip(bench_config& cfg, caf::actor_system& sys,
   auto sink = sys.spawn(owner, dropped);
   pair.a->add_concern(echo_command, echo(caf::actor_cast<caf::actor>(self)));
   pair.b->add_concern(echo_command, echo());
-  std::vector<double> ours;
-  ours.reserve(cfg.round_trips);
-  for (std::size_t i = 0; i < cfg.round_trips; ++i) {
-    auto msg = pair.a->context().make_request(pair.b->uuid(), echo_command,
-                                              body, clock_type::now());
-    auto id = msg.id;
-    auto t0 = clock_type::now();
-    pair.a->send(std::move(msg), priority::fast, sink);
-    bool done = false;
-    while (!done)
-      self->receive(
-          [&](incoming_atom, const message& reply) {
-            if (reply.id == id) {
-              ours.push_back(std::chrono::duration<double, std::micro>(
-                                 clock_type::now() - t0)
-                                 .count());
-              done = true;
-            }
-          },
-          caf::after(5s) >> [&] { done = true; });
-  }
+  auto ours =
+      echo_round_trips(self, *pair.a, *pair.b, cfg.round_trips, body, sink);
   out.our_p50 = percentile(ours, 0.5);
   out.our_p99 = percentile(ours, 0.99);
   pair.a->stop();
   pair.b->stop();
+  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+}
+
+void routed(bench_config& cfg, caf::actor_system& sys, results& out) {
+  auto body = payload_builder{}.add_integer("seq", 1000).build();
+  line_of_peers line{sys, settings_for(cfg, {})};
+  if (!line.start()) {
+    std::fprintf(stderr, "the line did not connect\n");
+    return;
+  }
+  caf::scoped_actor self{sys};
+  auto main_actor = caf::actor_cast<caf::actor>(self);
+  auto dropped = std::make_shared<std::size_t>(0);
+  auto sink = sys.spawn(owner, dropped);
+  line.a().add_concern(echo_command, echo(main_actor));
+  for (auto* p : {&line.b(), &line.c()}) {
+    p->add_concern(echo_command, echo());
+    p->add_concern("bench", [&](caf::local_actor* parent, concern_context) {
+      return parent->spawn(counter, main_actor, cfg.messages);
+    });
+  }
+  // The first request to C finds the route through B (ask-around).
+  auto warm_up = echo_round_trips(self, line.a(), line.c(), 1, body, sink);
+  if (warm_up.empty()) {
+    std::fprintf(stderr, "no route from A to C\n");
+    line.stop();
+    return;
+  }
+  out.direct_rate = send_and_count(self, line.a(), line.b(), "bench",
+                                   cfg.messages, body, sink);
+  out.routed_rate = send_and_count(self, line.a(), line.c(), "bench",
+                                   cfg.messages, body, sink);
+  auto direct =
+      echo_round_trips(self, line.a(), line.b(), cfg.round_trips, body, sink);
+  auto through =
+      echo_round_trips(self, line.a(), line.c(), cfg.round_trips, body, sink);
+  out.direct_p50 = percentile(direct, 0.5);
+  out.direct_p99 = percentile(direct, 0.99);
+  out.routed_p50 = percentile(through, 0.5);
+  out.routed_p99 = percentile(through, 0.99);
+  caf::scoped_actor asker{sys};
+  asker->request(line.b().router(), 5s, stats_atom::value)
+      .receive([&](router_stats& x) { out.routed_dropped = x.dropped; },
+               [](caf::error&) {});
+  out.routed_dropped += *dropped;
+  line.stop();
   caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
 }
 
@@ -537,6 +669,30 @@ std::string report(const results& r, const std::string& command) {
   if (dropped > 0)
     out << "\n"
         << dropped << " messages of the throughput runs were dropped.\n";
+  out << "\nRouted: three local peers in a line, A told B's address and B "
+         "told C's; A reaches C only through B (its route found by one "
+         "ask-around before measuring).\n\n";
+  out << "| measure | A→B direct | A→C via B | ratio |\n";
+  out << "|---|---|---|---|\n";
+  std::snprintf(buf, sizeof(buf),
+                "| one-way requests, msg/s | %.0f | %.0f | %.0f %% of "
+                "direct |\n",
+                r.direct_rate, r.routed_rate,
+                r.direct_rate > 0 ? 100 * r.routed_rate / r.direct_rate : 0);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| round trip p50, us | %.1f | %.1f | %.2fx direct |\n",
+                r.direct_p50, r.routed_p50,
+                r.direct_p50 > 0 ? r.routed_p50 / r.direct_p50 : 0);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| round trip p99, us | %.1f | %.1f | %.2fx direct |\n",
+                r.direct_p99, r.routed_p99,
+                r.direct_p99 > 0 ? r.routed_p99 / r.direct_p99 : 0);
+  out << buf;
+  if (r.routed_dropped > 0)
+    out << "\n"
+        << r.routed_dropped << " messages of the routed runs were dropped.\n";
   return out.str();
 }
 
@@ -592,6 +748,8 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "round trips, CURVE...\n");
   round_trip(cfg, sys, certs, r.curve);
   bench::remove_dir(certs);
+  std::fprintf(stderr, "routed through a third peer...\n");
+  routed(cfg, sys, r);
   std::fprintf(stderr, "idle CPU...\n");
   idle(cfg, sys, r);
   std::fprintf(stderr, "peer store...\n");
@@ -601,6 +759,7 @@ int main(int argc, char** argv) {
   if (!cfg.write.empty())
     write_section(cfg.write, text);
   bool ok = r.plain.our_rate > 0 && r.plain.our_p50 > 0 &&
-            r.curve.our_rate > 0 && r.curve.our_p50 > 0 && r.syncing_rate > 0;
+            r.curve.our_rate > 0 && r.curve.our_p50 > 0 && r.syncing_rate > 0 &&
+            r.routed_rate > 0 && r.routed_p50 > 0;
   return ok ? 0 : 1;
 }

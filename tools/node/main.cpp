@@ -110,6 +110,8 @@ int main(int argc, char** argv) {
   }
   if (!opts->database.empty())
     cfg.settings.database = opts->database;
+  if (!opts->route_via.empty())
+    cfg.settings.default_route = opts->route_via;
   if (auto err = cfg.settings.validate())
     return fail(2, explain(err));
   caf::actor_system sys{cfg};

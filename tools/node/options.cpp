@@ -185,6 +185,11 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
         return err;
       if (!parse_seconds(text, result.ping_timeout) || result.ping_timeout <= 0)
         return bad(flag, "expected seconds above 0, got '" + text + "'");
+    } else if (flag == "--route-via") {
+      if (auto err = value(result.route_via))
+        return err;
+      if (result.route_via.size() < min_uuid_size)
+        return bad(flag, "the peer id must have at least 4 bytes");
     } else if (flag == "--log-level") {
       if (auto err = value(result.log_level))
         return err;
@@ -253,6 +258,8 @@ std::string usage() {
   out += "  --echo                  answer `echo` requests\n";
   out += "  --ping ID               send echo requests to peer ID once it is"
          " reachable\n";
+  out += "  --route-via ID          send messages for peers without a"
+         " route through peer ID\n";
   out += "  --count N               number of pings (default: 4)\n";
   out += "  --interval SECONDS      time between pings (default: 0.2)\n";
   out += "  --ping-timeout SECONDS  wait for each answer (default: 5)\n";

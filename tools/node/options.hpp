@@ -46,6 +46,8 @@ struct options {
   std::string topology;
   /// Show the live table even while pinging.
   bool watch = false;
+  /// The default route (`--route-via`); empty: none.
+  std::string route_via;
   bool help = false;
   bool version = false;
   /// Arguments for CAF's own parser (`--p2p0mq.*`, `--scheduler.*`, ...).

@@ -83,6 +83,29 @@ void send_ping(pinger_ptr self, time_point now) {
              priority::fast, concern_actor{self});
 }
 
+/// Whether pinging `target` can start, and how it is reached: CONNECTED or
+/// ROUTED; or, for a peer we have no address of (not one we connect to
+/// ourselves), through the network once we are connected to anyone: the
+/// requests wait in the sender while the ask-around concern finds a route.
+/// Null while neither holds.
+const char* ready(const std::vector<peer>& peers, const std::string& target) {
+  bool connected_to_any = false;
+  const peer* known = nullptr;
+  for (auto& p : peers) {
+    if (p.state == peer_state::connected)
+      connected_to_any = true;
+    if (p.uuid == target)
+      known = &p;
+  }
+  if (known && known->state == peer_state::connected)
+    return "CONNECTED";
+  if (known && known->state == peer_state::routed)
+    return "ROUTED";
+  if ((!known || known->host.empty()) && connected_to_any)
+    return "no route yet, looking for one";
+  return nullptr;
+}
+
 /// Looks at the clock: time-outs, the next request, the end.
 void on_step(pinger_ptr self) {
   auto& st = self->state;
@@ -132,17 +155,15 @@ concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
           on_step(self);
           return;
         }
-        self->request(st.ctx.peers, caf::infinite, get_atom::value,
-                      st.plan.target)
+        self->request(st.ctx.peers, caf::infinite, get_atom::value)
             .then(
-                [self](const peer& p) {
-                  if (p.state == peer_state::connected ||
-                      p.state == peer_state::routed) {
+                [self](const std::vector<peer>& peers) {
+                  auto& todo = self->state.plan;
+                  if (auto how = ready(peers, todo.target)) {
                     self->state.reachable = true;
                     std::printf("echo %s: %s, %d requests\n",
-                                short_uuid(p.uuid).c_str(),
-                                std::string{to_string(p.state)}.c_str(),
-                                self->state.plan.count);
+                                short_uuid(todo.target).c_str(), how,
+                                todo.count);
                     std::fflush(stdout);
                     on_step(self);
                     return;

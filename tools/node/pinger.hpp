@@ -17,8 +17,10 @@ struct ping_plan {
   duration timeout = std::chrono::seconds{5};
 };
 
-/// Spawns the pinger: it waits until `plan.target` is CONNECTED or ROUTED,
-/// sends `plan.count` echo requests, prints each round trip and a summary,
+/// Spawns the pinger: it waits until `plan.target` is CONNECTED or ROUTED
+/// (or, for a target we have no address of, until we are connected to any
+/// peer: the requests then wait for the route the ask-around finds), sends
+/// `plan.count` echo requests, prints each round trip and a summary,
 /// then sends `(std::string{"done"}, int exit_code)` to `report_to` and exits.
 /// It owns the echo requests it sends (their outcomes come to it) and must be
 /// the listener of the echo concern (which forwards the replies).

@@ -113,6 +113,12 @@ struct config {
   /// latest; an unknown key triggers an earlier reload).
   duration certificate_reload_interval = std::chrono::seconds{10};
 
+  /// The peer that messages go through when their destination has no route
+  /// of its own (neither CONNECTED nor ROUTED through a `via`); empty: none,
+  /// such messages are held while the ask-around looks for their destination.
+  /// Never the local peer's own uuid.
+  std::string default_route;
+
   /// The public certificate directory in force: `public_cert_dir`, or the
   /// default when it is empty.
   std::string public_certs() const;

@@ -124,6 +124,15 @@ struct peer {
   /// resets the heart-beat.
   void become_connected(const message& msg, time_point now, const config& cfg);
 
+  /// Applies a route hint: the peer can be reached through `relay` (a
+  /// message from it came through `relay`, or `relay` answered an
+  /// ask-around for it). A CONNECTED peer keeps its direct route and nothing
+  /// changes; any other becomes ROUTED via `relay`, with its heart-beat reset
+  /// as by a message heard at `now`. Returns whether the hint was taken.
+  /// Precondition: `relay` is neither empty nor the peer itself.
+  bool become_routed(const std::string& relay, time_point now,
+                     const config& cfg);
+
   /// Gives up on the peer: NO_CONNECTION (no longer routed through its `via`,
   /// which is cleared), the next connection attempt at
   /// `now` + reconnect wait + slow-down, then the slow-down grows by a step.

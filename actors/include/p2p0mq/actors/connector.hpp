@@ -19,7 +19,9 @@ inline constexpr const char* connector_command = "hello";
 ///   time-to-lives ago), whichever path greeted it.
 /// - An incoming `hello` request creates or updates the peer (host, port) and
 ///   is answered with our host and port. If the peer needs a (re)connect
-///   (INITIAL, NO_CONNECTION, UNREACHABLE) we connect to it and greet it;
+///   (INITIAL, NO_CONNECTION, UNREACHABLE), or the request came through a
+///   relay from a peer we reach only through relays (ROUTED), we connect to
+///   it and greet it (a ROUTED peer stays ROUTED until it answers directly);
 ///   else it becomes CONNECTED or ROUTED by the path the request took.
 /// - A `hello` reply makes the peer CONNECTED or ROUTED likewise.
 /// - A malformed `hello` payload is logged and dropped.

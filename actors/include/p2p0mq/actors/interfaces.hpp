@@ -70,8 +70,14 @@ using greet_atom = caf::atom_constant<caf::atom("greet")>;
 /// An actor's own timer fired.
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 
-/// Ask the sender for its counters and queue lengths.
+/// Ask an actor for its counters.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+/// A route hint: a peer can be reached through another.
+using via_atom = caf::atom_constant<caf::atom("via")>;
+
+/// Ask for the destinations that messages wait for and that have no route.
+using find_atom = caf::atom_constant<caf::atom("find")>;
 
 // -- concern ------------------------------------------------------------------
 
@@ -80,7 +86,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 /// | message                                    | from    | reply |
 /// |--------------------------------------------|---------|-------|
 /// | `(incoming_atom, message)`                 | manager | none: a request or reply for this concern's command |
-/// | `(tick_atom)`                              | manager | none: look at the peers, compose messages |
+/// | `(tick_atom)`                              | manager | none: look at the peers, compose messages (the sender also ticks the concern that asks it `find_atom`, when a new destination waits for a route) |
 /// | `(sent_atom, message)`                     | sender  | none: final, handed to ZeroMQ |
 /// | `(send_failed_atom, message, error)`       | sender  | `bool`: true to have it tried again (while its deadline lasts) |
 /// | `(dropped_atom, message, error)`           | sender  | none: final, never sent (deadline passed, queue full, or no retry) |
@@ -119,25 +125,56 @@ typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
            x.dropped, x.queued, x.held);
 }
 
+/// A destination that messages wait for in the sender, with no route to it:
+/// what the ask-around concern looks for.
+struct wanted_route {
+  /// The destination.
+  std::string target;
+  /// Peers not to ask about it: the source and previous hop of the oldest
+  /// message waiting for it (for a message we forward), never ourselves.
+  std::vector<std::string> exclude;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wanted_route& x) {
+  return f(caf::meta::type_name("wanted_route"), x.target, x.exclude);
+}
+
 /// The sender: owns the connecting ROUTER socket and the send queues.
 ///
 /// | message | from | reply |
 /// |---|---|---|
 /// | `(connect_atom, uuid, endpoint)` | concerns | none: connect to the peer's receiver (`tcp://host:port`) unless already connected to that endpoint; with encryption on, the peer's public certificate is looked up first, and a failure is logged and remembered as the reason of later sends to it that find no connection |
-/// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns | none: queue it; `owner` learns its outcome |
+/// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns, router | none: queue it; `owner` learns its outcome |
 /// | `(lost_atom, endpoint)` | receiver | none: libzmq gave up the connection to `endpoint` after a failed handshake (rejected key, encryption mismatch): the next connect to it connects anew |
 /// | `(route_atom, uuid, peer_state, via)` | peer table | none: the peer's state changed; decides the next hop of messages with none, and whether they wait |
+/// | `(find_atom)` | ask-around concern | `std::vector<wanted_route>`: the destinations messages wait for, except UNREACHABLE peers (the heart-beat rules decide their fate), in no particular order. The asker is ticked (`tick_atom`) when another destination without a route gets its first waiting message, once until it asks again |
 /// | `(stats_atom)` | anyone | `sender_stats` |
 ///
-/// A message with an empty `next_hop` goes to its `to` when that peer is
-/// CONNECTED, through its `via` when ROUTED, and waits (until its deadline)
-/// otherwise; to an UNREACHABLE peer only heart-beats (`hb`) go. A message
-/// with a `next_hop` goes there as it is.
+/// Routing rules, for a message with an empty `next_hop` (one with a
+/// `next_hop` goes there as it is):
+///
+/// 1. to its `to` when that peer is CONNECTED;
+/// 2. through the peer's `via` when it is ROUTED;
+/// 3. when it is UNREACHABLE, only heart-beats (`hb`) go (through its `via`
+///    if it has one), other messages wait;
+/// 4. otherwise (unknown, INITIAL, CONNECTING, NO_CONNECTION) through the
+///    default route (`config::default_route`) when one is set and that peer
+///    is CONNECTED;
+/// 5. otherwise the message waits, until its deadline, for a route: the
+///    ask-around concern learns of its destination through `find_atom`
+///    (on its tick, and at once when the sender ticks it).
+///
+/// A message never goes back to its `previous_hop` (the peer it came from,
+/// for a message we forward): when the rules pick it, the message waits as
+/// if there were no route. Waiting messages are looked at again whenever the
+/// route to their destination, or to the default route, changes.
 using sender_actor = caf::typed_actor<
     caf::reacts_to<connect_atom, std::string, std::string>,
     caf::reacts_to<outgoing_atom, message, priority, concern_actor>,
     caf::reacts_to<route_atom, std::string, peer_state, std::string>,
     caf::reacts_to<lost_atom, std::string>,
+    caf::replies_to<find_atom>::with<std::vector<wanted_route>>,
     caf::replies_to<stats_atom>::with<sender_stats>>;
 
 // -- peer table ---------------------------------------------------------------
@@ -155,6 +192,7 @@ using sender_actor = caf::typed_actor<
 /// | `(state_atom, uuid, peer_state)` | the peer after the outcome of a `hello`: CONNECTING (it was sent) applies to a peer that needs a reconnect, NO_CONNECTION (it failed; schedules the next attempt) to one neither CONNECTED nor ROUTED, any other state as asked | `errc::unknown_peer` |
 /// | `(heart_beat_atom)` | the peers to send a heart-beat now; the rules' state changes are applied and their next beat scheduled | |
 /// | `(greet_atom)` | the peers to send a `hello` now; CONNECTING peers that never answered become NO_CONNECTION | |
+/// | `(via_atom, uuid, relay)` | the peer after a route hint: it can be reached through `relay`. Created (without an address) when unknown; a CONNECTED peer keeps its direct route, any other becomes ROUTED via `relay` with its heart-beat reset (`peer::become_routed`) | `errc::invalid_peer` (a uuid or relay shorter than 4 bytes, our own uuid as either, or a peer as its own relay) |
 ///
 /// Every state change is told to the sender (`route_atom`).
 using peer_table_actor = caf::typed_actor<
@@ -166,6 +204,7 @@ using peer_table_actor = caf::typed_actor<
     caf::replies_to<heard_atom, message>::with<peer>,
     caf::replies_to<state_atom, std::string, peer_state>::with<peer>,
     caf::replies_to<heart_beat_atom>::with<std::vector<peer>>,
-    caf::replies_to<greet_atom>::with<std::vector<peer>>>;
+    caf::replies_to<greet_atom>::with<std::vector<peer>>,
+    caf::replies_to<via_atom, std::string, std::string>::with<peer>>;
 
 } // namespace p2p0mq

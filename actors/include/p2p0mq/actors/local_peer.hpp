@@ -14,6 +14,7 @@
 #include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/metrics.hpp"
 #include "p2p0mq/actors/receiver.hpp"
+#include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/cert_store.hpp"
 #include "p2p0mq/config.hpp"
 
@@ -26,8 +27,8 @@ namespace p2p0mq {
 class zap_service;
 
 /// One local peer: the facade users touch. It binds the receiver, spawns the
-/// peer table, sender, manager and the built-in concerns (`hello`, `hb`), and
-/// gives access to their handles for CAF users who want them.
+/// peer table, sender, router, manager and the built-in concerns (`hello`,
+/// `hb`, `r`), and gives access to their handles for CAF users who want them.
 ///
 /// Several local peers may share one actor system and one ZeroMQ context, or
 /// each have their own. The member functions are meant for one controlling
@@ -162,6 +163,12 @@ public:
     return ctx_.peers;
   }
 
+  /// The router, which forwards messages for other peers (valid after
+  /// `start`).
+  const router_actor& router() const noexcept {
+    return router_;
+  }
+
   /// The receiver (valid after `start`).
   const p2p0mq::receiver& receiver() const noexcept {
     return receiver_;
@@ -184,6 +191,7 @@ private:
   bool owns_zmq_ = false;
   concern_context ctx_;
   manager_actor manager_;
+  router_actor router_;
   p2p0mq::receiver receiver_;
   std::optional<cert_store> certs_;
   std::shared_ptr<zap_service> zap_;

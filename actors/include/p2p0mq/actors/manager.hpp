@@ -9,6 +9,7 @@
 
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
+#include "p2p0mq/actors/router.hpp"
 
 namespace p2p0mq {
 
@@ -17,12 +18,20 @@ namespace p2p0mq {
 ///
 /// | message | from | reply | errors |
 /// |---|---|---|---|
-/// | `(incoming_atom, std::vector<message>)` | receiver | none: each message goes to the concern of its command; unknown commands are logged and dropped; messages for other peers go to the routing hook | |
+/// | `(incoming_atom, std::vector<message>)` | receiver | none: each message for us goes to the concern of its command (unknown commands are logged and dropped); the messages for other peers go to the router, in one batch, never to a concern | |
 /// | `(add_atom, command, concern_factory)` | local peer | none: spawns the concern now, restarts it whenever it fails | `errc::duplicate_concern` |
 /// | `(add_atom, command, concern_actor)` | anyone, also on another node | none: registers a running concern; it is monitored and unregistered when it goes down | `errc::duplicate_concern` |
 /// | `(remove_atom, command)` | anyone | whether a concern was registered; a spawned one is stopped |
 /// | `(get_atom)` | anyone | the registered command ids, sorted |
 /// | `(tick_atom)` | anyone | none: ticks every concern now |
+///
+/// Reverse paths: a message that reached us through a relay (its source is
+/// not its previous hop), whoever it is for, tells the peer table that its
+/// source can be reached through that relay (`via_atom`; a CONNECTED source
+/// keeps its direct route). So the replies to a message we forwarded, and
+/// our own replies and heart-beats, find their way back. The hint for one
+/// source is repeated only when the relay changes or a heart-beat interval
+/// has passed.
 ///
 /// A concern that fails is restarted from its factory, at most
 /// `max_restarts` times within `restart_window`; then it stays down and its
@@ -39,7 +48,9 @@ using manager_actor =
 
 /// Spawns the manager of a local peer; `ctx` is handed to every concern it
 /// spawns. It ticks its concerns every `ctx.settings->tick_interval`, on a
-/// timer of its own that no other actor can reach.
-manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx);
+/// timer of its own that no other actor can reach. Messages for other peers
+/// go to `router`; without one they are logged and dropped.
+manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx,
+                            router_actor router = {});
 
 } // namespace p2p0mq

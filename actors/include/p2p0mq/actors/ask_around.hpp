@@ -1,0 +1,46 @@
+#pragma once
+
+#include "p2p0mq/actors/concern.hpp"
+
+namespace p2p0mq {
+
+/// The command id of the ask-around concern.
+inline constexpr const char* ask_around_command = "r";
+
+/// The ask-around concern (`r`): finds a way to peers we have no route to by
+/// asking the peers we are connected to. Payload of requests and replies
+/// (WIRE.md): `{"target": bin uuid, "breadcrumbs": [bin uuid, ...]}`, the
+/// breadcrumbs being the peers the question went through, the one who asked
+/// first at the front.
+///
+/// - Looking for a target: on each tick it asks the sender which
+///   destinations messages wait for without a route (`find_atom`) and looks
+///   for each (the sender also ticks it when a new destination starts to
+///   wait, so the first message need not wait for the next tick). It asks every CONNECTED peer except the target itself, the
+///   peers to exclude (the source and previous hop of a message we forward)
+///   and the peers in the breadcrumbs, with our uuid appended to the
+///   breadcrumbs. At most once per `settings->ask_around_interval` per
+///   target; an attempt that found no peer to ask does not count.
+/// - A request about a target we have CONNECTED, or ROUTED through a peer
+///   that is not on the question's way (neither its source, previous hop nor
+///   a breadcrumb), is answered with its payload as it came. A request about
+///   any other target is kept (for one time-to-live) and we look for the
+///   target in turn, excluding the request's source and previous hop. A request whose
+///   breadcrumbs hold our uuid already came round a loop: logged and
+///   dropped. A request about ourselves is answered as invalid: a reply
+///   with empty breadcrumbs.
+/// - A reply whose last breadcrumb is our uuid: we pop it and tell the peer
+///   table that the target can be reached through the peer the reply came
+///   from (`via_atom`), which releases the messages the sender holds for it.
+///   We answer each request about that target we kept (each with its own
+///   breadcrumbs and id). If breadcrumbs remain, we passed the question on:
+///   when the request of the last remaining breadcrumb was not among those
+///   kept (it expired), we pass the reply on to it. A reply with empty breadcrumbs (the question was invalid)
+///   is logged and dropped, as is one whose last breadcrumb is not ours.
+/// - A malformed payload (missing or mistyped keys, a uuid shorter than 4
+///   bytes, a request without breadcrumbs) is logged and dropped.
+/// - Its messages go with fast priority and are not tried again when
+///   sending fails: the next ask comes with the next interval.
+concern_factory ask_around();
+
+} // namespace p2p0mq

@@ -1,0 +1,166 @@
+#include "p2p0mq/actors/router.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/uuid.hpp"
+
+namespace p2p0mq {
+
+namespace {
+
+/// How long the router remembers a message it forwarded, to recognise it
+/// when it comes back round a loop. A loop of stale routes brings a message
+/// back within milliseconds; a peer that restarts and numbers its messages
+/// from 1 again must not be mistaken for one.
+constexpr auto loop_window = std::chrono::seconds{1};
+
+/// The most messages the router remembers; beyond, it forgets the oldest
+/// first (only at rates where a loop shows within far less than a second).
+constexpr std::size_t max_remembered = 1 << 16;
+
+struct router_state {
+  static inline const char* name = "p2p0mq.router";
+  std::string local_uuid;
+  std::shared_ptr<const config> settings;
+  sender_actor sender;
+  router_stats stats;
+  /// Fingerprints of the messages forwarded within the loop window, and
+  /// when, oldest first.
+  std::deque<std::pair<time_point, std::uint64_t>> recent;
+  std::unordered_set<std::uint64_t> remembered;
+};
+
+using router_ptr = router_actor::stateful_pointer<router_state>;
+
+/// A bijection of 64-bit values that spreads every input bit over the
+/// output (the finaliser of SplitMix64).
+std::uint64_t scramble(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+/// A hash of what identifies one message end to end (not its hops). Each
+/// step is a bijection, so two messages that differ in one field only (e.g.
+/// their ids) never share a fingerprint.
+std::uint64_t fingerprint(const message& msg) {
+  std::uint64_t result = 0;
+  auto mix = [&result](std::uint64_t x) { result = scramble(result ^ x); };
+  std::hash<std::string_view> h;
+  mix(h(msg.source));
+  mix(h(msg.to));
+  mix(static_cast<std::uint64_t>(msg.kind));
+  mix(msg.id);
+  mix(h(msg.command));
+  mix(h(msg.payload.bytes()));
+  return result;
+}
+
+void drop(router_ptr self, const message& msg, const caf::error& reason) {
+  auto& st = self->state;
+  ++st.stats.dropped;
+  log(log_level::warning, log_category::router, "dropped ", to_string(msg.kind),
+      " ", msg.id, " '", msg.command, "' from ", short_uuid(msg.source), " to ",
+      short_uuid(msg.to), ": ", render(reason));
+}
+
+void drop_looped(router_ptr self, const message& msg, const char* why) {
+  ++self->state.stats.looped;
+  drop(self, msg, make_error(errc::peer_unreachable, why));
+}
+
+/// Whether `msg` was forwarded within the loop window; remembers it if not.
+bool seen_before(router_state& st, const message& msg, time_point now) {
+  while (!st.recent.empty() && (now - st.recent.front().first >= loop_window ||
+                                st.recent.size() >= max_remembered)) {
+    st.remembered.erase(st.recent.front().second);
+    st.recent.pop_front();
+  }
+  auto key = fingerprint(msg);
+  if (!st.remembered.insert(key).second)
+    return true;
+  st.recent.emplace_back(now, key);
+  return false;
+}
+
+void forward(router_ptr self, message& msg, time_point now) {
+  auto& st = self->state;
+  ++st.stats.received;
+  if (msg.to == st.local_uuid) {
+    drop(self, msg,
+         make_error(errc::peer_unreachable, "it is for the local peer"));
+    return;
+  }
+  if (msg.source == st.local_uuid) {
+    drop_looped(self, msg, "our own message came back");
+    return;
+  }
+  if (seen_before(st, msg, now)) {
+    drop_looped(self, msg, "it came back round a loop");
+    return;
+  }
+  log(log_level::trace, log_category::router, "forwarding ",
+      to_string(msg.kind), " ", msg.id, " '", msg.command, "' from ",
+      short_uuid(msg.source), " to ", short_uuid(msg.to));
+  msg.next_hop.clear();
+  msg.deadline = now + st.settings->message_ttl;
+  self->send(st.sender, outgoing_atom::value, std::move(msg), priority::fast,
+             concern_actor{self});
+}
+
+router_actor::behavior_type router(router_ptr self, std::string local_uuid,
+                                   std::shared_ptr<const config> settings,
+                                   sender_actor sender) {
+  auto& st = self->state;
+  st.local_uuid = std::move(local_uuid);
+  st.settings = std::move(settings);
+  st.sender = std::move(sender);
+  return {
+      [self](incoming_atom, std::vector<message>& batch) {
+        auto now = self->clock().now();
+        for (auto& msg : batch)
+          forward(self, msg, now);
+      },
+      [self](incoming_atom, message& msg) {
+        forward(self, msg, self->clock().now());
+      },
+      [](tick_atom) {
+        // Nothing to do on its own.
+      },
+      [self](sent_atom, const message&) { ++self->state.stats.sent; },
+      [](send_failed_atom, const message&, const caf::error&) {
+        // The sender picks the next hop afresh and gives up at the deadline.
+        return true;
+      },
+      [self](dropped_atom, const message& msg, const caf::error& err) {
+        drop(self, msg, err);
+      },
+      [self](stats_atom) { return self->state.stats; },
+  };
+}
+
+} // namespace
+
+router_actor spawn_router(caf::actor_system& sys, std::string local_uuid,
+                          std::shared_ptr<const config> settings,
+                          sender_actor sender) {
+  return sys.spawn(router, std::move(local_uuid), std::move(settings),
+                   std::move(sender));
+}
+
+} // namespace p2p0mq

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Four p2p0mq-node processes in a line on 127.0.0.1, each told only the next
+# one's address: A - B - C - D. A pings D, several hops away, and must exit 0;
+# then a fifth node, told only B's address and with B as its default route
+# (--route-via), pings D too. D answers echo requests. All keep their
+# certificates in one directory, so they trust each other.
+#   node_route.sh PATH/TO/p2p0mq-node
+set -u
+node=$1
+work=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+
+# start NAME ARGS...: starts a node in the background, its standard error in
+# $work/NAME.err and its JSON lines in $work/NAME.out; sets $port to the port
+# it announces (waits at most 10 s).
+start() {
+  local name=$1
+  shift
+  "$node" "$@" --bind 127.0.0.1:0 --json --certs "$work/certs" \
+    >"$work/$name.out" 2>"$work/$name.err" &
+  pids+=($!)
+  port=
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+      "$work/$name.err")
+    [ -n "$port" ] && return 0
+    read -rt 0.1 <> <(:) || true
+  done
+  echo "node $name did not announce its port"; cat "$work/$name.err"; exit 1
+}
+
+# connected NAME UUID: waits (at most 10 s) until node NAME lists UUID as
+# CONNECTED.
+connected() {
+  for _ in $(seq 100); do
+    grep -q "\"$2\": {\"state\": \"CONNECTED\"" "$work/$1.out" && return 0
+    read -rt 0.1 <> <(:) || true
+  done
+  echo "node $1 never listed $2 as CONNECTED:"; tail -2 "$work/$1.out"; exit 1
+}
+
+start d --uuid route-d-0004 --echo
+start c --uuid route-c-0003 --peer "route-d-0004@127.0.0.1:$port"
+start b --uuid route-b-0002 --peer "route-c-0003@127.0.0.1:$port"
+b_port=$port
+connected c route-d-0004
+connected b route-c-0003
+
+"$node" --uuid route-a-0001 --peer "route-b-0002@127.0.0.1:$b_port" \
+  --certs "$work/certs" --ping route-d-0004 --count 3 --duration 20 >"$work/a.ping" 2>&1
+rc=$?
+cat "$work/a.ping"
+if [ $rc -ne 0 ]; then
+  echo "ping from A to D exited with $rc"; exit 1
+fi
+
+"$node" --uuid route-e-0005 --peer "route-b-0002@127.0.0.1:$b_port" \
+  --certs "$work/certs" --route-via route-b-0002 --ping route-d-0004 --count 3 --duration 20 \
+  >"$work/e.ping" 2>&1
+rc=$?
+cat "$work/e.ping"
+if [ $rc -ne 0 ]; then
+  echo "ping from E to D through its default route exited with $rc"; exit 1
+fi
+
+for i in "${!pids[@]}"; do
+  kill -TERM "${pids[$i]}"
+  wait "${pids[$i]}" || { echo "a node of the line did not stop cleanly"; exit 1; }
+done
+pids=()
+echo "pings answered across the line, every node stopped cleanly"
