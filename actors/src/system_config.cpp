@@ -73,7 +73,11 @@ system_config::system_config() {
       .add(settings.certificate_reload_interval, "certificate-reload-interval",
            "time between two readings of the public certificates")
       .add(settings.call_timeout, "call-timeout",
-           "longest a blocking local_peer call waits");
+           "longest a blocking local_peer call waits")
+      .add(settings.concern_grace_period, "concern-grace-period",
+           "how long messages for a concern that went down are held")
+      .add(settings.concern_grace_limit, "concern-grace-limit",
+           "the most messages held for one command in its grace period");
 }
 
 } // namespace p2p0mq

@@ -59,6 +59,14 @@ std::string to_string(errc x) {
     return "certificate_io";
   case errc::invalid_uuid:
     return "invalid_uuid";
+  case errc::request_timeout:
+    return "request_timeout";
+  case errc::rejected:
+    return "rejected";
+  case errc::concern_failed:
+    return "concern_failed";
+  case errc::invalid_request:
+    return "invalid_request";
   }
   return "<unknown errc>";
 }
