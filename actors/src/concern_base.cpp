@@ -126,7 +126,10 @@ void concern_base::reply(const message& request, payload body, priority prio) {
 
 void concern_base::reject(const message& request, const caf::error& reason,
                           priority prio) {
-  auto why = reason ? render(reason) : std::string{"no reason given"};
+  // A rejection says why; "rejected" itself goes without saying.
+  auto why = !reason                    ? std::string{"no reason given"}
+             : reason == errc::rejected ? context_of(reason)
+                                        : render(reason);
   log(log_level::debug, log_category::app, "concern '", ctx_.command,
       "' rejects request ", request.id, " from ", short_uuid(request.source),
       ": ", why);
