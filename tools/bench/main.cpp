@@ -14,6 +14,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/config_option_adder.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
+#include "bench/concern.hpp"
 #include "bench/raw.hpp"
 #include "p2p0mq/actors/echo.hpp"
 #include "p2p0mq/actors/local_peer.hpp"
@@ -41,13 +43,21 @@ struct bench_config : system_config {
         .add(round_trips, "round-trips", "round trips of the latency run")
         .add(idle, "idle", "how long the idle pair is watched")
         .add(peers, "peers", "local peers of the memory run")
-        .add(write, "write", "markdown file whose results section to replace");
+        .add(write, "write", "markdown file whose results section to replace")
+        .add(concern_requests, "concern-requests",
+             "requests of each concern request/reply run")
+        .add(serve_concern, "serve-concern",
+             "internal: serve the concern runs' manager on this port");
+    // The concern runs reach a concern in another process over it.
+    load<caf::io::middleman>();
   }
   std::size_t messages = 200000;
   std::size_t round_trips = 5000;
   caf::timespan idle = std::chrono::seconds{20};
   std::size_t peers = 20;
   std::string write;
+  std::size_t concern_requests = 20000;
+  std::uint16_t serve_concern = 0;
 };
 
 /// Counts requests for its command; tells `main_actor` when `expected` came.
@@ -161,6 +171,7 @@ struct results {
   double idle_secs = 0;
   double rss_per_peer = 0;
   std::size_t peers = 0;
+  bench::concern_rates concern;
 };
 
 /// Settings of the benchmark's peers: without encryption, or with it and
@@ -342,6 +353,22 @@ std::string report(const results& r, const std::string& command) {
                 "%.2f MiB | | |\n",
                 r.peers, r.rss_per_peer);
   out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| request/reply to a concern in the same process (%zu in "
+                "flight), req/s | | %.0f | | |\n",
+                r.concern.window, r.concern.local);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| request/reply to the same concern in another process "
+                "(middleman), req/s | | %.0f | %.0f %% of same process | |\n",
+                r.concern.remote,
+                r.concern.local > 0 ? 100 * r.concern.remote / r.concern.local
+                                    : 0);
+  out << buf;
+  if (r.concern.failed > 0)
+    out << "\n"
+        << r.concern.failed
+        << " requests of the concern runs got an error instead of a reply.\n";
   if (r.plain.dropped + r.curve.dropped > 0)
     out << "\n"
         << r.plain.dropped + r.curve.dropped
@@ -385,6 +412,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     command += std::string{" "} + argv[i];
   caf::actor_system sys{cfg};
+  if (cfg.serve_concern != 0)
+    return bench::serve_concern(sys, cfg.serve_concern);
   results r;
   // Memory first, while the heap holds nothing freed by earlier runs that
   // would hide what the peers take.
@@ -394,6 +423,9 @@ int main(int argc, char** argv) {
   one_way(cfg, sys, {}, r.plain);
   std::fprintf(stderr, "round trips...\n");
   round_trip(cfg, sys, {}, r.plain);
+  std::fprintf(stderr, "request/reply to a concern, here and elsewhere...\n");
+  r.concern =
+      bench::measure_concern_rates(sys, cfg.settings, cfg.concern_requests, 64);
   temp_certs certs;
   if (certs.path.empty()) {
     std::fprintf(stderr, "cannot make a directory for certificates\n");
@@ -410,6 +442,7 @@ int main(int argc, char** argv) {
   if (!cfg.write.empty())
     write_section(cfg.write, text);
   bool ok = r.plain.our_rate > 0 && r.plain.our_p50 > 0 &&
-            r.curve.our_rate > 0 && r.curve.our_p50 > 0;
+            r.curve.our_rate > 0 && r.curve.our_p50 > 0 &&
+            r.concern.local > 0 && r.concern.remote > 0;
   return ok ? 0 : 1;
 }
