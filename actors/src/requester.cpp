@@ -1,6 +1,8 @@
 #include "p2p0mq/actors/requester.hpp"
 
 #include <chrono>
+#include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -21,9 +23,12 @@ namespace p2p0mq {
 namespace {
 
 /// The requester's own interface: the public one, the concern interface (it
-/// owns its requests and gets their replies) and its timers.
+/// owns its requests and gets their replies) and its one timer.
 using requester_impl_actor = requester_actor::extend_with<
-    concern_actor>::extend<caf::reacts_to<timeout_atom, std::uint64_t>>;
+    concern_actor>::extend<caf::reacts_to<timeout_atom>>;
+
+/// Request ids by the time their callers stop waiting.
+using deadline_map = std::multimap<time_point, std::uint64_t>;
 
 /// A request whose caller waits for its answer.
 struct pending_request {
@@ -31,6 +36,8 @@ struct pending_request {
   std::string peer;
   std::string command;
   caf::timespan timeout;
+  /// Its entry in `requester_state::deadlines`.
+  deadline_map::iterator deadline;
 };
 
 struct requester_state {
@@ -50,6 +57,12 @@ struct requester_state {
   std::unordered_map<std::uint64_t, pending_request> pending;
   /// Fire-and-forget requests without an outcome yet.
   std::unordered_set<std::uint64_t> posted;
+  /// When the callers of `pending` stop waiting.
+  deadline_map deadlines;
+  /// When the pending timer fires, if one is pending. CAF cannot cancel a
+  /// timer: one set for a request answered since fires anyway, and sets the
+  /// next.
+  std::optional<time_point> timer_at;
 };
 
 using requester_ptr = requester_impl_actor::stateful_pointer<requester_state>;
@@ -99,10 +112,23 @@ void settle(requester_ptr self, std::uint64_t id, T&& x) {
     return;
   auto p = std::move(i->second);
   st.pending.erase(i);
+  st.deadlines.erase(p.deadline);
   if constexpr (std::is_same_v<std::decay_t<T>, caf::error>)
     p.promise.deliver(about(p, id, x));
   else
     p.promise.deliver(std::forward<T>(x));
+}
+
+/// Sets the timer to the earliest deadline, unless it fires by then already.
+void arm_timer(requester_ptr self) {
+  auto& st = self->state;
+  if (st.deadlines.empty())
+    return;
+  auto next = st.deadlines.begin()->first;
+  if (st.timer_at && *st.timer_at <= next)
+    return;
+  st.timer_at = next;
+  self->scheduled_send(self, next, timeout_atom::value);
 }
 
 requester_impl_actor::behavior_type requester(requester_ptr self,
@@ -122,15 +148,17 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
         msg.deadline = std::min(msg.deadline, now + timeout);
         auto id = msg.id;
         auto promise = self->make_response_promise<message>();
+        auto deadline = st.deadlines.emplace(now + timeout, id);
         st.pending.emplace(id, pending_request{promise, std::move(peer),
-                                               std::move(command), timeout});
+                                               std::move(command), timeout,
+                                               deadline});
         concern_actor owner = caf::actor_cast<concern_actor>(self);
         // Registered first: the reply cannot overtake the registration.
         self->send(st.correlator, expect_atom::value, msg.to, id, timeout,
                    owner);
         self->send(st.ctx.sender, outgoing_atom::value, std::move(msg), prio,
                    owner);
-        self->delayed_send(self, timeout, timeout_atom::value, id);
+        arm_timer(self);
         return promise;
       },
       [self](send_atom, std::string& peer, std::string& command, payload& body,
@@ -196,17 +224,21 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
         log(level, log_category::app, "message ", msg.id, " '", msg.command,
             "' to ", short_uuid(msg.to), " dropped: ", render(err));
       },
-      [self](timeout_atom, std::uint64_t id) {
+      [self](timeout_atom) {
         auto& st = self->state;
-        auto i = st.pending.find(id);
-        if (i == st.pending.end())
-          return;
-        auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         i->second.timeout)
-                         .count();
-        settle(self, id,
-               make_error(errc::request_timeout,
-                          "no reply within " + std::to_string(limit) + " ms"));
+        st.timer_at.reset();
+        auto now = self->clock().now();
+        while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
+          auto id = st.deadlines.begin()->second;
+          auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           st.pending.at(id).timeout)
+                           .count();
+          settle(
+              self, id,
+              make_error(errc::request_timeout,
+                         "no reply within " + std::to_string(limit) + " ms"));
+        }
+        arm_timer(self);
       },
   };
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -212,6 +213,19 @@ TEST_CASE("held messages beyond the limit are dropped, the others delivered",
   inbox second;
   fix.attach("far", &second);
   CHECK(fix.ids(second) == ids{1, 2});
+}
+
+TEST_CASE("the grace period and its limit are options of the group p2p0mq",
+          "[remote]") {
+  system_config cfg;
+  std::istringstream no_file;
+  auto err = cfg.parse({"--p2p0mq.concern-grace-period=1500ms",
+                        "--p2p0mq.concern-grace-limit=7"},
+                       no_file);
+  INFO(cfg.render(err));
+  REQUIRE(!err);
+  CHECK(cfg.settings.concern_grace_period == 1500ms);
+  CHECK(cfg.settings.concern_grace_limit == 7);
 }
 
 // -- another process ----------------------------------------------------------

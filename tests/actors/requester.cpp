@@ -310,3 +310,24 @@ TEST_CASE("a request sent and forgotten leaves owned by the requester and its "
   REQUIRE(fix.upper.messages.size() == 1);
   CHECK(fix.upper.messages[0].payload == number(5));
 }
+
+TEST_CASE("each request times out at its own deadline, one timer serving all",
+          "[requester]") {
+  requester_fixture fix;
+  auto slow = fix.ask(remote, 10s);
+  auto fast = fix.ask(remote, 2s);
+  auto answered = fix.ask(remote, 1s);
+  fix.deliver(fix.reply_to(fix.last_outgoing().msg.id, number(3)));
+  CHECK(number_of(answered) == 3);
+  fix.advance_time(2s);
+  CHECK(error_of(fast) == errc::request_timeout);
+  CHECK_FALSE(slow->has_value());
+  fix.advance_time(7999ms);
+  CHECK_FALSE(slow->has_value());
+  fix.advance_time(1ms);
+  CHECK(error_of(slow) == errc::request_timeout);
+  // A request made after the others timed out gets a timer again.
+  auto late = fix.ask(remote, 3s);
+  fix.advance_time(3s);
+  CHECK(error_of(late) == errc::request_timeout);
+}
