@@ -421,3 +421,17 @@ TEST_CASE("a local peer asks a concern of another and gets its reply, or the "
       caf::after(5s) >> [] {});
   CHECK(fired == "fire");
 }
+
+TEST_CASE("a local peer that is not started refuses requests with "
+          "not_started",
+          "[concern_base]") {
+  system_config cfg;
+  caf::actor_system sys{cfg};
+  local_peer idle{sys, p2p0mq::testing::test_settings("idle-0001")};
+  auto reply = idle.request("peer-0002", "shout", text("x"), 1s);
+  REQUIRE_FALSE(reply);
+  CHECK(reply.error() == errc::not_started);
+  // Fire-and-forget: logged and dropped.
+  idle.send("peer-0002", "shout", text("x"));
+  CHECK_FALSE(idle.running());
+}
