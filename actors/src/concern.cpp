@@ -4,10 +4,10 @@
 
 namespace p2p0mq {
 
-message concern_context::make_request(std::string to, std::string command,
+message concern_context::make_request(std::string to, std::string command_id,
                                       payload body, time_point now) const {
   auto result = p2p0mq::make_request(
-      local_uuid, std::move(to), std::move(command), ids->next(),
+      local_uuid, std::move(to), std::move(command_id), ids ? ids->next() : 0,
       std::move(body), now + settings->message_ttl);
   // The sender picks the next hop from the peer's route.
   result.next_hop.clear();

@@ -140,6 +140,13 @@ caf::error local_peer::start() {
       spawn_peer_table(sys_, shared_settings, ctx_.sender, std::move(store));
   router_ = spawn_router(sys_, settings_->uuid, shared_settings, ctx_.sender);
   manager_ = spawn_manager(sys_, ctx_, router_);
+  {
+    // The manager spawned the requester.
+    caf::scoped_actor self{sys_};
+    self->request(manager_, settings_->call_timeout, context_atom::value)
+        .receive([&](remote_context& x) { ctx_.requester = x.requester; },
+                 [](caf::error&) {});
+  }
   caf::anon_send(manager_, add_atom::value, std::string{connector_command},
                  connector());
   caf::anon_send(manager_, add_atom::value, std::string{heart_beat_command},
@@ -325,6 +332,31 @@ caf::error exchange_certificates(local_peer& a, local_peer& b) {
 void local_peer::send(message msg, priority prio, concern_actor owner) {
   caf::anon_send(ctx_.sender, outgoing_atom::value, std::move(msg), prio,
                  std::move(owner));
+}
+
+void local_peer::send(const std::string& peer, const std::string& command,
+                      payload body, priority prio) {
+  if (!running_) {
+    log(log_level::warning, log_category::app, "send of '", command, "' to ",
+        short_uuid(peer), " before start; dropped");
+    return;
+  }
+  caf::anon_send(ctx_.requester, send_atom::value, peer, command,
+                 std::move(body), prio);
+}
+
+caf::expected<message> local_peer::request(const std::string& peer,
+                                           const std::string& command,
+                                           payload body, caf::timespan timeout,
+                                           priority prio) {
+  if (!running_)
+    return make_error(errc::not_started, "request before start");
+  caf::expected<message> result{message{}};
+  caf::scoped_actor self{sys_};
+  request(self, peer, command, std::move(body), timeout, prio)
+      .receive([&](message& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+  return result;
 }
 
 } // namespace p2p0mq

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -14,6 +16,7 @@
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "p2p0mq/actors/requester.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
@@ -37,11 +40,33 @@ struct hint {
   time_point at;
 };
 
+/// A reply a requester waits for, by (peer, message id).
+struct expectation {
+  /// Who gets it; empty once it came (later ones are duplicates).
+  concern_actor who;
+  time_point until;
+};
+
+using expectation_key = std::pair<std::string, std::uint64_t>;
+
+/// Messages held for a command whose concern went down.
+struct held_messages {
+  time_point until;
+  std::vector<message> messages;
+  std::uint64_t dropped = 0;
+};
+
 struct manager_state {
   static inline const char* name = "p2p0mq.manager";
   concern_context ctx;
   router_actor router;
   std::unordered_map<std::string, entry> concerns;
+  /// Replies requesters wait for, and those that came, until they expire.
+  std::map<expectation_key, expectation> expected;
+  /// The same keys by expiry.
+  std::multimap<time_point, expectation_key> expiries;
+  /// Messages held during the grace period of a command, by command.
+  std::unordered_map<std::string, held_messages> held;
   /// Messages for other peers dropped for want of a router.
   std::uint64_t unrouted = 0;
   /// Route hints given recently, by source.
@@ -61,9 +86,107 @@ std::string command_of(manager_ptr self, const caf::actor_addr& addr) {
   return {};
 }
 
-void start_concern(manager_ptr self, entry& e) {
-  e.handle = e.factory(self, self->state.ctx);
+void start_concern(manager_ptr self, const std::string& command, entry& e) {
+  auto ctx = self->state.ctx;
+  ctx.command = command;
+  e.handle = e.factory(self, std::move(ctx));
   self->link_to(e.handle);
+}
+
+// -- replies to requesters ----------------------------------------------------
+
+/// Forgets the expectations that expired by `now`.
+void expire_expectations(manager_ptr self, time_point now) {
+  auto& st = self->state;
+  while (!st.expiries.empty() && st.expiries.begin()->first <= now) {
+    auto i = st.expected.find(st.expiries.begin()->second);
+    if (i != st.expected.end() && i->second.until <= now)
+      st.expected.erase(i);
+    st.expiries.erase(st.expiries.begin());
+  }
+}
+
+/// Hands a reply a requester registered for to that requester, or drops a
+/// duplicate of one that came already. Returns whether `msg` was taken.
+bool take_expected_reply(manager_ptr self, message& msg, time_point now) {
+  auto& st = self->state;
+  if (!msg.is_reply() || st.expected.empty())
+    return false;
+  auto i = st.expected.find(expectation_key{msg.source, msg.id});
+  if (i == st.expected.end() || i->second.until <= now)
+    return false;
+  if (!i->second.who) {
+    log(log_level::info, log_category::manager, "duplicate reply ", msg.id,
+        " '", msg.command, "' from ", short_uuid(msg.source), "; dropped");
+    return true;
+  }
+  self->send(i->second.who, incoming_atom::value, std::move(msg));
+  i->second.who = concern_actor{};
+  return true;
+}
+
+// -- grace period -------------------------------------------------------------
+
+/// Holds `msg` for its command if the command is in its grace period.
+/// Returns whether it was taken.
+bool hold(manager_ptr self, message& msg, time_point now) {
+  auto& st = self->state;
+  auto i = st.held.find(msg.command);
+  if (i == st.held.end() || i->second.until <= now)
+    return false;
+  auto& h = i->second;
+  if (h.messages.size() < st.ctx.settings->concern_grace_limit)
+    h.messages.emplace_back(std::move(msg));
+  else
+    ++h.dropped;
+  return true;
+}
+
+/// Starts the grace period of `command`, if there is one.
+void start_grace(manager_ptr self, const std::string& command) {
+  auto& st = self->state;
+  auto period = st.ctx.settings->concern_grace_period;
+  if (period <= duration::zero())
+    return;
+  auto& h = st.held[command];
+  h.until = self->clock().now() + period;
+  log(log_level::info, log_category::manager, "messages for '", command,
+      "' are held for ",
+      std::chrono::duration_cast<std::chrono::milliseconds>(period).count(),
+      " ms, waiting for a concern to register for it");
+}
+
+/// Hands the messages held for `command` to its new concern.
+void release_held(manager_ptr self, const std::string& command) {
+  auto& st = self->state;
+  auto i = st.held.find(command);
+  if (i == st.held.end())
+    return;
+  auto h = std::move(i->second);
+  st.held.erase(i);
+  auto& handle = st.concerns[command].handle;
+  log(log_level::info, log_category::manager, "concern '", command,
+      "' registered within its grace period: ", h.messages.size(),
+      " held messages delivered, ", h.dropped, " dropped");
+  for (auto& msg : h.messages)
+    self->send(handle, incoming_atom::value, std::move(msg));
+}
+
+/// Drops what was held for commands whose grace period ended.
+void end_grace_periods(manager_ptr self, time_point now) {
+  auto& st = self->state;
+  for (auto i = st.held.begin(); i != st.held.end();) {
+    if (i->second.until > now) {
+      ++i;
+      continue;
+    }
+    auto count = i->second.messages.size() + i->second.dropped;
+    if (count > 0)
+      log(log_level::warning, log_category::manager, count, " messages for '",
+          i->first,
+          "' dropped: no concern registered for it within its grace period");
+    i = st.held.erase(i);
+  }
 }
 
 bool exited_on_purpose(const caf::error& reason) {
@@ -99,7 +222,7 @@ void on_concern_exit(manager_ptr self, caf::exit_msg& msg) {
   log(log_level::warning, log_category::manager, "concern '", command,
       "' failed (", self->system().render(msg.reason), "); restarting it");
   e.restarts.push_back(now);
-  start_concern(self, e);
+  start_concern(self, command, e);
 }
 
 /// Tells the peer table that the source of `msg`, which came through a
@@ -135,6 +258,8 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
                                           router_actor router) {
   self->state.ctx = std::move(ctx);
   self->state.router = std::move(router);
+  self->state.ctx.requester = spawn_requester(
+      self, self->state.ctx, caf::actor_cast<correlator_actor>(self));
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Our own links: concerns we spawned. Anything else that asks us to
     // exit (e.g. the local peer stopping) ends the manager.
@@ -151,6 +276,7 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
     log(log_level::warning, log_category::manager, "concern '", command,
         "' went down (", self->system().render(msg.reason), "); unregistered");
     self->state.concerns.erase(command);
+    start_grace(self, command);
   });
   self->delayed_send(self, self->state.ctx.settings->tick_interval,
                      timeout_atom::value);
@@ -172,8 +298,12 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
                 short_uuid(msg.to), " dropped: routing is not available");
             continue;
           }
+          if (take_expected_reply(self, msg, now))
+            continue;
           auto i = st.concerns.find(msg.command);
           if (i == st.concerns.end()) {
+            if (hold(self, msg, now))
+              continue;
             log(log_level::warning, log_category::manager, "unknown command '",
                 msg.command, "' in a ", to_string(msg.kind), " from ",
                 short_uuid(msg.source), "; dropped");
@@ -192,9 +322,10 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
                             "a concern for '" + command + "' is registered");
         auto& e = st.concerns[command];
         e.factory = std::move(factory);
-        start_concern(self, e);
+        start_concern(self, command, e);
         log(log_level::debug, log_category::manager, "concern '", command,
             "' started");
+        release_held(self, command);
         return caf::unit;
       },
       [self](add_atom, std::string& command,
@@ -207,6 +338,7 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
         st.concerns[command].handle = std::move(handle);
         log(log_level::debug, log_category::manager, "concern '", command,
             "' registered");
+        release_held(self, command);
         return caf::unit;
       },
       [self](remove_atom, const std::string& command) {
@@ -235,8 +367,39 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
         for (auto& kvp : self->state.concerns)
           self->send(kvp.second.handle, tick_atom::value);
       },
+      [self](expect_atom, std::string& peer, std::uint64_t id,
+             caf::timespan timeout, concern_actor& who) {
+        auto& st = self->state;
+        auto until = self->clock().now() + timeout;
+        expectation_key key{std::move(peer), id};
+        st.expiries.emplace(until, key);
+        st.expected[std::move(key)] = expectation{std::move(who), until};
+      },
+      [self](outgoing_atom, message& msg, priority prio, concern_actor& owner) {
+        // From another node: its clock and its numbers mean nothing here.
+        auto& st = self->state;
+        msg.source = st.ctx.local_uuid;
+        msg.deadline = self->clock().now() + st.ctx.settings->message_ttl;
+        if (msg.is_request() && msg.id == 0)
+          msg.id = st.ctx.ids->next();
+        self->send(st.ctx.sender, outgoing_atom::value, std::move(msg), prio,
+                   std::move(owner));
+      },
+      [self](context_atom) {
+        auto& own = self->state.ctx;
+        return remote_context{own.local_uuid,
+                              own.host,
+                              own.port,
+                              std::chrono::duration_cast<caf::timespan>(
+                                  own.settings->message_ttl),
+                              own.requester,
+                              own.peers};
+      },
       [self](timeout_atom) {
         forget_old_hints(self);
+        auto now = self->clock().now();
+        expire_expectations(self, now);
+        end_grace_periods(self, now);
         for (auto& kvp : self->state.concerns)
           self->send(kvp.second.handle, tick_atom::value);
         self->delayed_send(self, self->state.ctx.settings->tick_interval,

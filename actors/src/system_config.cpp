@@ -79,7 +79,11 @@ system_config::system_config() {
       .add(settings.call_timeout, "call-timeout",
            "longest a blocking local_peer call waits")
       .add(settings.default_route, "default-route",
-           "uuid of the peer messages without a route go through");
+           "uuid of the peer messages without a route go through")
+      .add(settings.concern_grace_period, "concern-grace-period",
+           "how long messages for a concern that went down are held")
+      .add(settings.concern_grace_limit, "concern-grace-limit",
+           "the most messages held for one command in its grace period");
 }
 
 std::string system_config::options_help() const {

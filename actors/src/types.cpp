@@ -7,6 +7,7 @@
 #include <caf/message.hpp>
 
 #include "p2p0mq/actors/interfaces.hpp"
+#include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/actors/zap.hpp"
 #include "p2p0mq/errc.hpp"
@@ -26,6 +27,12 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<priority>("p2p0mq::priority");
   cfg.add_message_type<peer_state>("p2p0mq::peer_state");
   cfg.add_message_type<zap_verdict>("p2p0mq::zap_verdict");
+  // Requests, and concerns on other nodes.
+  cfg.add_message_type<payload>("p2p0mq::payload");
+  cfg.add_message_type<concern_actor>("p2p0mq::concern_actor");
+  cfg.add_message_type<requester_actor>("p2p0mq::requester_actor");
+  cfg.add_message_type<peer_table_actor>("p2p0mq::peer_table_actor");
+  cfg.add_message_type<remote_context>("p2p0mq::remote_context");
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& context) {
     std::string result = "p2p0mq.";

@@ -61,6 +61,7 @@ caf::error config::validate() const {
       {"concern_restart_window", concern_restart_window, false},
       {"call_timeout", call_timeout, false},
       {"certificate_reload_interval", certificate_reload_interval, false},
+      {"concern_grace_period", concern_grace_period, true},
   };
   for (const auto& x : durations) {
     if (x.may_be_zero && x.value < duration::zero())

@@ -69,6 +69,14 @@ std::string to_string(errc x) {
     return "store_schema";
   case errc::store_uuid_mismatch:
     return "store_uuid_mismatch";
+  case errc::request_timeout:
+    return "request_timeout";
+  case errc::rejected:
+    return "rejected";
+  case errc::concern_failed:
+    return "concern_failed";
+  case errc::invalid_request:
+    return "invalid_request";
   }
   return "<unknown errc>";
 }

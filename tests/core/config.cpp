@@ -36,6 +36,7 @@ const duration_setting duration_settings[] = {
     {"send_blocked_delay", &config::send_blocked_delay, false},
     {"concern_restart_window", &config::concern_restart_window, false},
     {"call_timeout", &config::call_timeout, false},
+    {"concern_grace_period", &config::concern_grace_period, true},
 };
 
 /// Checks that `err` is an `invalid_config` error naming `setting`.
@@ -81,6 +82,8 @@ TEST_CASE("the settings of the actor layer have their documented defaults",
   CHECK(cfg.concern_max_restarts == 5);
   CHECK(cfg.concern_restart_window == 60s);
   CHECK(cfg.call_timeout == 10s);
+  CHECK(cfg.concern_grace_period == 0s);
+  CHECK(cfg.concern_grace_limit == 1000);
 }
 
 TEST_CASE("the default config is valid", "[config]") {

@@ -16,6 +16,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/config_option_adder.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
+#include "bench/concern.hpp"
 #include "bench/raw.hpp"
 #include "bench/store.hpp"
 #include "p2p0mq/actors/echo.hpp"
@@ -50,7 +52,13 @@ struct bench_config : system_config {
              "peers in each table of the store runs")
         .add(store_sync_interval, "store-sync-interval",
              "sync interval while the store runs measure throughput")
-        .add(write, "write", "markdown file whose results section to replace");
+        .add(write, "write", "markdown file whose results section to replace")
+        .add(concern_requests, "concern-requests",
+             "requests of each concern request/reply run")
+        .add(serve_concern, "serve-concern",
+             "internal: serve the concern runs' manager on this port");
+    // The concern runs reach a concern in another process over it.
+    load<caf::io::middleman>();
   }
   std::size_t messages = 200000;
   std::size_t round_trips = 5000;
@@ -59,6 +67,8 @@ struct bench_config : system_config {
   std::size_t store_peers = 10000;
   caf::timespan store_sync_interval = std::chrono::milliseconds{100};
   std::string write;
+  std::size_t concern_requests = 20000;
+  std::uint16_t serve_concern = 0;
 };
 
 /// Counts requests for its command; tells `main_actor` when `expected` came.
@@ -303,6 +313,7 @@ struct results {
   /// Syncs in the peer table (10,000 peers, nothing changed), in ms.
   double table_sync_p50 = 0;
   double table_sync_max = 0;
+  bench::concern_rates concern;
 };
 
 /// The peer tables' syncs, from their debug log lines ("synced N peers in
@@ -665,6 +676,22 @@ std::string report(const results& r, const std::string& command) {
       r.store_interval_ms, r.syncs_during_run, r.loaded_rate, r.syncing_rate,
       r.loaded_rate > 0 ? 100 * r.syncing_rate / r.loaded_rate : 0);
   out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| request/reply to a concern in the same process (%zu in "
+                "flight), req/s | | %.0f | | |\n",
+                r.concern.window, r.concern.local);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| request/reply to the same concern in another process "
+                "(middleman), req/s | | %.0f | %.0f %% of same process | |\n",
+                r.concern.remote,
+                r.concern.local > 0 ? 100 * r.concern.remote / r.concern.local
+                                    : 0);
+  out << buf;
+  if (r.concern.failed > 0)
+    out << "\n"
+        << r.concern.failed
+        << " requests of the concern runs got an error instead of a reply.\n";
   auto dropped = r.dropped + r.plain.dropped + r.curve.dropped;
   if (dropped > 0)
     out << "\n"
@@ -733,6 +760,8 @@ int main(int argc, char** argv) {
     command += std::string{" "} + argv[i];
   count_syncs();
   caf::actor_system sys{cfg};
+  if (cfg.serve_concern != 0)
+    return bench::serve_concern(sys, cfg.serve_concern);
   results r;
   // Memory first, while the heap holds nothing freed by earlier runs that
   // would hide what the peers take.
@@ -742,6 +771,9 @@ int main(int argc, char** argv) {
   one_way(cfg, sys, {}, r.plain);
   std::fprintf(stderr, "round trips...\n");
   round_trip(cfg, sys, {}, r.plain);
+  std::fprintf(stderr, "request/reply to a concern, here and elsewhere...\n");
+  r.concern = bench::measure_concern_rates(sys, settings_for(cfg, {}),
+                                           cfg.concern_requests, 64);
   auto certs = bench::make_temp_dir();
   std::fprintf(stderr, "one-way throughput, CURVE...\n");
   one_way(cfg, sys, certs, r.curve);
@@ -760,6 +792,7 @@ int main(int argc, char** argv) {
     write_section(cfg.write, text);
   bool ok = r.plain.our_rate > 0 && r.plain.our_p50 > 0 &&
             r.curve.our_rate > 0 && r.curve.our_p50 > 0 && r.syncing_rate > 0 &&
-            r.routed_rate > 0 && r.routed_p50 > 0;
+            r.routed_rate > 0 && r.routed_p50 > 0 && r.concern.local > 0 &&
+            r.concern.remote > 0;
   return ok ? 0 : 1;
 }

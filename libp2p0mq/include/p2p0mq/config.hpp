@@ -119,6 +119,17 @@ struct config {
   /// Never the local peer's own uuid.
   std::string default_route;
 
+  /// How long the messages for a command whose concern went down (one
+  /// registered as a running actor, e.g. from another process) are held for
+  /// a concern that registers for that command again; they are delivered to
+  /// it in order, or dropped with a log line when the period ends. Zero: they
+  /// are dropped at once, like those of a command no concern ever served.
+  duration concern_grace_period = std::chrono::seconds{0};
+
+  /// The most messages held for one command during its grace period; those
+  /// beyond are dropped (and counted in the log line).
+  std::size_t concern_grace_limit = 1000;
+
   /// The public certificate directory in force: `public_cert_dir`, or the
   /// default when it is empty.
   std::string public_certs() const;

@@ -73,10 +73,19 @@ enum class errc : std::uint8_t {
   /// The configured uuid differs from the one the peer store's database
   /// holds.
   store_uuid_mismatch,
+  /// No reply to a request came within its timeout.
+  request_timeout,
+  /// The concern that got a request rejected it (its reason in the context).
+  rejected,
+  /// A concern's handler threw; the concern was stopped.
+  concern_failed,
+  /// A request cannot be made as asked (no command, no timeout, our own uuid
+  /// or an invalid uuid as its destination).
+  invalid_request,
 };
 
 /// The last value of `errc`, for code that walks every value.
-inline constexpr errc last_errc = errc::store_uuid_mismatch;
+inline constexpr errc last_errc = errc::invalid_request;
 
 /// The category atom of p2p0mq errors (`caf::atom("p2p0mq")`).
 inline constexpr caf::atom_value error_category = caf::atom("p2p0mq");

@@ -37,13 +37,28 @@ struct concern_context {
   /// The local peer's settings.
   std::shared_ptr<const config> settings;
 
-  /// The local peer's message numbers, shared by its concerns.
+  /// The local peer's message numbers, shared by its concerns. Null for a
+  /// concern on another node: its new requests leave with id 0 and the
+  /// manager numbers them.
   std::shared_ptr<message_id_counter> ids;
 
-  /// Makes a request from us to `to`, numbered and with its deadline one
-  /// time-to-live after `now`. Its next hop is left empty: the sender picks it
-  /// from the peer's route.
-  message make_request(std::string to, std::string command, payload body,
+  /// The command id the concern serves, set by whoever spawns it from its
+  /// factory (the manager, or `attach_concern`); empty elsewhere.
+  std::string command;
+
+  /// The local peer's requester: for requests whose reply a caller waits for.
+  requester_actor requester;
+
+  /// For a concern on another node: the manager it serves, which takes its
+  /// outgoing messages (numbering new requests and timing them on the local
+  /// peer's clock). Empty for a concern on the local peer's node, which hands
+  /// them to `sender`.
+  outgoing_actor outlet;
+
+  /// Makes a request from us to `to`, numbered (0 without `ids`) and with its
+  /// deadline one time-to-live after `now`. Its next hop is left empty: the
+  /// sender picks it from the peer's route.
+  message make_request(std::string to, std::string command_id, payload body,
                        time_point now) const;
 
   /// Makes the reply to `request`, with its deadline one time-to-live after

@@ -11,6 +11,7 @@
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "p2p0mq/actors/inspect.hpp"
@@ -98,6 +99,50 @@ using concern_actor = caf::typed_actor<
     caf::reacts_to<sent_atom, message>,
     caf::replies_to<send_failed_atom, message, caf::error>::with<bool>,
     caf::reacts_to<dropped_atom, message, caf::error>>;
+
+// -- requests -----------------------------------------------------------------
+
+/// Ask a peer something and wait for its reply.
+using request_atom = caf::atom_constant<caf::atom("request")>;
+
+/// Send a request whose reply nobody waits for.
+using send_atom = caf::atom_constant<caf::atom("send")>;
+
+/// Register the reply a requester waits for.
+using expect_atom = caf::atom_constant<caf::atom("expect")>;
+
+/// Ask a manager what a concern on another node needs to know of it.
+using context_atom = caf::atom_constant<caf::atom("context")>;
+
+/// The payload key of a rejection: a reply whose payload holds this key with
+/// a str value rejects its request, the value saying why. A requester hands
+/// its caller `errc::rejected` with that text instead of the reply.
+/// (`concern_base` replies so when its request handler returns an error.)
+inline constexpr const char* rejection_field = "_rejected";
+
+/// The requester of a local peer: makes requests on behalf of callers that
+/// are not concerns of their command (user code, other concerns, actors on
+/// other nodes) and hands each its reply, correlated by message id. The
+/// manager spawns it; `local_peer::requester()` and
+/// `concern_context::requester` are its handle.
+///
+/// | message | reply | errors |
+/// |---|---|---|
+/// | `(request_atom, peer, command, payload, timeout, priority)` | the reply message (first one wins) | `errc::request_timeout` (no reply within `timeout`); the reason the sender dropped the request (`errc::message_expired`, `errc::send_queue_full`, `errc::local_peer_stopped`, ...); the error of a failed send (e.g. `errc::peer_unreachable`: a failed send is not tried again); `errc::rejected` (the reply is a rejection, see `rejection_field`); `errc::invalid_request` (no command, a timeout not above zero, our own uuid or an invalid uuid as `peer`); `errc::local_peer_stopped` (the requester stopped first) |
+/// | `(send_atom, peer, command, payload, priority)` | none: sends the request and forgets it; a failed send is tried again while its time-to-live lasts, a drop is logged; a reply goes to the concern of `command` like any other | |
+///
+/// The request leaves with the local peer's next message id and a deadline
+/// of `min(timeout, message_ttl)`. Every request ends in exactly one answer
+/// to its caller.
+using requester_actor = caf::typed_actor<
+    caf::replies_to<request_atom, std::string, std::string, payload,
+                    caf::timespan, priority>::with<message>,
+    caf::reacts_to<send_atom, std::string, std::string, payload, priority>>;
+
+/// What takes outgoing messages on behalf of their owner, who learns their
+/// outcome: the sender, or the manager for concerns on other nodes.
+using outgoing_actor = caf::typed_actor<
+    caf::reacts_to<outgoing_atom, message, priority, concern_actor>>;
 
 // -- sender -------------------------------------------------------------------
 

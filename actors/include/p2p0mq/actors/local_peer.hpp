@@ -6,8 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <caf/duration.hpp>
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
 
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
@@ -143,6 +146,45 @@ public:
   /// hop to the sender.
   void send(message msg, priority prio, concern_actor owner);
 
+  /// Sends a request for `command` to `peer` and forgets it: nobody waits
+  /// for its reply (a reply goes to our concern of `command`, if any), a
+  /// failed send is tried again while its time-to-live lasts, and a drop is
+  /// logged. Does nothing (but log) before `start`.
+  void send(const std::string& peer, const std::string& command, payload body,
+            priority prio = priority::fast);
+
+  /// Asks the concern of `command` on `peer`, from the actor `self`, and
+  /// returns CAF's response handle for the answer: the reply message, or an
+  /// error (see `requester_actor`: `errc::request_timeout` after `timeout`,
+  /// the reason a drop or failed send gave, `errc::rejected`, ...). `self`
+  /// is anything CAF's `request` is called on with `->`: a `scoped_actor`,
+  /// or an event-based actor's `self` pointer. Valid after `start`.
+  ///
+  /// ~~~
+  /// caf::scoped_actor self{sys};
+  /// peer.request(self, "bob-0002", "upper", body, std::chrono::seconds{5})
+  ///     .receive([&](p2p0mq::message& reply) { ... },
+  ///              [&](caf::error& err) { ... });
+  /// // in an event-based actor:
+  /// peer.request(self, "bob-0002", "upper", body, std::chrono::seconds{5})
+  ///     .then([=](p2p0mq::message& reply) { ... },
+  ///           [=](caf::error& err) { ... });
+  /// ~~~
+  template <class Self>
+  auto request(Self&& self, std::string peer, std::string command, payload body,
+               caf::timespan timeout, priority prio = priority::fast) const {
+    return self->request(ctx_.requester, caf::infinite, request_atom::value,
+                         std::move(peer), std::move(command), std::move(body),
+                         timeout, prio);
+  }
+
+  /// Asks like `request(self, ...)` and waits for the answer: the reply
+  /// message or the error. Error also: `errc::not_started`.
+  caf::expected<message> request(const std::string& peer,
+                                 const std::string& command, payload body,
+                                 caf::timespan timeout,
+                                 priority prio = priority::fast);
+
   /// What concerns of this local peer work with (valid after `start`).
   const concern_context& context() const noexcept {
     return ctx_;
@@ -156,6 +198,12 @@ public:
   /// The sender (valid after `start`).
   const sender_actor& sender() const noexcept {
     return ctx_.sender;
+  }
+
+  /// The requester (valid after `start`): makes the requests whose answer a
+  /// caller waits for (see `requester_actor`).
+  const requester_actor& requester() const noexcept {
+    return ctx_.requester;
   }
 
   /// The peer table (valid after `start`).

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "p2p0mq/actors/concern.hpp"
@@ -12,6 +15,29 @@
 #include "p2p0mq/actors/router.hpp"
 
 namespace p2p0mq {
+
+/// What a concern on another node needs to know of the local peer whose
+/// manager it serves; the manager's answer to `(context_atom)`.
+struct remote_context {
+  /// The local peer's uuid.
+  std::string local_uuid;
+  /// Host its receiver announces.
+  std::string host;
+  /// Port its receiver is bound to.
+  std::uint16_t port = 0;
+  /// Its message time-to-live.
+  caf::timespan message_ttl{};
+  /// Its requester.
+  requester_actor requester;
+  /// Its peer table.
+  peer_table_actor peers;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_context& x) {
+  return f(caf::meta::type_name("remote_context"), x.local_uuid, x.host, x.port,
+           x.message_ttl, x.requester, x.peers);
+}
 
 /// The manager: supervisor of one local peer's concerns and router of its
 /// incoming messages by command id.
@@ -24,6 +50,19 @@ namespace p2p0mq {
 /// | `(remove_atom, command)` | anyone | whether a concern was registered; a spawned one is stopped |
 /// | `(get_atom)` | anyone | the registered command ids, sorted |
 /// | `(tick_atom)` | anyone | none: ticks every concern now |
+/// | `(expect_atom, peer, id, timeout, concern_actor who)` | a requester | none: the first reply from `peer` to our message `id` within `timeout` goes to `who` (as `(incoming_atom, message)`) instead of to the concern of its command; later replies to it are logged and dropped until `timeout` has passed |
+/// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns on other nodes | none: hands the message to the sender on `owner`'s behalf, with the local uuid as its source and its deadline one time-to-live from now on the local clock; a request with id 0 gets the local peer's next id |
+/// | `(context_atom)` | concerns on other nodes, the local peer | `remote_context` |
+///
+/// Replies: a reply that a requester registered for goes to that requester
+/// (first one wins); any other reply goes to the concern of its command.
+///
+/// Grace period: when a concern registered as a running actor goes down,
+/// the messages for its command are held for `concern_grace_period` (at
+/// most `concern_grace_limit` of them) and handed, in order, to the next
+/// concern that registers for the command within that time; then the rest
+/// is dropped with a log line. With a period of zero (the default) they are
+/// dropped at once, as are those of a command no concern serves.
 ///
 /// Reverse paths: a message that reached us through a relay (its source is
 /// not its previous hop), whoever it is for, tells the peer table that its
@@ -38,18 +77,24 @@ namespace p2p0mq {
 /// messages are dropped with a log line. Stop sequence: the manager exits
 /// (e.g. `exit_reason::user_shutdown`); its spawned concerns are linked and
 /// exit with it.
-using manager_actor =
-    caf::typed_actor<caf::reacts_to<incoming_atom, std::vector<message>>,
-                     caf::reacts_to<add_atom, std::string, concern_factory>,
-                     caf::reacts_to<add_atom, std::string, concern_actor>,
-                     caf::replies_to<remove_atom, std::string>::with<bool>,
-                     caf::replies_to<get_atom>::with<std::vector<std::string>>,
-                     caf::reacts_to<tick_atom>>;
+using manager_actor = caf::typed_actor<
+    caf::reacts_to<incoming_atom, std::vector<message>>,
+    caf::reacts_to<add_atom, std::string, concern_factory>,
+    caf::reacts_to<add_atom, std::string, concern_actor>,
+    caf::replies_to<remove_atom, std::string>::with<bool>,
+    caf::replies_to<get_atom>::with<std::vector<std::string>>,
+    caf::reacts_to<tick_atom>,
+    caf::reacts_to<expect_atom, std::string, std::uint64_t, caf::timespan,
+                   concern_actor>,
+    caf::reacts_to<outgoing_atom, message, priority, concern_actor>,
+    caf::replies_to<context_atom>::with<remote_context>>;
 
 /// Spawns the manager of a local peer; `ctx` is handed to every concern it
 /// spawns. It ticks its concerns every `ctx.settings->tick_interval`, on a
-/// timer of its own that no other actor can reach. Messages for other peers
-/// go to `router`; without one they are logged and dropped.
+/// timer of its own that no other actor can reach. It spawns the local
+/// peer's requester, linked to it, and hands it to its concerns in
+/// `concern_context::requester`. Messages for other peers go to `router`;
+/// without one they are logged and dropped.
 manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx,
                             router_actor router = {});
 

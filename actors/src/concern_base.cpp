@@ -1,0 +1,269 @@
+#include "p2p0mq/actors/concern_base.hpp"
+
+#include <exception>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/system_messages.hpp>
+
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/uuid.hpp"
+
+namespace p2p0mq {
+
+concern_base::concern_base(caf::actor_config& cfg, concern_context ctx)
+    : super(cfg), ctx_(std::move(ctx)) {
+  // nop
+}
+
+concern_base::~concern_base() {
+  // nop
+}
+
+template <class F>
+bool concern_base::guarded(const char* hook, F&& f, const message* request) {
+  // Exceptions stop here: CAF's handler loop never sees them.
+  try {
+    f();
+    return true;
+  } catch (const std::exception& e) {
+    fail(hook, e.what(), request);
+  } catch (...) {
+    fail(hook, "an exception of unknown type", request);
+  }
+  return false;
+}
+
+void concern_base::fail(const char* hook, const std::string& what,
+                        const message* request) {
+  auto reason =
+      make_error(errc::concern_failed, "concern '" + ctx_.command +
+                                           "' threw in " + hook + ": " + what);
+  log(log_level::error, log_category::app, render(reason));
+  if (request != nullptr)
+    reject(*request, reason);
+  quit(std::move(reason));
+}
+
+concern_base::behavior_type concern_base::make_behavior() {
+  if (ctx_.outlet) {
+    // On another node: serve the manager while it is there.
+    monitor(ctx_.outlet);
+    set_down_handler([this](caf::down_msg& msg) {
+      if (msg.source != ctx_.outlet.address())
+        return;
+      log(log_level::info, log_category::app, "concern '", ctx_.command,
+          "': the manager it serves went down (", system().render(msg.reason),
+          ")");
+      quit(msg.reason);
+    });
+  }
+  guarded("on_start", [this] { on_start(); });
+  return {
+      [this](incoming_atom, const message& msg) {
+        if (msg.is_request())
+          handle_request(msg);
+        else
+          guarded("on_reply", [&] { on_reply(msg); });
+      },
+      [this](tick_atom) { guarded("on_tick", [this] { on_tick(); }); },
+      [this](sent_atom, const message& msg) {
+        guarded("on_sent", [&] { on_sent(msg); });
+      },
+      [this](send_failed_atom, const message& msg, const caf::error& reason) {
+        auto again = false;
+        guarded("on_send_failed", [&] { again = on_send_failed(msg, reason); });
+        return again;
+      },
+      [this](dropped_atom, const message& msg, const caf::error& reason) {
+        guarded("on_dropped", [&] { on_dropped(msg, reason); });
+      },
+  };
+}
+
+void concern_base::on_exit() {
+  // Exiting already: an exception here is only logged.
+  try {
+    on_stop(fail_state());
+  } catch (const std::exception& e) {
+    log(log_level::error, log_category::app, "concern '", ctx_.command,
+        "' threw in on_stop: ", e.what());
+  } catch (...) {
+    log(log_level::error, log_category::app, "concern '", ctx_.command,
+        "' threw in on_stop");
+  }
+}
+
+void concern_base::handle_request(const message& request) {
+  answer result = no_reply;
+  if (!guarded(
+          "on_request", [&] { result = on_request(request); }, &request))
+    return;
+  switch (result.what()) {
+  case answer::kind::reply:
+    reply(request, result.body(), result.prio());
+    break;
+  case answer::kind::reject:
+    reject(request, result.reason(), result.prio());
+    break;
+  case answer::kind::none:
+    break;
+  }
+}
+
+message concern_base::send_request(const std::string& peer, payload body,
+                                   priority prio) {
+  auto msg =
+      ctx_.make_request(peer, ctx_.command, std::move(body), clock().now());
+  post(msg, prio);
+  return msg;
+}
+
+void concern_base::reply(const message& request, payload body, priority prio) {
+  post(ctx_.make_reply(request, std::move(body), clock().now()), prio);
+}
+
+void concern_base::reject(const message& request, const caf::error& reason,
+                          priority prio) {
+  // A rejection says why; "rejected" itself goes without saying.
+  auto why = !reason                    ? std::string{"no reason given"}
+             : reason == errc::rejected ? context_of(reason)
+                                        : render(reason);
+  log(log_level::debug, log_category::app, "concern '", ctx_.command,
+      "' rejects request ", request.id, " from ", short_uuid(request.source),
+      ": ", why);
+  reply(request, payload_builder{}.add_string(rejection_field, why).build(),
+        prio);
+}
+
+void concern_base::post(message msg, priority prio) {
+  concern_actor owner{this};
+  if (ctx_.outlet)
+    send(ctx_.outlet, outgoing_atom::value, std::move(msg), prio,
+         std::move(owner));
+  else
+    send(ctx_.sender, outgoing_atom::value, std::move(msg), prio,
+         std::move(owner));
+}
+
+// -- default hooks ------------------------------------------------------------
+
+void concern_base::on_start() {
+  // nop
+}
+
+void concern_base::on_tick() {
+  // nop
+}
+
+answer concern_base::on_request(const message&) {
+  return make_error(errc::rejected,
+                    "concern '" + ctx_.command + "' takes no requests");
+}
+
+void concern_base::on_reply(const message& reply) {
+  log(log_level::debug, log_category::app, "concern '", ctx_.command,
+      "' ignores reply ", reply.id, " from ", short_uuid(reply.source));
+}
+
+void concern_base::on_sent(const message&) {
+  // nop
+}
+
+bool concern_base::on_send_failed(const message&, const caf::error&) {
+  return true;
+}
+
+void concern_base::on_dropped(const message& msg, const caf::error& reason) {
+  log(log_level::info, log_category::app, "concern '", ctx_.command,
+      "': ", to_string(msg.kind), " ", msg.id, " to ", short_uuid(msg.to),
+      " dropped: ", render(reason));
+}
+
+void concern_base::on_stop(const caf::error&) {
+  // nop
+}
+
+// -- function-based form ------------------------------------------------------
+
+namespace {
+
+/// A concern whose hooks are the handlers it was given.
+class function_concern final : public concern_base {
+public:
+  function_concern(caf::actor_config& cfg, concern_context ctx,
+                   concern_handlers handlers)
+      : concern_base(cfg, std::move(ctx)), h_(std::move(handlers)) {
+    // nop
+  }
+
+protected:
+  void on_start() override {
+    if (h_.on_start)
+      h_.on_start(*this);
+  }
+
+  void on_tick() override {
+    if (h_.on_tick)
+      h_.on_tick(*this);
+  }
+
+  answer on_request(const message& request) override {
+    if (h_.on_request)
+      return h_.on_request(*this, request);
+    return concern_base::on_request(request);
+  }
+
+  void on_reply(const message& reply) override {
+    if (h_.on_reply)
+      h_.on_reply(*this, reply);
+    else
+      concern_base::on_reply(reply);
+  }
+
+  void on_sent(const message& msg) override {
+    if (h_.on_sent)
+      h_.on_sent(*this, msg);
+  }
+
+  bool on_send_failed(const message& msg, const caf::error& reason) override {
+    if (h_.on_send_failed)
+      return h_.on_send_failed(*this, msg, reason);
+    return concern_base::on_send_failed(msg, reason);
+  }
+
+  void on_dropped(const message& msg, const caf::error& reason) override {
+    if (h_.on_dropped)
+      h_.on_dropped(*this, msg, reason);
+    else
+      concern_base::on_dropped(msg, reason);
+  }
+
+  void on_stop(const caf::error& reason) override {
+    if (h_.on_stop)
+      h_.on_stop(*this, reason);
+  }
+
+private:
+  concern_handlers h_;
+};
+
+} // namespace
+
+concern_factory make_concern(concern_handlers handlers) {
+  return [handlers](caf::local_actor* parent,
+                    concern_context ctx) -> concern_actor {
+    return parent->spawn<function_concern>(std::move(ctx), handlers);
+  };
+}
+
+concern_factory
+make_concern(std::function<answer(concern_base& self, const message& request)>
+                 on_request) {
+  concern_handlers handlers;
+  handlers.on_request = std::move(on_request);
+  return make_concern(std::move(handlers));
+}
+
+} // namespace p2p0mq

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <caf/fwd.hpp>
+
+#include "p2p0mq/config.hpp"
+
+namespace p2p0mq::bench {
+
+/// Request/reply rates to one concern, measured in one run.
+struct concern_rates {
+  /// Replies per second from a concern in the same process.
+  double local = 0;
+  /// Replies per second from the same concern in another process, attached
+  /// to the manager over CAF's middleman.
+  double remote = 0;
+  /// Requests of each measure.
+  std::size_t requests = 0;
+  /// Requests kept in flight.
+  std::size_t window = 0;
+  /// Requests that got an error instead of a reply, over both measures.
+  std::size_t failed = 0;
+};
+
+/// Local peer A asks local peer B's concern `bench-reply` (it replies with
+/// the request's payload) `requests` times, `window` requests in flight,
+/// through A's requester: first with the concern in this process, then with
+/// the same concern in a second process (this program again, run with
+/// `--bench.serve-concern=PORT`) attached to B's manager, which is published
+/// with the middleman. `sys` must have the middleman loaded. Peers use
+/// `base` without encryption.
+concern_rates measure_concern_rates(caf::actor_system& sys, const config& base,
+                                    std::size_t requests, std::size_t window);
+
+/// The second process: attaches `bench-reply` to the manager published on
+/// 127.0.0.1:`port` and serves it until the manager goes away. Returns the
+/// exit code.
+int serve_concern(caf::actor_system& sys, std::uint16_t port);
+
+} // namespace p2p0mq::bench
