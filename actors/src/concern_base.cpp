@@ -142,9 +142,13 @@ void concern_base::post(message msg, priority prio) {
   if (ctx_.outlet)
     send(ctx_.outlet, outgoing_atom::value, std::move(msg), prio,
          std::move(owner));
-  else
+  else if (ctx_.sender)
     send(ctx_.sender, outgoing_atom::value, std::move(msg), prio,
          std::move(owner));
+  else // Spawned without a local peer: still one outcome per message.
+    send(owner, dropped_atom::value, std::move(msg),
+         make_error(errc::not_started,
+                    "concern '" + ctx_.command + "' has no sender"));
 }
 
 // -- default hooks ------------------------------------------------------------

@@ -251,6 +251,24 @@ TEST_CASE("a handler that answers no_reply replies later", "[concern_base]") {
   CHECK(fix.last_reply_field("text") == "LATER");
 }
 
+TEST_CASE("a concern spawned without a local peer has its messages dropped",
+          "[concern_base]") {
+  journal log;
+  base_fixture fix;
+  caf::scoped_actor self{fix.sys()};
+  concern_context nowhere;
+  nowhere.command = "shout";
+  nowhere.settings = fix.settings;
+  auto handle = concern_class<shouter>(&log)(self.ptr(), nowhere);
+  fix.run();
+  caf::anon_send(handle, incoming_atom::value, fix.request(9, text("hi")));
+  fix.run();
+  CHECK(log.events == std::vector<std::string>{"start shout", "request 9",
+                                               "dropped 9 not_started"});
+  caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  fix.run();
+}
+
 // -- function-based form ------------------------------------------------------
 
 TEST_CASE("a function-based concern runs its handlers; missing ones do what "
