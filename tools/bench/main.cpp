@@ -676,6 +676,8 @@ std::string report(const results& r, const std::string& command) {
       r.store_interval_ms, r.syncs_during_run, r.loaded_rate, r.syncing_rate,
       r.loaded_rate > 0 ? 100 * r.syncing_rate / r.loaded_rate : 0);
   out << buf;
+  out << "\n| concerns | | p2p0mq | ratio | |\n";
+  out << "|---|---|---|---|---|\n";
   std::snprintf(buf, sizeof(buf),
                 "| request/reply to a concern in the same process (%zu in "
                 "flight), req/s | | %.0f | | |\n",
