@@ -21,6 +21,7 @@
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "support/log_capture.hpp"
+#include "support/loopback.hpp"
 #include "support/settings.hpp"
 #include "support/sqlite.hpp"
 #include "support/wait.hpp"
@@ -32,43 +33,7 @@ using p2p0mq::testing::wait_until;
 
 namespace {
 
-/// One actor system for the loopback tests of a test case.
-struct loopback {
-  loopback() : sys(cfg) {
-  }
-
-  /// Starts a local peer on a port of the system's choice.
-  std::unique_ptr<local_peer> start(const std::string& uuid) {
-    auto result =
-        std::make_unique<local_peer>(sys, test_settings(uuid), zmq_context);
-    auto err = result->start();
-    INFO(render(err));
-    REQUIRE(!err);
-    return result;
-  }
-
-  /// Whether `a` sees `b` in `state`.
-  static bool sees(local_peer& a, const local_peer& b, peer_state state) {
-    auto p = a.find_peer(b.uuid());
-    return p && p->state == state;
-  }
-
-  bool connected_both_ways(local_peer& a, local_peer& b,
-                           std::chrono::milliseconds limit) {
-    return wait_until(
-        sys,
-        [&] {
-          return sees(a, b, peer_state::connected) &&
-                 sees(b, a, peer_state::connected);
-        },
-        limit);
-  }
-
-  system_config cfg;
-  caf::actor_system sys;
-  std::shared_ptr<zmq::context_t> zmq_context =
-      std::make_shared<zmq::context_t>(1);
-};
+using loopback = p2p0mq::testing::loopback;
 
 /// Owner of test requests: forwards drops to `listener`.
 concern_actor::behavior_type owner_impl(concern_actor::pointer,

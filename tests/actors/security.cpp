@@ -22,6 +22,7 @@
 #include "support/concern_fixture.hpp"
 #include "support/deterministic.hpp"
 #include "support/log_capture.hpp"
+#include "support/loopback.hpp"
 #include "support/settings.hpp"
 #include "support/wait.hpp"
 
@@ -33,12 +34,17 @@ using p2p0mq::testing::wait_until;
 
 namespace {
 
-/// Local peers that each keep their certificates in a directory of their
-/// own, so that they trust nobody until told.
-struct secure_net {
-  secure_net() : log(log_capture::install()), sys(cfg) {
+/// Installs the log capture before anything else of a fixture is made.
+struct capturing_log {
+  capturing_log() : log(log_capture::install()) {
   }
 
+  log_capture& log;
+};
+
+/// Local peers that each keep their certificates in a directory of their
+/// own, so that they trust nobody until told.
+struct secure_net : capturing_log, p2p0mq::testing::loopback {
   /// Settings of a peer whose certificates live in `dir/<name>`.
   config settings_for(const std::string& uuid, const std::string& name) {
     auto result = p2p0mq::testing::test_settings(uuid);
@@ -47,32 +53,11 @@ struct secure_net {
     return result;
   }
 
-  std::unique_ptr<local_peer> start(const config& settings) {
-    auto result = std::make_unique<local_peer>(sys, settings, zmq_context);
-    auto err = result->start();
-    INFO(render(err));
-    REQUIRE(!err);
-    return result;
-  }
+  using loopback::start;
 
+  /// Starts a peer with certificates of its own.
   std::unique_ptr<local_peer> start(const std::string& uuid) {
     return start(settings_for(uuid, uuid));
-  }
-
-  static bool sees(local_peer& a, const local_peer& b, peer_state state) {
-    auto p = a.find_peer(b.uuid());
-    return p && p->state == state;
-  }
-
-  bool connected_both_ways(local_peer& a, local_peer& b,
-                           std::chrono::milliseconds limit) {
-    return wait_until(
-        sys,
-        [&] {
-          return sees(a, b, peer_state::connected) &&
-                 sees(b, a, peer_state::connected);
-        },
-        limit);
   }
 
   /// Waits until a log line since `from` holds every one of `parts`.
@@ -82,12 +67,7 @@ struct secure_net {
         sys, [&] { return log.contains(from, parts); }, limit);
   }
 
-  log_capture& log;
   temp_dir dir;
-  system_config cfg;
-  caf::actor_system sys;
-  std::shared_ptr<zmq::context_t> zmq_context =
-      std::make_shared<zmq::context_t>(1);
 };
 
 /// Trusts `uuid`'s certificate from `from` in `to`.
