@@ -44,6 +44,9 @@ struct ask_around_state {
   std::unordered_map<std::string, time_point> asked;
   /// Requests we relayed, by target, oldest first.
   std::unordered_map<std::string, std::vector<kept_request>> kept;
+  /// When the first answer about each target came (within the interval):
+  /// later answers came a longer way round and are not taken.
+  std::unordered_map<std::string, time_point> found;
 };
 
 using ask_around_ptr = concern_actor::stateful_pointer<ask_around_state>;
@@ -253,6 +256,20 @@ void on_reply(ask_around_ptr self, const message& msg, question q) {
     return;
   }
   q.breadcrumbs.pop_back();
+  auto now = self->clock().now();
+  // A question floods the network: answers come from every way round. The
+  // first came the quickest way; a later one would replace that route with
+  // a longer one (and, passed on, replace the routes of the peers the
+  // question came through, which can make a loop).
+  if (auto [i, first] = st.found.try_emplace(q.target, now); !first) {
+    if (now - i->second < ctx.settings->ask_around_interval) {
+      log(log_level::debug, log_category::router, "a later answer about ",
+          short_uuid(q.target), " from ", short_uuid(msg.previous_hop),
+          ": the first one stands");
+      return;
+    }
+    i->second = now;
+  }
   auto& via = msg.previous_hop;
   if (via != q.target) {
     log(log_level::debug, log_category::router, short_uuid(q.target),
@@ -262,7 +279,6 @@ void on_reply(ask_around_ptr self, const message& msg, question q) {
   // Answer the requests about the target we kept, whether we asked first
   // or passed a question on.
   bool requester_answered = q.breadcrumbs.empty(); // We asked first.
-  auto now = self->clock().now();
   auto i = st.kept.find(q.target);
   if (i != st.kept.end()) {
     for (auto& k : i->second) {
@@ -295,12 +311,13 @@ void prune(ask_around_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
   auto& cfg = *st.ctx.settings;
-  for (auto i = st.asked.begin(); i != st.asked.end();) {
-    if (now - i->second >= cfg.ask_around_interval)
-      i = st.asked.erase(i);
-    else
-      ++i;
-  }
+  for (auto* xs : {&st.asked, &st.found})
+    for (auto i = xs->begin(); i != xs->end();) {
+      if (now - i->second >= cfg.ask_around_interval)
+        i = xs->erase(i);
+      else
+        ++i;
+    }
   for (auto i = st.kept.begin(); i != st.kept.end();) {
     auto& xs = i->second;
     xs.erase(std::remove_if(xs.begin(), xs.end(),

@@ -20,7 +20,7 @@
 #include "p2p0mq/cert_store.hpp"
 #include "p2p0mq/errc.hpp"
 #include "support/concern_fixture.hpp"
-#include "support/deterministic.hpp"
+#include "p2p0mq/testing/deterministic.hpp"
 #include "support/log_capture.hpp"
 #include "support/loopback.hpp"
 #include "support/settings.hpp"

@@ -21,7 +21,7 @@
 
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
-#include "support/deterministic.hpp"
+#include "p2p0mq/testing/deterministic.hpp"
 
 using namespace std::chrono_literals;
 using p2p0mq::testing::deterministic;

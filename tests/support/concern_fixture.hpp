@@ -30,7 +30,7 @@
 #include "p2p0mq/message.hpp"
 #include "p2p0mq/payload.hpp"
 #include "p2p0mq/peer.hpp"
-#include "support/deterministic.hpp"
+#include "p2p0mq/testing/deterministic.hpp"
 
 namespace Catch {
 
@@ -126,30 +126,13 @@ inline sender_actor::behavior_type fake_sender(sender_actor::pointer self,
   };
 }
 
-/// Where an `ask` puts its answer.
-template <class T>
-using answer_ptr = std::shared_ptr<std::optional<caf::expected<T>>>;
-
-/// Sends one request and keeps its answer. (Spawned with arguments rather
-/// than captures: CAF 0.17 dereferences a null pointer when a function actor
-/// is spawned without any, which UBSan reports.)
-template <class T, class Handle, class... Ts>
-void asker(caf::event_based_actor* self, answer_ptr<T> result, Handle dest,
-           Ts... xs) {
-  self->request(dest, caf::infinite, std::move(xs)...)
-      .then([result](T& x) { result->emplace(std::move(x)); },
-            [result](caf::error& err) { result->emplace(std::move(err)); });
-}
-
 /// Sends a request to `dest` from a short-lived actor, runs the system and
 /// returns the answer. Fails the test when no answer came.
 template <class T, class Handle, class... Ts>
 caf::expected<T> ask(deterministic& fix, const Handle& dest, Ts... xs) {
-  auto result = std::make_shared<std::optional<caf::expected<T>>>();
-  fix.sys().spawn(asker<T, Handle, Ts...>, result, dest, std::move(xs)...);
-  fix.run();
-  REQUIRE(result->has_value());
-  return std::move(**result);
+  auto result = try_ask<T>(fix, dest, std::move(xs)...);
+  REQUIRE(result.has_value());
+  return std::move(*result);
 }
 
 /// A payload `{"host": host, "port": port}`, as `hello` carries.

@@ -109,4 +109,11 @@ std::string render(const caf::error& x);
 /// empty string.
 std::string context_of(const caf::error& x);
 
+/// Whether `x` is the p2p0mq error `code`, e.g.
+/// `is(reply.error(), errc::request_timeout)`.
+inline bool is(const caf::error& x, errc code) noexcept {
+  return x.category() == error_category &&
+         x.code() == static_cast<std::uint8_t>(code);
+}
+
 } // namespace p2p0mq

@@ -1,4 +1,6 @@
-#include "support/deterministic.hpp"
+#include "p2p0mq/testing/deterministic.hpp"
+
+#include <algorithm>
 
 #include <caf/atom.hpp>
 #include <caf/detail/test_actor_clock.hpp>
@@ -26,16 +28,37 @@ deterministic::~deterministic() {
 }
 
 std::size_t deterministic::run() {
-  return sched_.run();
+  auto n = sched_.run();
+  messages_ += n;
+  return n;
 }
 
 bool deterministic::run_once() {
-  return sched_.try_run_once();
+  if (!sched_.try_run_once())
+    return false;
+  ++messages_;
+  return true;
 }
 
 std::size_t deterministic::advance_time(duration d) {
   auto fired = sched_.advance_time(d);
   run();
+  return fired;
+}
+
+std::size_t deterministic::run_for(duration d) {
+  run();
+  auto& clock = sched_.clock();
+  auto end = clock.current_time + d;
+  std::size_t fired = 0;
+  while (clock.has_pending_timeout() &&
+         clock.schedule().begin()->first <= end) {
+    // Sets the clock to the timeout's own time.
+    clock.trigger_timeout();
+    ++fired;
+    run();
+  }
+  clock.current_time = end;
   return fired;
 }
 
@@ -45,7 +68,7 @@ bool deterministic::run_until(const std::function<bool()>& pred, duration limit,
   for (duration passed{}; !pred(); passed += step) {
     if (passed >= limit)
       return false;
-    advance_time(step);
+    run_for(std::min(step, limit - passed));
   }
   return true;
 }

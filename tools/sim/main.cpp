@@ -1,0 +1,295 @@
+// p2p0mq-sim: runs a simulated network of local peers (the real actors on an
+// in-memory wire, in virtual time) from flags, and reports how it converged,
+// the traffic per peer and the memory per simulated peer. See --help.
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/testing/sim_network.hpp"
+
+namespace {
+
+using namespace p2p0mq;
+using namespace p2p0mq::testing;
+using wall_clock = std::chrono::steady_clock;
+
+struct options {
+  std::size_t peers = 1000;
+  std::size_t degree = 4;
+  double loss = 0;
+  duration latency = std::chrono::milliseconds{1};
+  duration length = std::chrono::hours{1};
+  duration check = std::chrono::seconds{60};
+  std::uint64_t seed = 1;
+  std::string trace;
+  bool markdown = false;
+};
+
+void usage(std::FILE* out) {
+  std::fputs(
+      "usage: p2p0mq-sim [flags]\n"
+      "Runs a simulated p2p0mq network in virtual time: the real actors of\n"
+      "every local peer (manager, concerns, peer table, router, sender) on an\n"
+      "in-memory wire that carries the encoded frames. Peers form a random\n"
+      "connected graph (a ring plus random links); each is told the address\n"
+      "of its neighbours, greets them and keeps them alive with heart-beats.\n"
+      "\n"
+      "  --peers N        simulated peers (default 1000)\n"
+      "  --degree D       average neighbours per peer, at least 2 (default 4)\n"
+      "  --loss P         chance of losing each message part, 0 to 1\n"
+      "                   (default 0)\n"
+      "  --latency MS     one-way latency of every link in milliseconds\n"
+      "                   (default 1)\n"
+      "  --duration S     virtual seconds to run after the peers are told\n"
+      "                   their neighbours (default 3600)\n"
+      "  --check S        virtual seconds between checks that every link is\n"
+      "                   still CONNECTED both ways (default 60)\n"
+      "  --seed N         seed of the graph and of the losses (default 1)\n"
+      "  --trace FILE     write every frame on the wire to FILE (costly)\n"
+      "  --markdown       also print one row of the BENCHMARKS.md table\n"
+      "  --help           this text\n"
+      "\n"
+      "Exit code: 0 when the network converged and stayed connected, 1 when\n"
+      "it did not, 2 for bad flags.\n",
+      out);
+}
+
+std::optional<double> number(std::string_view x) {
+  std::string s{x};
+  char* end = nullptr;
+  auto v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size())
+    return std::nullopt;
+  return v;
+}
+
+/// Parses the flags; exits 2 on a bad one.
+options parse(int argc, char** argv) {
+  options result;
+  auto fail = [](const std::string& what) {
+    std::fprintf(stderr, "p2p0mq-sim: %s (see --help)\n", what.c_str());
+    std::exit(2);
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string_view flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      usage(stdout);
+      std::exit(0);
+    }
+    if (flag == "--markdown") {
+      result.markdown = true;
+      continue;
+    }
+    if (i + 1 >= argc)
+      fail("missing value after " + std::string{flag});
+    std::string_view value = argv[++i];
+    if (flag == "--trace") {
+      result.trace = value;
+      continue;
+    }
+    auto x = number(value);
+    auto bad = [&] {
+      fail("bad value '" + std::string{value} + "' for " + std::string{flag});
+    };
+    if (!x || *x < 0)
+      bad();
+    if (flag == "--peers") {
+      if (*x < 2 || *x > 64000 || *x != static_cast<std::size_t>(*x))
+        fail("--peers takes a whole number from 2 to 64000");
+      result.peers = static_cast<std::size_t>(*x);
+    } else if (flag == "--degree") {
+      if (*x < 2 || *x != static_cast<std::size_t>(*x))
+        fail("--degree takes a whole number of at least 2");
+      result.degree = static_cast<std::size_t>(*x);
+    } else if (flag == "--loss") {
+      if (*x > 1)
+        fail("--loss takes a chance from 0 to 1");
+      result.loss = *x;
+    } else if (flag == "--latency") {
+      result.latency = std::chrono::duration_cast<duration>(
+          std::chrono::duration<double, std::milli>{*x});
+    } else if (flag == "--duration") {
+      result.length = std::chrono::duration_cast<duration>(
+          std::chrono::duration<double>{*x});
+    } else if (flag == "--check") {
+      if (*x <= 0)
+        bad();
+      result.check = std::chrono::duration_cast<duration>(
+          std::chrono::duration<double>{*x});
+    } else if (flag == "--seed") {
+      result.seed = static_cast<std::uint64_t>(*x);
+    } else {
+      fail("unknown flag " + std::string{flag});
+    }
+  }
+  if (result.degree >= result.peers)
+    fail("--degree must be below --peers");
+  return result;
+}
+
+/// The resident set size of this process, in KiB (`VmRSS`, or `VmHWM` for
+/// the peak).
+long resident_kib(const char* field = "VmRSS:") {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field, 0) == 0)
+      return std::strtol(line.c_str() + std::string_view{field}.size(), nullptr,
+                         10);
+  return -1;
+}
+
+double seconds(duration x) {
+  return std::chrono::duration<double>(x).count();
+}
+
+double seconds_since(wall_clock::time_point t0) {
+  return std::chrono::duration<double>(wall_clock::now() - t0).count();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse(argc, argv);
+  // The simulated peers' own log lines (a lost hello, ...) are not the
+  // report: keep errors only.
+  set_log_level(log_level::error);
+  auto t0 = wall_clock::now();
+  auto rss0 = resident_kib();
+  sim_options so;
+  so.seed = opts.seed;
+  so.trace = !opts.trace.empty();
+  so.echo = false;
+  so.link.latency = opts.latency;
+  so.link.loss = opts.loss;
+  sim_network net{so};
+  // The peers start over one tick interval, so their timers spread out
+  // over it as on a real network.
+  auto graph = add_random_network(net, opts.peers, opts.degree, opts.seed,
+                                  so.defaults.tick_interval / opts.peers);
+  auto& edges = graph.links;
+  auto rss1 = resident_kib();
+  auto setup = seconds_since(t0);
+  std::printf("p2p0mq-sim: %zu peers, %zu links (degree %.2f), loss %.3g, "
+              "latency %.3g ms, seed %" PRIu64 ", %.0f s of virtual time\n",
+              opts.peers, edges.size(), 2.0 * edges.size() / opts.peers,
+              opts.loss, seconds(opts.latency) * 1000, opts.seed,
+              seconds(opts.length));
+  std::fflush(stdout);
+  // Converge: check every virtual second.
+  auto t1 = wall_clock::now();
+  auto start = net.now();
+  std::optional<double> converged;
+  std::size_t broken = 0;
+  while (net.now() - start < opts.length) {
+    net.advance(std::chrono::seconds{1});
+    broken = graph.broken_links(net);
+    if (broken == 0) {
+      converged = seconds(net.now() - start);
+      break;
+    }
+  }
+  // Stay: check every `check` of virtual time until the end.
+  std::size_t checks = 0;
+  std::size_t failed_checks = 0;
+  std::size_t worst = 0;
+  auto converged_at = net.now();
+  auto transfers_at_convergence = net.transfer_count();
+  while (converged && net.now() - start < opts.length) {
+    auto step = std::min(opts.check, opts.length - (net.now() - start));
+    net.advance(step);
+    auto b = graph.broken_links(net);
+    ++checks;
+    if (b > 0) {
+      ++failed_checks;
+      worst = std::max(worst, b);
+    }
+  }
+  auto run_wall = seconds_since(t1);
+  auto total_wall = seconds_since(t0);
+  auto rss2 = resident_kib();
+  auto peak = resident_kib("VmHWM:");
+  auto virtual_seconds = seconds(net.now() - start);
+  auto steady_seconds = seconds(net.now() - converged_at);
+  // Traffic.
+  auto traffic = net.total_traffic();
+  std::uint64_t sent = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t lost = 0;
+  for (auto& [command, x] : traffic) {
+    sent += x.sent;
+    bytes += x.bytes_sent;
+    lost += x.lost;
+  }
+  auto per_peer_minute = [&](double n, double secs) {
+    return secs > 0 ? n / opts.peers / (secs / 60) : 0.0;
+  };
+  if (converged)
+    std::printf("converged: every link CONNECTED both ways after %.1f s "
+                "(virtual)\n",
+                *converged);
+  else
+    std::printf("did not converge: %zu link ends not CONNECTED after %.0f s\n",
+                broken, virtual_seconds);
+  if (converged)
+    std::printf("stayed connected: %s (%zu checks every %.0f s, %zu failed, "
+                "at worst %zu link ends down)\n",
+                failed_checks == 0 ? "yes" : "no", checks, seconds(opts.check),
+                failed_checks, worst);
+  std::printf("messages per peer per minute: %.1f overall, %.1f once "
+              "converged; %.0f bytes per peer per minute\n",
+              per_peer_minute(static_cast<double>(sent), virtual_seconds),
+              per_peer_minute(static_cast<double>(net.transfer_count() -
+                                                  transfers_at_convergence),
+                              steady_seconds),
+              per_peer_minute(static_cast<double>(bytes), virtual_seconds));
+  for (auto& [command, x] : traffic)
+    std::printf("  %-6s %12" PRIu64 " sent, %10" PRIu64 " lost, %10" PRIu64
+                " refused, %.1f per peer per minute\n",
+                command.c_str(), x.sent, x.lost, x.refused,
+                per_peer_minute(static_cast<double>(x.sent), virtual_seconds));
+  std::printf("memory per simulated peer: %.1f KiB after setup, %.1f KiB at "
+              "the end (RSS %ld MiB, peak %ld MiB)\n",
+              static_cast<double>(rss1 - rss0) / opts.peers,
+              static_cast<double>(rss2 - rss0) / opts.peers, rss2 / 1024,
+              peak / 1024);
+  std::printf("wall time: %.1f s (setup %.1f s, %.0f s of virtual time in "
+              "%.1f s: %.0fx real time)\n",
+              total_wall, setup, virtual_seconds, run_wall,
+              run_wall > 0 ? virtual_seconds / run_wall : 0.0);
+  std::printf("actor messages: %zu (%.1f per peer per virtual second)\n",
+              net.messages_run(),
+              static_cast<double>(net.messages_run()) / opts.peers /
+                  std::max(virtual_seconds, 1.0));
+  std::printf("trace digest: %016" PRIx64 " over %" PRIu64
+              " message parts (%" PRIu64 " lost)\n",
+              net.digest(), net.transfer_count(), lost);
+  if (opts.markdown)
+    std::printf("| %zu | %zu | %.3g | %.1f | %.1f | %.1f | %.1f | %.1f | "
+                "%.1f |\n",
+                opts.peers, edges.size(), opts.loss,
+                converged ? *converged : -1.0,
+                per_peer_minute(static_cast<double>(sent), virtual_seconds),
+                static_cast<double>(rss2 - rss0) / opts.peers, setup, run_wall,
+                total_wall);
+  if (!opts.trace.empty()) {
+    std::ofstream out{opts.trace};
+    net.write_trace(out);
+    if (!out) {
+      std::fprintf(stderr, "p2p0mq-sim: cannot write %s\n", opts.trace.c_str());
+      return 1;
+    }
+  }
+  return converged && failed_checks == 0 ? 0 : 1;
+}
