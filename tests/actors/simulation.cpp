@@ -295,7 +295,8 @@ TEST_CASE("sim: a user's concern, its traffic and request/reply through the "
 }
 
 TEST_CASE("sim: 1,000 peers on a random sparse graph connect and stay "
-          "connected through an hour of heart-beats") {
+          "connected through an hour of heart-beats",
+          "[sim][scale]") {
   sim_options o;
   o.trace = false;
   o.echo = false;
@@ -321,7 +322,8 @@ TEST_CASE("sim: 1,000 peers on a random sparse graph connect and stay "
 }
 
 TEST_CASE("sim: a network split in halves loses the other half on the "
-          "seed's schedule and heals") {
+          "seed's schedule and heals",
+          "[sim][scale]") {
   sim_options o;
   o.trace = false;
   o.echo = false;
@@ -383,7 +385,8 @@ TEST_CASE("sim: a network split in halves loses the other half on the "
 }
 
 TEST_CASE("sim: ask-around finds a peer 6 hops away in a 1,000-peer "
-          "network") {
+          "network",
+          "[sim][scale]") {
   sim_options o;
   o.trace = false;
   o.link.latency = 1ms;
