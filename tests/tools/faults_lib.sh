@@ -22,7 +22,7 @@ timings=(
   --p2p0mq.store-sync-interval=1s
 )
 
-declare -A pid_of=()
+declare -A pid_of=() started_at=()
 
 faults_cleanup() {
   local name
@@ -55,8 +55,9 @@ fail() {
 }
 
 # start NAME [--in NETNS] ARGS...: starts a node in the background with the
-# short timings and --json; its JSON lines go to $work/NAME.out and its
-# standard error to $work/NAME.err (both replaced). Sets pid_of[NAME], and
+# short timings, --json and its connector's log (every change of a peer's
+# state, as it happens); its JSON lines go to $work/NAME.out and its standard
+# error, with the log, to $work/NAME.err (both replaced). Sets pid_of[NAME], and
 # sets port to the port it announces (waits at most 20 s).
 start() {
   local name=$1
@@ -66,9 +67,11 @@ start() {
     prefix=(ip netns exec "$2")
     shift 2
   fi
-  "${prefix[@]}" "$node" "$@" --json "${timings[@]}" \
+  "${prefix[@]}" "$node" "$@" --json --log-level warning,connector=info \
+    "${timings[@]}" \
     >"$work/$name.out" 2>"$work/$name.err" &
   pid_of[$name]=$!
+  started_at[$name]=$(now_ms)
   port=
   local i
   for i in $(seq 200); do
@@ -118,16 +121,24 @@ wait_for() {
   done
 }
 
-# in_state NAME UUID STATE: whether the last JSON line of node NAME lists
-# peer UUID in STATE (a regular expression, e.g. 'UNREACHABLE\|NO_CONNECTION').
+# state_of NAME UUID: the state of peer UUID at node NAME, as its log said
+# last ("info connector: fault-b- CONNECTED -> UNREACHABLE"; the log names a
+# peer by the first 8 bytes of its uuid).
+state_of() {
+  sed -n "s/^info connector: ${2:0:8} [A-Z_]* -> \([A-Z_]*\).*/\1/p" \
+    "$work/$1.err" | tail -n 1
+}
+
+# in_state NAME UUID STATE: whether node NAME holds peer UUID in STATE (a
+# regular expression, e.g. 'UNREACHABLE\|NO_CONNECTION') by its log.
 in_state() {
-  field "$1" "$2" state | grep -qx "$3"
+  state_of "$1" "$2" | grep -qx "$3"
 }
 
 # fresh NAME UUID SECONDS: whether the last JSON line of node NAME lists peer
 # UUID as CONNECTED and heard from within SECONDS.
 fresh() {
-  in_state "$1" "$2" CONNECTED &&
+  [ "$(field "$1" "$2" state)" = CONNECTED ] &&
     awk -v s="$(field "$1" "$2" seconds_since_heard)" -v m="$3" \
       'BEGIN { exit !(s != "" && s != "null" && s + 0 <= m + 0) }'
 }
@@ -146,4 +157,9 @@ fresh_after() {
 # seconds MS: MS milliseconds as seconds with one decimal.
 seconds() {
   awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'
+}
+
+# since NAME: the seconds since node NAME was started, with one decimal.
+since() {
+  seconds $(($(now_ms) - ${started_at[$1]}))
 }

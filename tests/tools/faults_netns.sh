@@ -62,8 +62,8 @@ lost='UNREACHABLE\|NO_CONNECTION'
 wait_for 10 in_state a $b "$lost" || fail "A did not see B UNREACHABLE"
 t_a=$took_ms
 wait_for 10 in_state b $a "$lost" || fail "B did not see A UNREACHABLE"
-echo "link cut: A saw B $(field a $b state) after $(seconds $t_a) s," \
-  "B saw A $(field b $a state) $(seconds $took_ms) s later"
+echo "link cut: A saw B $(state_of a $b) after $(seconds $t_a) s," \
+  "B saw A $(state_of b $a) $(seconds $took_ms) s later"
 
 ip -n $ns_a link set veth-a up || fail "cannot restore the link"
 wait_for 15 in_state a $b CONNECTED ||
