@@ -223,7 +223,7 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         auto direct =
             msg.previous_hop.empty() || msg.source == msg.previous_hop;
         if (direct && p.state != peer_state::connected &&
-            p.state != peer_state::connecting && !p.host.empty())
+            p.state != peer_state::connecting && !p.host.empty() && p.port != 0)
           self->send(st.sender, connect_atom::value, p.uuid,
                      "tcp://" + p.host + ":" + std::to_string(p.port));
         auto now = self->clock().now();

@@ -1,6 +1,6 @@
 # Helpers of the fault tests (faults_*.sh), sourced by them: starting
 # p2p0mq-node processes with short timings and waiting, with a bound, for what
-# their JSON lines say. Each wait polls every 0.1 s; none sleeps to
+# their logs and JSON lines say. Each wait polls every 0.1 s; none sleeps to
 # synchronise.
 #
 # Set before sourcing: node (the p2p0mq-node binary) and work (a scratch
@@ -28,7 +28,6 @@ faults_cleanup() {
   local name
   for name in "${!pid_of[@]}"; do
     kill -KILL "${pid_of[$name]}" 2>/dev/null
-    kill -CONT "${pid_of[$name]}" 2>/dev/null
   done
 }
 
