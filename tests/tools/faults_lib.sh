@@ -57,7 +57,8 @@ fail() {
 # short timings, --json and its connector's log (every change of a peer's
 # state, as it happens); its JSON lines go to $work/NAME.out and its standard
 # error, with the log, to $work/NAME.err (both replaced). Sets pid_of[NAME], and
-# sets port to the port it announces (waits at most 20 s).
+# sets port to the port it announces (waits at most 20 s). A node ends by
+# itself after 120 s, should the test be killed before it could stop it.
 start() {
   local name=$1
   shift
@@ -67,7 +68,7 @@ start() {
     shift 2
   fi
   "${prefix[@]}" "$node" "$@" --json --log-level warning,connector=info \
-    "${timings[@]}" \
+    --duration 120 "${timings[@]}" \
     >"$work/$name.out" 2>"$work/$name.err" &
   pid_of[$name]=$!
   started_at[$name]=$(now_ms)

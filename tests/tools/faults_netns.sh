@@ -33,6 +33,12 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# Namespaces left by a run that was killed outright (no trap runs then): those
+# named after a process that is gone.
+for ns in $(ip netns list 2>/dev/null |
+  sed -n 's/^\(p2p0mq-faults-[ab]-\([0-9]*\)\).*/\1 \2/p' | tr ' ' ':'); do
+  kill -0 "${ns#*:}" 2>/dev/null || ip netns del "${ns%:*}" 2>/dev/null
+done
 
 ip netns add $ns_a 2>"$work/netns.err" ||
   skip "cannot make a network namespace: $(cat "$work/netns.err")"
