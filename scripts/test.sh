@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 # clang-format checks the style; python3-zmq (pyzmq) checks that certificates
 # travel both ways between p2p0mq and pyzmq; graphviz checks the topology
-# pictures of p2p0mq-node.
-p2p0mq_install_missing clang-format python3-zmq graphviz
+# pictures of p2p0mq-node; iproute2 (`ip`) makes the network namespaces of the
+# link-cut fault test.
+p2p0mq_install_missing clang-format python3-zmq graphviz iproute2
 
 build=${P2P0MQ_TEST_BUILD_DIR:-build-test}
 jobs=$(nproc)

@@ -213,10 +213,23 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         if (i == st.peers.end())
           return make_error(errc::unknown_peer, short_uuid(msg.source));
         st.greeting.erase(msg.source);
+        auto& p = i->second;
+        // A peer that talks to us directly before we connected to it (it
+        // knew us from before our restart and goes on with its heart-beats,
+        // while we still hold it as INITIAL from the store): connect to it
+        // now, or every answer would find no connection and it would never be
+        // greeted, being CONNECTED. Before the route change, so that the
+        // sender has the connection when it sends what waited for the route.
+        auto direct =
+            msg.previous_hop.empty() || msg.source == msg.previous_hop;
+        if (direct && p.state != peer_state::connected &&
+            p.state != peer_state::connecting && !p.host.empty() && p.port != 0)
+          self->send(st.sender, connect_atom::value, p.uuid,
+                     "tcp://" + p.host + ":" + std::to_string(p.port));
         auto now = self->clock().now();
-        update(self, i->second,
-               [&](peer& p) { p.become_connected(msg, now, *st.settings); });
-        return i->second;
+        update(self, p,
+               [&](peer& x) { x.become_connected(msg, now, *st.settings); });
+        return p;
       },
       [self](state_atom, const std::string& uuid,
              peer_state next) -> caf::result<peer> {

@@ -747,3 +747,46 @@ TEST_CASE("the peer table rejects route hints through or to ourselves, or "
   CHECK(fix.lookup("peer-0001").error() == errc::unknown_peer);
   CHECK(fix.wire.routes.empty());
 }
+
+// -- a peer heard before we connected to it ---------------------------------
+
+TEST_CASE("a peer heard directly before we connected to it is connected to "
+          "at its address, before its route changes",
+          "[peer_table][faults]") {
+  // E.g. a peer that goes on with its heart-beats to us after our restart,
+  // while its record, from the store, is still INITIAL: without the
+  // connection, every answer would fail and, being CONNECTED, it would never
+  // be greeted.
+  auto from = GENERATE(peer_state::initial, peer_state::no_connection,
+                       peer_state::routed, peer_state::unreachable);
+  table_fixture fix;
+  bring_to(fix, "peer-0001", from);
+  fix.add("peer-0001", "10.0.0.9", 5009);
+  REQUIRE(fix.heard(fix.incoming("peer-0001", "hb")));
+  CHECK(fix.get("peer-0001").state == peer_state::connected);
+  REQUIRE(fix.wire.connects.size() == 1);
+  CHECK(fix.wire.connects[0].uuid == "peer-0001");
+  CHECK(fix.wire.connects[0].endpoint == "tcp://10.0.0.9:5009");
+  REQUIRE(fix.wire.routes.size() == 1);
+  CHECK(fix.wire.connects[0].seq < fix.wire.routes[0].seq);
+}
+
+TEST_CASE("a peer heard while CONNECTED or CONNECTING, through a relay or "
+          "without an address is not connected to again",
+          "[peer_table][faults]") {
+  table_fixture fix;
+  bring_to(fix, "peer-0001", peer_state::connected);
+  bring_to(fix, "peer-0002", peer_state::connecting);
+  bring_to(fix, "peer-0003", peer_state::initial);
+  REQUIRE(hint(fix, "peer-0004", relay));
+  fix.wire.clear();
+  REQUIRE(fix.heard(fix.incoming("peer-0001", "hb")));
+  REQUIRE(fix.heard(fix.incoming("peer-0002", "hello", message_kind::reply)));
+  REQUIRE(fix.heard(
+      fix.incoming("peer-0003", "hb", message_kind::request, 1, {}, relay)));
+  REQUIRE(fix.heard(fix.incoming("peer-0004", "hb")));
+  CHECK(fix.get("peer-0002").state == peer_state::connected);
+  CHECK(fix.get("peer-0003").state == peer_state::routed);
+  CHECK(fix.get("peer-0004").state == peer_state::connected);
+  CHECK(fix.wire.connects.empty());
+}

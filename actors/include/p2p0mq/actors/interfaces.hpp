@@ -233,7 +233,7 @@ using sender_actor = caf::typed_actor<
 /// | `(get_atom, uuid)` | that peer | `errc::unknown_peer` |
 /// | `(add_atom, uuid, host, port)` | the peer, created INITIAL or with its address updated | `errc::invalid_peer` |
 /// | `(remove_atom, uuid)` | whether it was there | |
-/// | `(heard_atom, message)` | the message's source after `become_connected` | `errc::unknown_peer` |
+/// | `(heard_atom, message)` | the message's source after `become_connected`; a peer heard directly while neither CONNECTED nor CONNECTING is first connected to at its address (`connect_atom` to the sender) | `errc::unknown_peer` |
 /// | `(state_atom, uuid, peer_state)` | the peer after the outcome of a `hello`: CONNECTING (it was sent) applies to a peer that needs a reconnect, NO_CONNECTION (it failed; schedules the next attempt) to one neither CONNECTED nor ROUTED, any other state as asked | `errc::unknown_peer` |
 /// | `(heart_beat_atom)` | the peers to send a heart-beat now; the rules' state changes are applied and their next beat scheduled | |
 /// | `(greet_atom)` | the peers to send a `hello` now; CONNECTING peers that never answered become NO_CONNECTION | |
