@@ -295,8 +295,11 @@ TEST_CASE("sim: a user's concern, its traffic and request/reply through the "
 }
 
 TEST_CASE("sim: 1,000 peers on a random sparse graph connect and stay "
-          "connected through an hour of heart-beats",
+          "connected through heart-beats",
           "[sim][scale]") {
+  // The suite runs 5 virtual minutes under the sanitizers (20 beats at the
+  // slowest schedule); `p2p0mq-sim --peers 1000 --duration 3600` runs the
+  // hour (BENCHMARKS.md).
   sim_options o;
   o.trace = false;
   o.echo = false;
@@ -309,10 +312,9 @@ TEST_CASE("sim: 1,000 peers on a random sparse graph connect and stay "
                           << " s");
   REQUIRE(took >= 0s);
   CHECK(took <= 5s);
-  // Through the hour: checked every 10 virtual minutes.
-  for (int i = 0; i < 6; ++i) {
-    net.advance(10min);
-    INFO("minute " << (i + 1) * 10);
+  for (int i = 0; i < 5; ++i) {
+    net.advance(1min);
+    INFO("minute " << i + 1);
     CHECK(g.broken_links(net) == 0);
   }
   auto hb = net.total_traffic().at(p2p0mq::heart_beat_command);
