@@ -242,7 +242,114 @@ TEST_CASE("four local peers in a line, each told only the next: A's echo "
     CHECK(st.sent >= 4);
     CHECK(st.sent <= st.received);
     CHECK(st.dropped == 0);
+    // The same counters in its metrics.
+    auto m = relay->metrics();
+    REQUIRE(m);
+    CHECK(m->router.sent >= st.sent);
   }
+  // A asked around for D and learned its route from B's answer; B passed
+  // A's question on to C, which answered.
+  auto ma = a.metrics();
+  auto mb = b.metrics();
+  auto mc = c.metrics();
+  REQUIRE(ma);
+  REQUIRE(mb);
+  REQUIRE(mc);
+  CHECK(ma->ask_around.searches >= 1);
+  CHECK(ma->ask_around.questions >= 1);
+  CHECK(ma->ask_around.routes_found >= 1);
+  CHECK(mb->ask_around.passed_on >= 1);
+  CHECK(mc->ask_around.answered >= 1);
+  caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("metrics hold each peer's heart-beat round trips and the traffic "
+          "by peer and by concern, counted alike on both sides",
+          "[local_peer][loopback][metrics]") {
+  loopback net;
+  auto fast = [&](const std::string& uuid) {
+    auto settings = test_settings(uuid);
+    settings.heart_beat_interval = 50ms;
+    settings.tick_interval = 20ms;
+    return net.start(settings);
+  };
+  auto a = fast("peer-a-0001");
+  auto b = fast("peer-b-0002");
+  caf::scoped_actor self{net.sys};
+  auto listener = caf::actor_cast<caf::actor>(self);
+  auto owner = net.sys.spawn(owner_impl, listener);
+  REQUIRE(!a->add_concern("flaky", flaky(listener)));
+  REQUIRE(!b->add_concern("flaky", flaky(listener)));
+  REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
+  REQUIRE(net.connected_both_ways(*a, *b, 2000ms));
+  auto of = [](const local_peer_metrics& m, const std::string& uuid) {
+    for (auto& p : m.peers)
+      if (p.uuid == uuid)
+        return p;
+    FAIL("no peer " << uuid);
+    return peer_metrics{};
+  };
+  auto concern = [](const local_peer_metrics& m, const std::string& command) {
+    for (auto& c : m.concerns)
+      if (c.command == command)
+        return c;
+    FAIL("no concern " << command);
+    return concern_metrics{};
+  };
+  // Three answered heart-beats or more.
+  CHECK(wait_until(
+      net.sys,
+      [&] {
+        auto m = a->metrics();
+        return m && of(*m, b->uuid()).round_trips.count >= 3;
+      },
+      5000ms));
+  CHECK(round_trip(self, *a, *b, "flaky", owner));
+  auto ma = a->metrics();
+  auto mb = b->metrics();
+  REQUIRE(ma);
+  REQUIRE(mb);
+  auto pb = of(*ma, b->uuid());
+  auto rtt = pb.round_trips;
+  CHECK(rtt.last() > 0s);
+  CHECK(rtt.min() <= rtt.mean());
+  CHECK(rtt.mean() <= rtt.max());
+  CHECK(rtt.max() < 1s);
+  CHECK(pb.in.messages >= 3);
+  CHECK(pb.in.bytes > pb.in.messages);
+  CHECK(pb.out.messages >= 3);
+  CHECK(pb.out.dropped == 0);
+  // One request and its reply, seen from both ends.
+  auto fa = concern(*ma, "flaky");
+  auto fb = concern(*mb, "flaky");
+  CHECK(fa.out.messages == 1);
+  CHECK(fa.in.messages == 1);
+  CHECK(fb.in.messages == 1);
+  CHECK(fb.out.messages == 1);
+  CHECK(fa.out.bytes == fb.in.bytes);
+  CHECK(fb.out.bytes == fa.in.bytes);
+  auto hb = concern(*ma, "hb");
+  CHECK(hb.out.messages >= 3);
+  CHECK(hb.in.messages >= 3);
+  CHECK(concern(*ma, "hello").out.messages >= 1);
+  CHECK(concern(*ma, "r").out.messages == 0);
+  // The totals are the sums.
+  std::uint64_t sent = 0;
+  for (auto& c : ma->concerns)
+    sent += c.out.messages;
+  CHECK(sent == ma->sender.sent);
+  // In JSON and in Prometheus text.
+  auto json = to_json(*ma);
+  CHECK(json.find("\"peer-b-0002\": {\"state\": \"CONNECTED\"") !=
+        std::string::npos);
+  CHECK(json.find("\"rtt\": {\"last\": 0.") != std::string::npos);
+  CHECK(json.find("\"flaky\": {\"in\": {\"messages\": 1, \"bytes\": " +
+                  std::to_string(fa.in.bytes) + "}") != std::string::npos);
+  auto text = to_prometheus(*ma);
+  CHECK(text.find("\np2p0mq_peer_rtt_seconds{local=\"peer-a-0001\","
+                  "peer=\"peer-b-0002\"} 0.") != std::string::npos);
+  CHECK(text.find("\np2p0mq_concern_sent_messages_total{local=\"peer-a-0001\","
+                  "command=\"flaky\"} 1\n") != std::string::npos);
   caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
 }
 
