@@ -1,5 +1,6 @@
 #include "p2p0mq/actors/local_peer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -574,4 +575,97 @@ TEST_CASE("a local peer does not start when its uuid differs from its "
   CHECK(err == make_error(errc::store_uuid_mismatch));
   CHECK_THAT(context_of(err), Catch::Matchers::StartsWith(settings.database));
   CHECK(!z.running());
+}
+
+TEST_CASE("metrics render as JSON and as Prometheus text with every field, "
+          "names escaped",
+          "[local_peer][metrics]") {
+  local_peer_metrics m;
+  m.uuid = "peer-a-0001";
+  m.host = "127.0.0.1";
+  m.port = 7000;
+  m.router.sent = 4;
+  m.ask_around.routes_found = 2;
+  m.unknown_command = 1;
+  concern_metrics odd;
+  odd.command = "q\"u\\o\nte";
+  odd.in = {3, 30};
+  odd.out.messages = 2;
+  odd.out.bytes = 20;
+  odd.out.send_failed = 1;
+  odd.out.dropped = 5;
+  m.concerns.push_back(odd);
+  peer_metrics quiet;
+  quiet.uuid = "peer-q-0003";
+  peer_metrics busy;
+  busy.uuid = "peer-b-0002";
+  busy.state = peer_state::connected;
+  busy.round_trips.add(250us);
+  busy.round_trips.add(750us);
+  busy.in = {7, 70};
+  busy.out.messages = 6;
+  busy.out.bytes = 60;
+  m.peers = {busy, quiet};
+  auto json = to_json(m);
+  for (auto part :
+       {"\"receiver\": {\"received\": 0, \"malformed\": 0, \"impostors\": 0, "
+        "\"handshake_failures\": 0, \"unknown_command\": 1}",
+        "\"router\": {\"received\": 0, \"sent\": 4, \"dropped\": 0, "
+        "\"looped\": 0}",
+        "\"ask_around\": {\"searches\": 0, \"questions\": 0, \"answered\": 0, "
+        "\"passed_on\": 0, \"routes_found\": 2}",
+        "\"concerns\": {\"q\\\"u\\\\o\\u000ate\": {\"in\": {\"messages\": 3, "
+        "\"bytes\": 30}, \"out\": {\"messages\": 2, \"bytes\": 20, "
+        "\"send_failed\": 1, \"dropped\": 5}}}",
+        "\"rtt\": {\"last\": 0.000750, \"min\": 0.000250, \"mean\": 0.000500, "
+        "\"max\": 0.000750, \"samples\": 2, \"count\": 2}, \"in\": "
+        "{\"messages\": 7, \"bytes\": 70}, \"out\": {\"messages\": 6, "
+        "\"bytes\": 60, \"send_failed\": 0, \"dropped\": 0}}",
+        "\"peer-q-0003\": {\"state\": \"INITIAL\"", "\"rtt\": null"}) {
+    INFO(part);
+    CHECK(json.find(part) != std::string::npos);
+  }
+  auto text = to_prometheus(m);
+  std::string local = "{local=\"peer-a-0001\",";
+  for (auto line :
+       {"p2p0mq_peer_rtt_seconds" + local + "peer=\"peer-b-0002\"} 0.000750",
+        "p2p0mq_peer_rtt_mean_seconds" + local +
+            "peer=\"peer-b-0002\"} 0.000500",
+        "p2p0mq_peer_heart_beats_answered_total" + local +
+            "peer=\"peer-q-0003\"} 0",
+        "p2p0mq_peer_received_bytes_total" + local + "peer=\"peer-b-0002\"} 70",
+        "p2p0mq_concern_dropped_messages_total" + local +
+            "command=\"q\\\"u\\\\o\\nte\"} 5",
+        "p2p0mq_concern_failed_sends_total" + local +
+            "command=\"q\\\"u\\\\o\\nte\"} 1",
+        std::string{"p2p0mq_routed_sent_total{local=\"peer-a-0001\"} 4"},
+        std::string{
+            "p2p0mq_ask_around_routes_found_total{local=\"peer-a-0001\"} 2"}}) {
+    INFO(line);
+    CHECK(text.find("\n" + line + "\n") != std::string::npos);
+  }
+  // No round trip for a peer that never answered a beat.
+  CHECK(text.find("p2p0mq_peer_rtt_seconds" + local + "peer=\"peer-q-0003\"") ==
+        std::string::npos);
+  // Every sample belongs to the family of the TYPE line before it, and each
+  // family has one.
+  std::string family;
+  std::vector<std::string> families;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    REQUIRE(end != std::string::npos);
+    auto line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      CHECK(std::find(families.begin(), families.end(), family) ==
+            families.end());
+      families.push_back(family);
+    } else if (line.rfind("# HELP ", 0) != 0) {
+      INFO(line);
+      CHECK(line.compare(0, family.size() + 1, family + "{") == 0);
+    }
+  }
+  CHECK(families.size() == 39);
 }
