@@ -30,10 +30,11 @@ wait_for() {
   echo "$value"
 }
 
-# A beats B every 300 ms, so round trips are measured soon.
+# A beats its peers every 300 ms (looking every 100 ms), so round trips are
+# measured soon.
 "$node" --uuid node-a-0001 --certs "$work/certs" --json --metrics 0 \
-  --topology "$work/net.dot" --duration 20 \
-  --p2p0mq.heart-beat-interval=300ms >"$work/a.out" 2>"$work/a.err" &
+  --topology "$work/net.dot" --duration 20 --p2p0mq.heart-beat-interval=300ms \
+  --p2p0mq.tick-interval=100ms >"$work/a.out" 2>"$work/a.err" &
 pids+=($!)
 a_port=$(wait_for "$work/a.err" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p')
 m_port=$(wait_for "$work/a.err" 's/.*metrics on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p')
@@ -187,8 +188,9 @@ fi
 # The live view under a pseudo-terminal: its table, in colour, and no line
 # wider than 80 columns once the escapes are taken out.
 script -qec "$node --uuid node-d-0004 --certs $work/certs \
-  --peer node-a-0001@127.0.0.1:$a_port --duration 2.2 --watch \
-  --p2p0mq.heart-beat-interval=200ms" "$work/tty.log" >/dev/null 2>&1
+  --peer node-a-0001@127.0.0.1:$a_port --duration 3.2 --watch \
+  --p2p0mq.heart-beat-interval=200ms --p2p0mq.tick-interval=100ms" \
+  "$work/tty.log" >/dev/null 2>&1
 check 'grep -q "PEER *STATE *SINCE *HEARD *RTT *IN *OUT *ADDRESS" "$work/tty.log"' \
   "the live view shows its table"
 check 'grep -q "node-a-0.*CONNECTED.* [0-9.]*ms .*B .*B  127\.0\.0\.1:" "$work/tty.log"' \
