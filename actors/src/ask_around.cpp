@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/send.hpp>
@@ -47,9 +48,10 @@ struct ask_around_state {
   /// When the first answer about each target came (within the interval):
   /// later answers came a longer way round and are not taken.
   std::unordered_map<std::string, time_point> found;
+  ask_around_stats stats;
 };
 
-using ask_around_ptr = concern_actor::stateful_pointer<ask_around_state>;
+using ask_around_ptr = ask_around_actor::stateful_pointer<ask_around_state>;
 
 bool contains(const std::vector<std::string>& xs, const std::string& x) {
   return std::find(xs.begin(), xs.end(), x) != xs.end();
@@ -150,6 +152,8 @@ void look_for(ask_around_ptr self, std::vector<search> xs) {
                 forget(self, x.target, now);
                 continue;
               }
+              ++self->state.stats.searches;
+              self->state.stats.questions += ask.size();
               x.breadcrumbs.push_back(ctx.local_uuid);
               auto body = encode(x.target, x.breadcrumbs);
               log(log_level::debug, log_category::router, "asking ", ask.size(),
@@ -171,6 +175,7 @@ void look_for(ask_around_ptr self, std::vector<search> xs) {
 
 void answer(ask_around_ptr self, const message& request, const question& q) {
   auto& ctx = self->state.ctx;
+  ++self->state.stats.answered;
   send(self, ctx.make_reply(request, encode(q.target, q.breadcrumbs),
                             self->clock().now()));
 }
@@ -178,6 +183,7 @@ void answer(ask_around_ptr self, const message& request, const question& q) {
 /// Keeps a request about a target we do not reach, and looks for it.
 void relay(ask_around_ptr self, message msg, question q) {
   auto& st = self->state;
+  ++st.stats.passed_on;
   auto& kept = st.kept[q.target];
   if (kept.size() < max_kept_per_target)
     kept.push_back({msg, self->clock().now()});
@@ -274,6 +280,7 @@ void on_reply(ask_around_ptr self, const message& msg, question q) {
   if (via != q.target) {
     log(log_level::debug, log_category::router, short_uuid(q.target),
         " can be reached via ", short_uuid(via));
+    ++st.stats.routes_found;
     caf::anon_send(ctx.peers, via_atom::value, q.target, via);
   }
   // Answer the requests about the target we kept, whether we asked first
@@ -302,6 +309,7 @@ void on_reply(ask_around_ptr self, const message& msg, question q) {
   out.id = msg.id;
   out.payload = encode(q.target, q.breadcrumbs);
   out.deadline = now + ctx.settings->message_ttl;
+  ++st.stats.answered;
   send(self, std::move(out));
 }
 
@@ -332,8 +340,8 @@ void prune(ask_around_ptr self) {
   }
 }
 
-concern_actor::behavior_type ask_around_impl(ask_around_ptr self,
-                                             concern_context context) {
+ask_around_actor::behavior_type ask_around_impl(ask_around_ptr self,
+                                                concern_context context) {
   self->state.ctx = std::move(context);
   return {
       [self](incoming_atom, message& msg) {
@@ -370,6 +378,7 @@ concern_actor::behavior_type ask_around_impl(ask_around_ptr self,
         log(log_level::debug, log_category::router, "r ", to_string(msg.kind),
             " to ", short_uuid(msg.to), " dropped: ", render(err));
       },
+      [self](stats_atom) { return self->state.stats; },
   };
 }
 
@@ -377,7 +386,8 @@ concern_actor::behavior_type ask_around_impl(ask_around_ptr self,
 
 concern_factory ask_around() {
   return [](caf::local_actor* parent, concern_context ctx) {
-    return parent->spawn(ask_around_impl, std::move(ctx));
+    return caf::actor_cast<concern_actor>(
+        parent->spawn(ask_around_impl, std::move(ctx)));
   };
 }
 

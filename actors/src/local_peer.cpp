@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
@@ -226,13 +227,33 @@ caf::expected<local_peer_metrics> local_peer::metrics() {
   if (!table)
     return std::move(table.error());
   local_peer_metrics result;
+  manager_stats incoming;
+  concern_actor finder;
   caf::error failure;
+  auto fail = [&](caf::error& err) { failure = std::move(err); };
   caf::scoped_actor self{sys_};
-  self->request(ctx_.sender, settings_->call_timeout, stats_atom::value)
-      .receive([&](const sender_stats& x) { result.sender = x; },
-               [&](caf::error& err) { failure = std::move(err); });
+  auto timeout = settings_->call_timeout;
+  self->request(ctx_.sender, timeout, stats_atom::value)
+      .receive([&](sender_stats& x) { result.sender = std::move(x); }, fail);
+  if (!failure)
+    self->request(manager_, timeout, stats_atom::value)
+        .receive([&](manager_stats& x) { incoming = std::move(x); }, fail);
+  if (!failure)
+    self->request(router_, timeout, stats_atom::value)
+        .receive([&](const router_stats& x) { result.router = x; }, fail);
+  if (!failure)
+    self->request(manager_, timeout, get_atom::value,
+                  std::string{ask_around_command})
+        .receive([&](concern_actor& x) { finder = std::move(x); }, fail);
   if (failure)
     return failure;
+  if (finder) {
+    // Zero when another concern serves `r`, or ours is restarting.
+    self->request(caf::actor_cast<ask_around_actor>(finder), timeout,
+                  stats_atom::value)
+        .receive([&](const ask_around_stats& x) { result.ask_around = x; },
+                 [](caf::error&) {});
+  }
   result.uuid = uuid();
   result.host = settings_->host;
   result.port = port_;
@@ -241,6 +262,20 @@ caf::expected<local_peer_metrics> local_peer::metrics() {
   result.malformed = receiver_.malformed();
   result.impostors = receiver_.impostors();
   result.handshake_failures = receiver_.handshake_failures();
+  result.unknown_command = incoming.unknown_command;
+  // Traffic by command: the manager's incoming and the sender's outgoing.
+  auto outgoing = std::move(result.sender.commands);
+  result.sender.commands.clear();
+  for (auto& [command, x] : incoming.commands)
+    outgoing.try_emplace(command);
+  for (auto& [command, x] : outgoing) {
+    concern_metrics c;
+    c.command = command;
+    c.out = x;
+    if (auto i = incoming.commands.find(command); i != incoming.commands.end())
+      c.in = i->second;
+    result.concerns.push_back(std::move(c));
+  }
   auto now = sys_.clock().now();
   auto secs = [](duration d) {
     return std::chrono::duration<double>(d).count();
@@ -256,8 +291,15 @@ caf::expected<local_peer_metrics> local_peer::metrics() {
     if (p.last_heard != time_point{})
       m.seconds_since_heard = secs(now - p.last_heard);
     m.heart_beat_slow_down_seconds = secs(p.slow_down);
+    m.round_trips = p.round_trips;
+    if (auto i = incoming.peers.find(p.uuid); i != incoming.peers.end())
+      m.in = i->second;
+    if (auto i = result.sender.peers.find(p.uuid);
+        i != result.sender.peers.end())
+      m.out = i->second;
     result.peers.push_back(std::move(m));
   }
+  result.sender.peers.clear();
   std::sort(result.peers.begin(), result.peers.end(),
             [](const peer_metrics& x, const peer_metrics& y) {
               return x.uuid < y.uuid;

@@ -20,6 +20,7 @@
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
+#include "traffic.hpp"
 
 namespace p2p0mq {
 
@@ -71,6 +72,8 @@ struct manager_state {
   std::uint64_t unrouted = 0;
   /// Route hints given recently, by source.
   std::unordered_map<std::string, hint> hints;
+  /// Traffic received, by command and by previous hop.
+  manager_stats stats;
 };
 
 /// The manager's own interface: the public one plus its timer.
@@ -286,6 +289,12 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
         auto now = self->clock().now();
         std::vector<message> transit;
         for (auto& msg : batch) {
+          auto bytes = detail::traffic_bytes(msg, st.ctx.local_uuid);
+          for (auto* x : {&detail::tally(st.stats.commands, msg.command),
+                          &detail::tally(st.stats.peers, msg.previous_hop)}) {
+            ++x->messages;
+            x->bytes += bytes;
+          }
           learn_reverse_path(self, msg, now);
           if (msg.to != st.ctx.local_uuid) {
             if (st.router) {
@@ -304,6 +313,7 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
           if (i == st.concerns.end()) {
             if (hold(self, msg, now))
               continue;
+            ++st.stats.unknown_command;
             log(log_level::warning, log_category::manager, "unknown command '",
                 msg.command, "' in a ", to_string(msg.kind), " from ",
                 short_uuid(msg.source), "; dropped");
@@ -361,6 +371,17 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
         for (auto& kvp : self->state.concerns)
           result.emplace_back(kvp.first);
         std::sort(result.begin(), result.end());
+        return result;
+      },
+      [self](get_atom, const std::string& command) {
+        auto i = self->state.concerns.find(command);
+        return i == self->state.concerns.end() ? concern_actor{}
+                                               : i->second.handle;
+      },
+      [self](stats_atom) {
+        auto result = self->state.stats;
+        for (auto& kvp : self->state.concerns)
+          result.commands.try_emplace(kvp.first);
         return result;
       },
       [self](tick_atom) {

@@ -281,6 +281,11 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         }
         return sorted(std::move(due));
       },
+      [self](round_trip_atom, const std::string& uuid, caf::timespan rtt) {
+        auto i = self->state.peers.find(uuid);
+        if (i != self->state.peers.end())
+          i->second.round_trips.add(rtt);
+      },
       [self](via_atom, const std::string& uuid,
              const std::string& relay) -> caf::result<peer> {
         auto& st = self->state;

@@ -20,6 +20,7 @@
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
+#include "traffic.hpp"
 
 namespace p2p0mq {
 
@@ -115,13 +116,27 @@ using sender_ptr = sender_impl_actor::stateful_pointer<sender_state>;
 
 // -- outcomes -----------------------------------------------------------------
 
+/// Applies `f` to the counters of `msg`'s peer (its next hop, else its
+/// destination) and of its command.
+template <class F>
+void count(sender_state& st, const message& msg, F f) {
+  f(detail::tally(st.stats.peers,
+                  msg.next_hop.empty() ? msg.to : msg.next_hop));
+  f(detail::tally(st.stats.commands, msg.command));
+}
+
+void count_dropped(sender_state& st, const message& msg) {
+  ++st.stats.dropped;
+  count(st, msg, [](outgoing_traffic& x) { ++x.dropped; });
+}
+
 /// Erases the entry of `i` and hands its message to its owner as dropped.
 void drop(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
           message msg, caf::error reason) {
   auto& st = self->state;
   auto owner = std::move(i->second.owner);
   st.entries.erase(i);
-  ++st.stats.dropped;
+  count_dropped(st, msg);
   log(log_level::debug, log_category::sender, "dropped message ", msg.id, " '",
       msg.command, "' to ", short_uuid(msg.to), ": ", render(reason));
   self->send(owner, dropped_atom::value, std::move(msg), std::move(reason));
@@ -278,7 +293,7 @@ void hand_over(sender_ptr self, message& msg, priority prio,
   auto& st = self->state;
   auto limit = st.settings->send_queue_limit;
   if (limit != 0 && st.entries.size() >= limit) {
-    ++st.stats.dropped;
+    count_dropped(st, msg);
     log(log_level::debug, log_category::sender, "dropped message ", msg.id,
         " '", msg.command, "': the sender holds ", limit, " messages");
     self->send(
@@ -320,6 +335,7 @@ void report_failure(sender_ptr self,
                     caf::error reason) {
   auto& st = self->state;
   ++st.stats.send_failed;
+  count(st, msg, [](outgoing_traffic& x) { ++x.send_failed; });
   log(log_level::debug, log_category::sender, "sending message ", msg.id, " '",
       msg.command, "' to ", short_uuid(msg.next_hop),
       " failed: ", render(reason));
@@ -347,11 +363,17 @@ void run_round(sender_ptr self) {
   for (auto& [msg, t] : out.to_send) {
     auto i = st.entries.find(t);
     caf::error err;
-    switch (st.wire->send(msg.encode(st.local_uuid), err)) {
+    auto encoded = msg.encode(st.local_uuid);
+    switch (st.wire->send(encoded, err)) {
     case send_status::sent: {
       auto owner = std::move(i->second.owner);
       st.entries.erase(i);
       ++st.stats.sent;
+      count(st, msg,
+            [bytes = detail::traffic_bytes(encoded)](outgoing_traffic& x) {
+              ++x.messages;
+              x.bytes += bytes;
+            });
       self->send(owner, sent_atom::value, std::move(msg));
       break;
     }

@@ -6,6 +6,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
 
+#include "p2p0mq/actors/ask_around.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/router.hpp"
@@ -21,6 +22,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<peer>>("std::vector<p2p0mq::peer>");
   cfg.add_message_type<sender_stats>("p2p0mq::sender_stats");
   cfg.add_message_type<router_stats>("p2p0mq::router_stats");
+  cfg.add_message_type<manager_stats>("p2p0mq::manager_stats");
+  cfg.add_message_type<ask_around_stats>("p2p0mq::ask_around_stats");
   cfg.add_message_type<wanted_route>("p2p0mq::wanted_route");
   cfg.add_message_type<std::vector<wanted_route>>(
       "std::vector<p2p0mq::wanted_route>");

@@ -22,6 +22,40 @@ duration grown(duration slow_down, const config& cfg) noexcept {
 
 } // namespace
 
+void round_trip_times::add(duration x) noexcept {
+  samples[count % window] = std::max(x, duration::zero());
+  ++count;
+}
+
+std::size_t round_trip_times::size() const noexcept {
+  return count < window ? static_cast<std::size_t>(count) : window;
+}
+
+duration round_trip_times::last() const noexcept {
+  return empty() ? duration::zero() : samples[(count - 1) % window];
+}
+
+duration round_trip_times::min() const noexcept {
+  if (empty())
+    return duration::zero();
+  return *std::min_element(samples.begin(), samples.begin() + size());
+}
+
+duration round_trip_times::mean() const noexcept {
+  if (empty())
+    return duration::zero();
+  duration sum{};
+  for (std::size_t i = 0; i < size(); ++i)
+    sum += samples[i];
+  return sum / static_cast<duration::rep>(size());
+}
+
+duration round_trip_times::max() const noexcept {
+  if (empty())
+    return duration::zero();
+  return *std::max_element(samples.begin(), samples.begin() + size());
+}
+
 std::string_view to_string(peer_state x) noexcept {
   // No default: -Wswitch flags a state added to the enum but not named here.
   switch (x) {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
+
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "support/concern_fixture.hpp"
@@ -396,4 +398,47 @@ TEST_CASE("an answer to our own question also answers the requests about the "
   CHECK(answers[0].msg.to == "peer-0001");
   CHECK(answers[0].msg.id == 9);
   CHECK(read(answers[0].msg).second == strings{"peer-0001"});
+}
+
+TEST_CASE("the concern counts its searches, questions, answers, questions "
+          "passed on and routes found",
+          "[ask_around][metrics]") {
+  ask_around_fixture fix;
+  auto stats = [&] {
+    auto handle = p2p0mq::testing::ask<p2p0mq::concern_actor>(
+        fix, fix.manager, p2p0mq::get_atom::value,
+        std::string{p2p0mq::ask_around_command});
+    REQUIRE(handle);
+    REQUIRE(*handle);
+    auto result = p2p0mq::testing::ask<p2p0mq::ask_around_stats>(
+        fix, caf::actor_cast<p2p0mq::ask_around_actor>(*handle),
+        p2p0mq::stats_atom::value);
+    REQUIRE(result);
+    return *result;
+  };
+  CHECK(stats().searches == 0);
+  fix.connected_peer("peer-0001");
+  fix.connected_peer("peer-0002");
+  fix.want(target);
+  // peer-0001 asks about the same target: kept and passed on (no new
+  // search within the interval).
+  fix.deliver(fix.r("peer-0001", message_kind::request, 9,
+                    question(target, {"peer-0001"})));
+  auto x = stats();
+  CHECK(x.searches == 1);
+  CHECK(x.questions == 2);
+  CHECK(x.passed_on == 1);
+  CHECK(x.answered == 0);
+  CHECK(x.routes_found == 0);
+  fix.deliver(fix.r("peer-0002", message_kind::reply, fix.asks()[1].msg.id,
+                    question(target, {local})));
+  // A question about a peer we have CONNECTED is answered at once.
+  fix.deliver(fix.r("peer-0001", message_kind::request, 10,
+                    question("peer-0002", {"peer-0001"})));
+  x = stats();
+  CHECK(x.searches == 1);
+  CHECK(x.questions == 2);
+  CHECK(x.passed_on == 1);
+  CHECK(x.answered == 2);
+  CHECK(x.routes_found == 1);
 }

@@ -308,3 +308,63 @@ TEST_CASE("the outcomes of a heart-beat change nothing and ask no retry",
   CHECK(fix.wire.routes.empty());
   CHECK(fix.wire.outgoing.size() == 1);
 }
+
+TEST_CASE("the round trip of a heart-beat runs from its hand-over to ZeroMQ to "
+          "its reply, on the actor system's clock",
+          "[heart_beat][metrics]") {
+  heart_beat_fixture fix;
+  fix.connected_peer("peer-0001");
+  fix.advance(4s);
+  auto beats = fix.beats();
+  REQUIRE(beats.size() == 1);
+  // The sender hands it to ZeroMQ 10 ms after it got it; the reply comes
+  // 25 ms after that.
+  fix.advance(10ms);
+  caf::anon_send(beats[0].owner, p2p0mq::sent_atom::value, beats[0].msg);
+  fix.run();
+  fix.advance(25ms);
+  fix.deliver(fix.hb("peer-0001", message_kind::reply, beats[0].msg.id));
+  auto rtt = fix.get("peer-0001").round_trips;
+  CHECK(rtt.count == 1);
+  CHECK(rtt.last() == 25ms);
+  // A reply that comes before the sender said it sent the beat counts from
+  // the hand-over to the sender.
+  while (fix.beats().size() < 2)
+    fix.advance(1s);
+  beats = fix.beats();
+  fix.advance(40ms);
+  fix.deliver(fix.hb("peer-0001", message_kind::reply, beats[1].msg.id));
+  rtt = fix.get("peer-0001").round_trips;
+  CHECK(rtt.count == 2);
+  CHECK(rtt.last() == 40ms);
+  CHECK(rtt.min() == 25ms);
+  CHECK(rtt.mean() == 32500us);
+  CHECK(rtt.max() == 40ms);
+  // A duplicate reply, a reply to a beat never sent, and a request measure
+  // nothing.
+  fix.deliver(fix.hb("peer-0001", message_kind::reply, beats[1].msg.id));
+  fix.deliver(fix.hb("peer-0001", message_kind::reply, 999));
+  fix.deliver(fix.hb("peer-0001", message_kind::request, beats[0].msg.id));
+  CHECK(fix.get("peer-0001").round_trips.count == 2);
+}
+
+TEST_CASE("a dropped or long unanswered heart-beat measures no round trip",
+          "[heart_beat][metrics]") {
+  heart_beat_fixture fix;
+  fix.connected_peer("peer-0001");
+  fix.advance(4s);
+  auto beats = fix.beats();
+  REQUIRE(beats.size() == 1);
+  caf::anon_send(beats[0].owner, p2p0mq::dropped_atom::value, beats[0].msg,
+                 p2p0mq::make_error(errc::message_expired));
+  fix.run();
+  fix.deliver(fix.hb("peer-0001", message_kind::reply, beats[0].msg.id));
+  CHECK(fix.get("peer-0001").round_trips.empty());
+  // Unanswered for a time-to-live (30 s): forgotten at the next tick.
+  while (fix.beats().size() < 2)
+    fix.advance(1s);
+  auto late = fix.beats()[1];
+  fix.advance(31s);
+  fix.deliver(fix.hb("peer-0001", message_kind::reply, late.msg.id));
+  CHECK(fix.get("peer-0001").round_trips.empty());
+}

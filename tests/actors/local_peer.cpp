@@ -1,5 +1,6 @@
 #include "p2p0mq/actors/local_peer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -242,7 +243,114 @@ TEST_CASE("four local peers in a line, each told only the next: A's echo "
     CHECK(st.sent >= 4);
     CHECK(st.sent <= st.received);
     CHECK(st.dropped == 0);
+    // The same counters in its metrics.
+    auto m = relay->metrics();
+    REQUIRE(m);
+    CHECK(m->router.sent >= st.sent);
   }
+  // A asked around for D and learned its route from B's answer; B passed
+  // A's question on to C, which answered.
+  auto ma = a.metrics();
+  auto mb = b.metrics();
+  auto mc = c.metrics();
+  REQUIRE(ma);
+  REQUIRE(mb);
+  REQUIRE(mc);
+  CHECK(ma->ask_around.searches >= 1);
+  CHECK(ma->ask_around.questions >= 1);
+  CHECK(ma->ask_around.routes_found >= 1);
+  CHECK(mb->ask_around.passed_on >= 1);
+  CHECK(mc->ask_around.answered >= 1);
+  caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("metrics hold each peer's heart-beat round trips and the traffic "
+          "by peer and by concern, counted alike on both sides",
+          "[local_peer][loopback][metrics]") {
+  loopback net;
+  auto fast = [&](const std::string& uuid) {
+    auto settings = test_settings(uuid);
+    settings.heart_beat_interval = 50ms;
+    settings.tick_interval = 20ms;
+    return net.start(settings);
+  };
+  auto a = fast("peer-a-0001");
+  auto b = fast("peer-b-0002");
+  caf::scoped_actor self{net.sys};
+  auto listener = caf::actor_cast<caf::actor>(self);
+  auto owner = net.sys.spawn(owner_impl, listener);
+  REQUIRE(!a->add_concern("flaky", flaky(listener)));
+  REQUIRE(!b->add_concern("flaky", flaky(listener)));
+  REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
+  REQUIRE(net.connected_both_ways(*a, *b, 2000ms));
+  auto of = [](const local_peer_metrics& m, const std::string& uuid) {
+    for (auto& p : m.peers)
+      if (p.uuid == uuid)
+        return p;
+    FAIL("no peer " << uuid);
+    return peer_metrics{};
+  };
+  auto concern = [](const local_peer_metrics& m, const std::string& command) {
+    for (auto& c : m.concerns)
+      if (c.command == command)
+        return c;
+    FAIL("no concern " << command);
+    return concern_metrics{};
+  };
+  // Three answered heart-beats or more.
+  CHECK(wait_until(
+      net.sys,
+      [&] {
+        auto m = a->metrics();
+        return m && of(*m, b->uuid()).round_trips.count >= 3;
+      },
+      5000ms));
+  CHECK(round_trip(self, *a, *b, "flaky", owner));
+  auto ma = a->metrics();
+  auto mb = b->metrics();
+  REQUIRE(ma);
+  REQUIRE(mb);
+  auto pb = of(*ma, b->uuid());
+  auto rtt = pb.round_trips;
+  CHECK(rtt.last() > 0s);
+  CHECK(rtt.min() <= rtt.mean());
+  CHECK(rtt.mean() <= rtt.max());
+  CHECK(rtt.max() < 1s);
+  CHECK(pb.in.messages >= 3);
+  CHECK(pb.in.bytes > pb.in.messages);
+  CHECK(pb.out.messages >= 3);
+  CHECK(pb.out.dropped == 0);
+  // One request and its reply, seen from both ends.
+  auto fa = concern(*ma, "flaky");
+  auto fb = concern(*mb, "flaky");
+  CHECK(fa.out.messages == 1);
+  CHECK(fa.in.messages == 1);
+  CHECK(fb.in.messages == 1);
+  CHECK(fb.out.messages == 1);
+  CHECK(fa.out.bytes == fb.in.bytes);
+  CHECK(fb.out.bytes == fa.in.bytes);
+  auto hb = concern(*ma, "hb");
+  CHECK(hb.out.messages >= 3);
+  CHECK(hb.in.messages >= 3);
+  CHECK(concern(*ma, "hello").out.messages >= 1);
+  CHECK(concern(*ma, "r").out.messages == 0);
+  // The totals are the sums.
+  std::uint64_t sent = 0;
+  for (auto& c : ma->concerns)
+    sent += c.out.messages;
+  CHECK(sent == ma->sender.sent);
+  // In JSON and in Prometheus text.
+  auto json = to_json(*ma);
+  CHECK(json.find("\"peer-b-0002\": {\"state\": \"CONNECTED\"") !=
+        std::string::npos);
+  CHECK(json.find("\"rtt\": {\"last\": 0.") != std::string::npos);
+  CHECK(json.find("\"flaky\": {\"in\": {\"messages\": 1, \"bytes\": " +
+                  std::to_string(fa.in.bytes) + "}") != std::string::npos);
+  auto text = to_prometheus(*ma);
+  CHECK(text.find("\np2p0mq_peer_rtt_seconds{local=\"peer-a-0001\","
+                  "peer=\"peer-b-0002\"} 0.") != std::string::npos);
+  CHECK(text.find("\np2p0mq_concern_sent_messages_total{local=\"peer-a-0001\","
+                  "command=\"flaky\"} 1\n") != std::string::npos);
   caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
 }
 
@@ -467,4 +575,97 @@ TEST_CASE("a local peer does not start when its uuid differs from its "
   CHECK(err == make_error(errc::store_uuid_mismatch));
   CHECK_THAT(context_of(err), Catch::Matchers::StartsWith(settings.database));
   CHECK(!z.running());
+}
+
+TEST_CASE("metrics render as JSON and as Prometheus text with every field, "
+          "names escaped",
+          "[local_peer][metrics]") {
+  local_peer_metrics m;
+  m.uuid = "peer-a-0001";
+  m.host = "127.0.0.1";
+  m.port = 7000;
+  m.router.sent = 4;
+  m.ask_around.routes_found = 2;
+  m.unknown_command = 1;
+  concern_metrics odd;
+  odd.command = "q\"u\\o\nte";
+  odd.in = {3, 30};
+  odd.out.messages = 2;
+  odd.out.bytes = 20;
+  odd.out.send_failed = 1;
+  odd.out.dropped = 5;
+  m.concerns.push_back(odd);
+  peer_metrics quiet;
+  quiet.uuid = "peer-q-0003";
+  peer_metrics busy;
+  busy.uuid = "peer-b-0002";
+  busy.state = peer_state::connected;
+  busy.round_trips.add(250us);
+  busy.round_trips.add(750us);
+  busy.in = {7, 70};
+  busy.out.messages = 6;
+  busy.out.bytes = 60;
+  m.peers = {busy, quiet};
+  auto json = to_json(m);
+  for (auto part :
+       {"\"receiver\": {\"received\": 0, \"malformed\": 0, \"impostors\": 0, "
+        "\"handshake_failures\": 0, \"unknown_command\": 1}",
+        "\"router\": {\"received\": 0, \"sent\": 4, \"dropped\": 0, "
+        "\"looped\": 0}",
+        "\"ask_around\": {\"searches\": 0, \"questions\": 0, \"answered\": 0, "
+        "\"passed_on\": 0, \"routes_found\": 2}",
+        "\"concerns\": {\"q\\\"u\\\\o\\u000ate\": {\"in\": {\"messages\": 3, "
+        "\"bytes\": 30}, \"out\": {\"messages\": 2, \"bytes\": 20, "
+        "\"send_failed\": 1, \"dropped\": 5}}}",
+        "\"rtt\": {\"last\": 0.000750, \"min\": 0.000250, \"mean\": 0.000500, "
+        "\"max\": 0.000750, \"samples\": 2, \"count\": 2}, \"in\": "
+        "{\"messages\": 7, \"bytes\": 70}, \"out\": {\"messages\": 6, "
+        "\"bytes\": 60, \"send_failed\": 0, \"dropped\": 0}}",
+        "\"peer-q-0003\": {\"state\": \"INITIAL\"", "\"rtt\": null"}) {
+    INFO(part);
+    CHECK(json.find(part) != std::string::npos);
+  }
+  auto text = to_prometheus(m);
+  std::string local = "{local=\"peer-a-0001\",";
+  for (auto line :
+       {"p2p0mq_peer_rtt_seconds" + local + "peer=\"peer-b-0002\"} 0.000750",
+        "p2p0mq_peer_rtt_mean_seconds" + local +
+            "peer=\"peer-b-0002\"} 0.000500",
+        "p2p0mq_peer_heart_beats_answered_total" + local +
+            "peer=\"peer-q-0003\"} 0",
+        "p2p0mq_peer_received_bytes_total" + local + "peer=\"peer-b-0002\"} 70",
+        "p2p0mq_concern_dropped_messages_total" + local +
+            "command=\"q\\\"u\\\\o\\nte\"} 5",
+        "p2p0mq_concern_failed_sends_total" + local +
+            "command=\"q\\\"u\\\\o\\nte\"} 1",
+        std::string{"p2p0mq_routed_sent_total{local=\"peer-a-0001\"} 4"},
+        std::string{
+            "p2p0mq_ask_around_routes_found_total{local=\"peer-a-0001\"} 2"}}) {
+    INFO(line);
+    CHECK(text.find("\n" + line + "\n") != std::string::npos);
+  }
+  // No round trip for a peer that never answered a beat.
+  CHECK(text.find("p2p0mq_peer_rtt_seconds" + local + "peer=\"peer-q-0003\"") ==
+        std::string::npos);
+  // Every sample belongs to the family of the TYPE line before it, and each
+  // family has one.
+  std::string family;
+  std::vector<std::string> families;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    REQUIRE(end != std::string::npos);
+    auto line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      CHECK(std::find(families.begin(), families.end(), family) ==
+            families.end());
+      families.push_back(family);
+    } else if (line.rfind("# HELP ", 0) != 0) {
+      INFO(line);
+      CHECK(line.compare(0, family.size() + 1, family + "{") == 0);
+    }
+  }
+  CHECK(families.size() == 39);
 }

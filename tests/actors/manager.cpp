@@ -582,3 +582,95 @@ TEST_CASE("the manager repeats a route hint for a source only when the relay "
   fix.deliver(fix.relayed("peer-0001", "peer-0009", "relay-0002", 4));
   CHECK(fix.get("peer-0001").last_heard == t0 + 7s);
 }
+
+// -- counters -----------------------------------------------------------------
+
+namespace {
+
+/// The bytes of frames 1 to 6 of `msg` as its previous hop encoded them for
+/// us.
+std::uint64_t wire_bytes(message msg) {
+  msg.next_hop = concern_fixture::local;
+  auto frames = msg.encode(msg.previous_hop);
+  std::uint64_t result = 0;
+  for (std::size_t i = 1; i < frames.size(); ++i)
+    result += frames[i].size();
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("the manager counts the messages and bytes it receives by command "
+          "and by previous hop",
+          "[manager][metrics]") {
+  routing_manager_fixture fix;
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.add_concern("quiet", recording(&alpha));
+  auto direct = fix.msg("alpha", 1);
+  auto reply = fix.msg("alpha", 300, message_kind::reply);
+  auto through =
+      fix.relayed("peer-0002", concern_fixture::local, "relay-0001", 70000);
+  auto transit = fix.relayed("peer-0001", "peer-0005", "peer-0001", 2);
+  auto unknown = fix.msg("nope", 3);
+  fix.deliver_all({direct, reply, through, transit, unknown});
+  // {} from peer-0001 to us: kind, "alpha", id 1 and the empty map.
+  CHECK(wire_bytes(direct) == 1 + 5 + 1 + 1);
+  auto stats = p2p0mq::testing::ask<p2p0mq::manager_stats>(
+      fix, fix.manager, p2p0mq::stats_atom::value);
+  REQUIRE(stats);
+  auto& commands = stats->commands;
+  REQUIRE(commands.size() == 3);
+  CHECK(commands["alpha"].messages == 4);
+  CHECK(commands["alpha"].bytes == wire_bytes(direct) + wire_bytes(reply) +
+                                       wire_bytes(through) +
+                                       wire_bytes(transit));
+  CHECK(commands["nope"].messages == 1);
+  CHECK(commands["nope"].bytes == wire_bytes(unknown));
+  // Registered, without traffic.
+  CHECK(commands["quiet"].messages == 0);
+  auto& peers = stats->peers;
+  REQUIRE(peers.size() == 2);
+  CHECK(peers["peer-0001"].messages == 4);
+  CHECK(peers["peer-0001"].bytes == wire_bytes(direct) + wire_bytes(reply) +
+                                        wire_bytes(transit) +
+                                        wire_bytes(unknown));
+  CHECK(peers["relay-0001"].messages == 1);
+  CHECK(peers["relay-0001"].bytes == wire_bytes(through));
+  CHECK(stats->unknown_command == 1);
+}
+
+TEST_CASE("the manager counts at most max_traffic_keys peers by name, the "
+          "rest under *",
+          "[manager][metrics]") {
+  manager_fixture fix;
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  std::vector<message> xs;
+  for (std::size_t i = 0; i < p2p0mq::max_traffic_keys + 5; ++i)
+    xs.push_back(fix.incoming("peer-" + std::to_string(i), "alpha",
+                              message_kind::request, i + 1));
+  fix.deliver_all(std::move(xs));
+  auto stats = p2p0mq::testing::ask<p2p0mq::manager_stats>(
+      fix, fix.manager, p2p0mq::stats_atom::value);
+  REQUIRE(stats);
+  CHECK(stats->peers.size() == p2p0mq::max_traffic_keys + 1);
+  CHECK(stats->peers[p2p0mq::other_traffic_key].messages == 5);
+  CHECK(stats->commands["alpha"].messages == p2p0mq::max_traffic_keys + 5);
+}
+
+TEST_CASE("the manager hands out the concern registered for a command",
+          "[manager]") {
+  manager_fixture fix;
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  auto found = p2p0mq::testing::ask<concern_actor>(
+      fix, fix.manager, get_atom::value, std::string{"alpha"});
+  REQUIRE(found);
+  REQUIRE(alpha.handles.size() == 1);
+  CHECK(*found == alpha.handles[0]);
+  auto none = p2p0mq::testing::ask<concern_actor>(
+      fix, fix.manager, get_atom::value, std::string{"beta"});
+  REQUIRE(none);
+  CHECK(!*none);
+}

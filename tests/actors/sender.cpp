@@ -646,6 +646,67 @@ TEST_CASE("sender holding as many messages as it may drops the next with "
   CHECK(f.out.of(outcomes::sent).size() == 3);
 }
 
+// -- counters -----------------------------------------------------------------
+
+TEST_CASE("sender counts sent messages and their bytes, failed sends and "
+          "drops by peer and by command",
+          "[sender][metrics]") {
+  fixture f;
+  f.settings->send_queue_limit = 2;
+  f.start();
+  // peer-0001: two sent (one of them through relay-0001), one failed then
+  // dropped.
+  f.route("peer-0002", peer_state::routed, "relay-0001");
+  f.hand(f.make("peer-0001", 1, "hb"));
+  f.hand(f.make("peer-0001", 300, "echo"));
+  f.hand(f.make_routed("peer-0002", 2, "echo"));
+  f.wire->script = [](const frames&) { return send_status::unreachable; };
+  f.hand(f.make("peer-0001", 3, "hb"));
+  // Waiting for a route, then dropped as full, then expired: counted under
+  // its destination.
+  f.wire->script = nullptr;
+  f.hand(f.make_routed("peer-0003", 4, "echo", 1s));
+  f.hand(f.make_routed("peer-0003", 5, "echo", 1s));
+  f.hand(f.make_routed("peer-0003", 6, "echo", 1s));
+  f.det.advance_time(1s);
+  REQUIRE(f.wire->attempts.size() == 4);
+  auto bytes = [&](std::size_t i) {
+    std::uint64_t n = 0;
+    for (std::size_t k = 1; k < frame_count; ++k)
+      n += f.wire->attempts[i].xs[k].size();
+    return n;
+  };
+  // kind, "hb", id 1 and {}: the source and destination frames are empty.
+  CHECK(bytes(0) == 1 + 2 + 1 + 1);
+  auto st = f.stats();
+  CHECK(st.sent == 3);
+  CHECK(st.send_failed == 1);
+  CHECK(st.dropped == 4);
+  REQUIRE(st.peers.size() == 3);
+  auto& one = st.peers["peer-0001"];
+  CHECK(one.messages == 2);
+  CHECK(one.bytes == bytes(0) + bytes(1));
+  CHECK(one.send_failed == 1);
+  CHECK(one.dropped == 1);
+  auto& relay = st.peers["relay-0001"];
+  CHECK(relay.messages == 1);
+  CHECK(relay.bytes == bytes(2));
+  auto& three = st.peers["peer-0003"];
+  CHECK(three.messages == 0);
+  CHECK(three.dropped == 3);
+  REQUIRE(st.commands.size() == 2);
+  auto& hb = st.commands["hb"];
+  CHECK(hb.messages == 1);
+  CHECK(hb.bytes == bytes(0));
+  CHECK(hb.send_failed == 1);
+  CHECK(hb.dropped == 1);
+  auto& echo = st.commands["echo"];
+  CHECK(echo.messages == 2);
+  CHECK(echo.bytes == bytes(1) + bytes(2));
+  CHECK(echo.send_failed == 0);
+  CHECK(echo.dropped == 3);
+}
+
 // -- failures -----------------------------------------------------------------
 
 TEST_CASE("sender tries a failed send again after the retry delay when the "
@@ -968,6 +1029,25 @@ TEST_CASE("sender ends every message handed to it exactly once, whatever the "
   CHECK(before_stop.send_failed == failed);
   CHECK(before_stop.dropped + stopped == dropped);
   CHECK(before_stop.queued + before_stop.held == stopped);
+  // The counters by peer and by command add up to the totals.
+  for (auto* by : {&before_stop.peers, &before_stop.commands}) {
+    outgoing_traffic sum;
+    for (auto& [key, x] : *by) {
+      sum.messages += x.messages;
+      sum.bytes += x.bytes;
+      sum.send_failed += x.send_failed;
+      sum.dropped += x.dropped;
+    }
+    CHECK(sum.messages == before_stop.sent);
+    CHECK(sum.send_failed == before_stop.send_failed);
+    CHECK(sum.dropped == before_stop.dropped);
+    std::uint64_t wire_bytes = 0;
+    for (auto& x : f.wire->attempts)
+      if (x.status == send_status::sent)
+        wire_bytes += x.xs[1].size() + x.xs[2].size() + x.xs[3].size() +
+                      x.xs[4].size() + x.xs[5].size() + x.xs[6].size();
+    CHECK(sum.bytes == wire_bytes);
+  }
   // Each kind of outcome happened, so the run covered every path.
   CHECK(sent > 0);
   CHECK(failed > 0);

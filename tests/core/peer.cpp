@@ -553,3 +553,39 @@ TEST_CASE("a route hint leaves a CONNECTED peer as it is", "[peer]") {
   CHECK(p.via.empty());
   CHECK(p.last_heard == at(5s));
 }
+
+TEST_CASE("round-trip times keep the last eight samples: last, min, mean and "
+          "max of those",
+          "[peer]") {
+  p2p0mq::round_trip_times x;
+  CHECK(x.empty());
+  CHECK(x.size() == 0);
+  CHECK(x.last() == 0s);
+  CHECK(x.min() == 0s);
+  CHECK(x.mean() == 0s);
+  CHECK(x.max() == 0s);
+  x.add(4ms);
+  CHECK(x.size() == 1);
+  CHECK(x.last() == 4ms);
+  CHECK(x.min() == 4ms);
+  CHECK(x.mean() == 4ms);
+  CHECK(x.max() == 4ms);
+  x.add(2ms);
+  CHECK(x.last() == 2ms);
+  CHECK(x.min() == 2ms);
+  CHECK(x.mean() == 3ms);
+  CHECK(x.max() == 4ms);
+  // 100 ms, then eight samples of 1..8 ms push it (and 4 and 2) out.
+  x.add(100ms);
+  for (int i = 1; i <= 8; ++i)
+    x.add(std::chrono::milliseconds{i});
+  CHECK(x.count == 11);
+  CHECK(x.size() == 8);
+  CHECK(x.last() == 8ms);
+  CHECK(x.min() == 1ms);
+  CHECK(x.mean() == 4500us);
+  CHECK(x.max() == 8ms);
+  x.add(-5ms);
+  CHECK(x.last() == 0s);
+  CHECK(x.min() == 0s);
+}

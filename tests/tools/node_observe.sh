@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What p2p0mq-node shows of itself: --json lines parse and hold every
-# documented field; --metrics serves valid Prometheus text (scraped here);
+# documented field, round-trip times and traffic by peer and concern among
+# them; --metrics serves valid Prometheus text (scraped here);
 # --topology writes DOT that Graphviz parses (and SVG, where Graphviz is
 # installed); --watch renders under a pseudo-terminal within 80 columns;
 # --config and the flags agree, and a conflict is reported.
@@ -29,8 +30,11 @@ wait_for() {
   echo "$value"
 }
 
+# A beats its peers every 300 ms (looking every 100 ms), so round trips are
+# measured soon.
 "$node" --uuid node-a-0001 --certs "$work/certs" --json --metrics 0 \
-  --topology "$work/net.dot" --duration 20 >"$work/a.out" 2>"$work/a.err" &
+  --topology "$work/net.dot" --duration 20 --p2p0mq.heart-beat-interval=300ms \
+  --p2p0mq.tick-interval=100ms >"$work/a.out" 2>"$work/a.err" &
 pids+=($!)
 a_port=$(wait_for "$work/a.err" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p')
 m_port=$(wait_for "$work/a.err" 's/.*metrics on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p')
@@ -43,24 +47,66 @@ pids+=($!)
 # A lists B as CONNECTED in its JSON lines.
 seen=$(wait_for "$work/a.out" '/"node-b-0002": {"state": "CONNECTED"/p')
 check '[ -n "$seen" ]' "node A lists node B as CONNECTED"
+# And, after B answered a few heart-beats, their round-trip times.
+seen=$(wait_for "$work/a.out" '/"node-b-0002": {"state": "CONNECTED".*"rtt": {"last": [0-9.]*, "min": [0-9.]*, "mean": [0-9.]*, "max": [0-9.]*, "samples": [3-8]/p')
+check '[ -n "$seen" ]' "node A shows the round trips of B's heart-beats"
 
 python3 - "$work/a.out" <<'PY' || fail=1
 import json, sys
-top = ["t", "uuid", "host", "port", "encryption", "sender", "receiver", "peers"]
-sender = ["sent", "send_failed", "dropped", "queued", "held"]
-receiver = ["received", "malformed", "impostors", "handshake_failures"]
+top = ["t", "uuid", "host", "port", "encryption", "sender", "receiver",
+       "router", "ask_around", "concerns", "peers"]
+sections = {
+    "sender": ["sent", "send_failed", "dropped", "queued", "held"],
+    "receiver": ["received", "malformed", "impostors", "handshake_failures",
+                 "unknown_command"],
+    "router": ["received", "sent", "dropped", "looped"],
+    "ask_around": ["searches", "questions", "answered", "passed_on",
+                   "routes_found"],
+}
 peer = ["state", "host", "port", "via", "seconds_in_state",
-        "seconds_since_heard", "heart_beat_slow_down_seconds"]
-lines = [l for l in open(sys.argv[1]) if l.strip()]
+        "seconds_since_heard", "heart_beat_slow_down_seconds", "rtt", "in",
+        "out"]
+rtt = ["last", "min", "mean", "max", "samples", "count"]
+traffic_in = ["messages", "bytes"]
+traffic_out = ["messages", "bytes", "send_failed", "dropped"]
+def check_traffic(where, x):
+    assert sorted(x) == ["in", "out"] or "state" in x, where
+    for k in traffic_in: assert isinstance(x["in"][k], int), where + ".in." + k
+    for k in traffic_out:
+        assert isinstance(x["out"][k], int), where + ".out." + k
+# (The node still writes: a last line without its newline is left out.)
+lines = [l for l in open(sys.argv[1]) if l.endswith("\n") and l.strip()]
 assert lines, "no JSON lines"
+measured = False
 for line in lines:
     x = json.loads(line)
     for k in top: assert k in x, "missing %s in %s" % (k, line)
-    for k in sender: assert k in x["sender"], "missing sender.%s" % k
-    for k in receiver: assert k in x["receiver"], "missing receiver.%s" % k
-    for p in x["peers"].values():
+    for name, keys in sections.items():
+        for k in keys: assert k in x[name], "missing %s.%s" % (name, k)
+    for c in ("hello", "hb", "r"):
+        assert c in x["concerns"], "concern %s not listed" % c
+    for name, c in x["concerns"].items():
+        check_traffic("concerns." + name, c)
+    for uuid, p in x["peers"].items():
         for k in peer: assert k in p, "missing peer field %s" % k
-print("json: %d lines parse with every documented field" % len(lines))
+        check_traffic("peers." + uuid, p)
+        if p["rtt"] is not None:
+            for k in rtt: assert k in p["rtt"], "missing rtt.%s" % k
+            r = p["rtt"]
+            assert 0 <= r["min"] <= r["mean"] <= r["max"] < 1, r
+            assert 1 <= r["samples"] <= min(8, r["count"]), r
+            measured = True
+last = json.loads(lines[-1])
+b = last["peers"]["node-b-0002"]
+assert b["in"]["messages"] > 0 and b["in"]["bytes"] > b["in"]["messages"], b
+assert b["out"]["messages"] > 0 and b["out"]["bytes"] > 0, b
+hb = last["concerns"]["hb"]
+assert hb["in"]["messages"] > 0 and hb["out"]["messages"] > 0, hb
+assert sum(c["out"]["messages"] for c in last["concerns"].values()) == \
+    last["sender"]["sent"], last
+assert measured, "no round-trip time in any line"
+print("json: %d lines parse with every documented field; B's round trip "
+      "%.6f s" % (len(lines), b["rtt"]["last"]))
 PY
 
 python3 - "$m_port" <<'PY' || fail=1
@@ -80,6 +126,7 @@ for line in text.splitlines():
     elif line.startswith("# TYPE "):
         name, kind = line.split()[2:4]
         assert kind in ("counter", "gauge"), line
+        assert name not in typed, "a second TYPE line for " + name
         typed.add(name)
     else:
         m = sample.match(line)
@@ -87,9 +134,36 @@ for line in text.splitlines():
         assert m.group(1) in typed and m.group(1) in helped, line
         names.add(m.group(1))
 for want in ["p2p0mq_peers", "p2p0mq_messages_sent_total",
-             "p2p0mq_messages_received_total", "p2p0mq_peer_state_seconds"]:
+             "p2p0mq_messages_received_total", "p2p0mq_peer_state_seconds",
+             "p2p0mq_peer_rtt_seconds", "p2p0mq_peer_rtt_min_seconds",
+             "p2p0mq_peer_rtt_mean_seconds", "p2p0mq_peer_rtt_max_seconds",
+             "p2p0mq_peer_heart_beats_answered_total",
+             "p2p0mq_peer_received_messages_total",
+             "p2p0mq_peer_received_bytes_total",
+             "p2p0mq_peer_sent_messages_total", "p2p0mq_peer_sent_bytes_total",
+             "p2p0mq_peer_failed_sends_total",
+             "p2p0mq_peer_dropped_messages_total",
+             "p2p0mq_concern_received_messages_total",
+             "p2p0mq_concern_received_bytes_total",
+             "p2p0mq_concern_sent_messages_total",
+             "p2p0mq_concern_sent_bytes_total",
+             "p2p0mq_concern_failed_sends_total",
+             "p2p0mq_concern_dropped_messages_total",
+             "p2p0mq_messages_unknown_command_total",
+             "p2p0mq_routed_messages_total", "p2p0mq_routed_sent_total",
+             "p2p0mq_routed_dropped_total", "p2p0mq_routed_looped_total",
+             "p2p0mq_ask_around_searches_total",
+             "p2p0mq_ask_around_questions_total",
+             "p2p0mq_ask_around_answered_total",
+             "p2p0mq_ask_around_passed_on_total",
+             "p2p0mq_ask_around_routes_found_total"]:
     assert want in names, "missing " + want
 assert 'p2p0mq_peers{local="node-a-0001",state="CONNECTED"} 1' in text
+assert re.search(r'^p2p0mq_peer_rtt_seconds\{local="node-a-0001",'
+                 r'peer="node-b-0002"\} 0\.[0-9]{6}$', text, re.M), \
+    "no round trip of B"
+assert re.search(r'^p2p0mq_concern_sent_messages_total\{local="node-a-0001",'
+                 r'command="hb"\} [1-9][0-9]*$', text, re.M), "no hb sent"
 try:
     urllib.request.urlopen(url + "/other", timeout=5)
     raise AssertionError("/other answered")
@@ -114,9 +188,15 @@ fi
 # The live view under a pseudo-terminal: its table, in colour, and no line
 # wider than 80 columns once the escapes are taken out.
 script -qec "$node --uuid node-d-0004 --certs $work/certs \
-  --peer node-a-0001@127.0.0.1:$a_port --duration 2.2 --watch" \
+  --peer node-a-0001@127.0.0.1:$a_port --duration 3.2 --watch \
+  --p2p0mq.heart-beat-interval=200ms --p2p0mq.tick-interval=100ms" \
   "$work/tty.log" >/dev/null 2>&1
-check 'grep -q "PEER *STATE" "$work/tty.log"' "the live view shows its table"
+check 'grep -q "PEER *STATE *SINCE *HEARD *RTT *IN *OUT *ADDRESS" "$work/tty.log"' \
+  "the live view shows its table"
+check 'grep -q "node-a-0.*CONNECTED.* [0-9.]*ms .*B .*B  127\.0\.0\.1:" "$work/tty.log"' \
+  "the live view shows A's round trip and traffic"
+check 'grep -q "in/out by concern:.*hb [1-9]" "$work/tty.log"' \
+  "the live view shows the traffic by concern"
 check 'grep -q $'"'"'\x1b\[32mCONNECTED'"'"' "$work/tty.log"' \
   "the live view colours CONNECTED peers"
 # (The first and last lines are script's own.)

@@ -12,9 +12,12 @@ namespace p2p0mq::node {
 /// "CONNECTED", "host": "127.0.0.1", "port": 1234, "via": null, ...}}`.
 std::string json_line(double t, const local_peer_metrics& m);
 
-/// A readable table of the peers in `m` that fits 80 columns: state, time in
-/// it, time since last heard, address and via, CONNECTED first. With
-/// `colour`, each state is coloured (ANSI escapes, for terminals).
+/// A readable view of `m` that fits 80 columns: the sender's and the
+/// receiver's counters, messages in and out by concern, then a table of the
+/// peers, CONNECTED first: state, time in it, time since last heard, the
+/// round-trip time of the last heart-beat, bytes in and out, and the address
+/// (the via of a routed peer). With `colour`, each state is coloured (ANSI
+/// escapes, for terminals); without, the text has no escapes at all.
 std::string table(double t, const local_peer_metrics& m, bool colour);
 
 } // namespace p2p0mq::node

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -57,6 +59,44 @@ enum class connect_action : std::uint8_t {
   give_up,
 };
 
+/// The round-trip times of the last heart-beats a peer answered, each from
+/// when our `hb` request was handed to ZeroMQ to when its reply arrived. A
+/// plain value: the last `window` samples in a ring, and how many there were
+/// in all.
+struct round_trip_times {
+  /// How many of the latest samples `min`, `mean` and `max` look at.
+  static constexpr std::size_t window = 8;
+
+  /// The latest samples; sample `n` (counting from 0) is at `n % window`.
+  std::array<duration, window> samples{};
+
+  /// Samples added in all.
+  std::uint64_t count = 0;
+
+  /// Adds a sample (a negative one counts as zero).
+  void add(duration x) noexcept;
+
+  /// Whether no sample was ever added.
+  bool empty() const noexcept {
+    return count == 0;
+  }
+
+  /// The number of samples in the window: `min(count, window)`.
+  std::size_t size() const noexcept;
+
+  /// The latest sample; zero when empty.
+  duration last() const noexcept;
+
+  /// The smallest sample in the window; zero when empty.
+  duration min() const noexcept;
+
+  /// The mean of the samples in the window; zero when empty.
+  duration mean() const noexcept;
+
+  /// The largest sample in the window; zero when empty.
+  duration max() const noexcept;
+};
+
 /// One remote peer as a local peer knows it: identity, address, state and the
 /// times its rules run on. A plain value; the rules take the current time as a
 /// parameter and never read a clock.
@@ -97,6 +137,10 @@ struct peer {
 
   /// When we last asked around for it.
   time_point last_ask_around{};
+
+  /// Round-trip times of its last answered heart-beats (not stored in the
+  /// peer store).
+  round_trip_times round_trips;
 
   /// Whether a `hello` is due to (re)establish contact: INITIAL,
   /// NO_CONNECTION or UNREACHABLE.

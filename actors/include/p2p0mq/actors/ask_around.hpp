@@ -1,11 +1,49 @@
 #pragma once
 
+#include <cstdint>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
 #include "p2p0mq/actors/concern.hpp"
 
 namespace p2p0mq {
 
 /// The command id of the ask-around concern.
 inline constexpr const char* ask_around_command = "r";
+
+/// Counters of an ask-around concern, a snapshot.
+struct ask_around_stats {
+  /// Searches that asked at least one peer: for a destination of ours, or
+  /// on behalf of a peer whose question we passed on.
+  std::uint64_t searches = 0;
+  /// `r` requests sent, one per peer asked.
+  std::uint64_t questions = 0;
+  /// Answers (`r` replies) we sent to questions of other peers: we reach
+  /// the target, the question was about ourselves (an invalid one), a kept
+  /// question once a route was found, or an answer passed back to the peer
+  /// that asked us.
+  std::uint64_t answered = 0;
+  /// Questions of other peers we passed on (we looked for the target in
+  /// turn).
+  std::uint64_t passed_on = 0;
+  /// Routes learned from answers (`via_atom` to the peer table).
+  std::uint64_t routes_found = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ask_around_stats& x) {
+  return f(caf::meta::type_name("ask_around_stats"), x.searches, x.questions,
+           x.answered, x.passed_on, x.routes_found);
+}
+
+/// What the ask-around concern answers besides the concern messages:
+/// `(stats_atom)` → `ask_around_stats`. The factory hands the manager a
+/// `concern_actor` handle; `caf::actor_cast<ask_around_actor>` of it asks
+/// for the counters.
+using ask_around_actor =
+    concern_actor::extend<caf::replies_to<stats_atom>::with<ask_around_stats>>;
 
 /// The ask-around concern (`r`): finds a way to peers we have no route to by
 /// asking the peers we are connected to. Payload of requests and replies

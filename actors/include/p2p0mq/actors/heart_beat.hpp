@@ -16,6 +16,11 @@ inline constexpr const char* heart_beat_command = "hb";
 ///   with fast priority.
 /// - An incoming `hb` request is answered with `{}`; an `hb` request or reply
 ///   resets the peer's timers and makes it CONNECTED or ROUTED by its path.
+/// - Round trips: a reply to one of our beats (same peer and message id)
+///   tells the peer table the time from when the sender handed the beat to
+///   ZeroMQ (from when the concern handed it to the sender, if the reply
+///   comes first) to the reply's arrival (`round_trip_atom`), on the actor
+///   system's clock. A beat unanswered for a time-to-live is forgotten.
 concern_factory heart_beat();
 
 } // namespace p2p0mq

@@ -6,6 +6,8 @@
 // they travel as nanoseconds since that clock's epoch, which is meaningful
 // only on the node that wrote them.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -49,6 +51,19 @@ typename Inspector::result_type inspect(Inspector& f, message& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, round_trip_times& x) {
+  std::array<duration::rep, round_trip_times::window> samples;
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    samples[i] = x.samples[i].count();
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    for (std::size_t i = 0; i < samples.size(); ++i)
+      x.samples[i] = duration{samples[i]};
+    return caf::none;
+  });
+  return f(caf::meta::type_name("round_trip_times"), samples, x.count, load);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer& x) {
   auto state = static_cast<std::uint8_t>(x.state);
   bool has_db_id = x.db_id.has_value();
@@ -74,7 +89,7 @@ typename Inspector::result_type inspect(Inspector& f, peer& x) {
   });
   return f(caf::meta::type_name("peer"), x.uuid, x.host, x.port, state,
            state_since, x.via, has_db_id, db_id, last_heard, next_heart_beat,
-           slow_down, next_connect, last_ask_around, load);
+           slow_down, next_connect, last_ask_around, x.round_trips, load);
 }
 
 } // namespace p2p0mq

@@ -4,7 +4,9 @@
 // messages are made of. Each interface is documented like a protocol: every
 // message, who sends it, its reply and its errors.
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -80,6 +82,9 @@ using via_atom = caf::atom_constant<caf::atom("via")>;
 /// Ask for the destinations that messages wait for and that have no route.
 using find_atom = caf::atom_constant<caf::atom("find")>;
 
+/// The round-trip time of a heart-beat.
+using round_trip_atom = caf::atom_constant<caf::atom("roundtrip")>;
+
 // -- concern ------------------------------------------------------------------
 
 /// A concern: the protocol plugin for one command id.
@@ -149,6 +154,45 @@ using outgoing_actor = caf::typed_actor<
 /// A connection's session ended for good.
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
 
+/// Counters by peer and by command keep at most this many keys each; the
+/// messages of any other key are counted under `other_traffic_key`.
+inline constexpr std::size_t max_traffic_keys = 1024;
+
+/// The key under which counters by peer or command count the messages of
+/// keys beyond the first `max_traffic_keys`.
+inline constexpr const char* other_traffic_key = "*";
+
+/// Messages and their bytes, one way. Bytes are those of frames 1 to 6 of
+/// each message (source to payload, as WIRE.md lays them out); frame 0, the
+/// routing id, and ZeroMQ's own framing are not counted.
+struct traffic {
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, traffic& x) {
+  return f(caf::meta::type_name("traffic"), x.messages, x.bytes);
+}
+
+/// What became of the outgoing messages of one peer or one command.
+struct outgoing_traffic {
+  /// Messages handed to ZeroMQ.
+  std::uint64_t messages = 0;
+  /// Their bytes (see `traffic`).
+  std::uint64_t bytes = 0;
+  /// Send attempts that failed.
+  std::uint64_t send_failed = 0;
+  /// Messages dropped.
+  std::uint64_t dropped = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outgoing_traffic& x) {
+  return f(caf::meta::type_name("outgoing_traffic"), x.messages, x.bytes,
+           x.send_failed, x.dropped);
+}
+
 /// Counters of a sender, a snapshot.
 struct sender_stats {
   /// Messages handed to ZeroMQ (final).
@@ -162,12 +206,19 @@ struct sender_stats {
   /// Messages held outside the queues now: waiting for a route, waiting to
   /// be tried again, or waiting for their owner's answer to `send_failed`.
   std::uint64_t held = 0;
+  /// The same outcomes by peer: the message's next hop, or its destination
+  /// (`to`) while it has none (e.g. a message dropped while it waited for a
+  /// route).
+  std::map<std::string, outgoing_traffic> peers;
+  /// The same outcomes by command id (every message, also those forwarded
+  /// for other peers).
+  std::map<std::string, outgoing_traffic> commands;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
   return f(caf::meta::type_name("sender_stats"), x.sent, x.send_failed,
-           x.dropped, x.queued, x.held);
+           x.dropped, x.queued, x.held, x.peers, x.commands);
 }
 
 /// A destination that messages wait for in the sender, with no route to it:
@@ -237,6 +288,7 @@ using sender_actor = caf::typed_actor<
 /// | `(state_atom, uuid, peer_state)` | the peer after the outcome of a `hello`: CONNECTING (it was sent) applies to a peer that needs a reconnect, NO_CONNECTION (it failed; schedules the next attempt) to one neither CONNECTED nor ROUTED, any other state as asked | `errc::unknown_peer` |
 /// | `(heart_beat_atom)` | the peers to send a heart-beat now; the rules' state changes are applied and their next beat scheduled | |
 /// | `(greet_atom)` | the peers to send a `hello` now; CONNECTING peers that never answered become NO_CONNECTION | |
+/// | `(round_trip_atom, uuid, timespan)` | none: the round-trip time of a heart-beat the peer answered, added to its `round_trips`; an unknown peer is ignored | |
 /// | `(via_atom, uuid, relay)` | the peer after a route hint: it can be reached through `relay`. Created (without an address) when unknown; a CONNECTED peer keeps its direct route, any other becomes ROUTED via `relay` with its heart-beat reset (`peer::become_routed`) | `errc::invalid_peer` (a uuid or relay shorter than 4 bytes, our own uuid as either, or a peer as its own relay) |
 ///
 /// Every state change is told to the sender (`route_atom`).
@@ -250,6 +302,7 @@ using peer_table_actor = caf::typed_actor<
     caf::replies_to<state_atom, std::string, peer_state>::with<peer>,
     caf::replies_to<heart_beat_atom>::with<std::vector<peer>>,
     caf::replies_to<greet_atom>::with<std::vector<peer>>,
+    caf::reacts_to<round_trip_atom, std::string, caf::timespan>,
     caf::replies_to<via_atom, std::string, std::string>::with<peer>>;
 
 } // namespace p2p0mq

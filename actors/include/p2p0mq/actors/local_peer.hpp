@@ -127,8 +127,12 @@ public:
   /// A snapshot of every peer record.
   caf::expected<std::vector<peer>> peers();
 
-  /// A snapshot of the peer table, the sender's counters and the receiver's
-  /// counters, with times measured against the actor system's clock.
+  /// A snapshot of the peer table (with each peer's round-trip times and
+  /// traffic), the counters of the sender, receiver, manager, router and
+  /// ask-around concern, and the traffic by command id, with times measured
+  /// against the actor system's clock (see `local_peer_metrics`). Errors:
+  /// `errc::not_started`, and CAF's errors of an actor that does not answer
+  /// within `call_timeout`.
   caf::expected<local_peer_metrics> metrics();
 
   /// The record of one peer. Error: `errc::unknown_peer`.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,26 @@ typename Inspector::result_type inspect(Inspector& f, remote_context& x) {
            x.message_ttl, x.requester, x.peers);
 }
 
+/// Counters of a manager, a snapshot: what the receiver handed it.
+struct manager_stats {
+  /// Messages received and their bytes by command id: every message the
+  /// receiver handed over, also those for other peers. Every registered
+  /// command is listed, with or without traffic. (Bytes as laid out by
+  /// WIRE.md's rules, see `traffic`: the message id counted in its smallest
+  /// msgpack form.)
+  std::map<std::string, traffic> commands;
+  /// The same by previous hop: the peer that handed each message to us.
+  std::map<std::string, traffic> peers;
+  /// Messages dropped because no concern serves their command.
+  std::uint64_t unknown_command = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, manager_stats& x) {
+  return f(caf::meta::type_name("manager_stats"), x.commands, x.peers,
+           x.unknown_command);
+}
+
 /// The manager: supervisor of one local peer's concerns and router of its
 /// incoming messages by command id.
 ///
@@ -49,6 +70,8 @@ typename Inspector::result_type inspect(Inspector& f, remote_context& x) {
 /// | `(add_atom, command, concern_actor)` | anyone, also on another node | none: registers a running concern; it is monitored and unregistered when it goes down | `errc::duplicate_concern` |
 /// | `(remove_atom, command)` | anyone | whether a concern was registered; a spawned one is stopped |
 /// | `(get_atom)` | anyone | the registered command ids, sorted |
+/// | `(get_atom, command)` | anyone | the concern registered for `command`; an invalid handle when there is none |
+/// | `(stats_atom)` | anyone | `manager_stats` |
 /// | `(tick_atom)` | anyone | none: ticks every concern now |
 /// | `(expect_atom, peer, id, timeout, concern_actor who)` | a requester | none: the first reply from `peer` to our message `id` within `timeout` goes to `who` (as `(incoming_atom, message)`) instead of to the concern of its command; later replies to it are logged and dropped until `timeout` has passed |
 /// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns on other nodes | none: hands the message to the sender on `owner`'s behalf, with the local uuid as its source and its deadline one time-to-live from now on the local clock; a request with id 0 gets the local peer's next id |
@@ -83,7 +106,8 @@ using manager_actor = caf::typed_actor<
     caf::reacts_to<add_atom, std::string, concern_actor>,
     caf::replies_to<remove_atom, std::string>::with<bool>,
     caf::replies_to<get_atom>::with<std::vector<std::string>>,
-    caf::reacts_to<tick_atom>,
+    caf::replies_to<get_atom, std::string>::with<concern_actor>,
+    caf::replies_to<stats_atom>::with<manager_stats>, caf::reacts_to<tick_atom>,
     caf::reacts_to<expect_atom, std::string, std::uint64_t, caf::timespan,
                    concern_actor>,
     caf::reacts_to<outgoing_atom, message, priority, concern_actor>,
