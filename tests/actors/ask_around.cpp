@@ -212,16 +212,23 @@ TEST_CASE("a request about a target we do not reach is passed on, and the "
   auto [about, breadcrumbs] = read(reply);
   CHECK(about == target);
   CHECK(breadcrumbs == strings{"peer-0001"});
-  // A second answer has nobody waiting any more: it is passed on to the
-  // last breadcrumb all the same.
+  // A second answer came a longer way round: the first route stands and
+  // the answer goes no further (passed on, it would replace the routes of
+  // the peers the question came through with longer ones).
   fix.wire.clear();
   fix.deliver(fix.r("peer-0002", message_kind::reply, 3,
+                    question(target, {"peer-0001", local})));
+  CHECK(fix.get(target).via == "peer-0003");
+  CHECK(fix.wire.routes.empty());
+  CHECK(fix.answers().empty());
+  // After the ask-around interval, an answer counts as a first one again.
+  fix.advance(fix.settings->ask_around_interval);
+  fix.deliver(fix.r("peer-0002", message_kind::reply, 4,
                     question(target, {"peer-0001", local})));
   CHECK(fix.get(target).via == "peer-0002");
   REQUIRE(fix.answers().size() == 1);
   CHECK(fix.answers()[0].msg.to == "peer-0001");
-  CHECK(fix.answers()[0].msg.next_hop.empty());
-  CHECK(fix.answers()[0].msg.id == 3);
+  CHECK(fix.answers()[0].msg.id == 4);
 }
 
 TEST_CASE("a request passed on recently is kept, not passed on again, and "
