@@ -90,7 +90,7 @@ void on_hello(connector_ptr self, message msg) {
     return;
   }
   auto [host, port] = std::move(*addr);
-  self->request(self->state.ctx.peers, caf::infinite, add_atom::value,
+  self->request(self->state.ctx.peers, caf::infinite, learn_atom::value,
                 msg.source, host, port)
       .then(
           [self, msg](const peer& p) mutable {

@@ -520,6 +520,14 @@ sender_fun(sender_ptr self, std::string local_uuid,
             endpoint, " ended after a failed handshake");
         self->state.wire->lost(endpoint);
       },
+      [self](remove_atom, const std::string& uuid) {
+        auto& state = self->state;
+        state.routes.erase(uuid);
+        state.connect_errors.erase(uuid);
+        state.wire->forget(uuid);
+        log(log_level::debug, log_category::sender, "forgot ",
+            short_uuid(uuid));
+      },
       [self](find_atom) {
         auto& state = self->state;
         state.finder = caf::actor_cast<concern_actor>(self->current_sender());

@@ -1,6 +1,8 @@
 #include "p2p0mq/actors/zmq_transport.hpp"
 
 #include <cctype>
+#include <chrono>
+#include <deque>
 #include <cerrno>
 #include <string_view>
 #include <unordered_map>
@@ -15,6 +17,11 @@
 namespace p2p0mq {
 
 namespace {
+
+/// How long a forgotten peer's pipe may outlive the connection we closed:
+/// libzmq removes it once its I/O thread has acknowledged the end, which
+/// takes far less than this.
+constexpr auto retire_time = std::chrono::seconds{2};
 
 /// Whether libzmq will accept `endpoint` in `connect`. It checks the syntax
 /// of a tcp address only after a connect routing id was set, and a refused
@@ -90,8 +97,19 @@ public:
                           "the public key of " + uuid + ": " + e.what());
       }
     }
+    auto now = std::chrono::steady_clock::now();
+    prune_retired(now);
     try {
-      if (i == endpoints_.end()) {
+      // One connection per endpoint: a peer that claims the endpoint of
+      // another takes it over (the other restarted under a new uuid, or one
+      // of them lies); the other connects anew when it is next asked to.
+      if (auto h = holders_.find(endpoint);
+          h != holders_.end() && h->second != uuid) {
+        disconnect_quietly(endpoint);
+        lost_.insert(h->second);
+        holders_.erase(h);
+      }
+      if (i == endpoints_.end() && retired_.count(uuid) == 0) {
         // First connect to this peer: name the connection ourselves, so the
         // pipe exists, under the peer's uuid, as soon as connect returns.
         socket_.set(zmq::sockopt::connect_routing_id, uuid);
@@ -105,13 +123,19 @@ public:
         // named by the routing id the peer announces in its handshake (its
         // receiver's, its uuid), and sends to it are refused as unreachable
         // until that handshake is done. The same goes for a connection
-        // whose session libzmq ended after a failed handshake: its pipe may
-        // not be gone yet.
-        disconnect_quietly(i->second);
-        i->second = endpoint;
+        // whose session libzmq ended after a failed handshake, or that we
+        // closed lately (`forget`, or taken over): its pipe may not be gone
+        // yet.
+        if (i != endpoints_.end()) {
+          release(uuid, i->second);
+          i->second = endpoint;
+        } else {
+          endpoints_.emplace(uuid, endpoint);
+        }
         lost_.erase(uuid);
         socket_.connect(endpoint);
       }
+      holders_[endpoint] = uuid;
     } catch (const zmq::error_t& e) {
       return make_error(errc::socket_error,
                         "cannot connect to '" + endpoint + "': " + e.what());
@@ -123,6 +147,19 @@ public:
     for (auto& [uuid, at] : endpoints_)
       if (at == endpoint)
         lost_.insert(uuid);
+  }
+
+  void forget(const std::string& uuid) override {
+    auto i = endpoints_.find(uuid);
+    if (i == endpoints_.end())
+      return;
+    release(uuid, i->second);
+    endpoints_.erase(i);
+    lost_.erase(uuid);
+    auto now = std::chrono::steady_clock::now();
+    prune_retired(now);
+    if (retired_.emplace(uuid).second)
+      retired_order_.emplace_back(now, uuid);
   }
 
   send_status send(const frames& xs, caf::error& err) override {
@@ -156,6 +193,25 @@ public:
   }
 
 private:
+  /// Closes the connection of `uuid` to `endpoint` if it holds that
+  /// endpoint still (another peer may have taken it over).
+  void release(const std::string& uuid, const std::string& endpoint) {
+    auto h = holders_.find(endpoint);
+    if (h == holders_.end() || h->second != uuid)
+      return;
+    disconnect_quietly(endpoint);
+    holders_.erase(h);
+  }
+
+  /// Forgets the retired peers whose pipes are surely gone.
+  void prune_retired(std::chrono::steady_clock::time_point now) {
+    while (!retired_order_.empty() &&
+           now - retired_order_.front().first >= retire_time) {
+      retired_.erase(retired_order_.front().second);
+      retired_order_.pop_front();
+    }
+  }
+
   void disconnect_quietly(const std::string& endpoint) noexcept {
     try {
       socket_.disconnect(endpoint);
@@ -168,8 +224,15 @@ private:
   std::optional<curve_client> curve_;
   /// The endpoint each peer is connected to, by uuid.
   std::unordered_map<std::string, std::string> endpoints_;
-  /// Peers whose connection libzmq gave up.
+  /// Peers whose connection libzmq gave up, or another peer took over.
   std::unordered_set<std::string> lost_;
+  /// The peer whose connection each endpoint we are connected to is.
+  std::unordered_map<std::string, std::string> holders_;
+  /// Peers forgotten within `retire_time`, and when, oldest first: their
+  /// pipe may still be there, so a connect for them sets no routing id.
+  std::unordered_set<std::string> retired_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>>
+      retired_order_;
 };
 
 } // namespace

@@ -212,4 +212,56 @@ TEST_CASE("zmq transport reports would_block when the next hop's pipe is full",
   CHECK(sent > 1);
 }
 
+TEST_CASE("zmq transport connects a forgotten peer again at once, however "
+          "often, without tripping over its old pipe",
+          "[zmq_transport]") {
+  zmq::context_t context;
+  receiver_socket rx{context, remote};
+  auto tx = make_zmq_transport(context, local, config{});
+  for (std::uint64_t id = 1; id <= 50; ++id) {
+    REQUIRE_FALSE(tx->connect(remote, rx.endpoint));
+    REQUIRE(send_when_ready(*tx, rx, request_to(remote, id)) ==
+            send_status::sent);
+    auto got = rx.receive();
+    REQUIRE(got.size() == frame_count);
+    CHECK(decode(got, remote)->id == id);
+    tx->forget(remote);
+  }
+  // Forgetting a peer never connected changes nothing.
+  tx->forget("nobody-0000");
+}
+
+TEST_CASE("zmq transport gives an endpoint to the last peer that claims it, "
+          "closing the connection of the one before",
+          "[zmq_transport]") {
+  zmq::context_t context;
+  receiver_socket rx{context, remote};
+  auto tx = make_zmq_transport(context, local, config{});
+  REQUIRE_FALSE(tx->connect("ghost-0001", rx.endpoint));
+  REQUIRE_FALSE(tx->connect(remote, rx.endpoint));
+  caf::error err;
+  REQUIRE(send_when_ready(*tx, rx, request_to(remote, 1)) ==
+          send_status::sent);
+  auto got = rx.receive();
+  REQUIRE(got.size() == frame_count);
+  CHECK(decode(got, remote)->id == 1);
+  // The ghost's pipe goes away with its connection.
+  auto status = send_status::sent;
+  for (int i = 0; i < 500 && status != send_status::unreachable; ++i) {
+    zmq::pollitem_t items[] = {{rx.socket.handle(), 0, ZMQ_POLLIN, 0}};
+    (void)zmq::poll(items, 1, 10ms);
+    status = tx->send(request_to("ghost-0001", 2), err);
+  }
+  CHECK(status == send_status::unreachable);
+  // Forgetting the ghost leaves the endpoint to its holder.
+  tx->forget("ghost-0001");
+  REQUIRE(tx->send(request_to(remote, 3), err) == send_status::sent);
+  for (;;) {
+    got = rx.receive();
+    REQUIRE(got.size() == frame_count);
+    if (decode(got, remote)->id == 3)
+      break;
+  }
+}
+
 } // namespace p2p0mq

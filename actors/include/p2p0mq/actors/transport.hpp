@@ -48,6 +48,13 @@ public:
     static_cast<void>(endpoint);
   }
 
+  /// Forgets peer `uuid`, which left the peer table: closes its connection
+  /// and its endpoint. A later `connect` for it starts afresh. By default,
+  /// nothing.
+  virtual void forget(const std::string& uuid) {
+    static_cast<void>(uuid);
+  }
+
   /// Hands the 7 frames of one message to the wire without blocking; frame 0
   /// is the next hop's routing id. On anything but `sent`, `err` says why:
   /// `errc::peer_unreachable` for `unreachable`, `errc::socket_error`
