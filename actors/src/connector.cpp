@@ -116,9 +116,11 @@ void on_hello(connector_ptr self, message msg) {
               caf::anon_send(ctx.peers, heard_atom::value, std::move(msg));
           },
           [self, msg](const caf::error& err) {
-            log(log_level::warning, log_category::connector,
-                "ignored a hello from ", short_uuid(msg.source), ": ",
-                render(err));
+            // A full table warns about itself, at most every 10 s.
+            log(err == errc::peer_table_full ? log_level::debug
+                                             : log_level::warning,
+                log_category::connector, "ignored a hello from ",
+                short_uuid(msg.source), ": ", render(err));
           });
 }
 

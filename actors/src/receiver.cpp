@@ -101,12 +101,13 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
   std::vector<message> batch;
   std::size_t batch_bytes = 0;
   auto hand_over = [&] {
+    // Taken before the manager can give it back.
+    if (credit)
+      credit->take();
     sig.received.fetch_add(batch.size(), std::memory_order_relaxed);
     self->send(manager, incoming_atom::value, std::move(batch));
     batch = {};
     batch_bytes = 0;
-    if (credit)
-      credit->take();
   };
   std::size_t total_parts = 0;
   while ((!credit || credit->available()) &&

@@ -18,10 +18,10 @@ namespace p2p0mq {
 
 namespace {
 
-/// How long a forgotten peer's pipe may outlive the connection we closed:
-/// libzmq removes it once its I/O thread has acknowledged the end, which
-/// takes far less than this.
-constexpr auto retire_time = std::chrono::seconds{2};
+/// How long a connection we closed may linger: libzmq removes its pipe once
+/// its I/O thread has acknowledged the end, and the other side drops it once
+/// it has read the end of the stream, which takes far less than this.
+constexpr auto retire_time = std::chrono::seconds{1};
 
 /// Whether libzmq will accept `endpoint` in `connect`. It checks the syntax
 /// of a tcp address only after a connect routing id was set, and a refused
@@ -99,16 +99,24 @@ public:
     }
     auto now = std::chrono::steady_clock::now();
     prune_retired(now);
+    // One connection per endpoint: a peer that claims the endpoint of
+    // another takes it over (the other restarted under a new uuid, or one of
+    // them lies); the other connects anew when it is next asked to. An
+    // endpoint is connected again only a moment after we closed it: the
+    // other side may still hold the old connection, and a ROUTER ignores a
+    // second one under the same routing id for good.
+    if (auto h = holders_.find(endpoint);
+        h != holders_.end() && h->second != uuid) {
+      disconnect_quietly(endpoint);
+      lost_.insert(h->second);
+      retire(now, std::string{}, endpoint);
+      holders_.erase(h);
+    }
+    if (closed_.count(endpoint) > 0)
+      return make_error(errc::peer_unreachable,
+                        "the connection to " + endpoint +
+                            " was closed a moment ago; connecting again later");
     try {
-      // One connection per endpoint: a peer that claims the endpoint of
-      // another takes it over (the other restarted under a new uuid, or one
-      // of them lies); the other connects anew when it is next asked to.
-      if (auto h = holders_.find(endpoint);
-          h != holders_.end() && h->second != uuid) {
-        disconnect_quietly(endpoint);
-        lost_.insert(h->second);
-        holders_.erase(h);
-      }
       if (i == endpoints_.end() && retired_.count(uuid) == 0) {
         // First connect to this peer: name the connection ourselves, so the
         // pipe exists, under the peer's uuid, as soon as connect returns.
@@ -123,9 +131,8 @@ public:
         // named by the routing id the peer announces in its handshake (its
         // receiver's, its uuid), and sends to it are refused as unreachable
         // until that handshake is done. The same goes for a connection
-        // whose session libzmq ended after a failed handshake, or that we
-        // closed lately (`forget`, or taken over): its pipe may not be gone
-        // yet.
+        // whose session libzmq ended after a failed handshake, or of a peer
+        // we forgot lately: its pipe may not be gone yet.
         if (i != endpoints_.end()) {
           release(uuid, i->second);
           i->second = endpoint;
@@ -153,13 +160,19 @@ public:
     auto i = endpoints_.find(uuid);
     if (i == endpoints_.end())
       return;
-    release(uuid, i->second);
-    endpoints_.erase(i);
-    lost_.erase(uuid);
     auto now = std::chrono::steady_clock::now();
     prune_retired(now);
-    if (retired_.emplace(uuid).second)
-      retired_order_.emplace_back(now, uuid);
+    auto endpoint = std::move(i->second);
+    endpoints_.erase(i);
+    lost_.erase(uuid);
+    auto h = holders_.find(endpoint);
+    if (h != holders_.end() && h->second == uuid) {
+      disconnect_quietly(endpoint);
+      holders_.erase(h);
+      retire(now, uuid, endpoint);
+    } else {
+      retire(now, uuid, std::string{});
+    }
   }
 
   send_status send(const frames& xs, caf::error& err) override {
@@ -203,11 +216,30 @@ private:
     holders_.erase(h);
   }
 
-  /// Forgets the retired peers whose pipes are surely gone.
+  /// Remembers, for `retire_time`, that we closed the connection of `uuid`
+  /// and `endpoint` (either may be empty).
+  void retire(std::chrono::steady_clock::time_point now,
+              const std::string& uuid, const std::string& endpoint) {
+    if (!uuid.empty())
+      ++retired_[uuid];
+    if (!endpoint.empty())
+      ++closed_[endpoint];
+    retired_order_.push_back({now, uuid, endpoint});
+  }
+
+  /// Forgets what was closed longer than `retire_time` ago.
   void prune_retired(std::chrono::steady_clock::time_point now) {
+    auto drop = [](auto& counts, const std::string& key) {
+      if (key.empty())
+        return;
+      auto i = counts.find(key);
+      if (--i->second == 0)
+        counts.erase(i);
+    };
     while (!retired_order_.empty() &&
-           now - retired_order_.front().first >= retire_time) {
-      retired_.erase(retired_order_.front().second);
+           now - retired_order_.front().at >= retire_time) {
+      drop(retired_, retired_order_.front().uuid);
+      drop(closed_, retired_order_.front().endpoint);
       retired_order_.pop_front();
     }
   }
@@ -215,7 +247,7 @@ private:
   void disconnect_quietly(const std::string& endpoint) noexcept {
     try {
       socket_.disconnect(endpoint);
-    } catch (const zmq::error_t&) {
+    } catch (const zmq::error_t& e) {
       // Already gone: nothing to undo.
     }
   }
@@ -228,11 +260,20 @@ private:
   std::unordered_set<std::string> lost_;
   /// The peer whose connection each endpoint we are connected to is.
   std::unordered_map<std::string, std::string> holders_;
-  /// Peers forgotten within `retire_time`, and when, oldest first: their
-  /// pipe may still be there, so a connect for them sets no routing id.
-  std::unordered_set<std::string> retired_;
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>>
-      retired_order_;
+  /// What we closed within `retire_time`, oldest first.
+  struct retirement {
+    std::chrono::steady_clock::time_point at;
+    std::string uuid;
+    std::string endpoint;
+  };
+  std::deque<retirement> retired_order_;
+  /// Peers forgotten within `retire_time` (with a count of retirements):
+  /// their pipe may still be there, so a connect for them sets no routing
+  /// id.
+  std::unordered_map<std::string, std::size_t> retired_;
+  /// Endpoints whose connection we closed within `retire_time`: not
+  /// connected again until then.
+  std::unordered_map<std::string, std::size_t> closed_;
 };
 
 } // namespace
