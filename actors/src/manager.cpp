@@ -257,9 +257,9 @@ void forget_old_hints(manager_ptr self) {
   }
 }
 
-manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
-                                          router_actor router,
-                                          std::shared_ptr<receive_credit> credit) {
+manager_impl_actor::behavior_type
+manager(manager_ptr self, concern_context ctx, router_actor router,
+        std::shared_ptr<receive_credit> credit) {
   self->state.ctx = std::move(ctx);
   self->state.router = std::move(router);
   self->state.credit = std::move(credit);
@@ -420,8 +420,8 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
 manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx,
                             router_actor router,
                             std::shared_ptr<receive_credit> credit) {
-  return caf::actor_cast<manager_actor>(sys.spawn(
-      manager, std::move(ctx), std::move(router), std::move(credit)));
+  return caf::actor_cast<manager_actor>(
+      sys.spawn(manager, std::move(ctx), std::move(router), std::move(credit)));
 }
 
 } // namespace p2p0mq

@@ -275,8 +275,8 @@ caf::result<peer> add_peer(peer_table_ptr self, const std::string& uuid,
   if (added) {
     p.uuid = uuid;
     p.state_since = now;
-    log(log_level::info, log_category::connector, "new peer ",
-        short_uuid(uuid), " at ", host, ":", port);
+    log(log_level::info, log_category::connector, "new peer ", short_uuid(uuid),
+        " at ", host, ":", port);
   }
   p.host = std::move(host);
   p.port = port;

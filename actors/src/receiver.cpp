@@ -222,7 +222,8 @@ void receiver_loop(caf::blocking_actor* self,
 } // namespace
 
 receive_credit::receive_credit(std::size_t limit)
-    : limit_(limit == 0 ? 1 : limit), wake_(std::make_unique<detail::wake_fd>()) {
+    : limit_(limit == 0 ? 1 : limit),
+      wake_(std::make_unique<detail::wake_fd>()) {
 }
 
 receive_credit::~receive_credit() = default;

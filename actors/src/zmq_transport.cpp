@@ -1,9 +1,9 @@
 #include "p2p0mq/actors/zmq_transport.hpp"
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <deque>
-#include <cerrno>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>

@@ -117,8 +117,8 @@ public:
   std::size_t write(std::string_view bytes) {
     std::size_t done = 0;
     while (done < bytes.size()) {
-      auto n = ::send(fd_, bytes.data() + done, bytes.size() - done,
-                      MSG_NOSIGNAL);
+      auto n =
+          ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
@@ -148,6 +148,35 @@ public:
     }
   }
 
+  /// Sends a ZMTP 3.0 greeting with `mechanism` and reads the peer's, as a
+  /// ZeroMQ client does before its handshake commands (libzmq takes a
+  /// command that comes with the greeting as unexpected). Returns whether
+  /// the peer's greeting came within 5 s.
+  bool greet(std::string_view mechanism = "NULL") {
+    std::string g(64, '\0');
+    g[0] = '\xff';
+    g[8] = '\x01';
+    g[9] = '\x7f';
+    g[10] = 3;
+    g[11] = 0;
+    std::memcpy(&g[12], mechanism.data(), mechanism.size());
+    if (write(g) != g.size())
+      return false;
+    std::size_t got = 0;
+    char buf[64];
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (got < sizeof buf && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0)
+        continue;
+      auto n = ::recv(fd_, buf + got, sizeof buf - got, 0);
+      if (n <= 0)
+        return false;
+      got += static_cast<std::size_t>(n);
+    }
+    return got == sizeof buf;
+  }
+
   /// Ends our side, then waits for the peer to close: it has handled
   /// everything we wrote by then.
   bool finish(std::chrono::milliseconds limit = 5s) {
@@ -158,18 +187,6 @@ public:
 private:
   int fd_;
 };
-
-/// A ZMTP 3.0 greeting with `mechanism` (NULL, CURVE, ...).
-std::string zmtp_greeting(std::string_view mechanism = "NULL") {
-  std::string g(64, '\0');
-  g[0] = '\xff';
-  g[8] = '\x01';
-  g[9] = '\x7f';
-  g[10] = 3;
-  g[11] = 0;
-  std::memcpy(&g[12], mechanism.data(), mechanism.size());
-  return g;
-}
 
 /// The header of a ZMTP frame of `size` bytes.
 std::string zmtp_header(std::uint64_t size, bool more, bool command = false) {
@@ -214,12 +231,13 @@ std::string zmtp_message(const std::vector<std::string>& parts) {
   return out;
 }
 
-/// Frames 1-6 of `msg` from `source` to `dest`, as a DEALER sends them (the
-/// receiving ROUTER adds frame 0, the connection's routing id).
+/// Frames 1-6 of a request from `source` to `dest`, as a DEALER sends them
+/// (the receiving ROUTER adds frame 0, the connection's routing id); `relay`
+/// names the client when it is not `source` itself.
 std::vector<std::string> wire_frames(const std::string& source,
                                      const std::string& dest,
-                                     const std::string& command,
-                                     payload body) {
+                                     const std::string& command, payload body,
+                                     const std::string& relay = "") {
   message msg;
   msg.source = source;
   msg.to = dest;
@@ -228,7 +246,7 @@ std::vector<std::string> wire_frames(const std::string& source,
   msg.kind = p2p0mq::message_kind::request;
   msg.id = 1;
   msg.payload = std::move(body);
-  auto xs = msg.encode(source);
+  auto xs = msg.encode(relay.empty() ? source : relay);
   return {xs.begin() + 1, xs.end()};
 }
 
@@ -305,10 +323,9 @@ struct hostile_fixture {
     CHECK(ping());
     CHECK(net.sees(*a, *b, peer_state::connected));
     auto now = rss_kib();
-    std::printf("hostile: %s: rss %zu KiB (%+lld KiB since start)\n", attack,
-                now,
-                static_cast<long long>(now) -
-                    static_cast<long long>(rss_start));
+    std::printf(
+        "hostile: %s: rss %zu KiB (%+lld KiB since start)\n", attack, now,
+        static_cast<long long>(now) - static_cast<long long>(rss_start));
     CHECK(now < rss_start + rss_allowance_kib);
   }
 
@@ -338,10 +355,11 @@ TEST_CASE("a peer given garbage, wrong frame counts, unknown kinds and "
   auto port = fix.a->port();
   auto from = fix.logs.mark();
   {
-    // Bytes that are no ZMTP greeting: the connection is closed.
+    // Bytes that are no ZMTP greeting. libzmq takes an HTTP request for
+    // the start of a ZMTP 1.0 handshake and closes the connection after
+    // its handshake interval (30 s), so that one is only shown harmless.
     tcp_client http{port};
     http.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    CHECK(http.closed_within(5s));
     std::mt19937 rng{7};
     std::string noise(64 * 1024, '\0');
     for (auto& c : noise)
@@ -352,21 +370,33 @@ TEST_CASE("a peer given garbage, wrong frame counts, unknown kinds and "
     CHECK(random.closed_within(5s));
     // A greeting, then frames with reserved flags, or a socket type that
     // cannot talk to a ROUTER.
+    // Reserved flag bits are ignored: this is a message of one frame.
     tcp_client flags{port};
-    flags.write(zmtp_greeting() + zmtp_ready("evil-tcp-1") + "\xf0\x01x");
-    CHECK(flags.closed_within(5s));
+    REQUIRE(flags.greet());
+    flags.write(zmtp_ready("evil-tcp-1") + "\xf0\x01x");
+    CHECK(fix.malformed_reach(1));
     tcp_client pub{port};
-    pub.write(zmtp_greeting() + zmtp_ready("evil-tcp-2", "PUB"));
+    REQUIRE(pub.greet());
+    pub.write(zmtp_ready("evil-tcp-2", "PUB"));
     CHECK(pub.closed_within(5s));
+    // A greeting of another protocol version, and one cut short.
+    tcp_client old{port};
+    old.write(std::string{"\xff\0\0\0\0\0\0\0\x01\x7f\x09\x00", 12} +
+              std::string(52, 'v'));
+    CHECK(old.closed_within(5s));
   }
   fix.survived("garbage before and after the ZMTP greeting");
 
   zmq_client evil{fix.attacker, port, "evil-0001"};
-  std::uint64_t malformed = 0;
+  std::uint64_t malformed = 1;
   auto hb = [](std::string kind, std::string command, std::string id,
                std::string body) {
-    return std::vector<std::string>{"", "", std::move(kind), std::move(command),
-                                    std::move(id), std::move(body)};
+    return std::vector<std::string>{"",
+                                    "",
+                                    std::move(kind),
+                                    std::move(command),
+                                    std::move(id),
+                                    std::move(body)};
   };
   // Wrong frame counts: 1, 6, 8 and 300 frames (with the routing id).
   evil.send({"x"});
@@ -375,8 +405,9 @@ TEST_CASE("a peer given garbage, wrong frame counts, unknown kinds and "
   evil.send(std::vector<std::string>(299, "frame"));
   malformed += 4;
   // Unknown, empty and long kinds; an empty command; broken ids.
-  for (auto kind : {std::string{"\x00", 1}, std::string{"\x03"},
-                    std::string{"\xff"}, std::string{}, std::string{"\x01\x01"}})
+  for (auto kind :
+       {std::string{"\x00", 1}, std::string{"\x03"}, std::string{"\xff"},
+        std::string{}, std::string{"\x01\x01"}})
     evil.send(hb(kind, "hb", "\x01", "\x80"));
   evil.send(hb("\x01", "", "\x01", "\x80"));
   for (auto id : {"\xc1", "\xff", "\xcf\x01", "", "\xa1x"})
@@ -385,15 +416,14 @@ TEST_CASE("a peer given garbage, wrong frame counts, unknown kinds and "
   // Payloads: not a map, keys not strings, nested 100000 deep, and arrays,
   // maps, strings and blobs declaring 4 GiB that are not there.
   std::string deep = "\x81\xa1x" + std::string(100000, '\x91') + "\xc0";
-  for (auto body :
-       {std::string{"\x90"}, std::string{"\x81\x01\x01"}, deep,
-        std::string{"\x81\xa1x\xdd\xff\xff\xff\xff"},
-        std::string{"\x81\xa1x\xdf\xff\xff\xff\xff"},
-        std::string{"\xdf\xff\xff\xff\xff"},
-        std::string{"\x81\xa1x\xdb\xff\xff\xff\xff"},
-        std::string{"\x81\xa1x\xc6\xff\xff\xff\xff"},
-        std::string{"\x81\xa1x\xc9\xff\xff\xff\xff\x01"}, std::string{"\xc1"},
-        std::string{}})
+  for (auto body : {std::string{"\x90"}, std::string{"\x81\x01\x01"}, deep,
+                    std::string{"\x81\xa1x\xdd\xff\xff\xff\xff"},
+                    std::string{"\x81\xa1x\xdf\xff\xff\xff\xff"},
+                    std::string{"\xdf\xff\xff\xff\xff"},
+                    std::string{"\x81\xa1x\xdb\xff\xff\xff\xff"},
+                    std::string{"\x81\xa1x\xc6\xff\xff\xff\xff"},
+                    std::string{"\x81\xa1x\xc9\xff\xff\xff\xff\x01"},
+                    std::string{"\xc1"}, std::string{}})
     evil.send(hb("\x01", "hb", "\x01", body));
   malformed += 11;
   CHECK(fix.malformed_reach(malformed));
@@ -444,8 +474,9 @@ TEST_CASE("a peer closes the connection of a client announcing a 100 MB "
     // Raw TCP: the header of a 100 MB frame, then as much of its body as
     // the peer takes, written from one reused 1 MiB buffer.
     tcp_client tcp{port};
-    auto head = zmtp_greeting() + zmtp_ready("evil-tcp-3") +
-                zmtp_frame("", true) + zmtp_header(huge, false);
+    REQUIRE(tcp.greet());
+    auto head = zmtp_ready("evil-tcp-3") + zmtp_frame("", true) +
+                zmtp_header(huge, false);
     REQUIRE(tcp.write(head) == head.size());
     std::string chunk(1 << 20, 'z');
     std::uint64_t taken = 0;
@@ -465,8 +496,8 @@ TEST_CASE("a peer closes the connection of a client announcing a 100 MB "
   {
     // ZeroMQ: a 100 MB message straight from pages that were never written
     // (zero-copy), so the client side costs no memory either.
-    void* pages = ::mmap(nullptr, huge, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
-                         -1, 0);
+    void* pages =
+        ::mmap(nullptr, huge, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(pages != MAP_FAILED);
     {
       zmq::context_t ctx{1};
@@ -514,14 +545,14 @@ TEST_CASE("a flood of hellos with fresh uuids keeps the peer table within "
   for (int i = 0; i < flood; ++i) {
     auto uuid = "flood-" + std::to_string(100000 + i);
     tcp_client c{port};
-    c.write(zmtp_greeting() + zmtp_ready(uuid) +
+    REQUIRE(c.greet());
+    c.write(zmtp_ready(uuid) +
             zmtp_message(wire_frames(uuid, fix.a->uuid(), "hello",
                                      hello_body(nowhere))));
     REQUIRE(c.finish());
   }
   CHECK(p2p0mq::testing::wait_until(
-      fix.net.sys,
-      [&] { return fix.a->receiver().received() >= flood; }, 20s));
+      fix.net.sys, [&] { return fix.a->receiver().received() >= flood; }, 20s));
   auto table = fix.a->peers();
   REQUIRE(table);
   CHECK(table->size() <= limit);
@@ -531,11 +562,11 @@ TEST_CASE("a flood of hellos with fresh uuids keeps the peer table within "
   // is full they are refused.
   zmq_client relay{fix.attacker, port, "evil-relay"};
   for (int i = 0; i < 500; ++i)
-    relay.send(wire_frames("ghost-" + std::to_string(100000 + i),
-                           fix.a->uuid(), "hello", hello_body(nowhere)));
+    relay.send(wire_frames("ghost-" + std::to_string(100000 + i), fix.a->uuid(),
+                           "hello", hello_body(nowhere), "evil-relay"));
   CHECK(p2p0mq::testing::wait_until(
-      fix.net.sys,
-      [&] { return fix.a->receiver().received() >= flood + 500; }, 20s));
+      fix.net.sys, [&] { return fix.a->receiver().received() >= flood + 500; },
+      20s));
   fix.survived("500 hellos from made-up sources through one client");
   table = fix.a->peers();
   REQUIRE(table);
@@ -552,10 +583,10 @@ TEST_CASE("a flood of hellos with fresh uuids keeps the peer table within "
   CHECK(warnings <= 3);
   auto m = fix.a->metrics();
   REQUIRE(m);
-  std::printf("hostile: flood: sender holds %llu messages, %llu dropped\n",
-              static_cast<unsigned long long>(m->sender.queued +
-                                              m->sender.held),
-              static_cast<unsigned long long>(m->sender.dropped));
+  std::printf(
+      "hostile: flood: sender holds %llu messages, %llu dropped\n",
+      static_cast<unsigned long long>(m->sender.queued + m->sender.held),
+      static_cast<unsigned long long>(m->sender.dropped));
   CHECK(m->sender.queued + m->sender.held <=
         fix.a->context().settings->send_queue_limit);
 }
@@ -595,14 +626,12 @@ TEST_CASE("clients without a trusted key get nothing through a peer with "
     plain.send(
         wire_frames("plain-0001", fix.a->uuid(), "hello", hello_body(port)));
     tcp_client junk{port};
-    junk.write(zmtp_greeting("CURVE") + zmtp_frame("\x05HELLO junk", false,
-                                                   true));
+    REQUIRE(junk.greet("CURVE"));
+    junk.write(zmtp_frame("\x05HELLO junk", false, true));
     CHECK(junk.closed_within(5s));
     CHECK(p2p0mq::testing::wait_until(
         fix.net.sys,
-        [&] {
-          return fix.a->receiver().handshake_failures() >= failures + 20;
-        },
+        [&] { return fix.a->receiver().handshake_failures() >= failures + 20; },
         10s));
   }
   fix.survived("21 clients without a trusted key, CURVE junk");

@@ -142,9 +142,8 @@ TEST_CASE("the receiver reads nothing while the manager holds as many "
   fix.send(hb_request(3));
   fix.send(hb_request(4));
   bool came = false;
-  fix.self->receive(
-      [&](incoming_atom, std::vector<message>&) { came = true; },
-      caf::after(500ms) >> [] {});
+  fix.self->receive([&](incoming_atom, std::vector<message>&) { came = true; },
+                    caf::after(500ms) >> [] {});
   CHECK_FALSE(came);
   CHECK(fix.rec.received() == 2);
   // One batch handled: the receiver reads the rest in one batch.

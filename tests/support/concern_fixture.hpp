@@ -131,8 +131,8 @@ inline sender_actor::behavior_type fake_sender(sender_actor::pointer self,
       },
       [](lost_atom, const std::string&) {},
       [self, rec](remove_atom, std::string& uuid) {
-        rec->removes.push_back({rec->calls++, std::move(uuid),
-                                self->clock().now()});
+        rec->removes.push_back(
+            {rec->calls++, std::move(uuid), self->clock().now()});
       },
       [rec](find_atom) { return rec->wanted; },
       [](stats_atom) { return sender_stats{}; },
