@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
-
-#include <optional>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
