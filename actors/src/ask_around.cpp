@@ -25,6 +25,11 @@ namespace {
 /// is still relayed (rate permitting) but not kept.
 constexpr std::size_t max_kept_per_target = 64;
 
+/// The most breadcrumbs a question may carry: one that has passed more peers
+/// is dropped as malformed (each peer on its way checks every breadcrumb,
+/// and passes them all on to each peer it asks).
+constexpr std::size_t max_breadcrumbs = 64;
+
 /// What an `r` message carries.
 struct question {
   std::string target;
@@ -73,6 +78,11 @@ caf::expected<question> decode(const message& msg) {
   auto breadcrumbs = msg.payload.get_bytes_array("breadcrumbs");
   if (!breadcrumbs)
     return std::move(breadcrumbs.error());
+  if (breadcrumbs->size() > max_breadcrumbs)
+    return make_error(errc::wrong_field_type,
+                      std::to_string(breadcrumbs->size()) +
+                          " breadcrumbs, at most " +
+                          std::to_string(max_breadcrumbs) + " taken");
   auto too_short = [](const std::string& x) {
     return x.size() < min_uuid_size;
   };

@@ -90,7 +90,7 @@ void on_hello(connector_ptr self, message msg) {
     return;
   }
   auto [host, port] = std::move(*addr);
-  self->request(self->state.ctx.peers, caf::infinite, add_atom::value,
+  self->request(self->state.ctx.peers, caf::infinite, learn_atom::value,
                 msg.source, host, port)
       .then(
           [self, msg](const peer& p) mutable {
@@ -116,9 +116,11 @@ void on_hello(connector_ptr self, message msg) {
               caf::anon_send(ctx.peers, heard_atom::value, std::move(msg));
           },
           [self, msg](const caf::error& err) {
-            log(log_level::warning, log_category::connector,
-                "ignored a hello from ", short_uuid(msg.source), ": ",
-                render(err));
+            // A full table warns about itself, at most every 10 s.
+            log(err == errc::peer_table_full ? log_level::debug
+                                             : log_level::warning,
+                log_category::connector, "ignored a hello from ",
+                short_uuid(msg.source), ": ", render(err));
           });
 }
 

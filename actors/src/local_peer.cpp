@@ -140,7 +140,10 @@ caf::error local_peer::start() {
   ctx_.peers =
       spawn_peer_table(sys_, shared_settings, ctx_.sender, std::move(store));
   router_ = spawn_router(sys_, settings_->uuid, shared_settings, ctx_.sender);
-  manager_ = spawn_manager(sys_, ctx_, router_);
+  if (settings_->unprocessed_batch_limit != 0)
+    watch.credit =
+        std::make_shared<receive_credit>(settings_->unprocessed_batch_limit);
+  manager_ = spawn_manager(sys_, ctx_, router_, watch.credit);
   {
     // The manager spawned the requester.
     caf::scoped_actor self{sys_};

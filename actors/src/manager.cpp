@@ -16,6 +16,7 @@
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "p2p0mq/actors/receiver.hpp"
 #include "p2p0mq/actors/requester.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
@@ -74,6 +75,8 @@ struct manager_state {
   std::unordered_map<std::string, hint> hints;
   /// Traffic received, by command and by previous hop.
   manager_stats stats;
+  /// The receiver's credit, given back batch by batch; or null.
+  std::shared_ptr<receive_credit> credit;
 };
 
 /// The manager's own interface: the public one plus its timer.
@@ -257,10 +260,12 @@ void forget_old_hints(manager_ptr self) {
   }
 }
 
-manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
-                                          router_actor router) {
+manager_impl_actor::behavior_type
+manager(manager_ptr self, concern_context ctx, router_actor router,
+        std::shared_ptr<receive_credit> credit) {
   self->state.ctx = std::move(ctx);
   self->state.router = std::move(router);
+  self->state.credit = std::move(credit);
   self->state.ctx.requester = spawn_requester(
       self, self->state.ctx, caf::actor_cast<correlator_actor>(self));
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -323,6 +328,8 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
         }
         if (!transit.empty())
           self->send(st.router, incoming_atom::value, std::move(transit));
+        if (st.credit)
+          st.credit->give();
       },
       [self](add_atom, std::string& command,
              concern_factory& factory) -> caf::result<void> {
@@ -432,9 +439,10 @@ manager_impl_actor::behavior_type manager(manager_ptr self, concern_context ctx,
 } // namespace
 
 manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx,
-                            router_actor router) {
+                            router_actor router,
+                            std::shared_ptr<receive_credit> credit) {
   return caf::actor_cast<manager_actor>(
-      sys.spawn(manager, std::move(ctx), std::move(router)));
+      sys.spawn(manager, std::move(ctx), std::move(router), std::move(credit)));
 }
 
 } // namespace p2p0mq

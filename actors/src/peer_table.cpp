@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -25,6 +29,38 @@ namespace {
 /// up tries again at the next interval.
 constexpr duration periodic_lock_wait = std::chrono::milliseconds{100};
 
+/// The least time between two warnings about a full table.
+constexpr duration full_log_interval = std::chrono::seconds{10};
+
+/// The peers a full table may evict, in the order they became evictable.
+class eviction_queue {
+public:
+  /// Adds `uuid` at the back, unless it is in the queue already.
+  void push(const std::string& uuid) {
+    if (seq_.try_emplace(uuid, next_).second)
+      order_.emplace(next_++, uuid);
+  }
+
+  /// Removes `uuid` if it is in the queue.
+  void erase(const std::string& uuid) {
+    auto i = seq_.find(uuid);
+    if (i == seq_.end())
+      return;
+    order_.erase(i->second);
+    seq_.erase(i);
+  }
+
+  /// The peer evictable the longest, or null.
+  const std::string* oldest() const {
+    return order_.empty() ? nullptr : &order_.begin()->second;
+  }
+
+private:
+  std::map<std::uint64_t, std::string> order_;
+  std::unordered_map<std::string, std::uint64_t> seq_;
+  std::uint64_t next_ = 0;
+};
+
 struct peer_table_state {
   static inline const char* name = "p2p0mq.peer_table";
   std::shared_ptr<const config> settings;
@@ -36,6 +72,15 @@ struct peer_table_state {
   std::unordered_map<std::string, time_point> greeting;
   /// The peer store, when the local peer has a database.
   std::unique_ptr<peer_store> store;
+  /// Peers added by the user or from the store: never evicted.
+  std::unordered_set<std::string> pinned;
+  /// Peers not pinned and INITIAL, CONNECTING or NO_CONNECTION.
+  eviction_queue evictable;
+  /// Evictions and refusals since the last warning about them, and when
+  /// that warning was (none yet: unset).
+  std::uint64_t evicted = 0;
+  std::uint64_t refused = 0;
+  std::optional<time_point> full_logged;
 
   /// Syncs a last time, whichever way the actor exits.
   ~peer_table_state();
@@ -47,6 +92,56 @@ using peer_table_impl_actor =
 
 using peer_table_ptr =
     peer_table_impl_actor::stateful_pointer<peer_table_state>;
+
+/// Keeps `p`'s place in the eviction queue in line with its state.
+void reindex(peer_table_state& st, const peer& p) {
+  auto idle = p.state == peer_state::initial ||
+              p.state == peer_state::connecting ||
+              p.state == peer_state::no_connection;
+  if (idle && st.pinned.count(p.uuid) == 0)
+    st.evictable.push(p.uuid);
+  else
+    st.evictable.erase(p.uuid);
+}
+
+/// Warns about evictions and refusals, at most once per interval.
+void log_full(peer_table_state& st, time_point now) {
+  if (st.full_logged && now - *st.full_logged < full_log_interval)
+    return;
+  st.full_logged = now;
+  log(log_level::warning, log_category::connector, "the peer table is full (",
+      st.settings->max_peers, " peers): ", st.evicted,
+      " idle peers evicted and ", st.refused,
+      " new peers refused since the last warning");
+  st.evicted = 0;
+  st.refused = 0;
+}
+
+/// Makes room for one more peer, evicting one if the table is full. Returns
+/// `errc::peer_table_full` when it cannot.
+caf::error make_room(peer_table_state& st, time_point now) {
+  auto limit = st.settings->max_peers;
+  if (limit == 0 || st.peers.size() < limit)
+    return caf::none;
+  auto victim = st.evictable.oldest();
+  if (victim == nullptr) {
+    ++st.refused;
+    log_full(st, now);
+    return make_error(errc::peer_table_full,
+                      std::to_string(st.peers.size()) +
+                          " peers, none of them evictable");
+  }
+  auto uuid = *victim;
+  log(log_level::debug, log_category::connector, "evicted ", short_uuid(uuid),
+      " (", to_string(st.peers.at(uuid).state), ") to make room");
+  st.evictable.erase(uuid);
+  st.greeting.erase(uuid);
+  st.peers.erase(uuid);
+  caf::anon_send(st.sender, remove_atom::value, std::move(uuid));
+  ++st.evicted;
+  log_full(st, now);
+  return caf::none;
+}
 
 /// Syncs the table with its store, waiting at most `wait` for a lock, and
 /// applies what the store found: ids of new rows, addresses changed in the
@@ -73,10 +168,12 @@ caf::error sync_store(peer_table_state& st, time_point now, duration wait) {
     }
   }
   for (auto& x : changes->added) {
-    auto [i, added] = st.peers.try_emplace(x.uuid);
-    if (!added)
+    if (st.peers.count(x.uuid) > 0)
       continue;
-    auto& p = i->second;
+    if (make_room(st, now))
+      continue;
+    st.pinned.insert(x.uuid);
+    auto& p = st.peers[x.uuid];
     p.uuid = std::move(x.uuid);
     p.host = std::move(x.host);
     p.port = x.port;
@@ -125,6 +222,7 @@ void update(peer_table_ptr self, peer& p, F change) {
   change(p);
   if (p.state == old_state && p.via == old_via)
     return;
+  reindex(self->state, p);
   log(log_level::info, log_category::connector, short_uuid(p.uuid), " ",
       to_string(old_state), " -> ", to_string(p.state),
       p.via.empty() ? "" : " via ", short_uuid(p.via));
@@ -155,6 +253,38 @@ std::vector<peer> sorted(std::vector<peer> xs) {
   return xs;
 }
 
+/// Adds the peer `uuid` at `host`:`port`, or updates its address; `pin`
+/// keeps it from ever being evicted.
+caf::result<peer> add_peer(peer_table_ptr self, const std::string& uuid,
+                           std::string& host, std::uint16_t port, bool pin) {
+  auto& st = self->state;
+  if (uuid.size() < min_uuid_size)
+    return make_error(errc::invalid_peer,
+                      "uuid of " + std::to_string(uuid.size()) +
+                          " bytes, at least " + std::to_string(min_uuid_size) +
+                          " expected");
+  if (uuid == st.settings->uuid)
+    return make_error(errc::invalid_peer, "the local peer's own uuid");
+  auto now = self->clock().now();
+  if (st.peers.count(uuid) == 0)
+    if (auto err = make_room(st, now))
+      return err;
+  auto [i, added] = st.peers.try_emplace(uuid);
+  auto& p = i->second;
+  if (added) {
+    p.uuid = uuid;
+    p.state_since = now;
+    log(log_level::info, log_category::connector, "new peer ", short_uuid(uuid),
+        " at ", host, ":", port);
+  }
+  p.host = std::move(host);
+  p.port = port;
+  if (pin)
+    st.pinned.insert(uuid);
+  reindex(st, p);
+  return p;
+}
+
 peer_table_impl_actor::behavior_type
 peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
            sender_actor sender, std::unique_ptr<peer_store> store) {
@@ -182,29 +312,17 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         return i->second;
       },
       [self](add_atom, const std::string& uuid, std::string& host,
-             std::uint16_t port) -> caf::result<peer> {
-        auto& st = self->state;
-        if (uuid.size() < min_uuid_size)
-          return make_error(errc::invalid_peer,
-                            "uuid of " + std::to_string(uuid.size()) +
-                                " bytes, at least " +
-                                std::to_string(min_uuid_size) + " expected");
-        if (uuid == st.settings->uuid)
-          return make_error(errc::invalid_peer, "the local peer's own uuid");
-        auto [i, added] = st.peers.try_emplace(uuid);
-        auto& p = i->second;
-        if (added) {
-          p.uuid = uuid;
-          p.state_since = self->clock().now();
-          log(log_level::info, log_category::connector, "new peer ",
-              short_uuid(uuid), " at ", host, ":", port);
-        }
-        p.host = std::move(host);
-        p.port = port;
-        return p;
+             std::uint16_t port) {
+        return add_peer(self, uuid, host, port, true);
+      },
+      [self](learn_atom, const std::string& uuid, std::string& host,
+             std::uint16_t port) {
+        return add_peer(self, uuid, host, port, false);
       },
       [self](remove_atom, const std::string& uuid) {
         self->state.greeting.erase(uuid);
+        self->state.pinned.erase(uuid);
+        self->state.evictable.erase(uuid);
         return self->state.peers.erase(uuid) > 0;
       },
       [self](heard_atom, const message& msg) -> caf::result<peer> {
@@ -291,9 +409,12 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         auto& st = self->state;
         if (auto err = check_route_hint(*st.settings, uuid, relay))
           return err;
+        auto now = self->clock().now();
+        if (st.peers.count(uuid) == 0)
+          if (auto err = make_room(st, now))
+            return err;
         auto [i, added] = st.peers.try_emplace(uuid);
         auto& p = i->second;
-        auto now = self->clock().now();
         if (added) {
           p.uuid = uuid;
           p.state_since = now;

@@ -49,6 +49,10 @@ namespace {
 /// Most messages handed to the manager in one batch.
 constexpr std::size_t max_batch = 1024;
 
+/// Most bytes of frames handed to the manager in one batch (a batch ends
+/// with the message that reaches it).
+constexpr std::size_t max_batch_bytes = std::size_t{4} << 20;
+
 /// Reads one whole multi-part message, keeping at most `frame_count + 1`
 /// parts (the rest are read and discarded). Returns false when no message is
 /// waiting.
@@ -83,20 +87,36 @@ bool authentic(std::vector<zmq::message_t>& parts, std::string_view routing_id,
   return value != nullptr && routing_id == value;
 }
 
+/// Reads and hands over the messages waiting, until none is left or the
+/// credit is used up.
 void drain(zmq::socket_t& socket, detail::stop_signal& sig,
            const std::string& local_uuid, bool check_user_id,
-           caf::blocking_actor* self, const manager_actor& manager) {
+           caf::blocking_actor* self, const manager_actor& manager,
+           receive_credit* credit) {
   std::string user_id;
   std::vector<zmq::message_t> parts;
   parts.reserve(frame_count + 1);
   std::vector<std::string_view> views;
   views.reserve(frame_count + 1);
   std::vector<message> batch;
+  std::size_t batch_bytes = 0;
+  auto hand_over = [&] {
+    // Taken before the manager can give it back.
+    if (credit)
+      credit->take();
+    sig.received.fetch_add(batch.size(), std::memory_order_relaxed);
+    self->send(manager, incoming_atom::value, std::move(batch));
+    batch = {};
+    batch_bytes = 0;
+  };
   std::size_t total_parts = 0;
-  while (read_message(socket, parts, total_parts)) {
+  while ((!credit || credit->available()) &&
+         read_message(socket, parts, total_parts)) {
     views.clear();
-    for (auto& part : parts)
+    for (auto& part : parts) {
       views.emplace_back(part.data<char>(), part.size());
+      batch_bytes += part.size();
+    }
     if (total_parts != views.size()) {
       sig.malformed.fetch_add(1, std::memory_order_relaxed);
       log(log_level::warning, log_category::wire, "dropped a message of ",
@@ -120,16 +140,11 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
       continue;
     }
     batch.emplace_back(std::move(*msg));
-    if (batch.size() == max_batch) {
-      sig.received.fetch_add(batch.size(), std::memory_order_relaxed);
-      self->send(manager, incoming_atom::value, std::move(batch));
-      batch = {};
-    }
+    if (batch.size() == max_batch || batch_bytes >= max_batch_bytes)
+      hand_over();
   }
-  if (!batch.empty()) {
-    sig.received.fetch_add(batch.size(), std::memory_order_relaxed);
-    self->send(manager, incoming_atom::value, std::move(batch));
-  }
+  if (!batch.empty())
+    hand_over();
 }
 
 void receiver_loop(caf::blocking_actor* self,
@@ -137,8 +152,15 @@ void receiver_loop(caf::blocking_actor* self,
                    std::shared_ptr<detail::stop_signal> sig,
                    std::string local_uuid, manager_actor manager,
                    receiver_options opts) {
+  auto* credit = opts.credit.get();
+  // While the credit is used up, the socket's entry waits on the credit's
+  // descriptor instead.
+  const zmq::pollitem_t read_socket{static_cast<void*>(*socket), 0, ZMQ_POLLIN,
+                                    0};
+  const zmq::pollitem_t await_credit{nullptr, credit ? credit->fd() : -1,
+                                     ZMQ_POLLIN, 0};
   std::vector<zmq::pollitem_t> items{
-      {static_cast<void*>(*socket), 0, ZMQ_POLLIN, 0},
+      read_socket,
       {nullptr, sig->fd(), ZMQ_POLLIN, 0},
   };
   // Monitor sockets follow, in this order.
@@ -160,6 +182,13 @@ void receiver_loop(caf::blocking_actor* self,
                                    std::move(on_lost)};
   try {
     for (;;) {
+      if (credit) {
+        // A stale wake-up (the credit came back before we waited) only
+        // costs one more turn.
+        if (items[0].socket == nullptr)
+          credit->clear();
+        items[0] = credit->available() ? read_socket : await_credit;
+      }
       try {
         zmq::poll(items.data(), items.size(), std::chrono::milliseconds{-1});
       } catch (const zmq::error_t& e) {
@@ -169,8 +198,9 @@ void receiver_loop(caf::blocking_actor* self,
       }
       if (items[1].revents & ZMQ_POLLIN)
         break;
-      if (items[0].revents & ZMQ_POLLIN)
-        drain(*socket, *sig, local_uuid, opts.check_user_id, self, manager);
+      if (items[0].socket != nullptr && (items[0].revents & ZMQ_POLLIN))
+        drain(*socket, *sig, local_uuid, opts.check_user_id, self, manager,
+              credit);
       for (std::size_t i = 0; i < monitors.size(); ++i)
         if (items[i + 2].revents & ZMQ_POLLIN) {
           auto& [monitor, role] = monitors[i];
@@ -190,6 +220,38 @@ void receiver_loop(caf::blocking_actor* self,
 }
 
 } // namespace
+
+receive_credit::receive_credit(std::size_t limit)
+    : limit_(limit == 0 ? 1 : limit),
+      wake_(std::make_unique<detail::wake_fd>()) {
+}
+
+receive_credit::~receive_credit() = default;
+
+void receive_credit::give() noexcept {
+  if (pending_.fetch_sub(1, std::memory_order_acq_rel) == limit_)
+    wake_->raise();
+}
+
+void receive_credit::take() noexcept {
+  pending_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+bool receive_credit::available() const noexcept {
+  return pending_.load(std::memory_order_acquire) < limit_;
+}
+
+std::size_t receive_credit::pending() const noexcept {
+  return pending_.load(std::memory_order_acquire);
+}
+
+int receive_credit::fd() const noexcept {
+  return wake_->fd();
+}
+
+void receive_credit::clear() noexcept {
+  wake_->clear();
+}
 
 receiver::receiver(caf::actor self, std::shared_ptr<detail::stop_signal> signal)
     : self_(std::move(self)), signal_(std::move(signal)) {

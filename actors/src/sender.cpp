@@ -525,8 +525,11 @@ sender_fun(sender_ptr self, std::string local_uuid,
              const std::string& endpoint) {
         auto& state = self->state;
         if (auto err = state.wire->connect(uuid, endpoint)) {
-          log(log_level::warning, log_category::sender, "cannot connect to ",
-              short_uuid(uuid), " at ", endpoint, ": ", render(err));
+          // Unreachable for now (an endpoint closed a moment ago) is no news.
+          log(err == errc::peer_unreachable ? log_level::debug
+                                            : log_level::warning,
+              log_category::sender, "cannot connect to ", short_uuid(uuid),
+              " at ", endpoint, ": ", render(err));
           state.connect_errors[uuid] = std::move(err);
         } else {
           state.connect_errors.erase(uuid);
@@ -541,6 +544,14 @@ sender_fun(sender_ptr self, std::string local_uuid,
         log(log_level::debug, log_category::sender, "the connection to ",
             endpoint, " ended after a failed handshake");
         self->state.wire->lost(endpoint);
+      },
+      [self](remove_atom, const std::string& uuid) {
+        auto& state = self->state;
+        state.routes.erase(uuid);
+        state.connect_errors.erase(uuid);
+        state.wire->forget(uuid);
+        log(log_level::debug, log_category::sender, "forgot ",
+            short_uuid(uuid));
       },
       [self](find_atom) {
         auto& state = self->state;

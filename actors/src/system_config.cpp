@@ -62,8 +62,12 @@ system_config::system_config() {
            "most messages ZeroMQ queues for one peer when sending")
       .add(settings.receive_high_water_mark, "receive-high-water-mark",
            "most messages ZeroMQ queues from one peer when receiving")
+      .add(settings.unprocessed_batch_limit, "unprocessed-batch-limit",
+           "most received batches the manager holds unhandled (0: no limit)")
       .add(settings.max_frame_size, "max-frame-size",
            "largest message part the receiver accepts, in bytes")
+      .add(settings.max_peers, "max-peers",
+           "the most peer records kept (0: no limit)")
       .add(settings.concern_max_restarts, "concern-max-restarts",
            "the most restarts of a failing concern within the window")
       .add(settings.concern_restart_window, "concern-restart-window",

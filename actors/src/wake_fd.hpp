@@ -12,8 +12,8 @@
 
 namespace p2p0mq::detail {
 
-/// An eventfd to poll beside ZeroMQ sockets: `raise` makes it readable for
-/// good (the waiting thread stops; it never reads it back).
+/// An eventfd to poll beside ZeroMQ sockets: `raise` makes it readable until
+/// `clear`.
 class wake_fd {
 public:
   wake_fd() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
@@ -36,6 +36,12 @@ public:
 
   int fd() const noexcept {
     return fd_;
+  }
+
+  /// Makes it unreadable again (for a wake-up that can repeat).
+  void clear() noexcept {
+    std::uint64_t value = 0;
+    [[maybe_unused]] auto read = ::read(fd_, &value, sizeof(value));
   }
 
 private:

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <deque>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,6 +17,11 @@
 namespace p2p0mq {
 
 namespace {
+
+/// How long a connection we closed may linger: libzmq removes its pipe once
+/// its I/O thread has acknowledged the end, and the other side drops it once
+/// it has read the end of the stream, which takes far less than this.
+constexpr auto retire_time = std::chrono::seconds{1};
 
 /// Whether libzmq will accept `endpoint` in `connect`. It checks the syntax
 /// of a tcp address only after a connect routing id was set, and a refused
@@ -90,8 +97,27 @@ public:
                           "the public key of " + uuid + ": " + e.what());
       }
     }
+    auto now = std::chrono::steady_clock::now();
+    prune_retired(now);
+    // One connection per endpoint: a peer that claims the endpoint of
+    // another takes it over (the other restarted under a new uuid, or one of
+    // them lies); the other connects anew when it is next asked to. An
+    // endpoint is connected again only a moment after we closed it: the
+    // other side may still hold the old connection, and a ROUTER ignores a
+    // second one under the same routing id for good.
+    if (auto h = holders_.find(endpoint);
+        h != holders_.end() && h->second != uuid) {
+      disconnect_quietly(endpoint);
+      lost_.insert(h->second);
+      retire(now, std::string{}, endpoint);
+      holders_.erase(h);
+    }
+    if (closed_.count(endpoint) > 0)
+      return make_error(errc::peer_unreachable,
+                        "the connection to " + endpoint +
+                            " was closed a moment ago; connecting again later");
     try {
-      if (i == endpoints_.end()) {
+      if (i == endpoints_.end() && retired_.count(uuid) == 0) {
         // First connect to this peer: name the connection ourselves, so the
         // pipe exists, under the peer's uuid, as soon as connect returns.
         socket_.set(zmq::sockopt::connect_routing_id, uuid);
@@ -105,13 +131,18 @@ public:
         // named by the routing id the peer announces in its handshake (its
         // receiver's, its uuid), and sends to it are refused as unreachable
         // until that handshake is done. The same goes for a connection
-        // whose session libzmq ended after a failed handshake: its pipe may
-        // not be gone yet.
-        disconnect_quietly(i->second);
-        i->second = endpoint;
+        // whose session libzmq ended after a failed handshake, or of a peer
+        // we forgot lately: its pipe may not be gone yet.
+        if (i != endpoints_.end()) {
+          release(uuid, i->second);
+          i->second = endpoint;
+        } else {
+          endpoints_.emplace(uuid, endpoint);
+        }
         lost_.erase(uuid);
         socket_.connect(endpoint);
       }
+      holders_[endpoint] = uuid;
     } catch (const zmq::error_t& e) {
       return make_error(errc::socket_error,
                         "cannot connect to '" + endpoint + "': " + e.what());
@@ -123,6 +154,25 @@ public:
     for (auto& [uuid, at] : endpoints_)
       if (at == endpoint)
         lost_.insert(uuid);
+  }
+
+  void forget(const std::string& uuid) override {
+    auto i = endpoints_.find(uuid);
+    if (i == endpoints_.end())
+      return;
+    auto now = std::chrono::steady_clock::now();
+    prune_retired(now);
+    auto endpoint = std::move(i->second);
+    endpoints_.erase(i);
+    lost_.erase(uuid);
+    auto h = holders_.find(endpoint);
+    if (h != holders_.end() && h->second == uuid) {
+      disconnect_quietly(endpoint);
+      holders_.erase(h);
+      retire(now, uuid, endpoint);
+    } else {
+      retire(now, uuid, std::string{});
+    }
   }
 
   send_status send(const frames& xs, caf::error& err) override {
@@ -156,10 +206,48 @@ public:
   }
 
 private:
+  /// Closes the connection of `uuid` to `endpoint` if it holds that
+  /// endpoint still (another peer may have taken it over).
+  void release(const std::string& uuid, const std::string& endpoint) {
+    auto h = holders_.find(endpoint);
+    if (h == holders_.end() || h->second != uuid)
+      return;
+    disconnect_quietly(endpoint);
+    holders_.erase(h);
+  }
+
+  /// Remembers, for `retire_time`, that we closed the connection of `uuid`
+  /// and `endpoint` (either may be empty).
+  void retire(std::chrono::steady_clock::time_point now,
+              const std::string& uuid, const std::string& endpoint) {
+    if (!uuid.empty())
+      ++retired_[uuid];
+    if (!endpoint.empty())
+      ++closed_[endpoint];
+    retired_order_.push_back({now, uuid, endpoint});
+  }
+
+  /// Forgets what was closed longer than `retire_time` ago.
+  void prune_retired(std::chrono::steady_clock::time_point now) {
+    auto drop = [](auto& counts, const std::string& key) {
+      if (key.empty())
+        return;
+      auto i = counts.find(key);
+      if (--i->second == 0)
+        counts.erase(i);
+    };
+    while (!retired_order_.empty() &&
+           now - retired_order_.front().at >= retire_time) {
+      drop(retired_, retired_order_.front().uuid);
+      drop(closed_, retired_order_.front().endpoint);
+      retired_order_.pop_front();
+    }
+  }
+
   void disconnect_quietly(const std::string& endpoint) noexcept {
     try {
       socket_.disconnect(endpoint);
-    } catch (const zmq::error_t&) {
+    } catch (const zmq::error_t& e) {
       // Already gone: nothing to undo.
     }
   }
@@ -168,8 +256,24 @@ private:
   std::optional<curve_client> curve_;
   /// The endpoint each peer is connected to, by uuid.
   std::unordered_map<std::string, std::string> endpoints_;
-  /// Peers whose connection libzmq gave up.
+  /// Peers whose connection libzmq gave up, or another peer took over.
   std::unordered_set<std::string> lost_;
+  /// The peer whose connection each endpoint we are connected to is.
+  std::unordered_map<std::string, std::string> holders_;
+  /// What we closed within `retire_time`, oldest first.
+  struct retirement {
+    std::chrono::steady_clock::time_point at;
+    std::string uuid;
+    std::string endpoint;
+  };
+  std::deque<retirement> retired_order_;
+  /// Peers forgotten within `retire_time` (with a count of retirements):
+  /// their pipe may still be there, so a connect for them sets no routing
+  /// id.
+  std::unordered_map<std::string, std::size_t> retired_;
+  /// Endpoints whose connection we closed within `retire_time`: not
+  /// connected again until then.
+  std::unordered_map<std::string, std::size_t> closed_;
 };
 
 } // namespace

@@ -77,6 +77,8 @@ std::string to_string(errc x) {
     return "concern_failed";
   case errc::invalid_request:
     return "invalid_request";
+  case errc::peer_table_full:
+    return "peer_table_full";
   }
   return "<unknown errc>";
 }

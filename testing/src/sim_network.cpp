@@ -38,6 +38,10 @@ public:
     return caf::none;
   }
 
+  void forget(const std::string& uuid) override {
+    net_->disconnected(local_, uuid);
+  }
+
   send_status send(const frames& xs, caf::error& err) override {
     return net_->deliver(local_, xs, err);
   }
@@ -320,6 +324,10 @@ bool sim_network::kept(const std::string& a, const std::string& b) const {
 
 void sim_network::connected_to(const std::string& from, const std::string& to) {
   (*this)[from].connected.insert(to);
+}
+
+void sim_network::disconnected(const std::string& from, const std::string& to) {
+  (*this)[from].connected.erase(to);
 }
 
 send_status sim_network::deliver(const std::string& from, const frames& xs,

@@ -10,6 +10,7 @@
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/peer_store.hpp"
 #include "support/concern_fixture.hpp"
+#include "support/log_capture.hpp"
 #include "support/settings.hpp"
 #include "support/sqlite.hpp"
 
@@ -789,4 +790,140 @@ TEST_CASE("a peer heard while CONNECTED or CONNECTING, through a relay or "
   CHECK(fix.get("peer-0003").state == peer_state::routed);
   CHECK(fix.get("peer-0004").state == peer_state::connected);
   CHECK(fix.wire.connects.empty());
+}
+
+// -- size limit ---------------------------------------------------------------
+
+namespace {
+
+/// Adds `uuid` as a peer that introduced itself (`learn_atom`).
+caf::expected<peer> learn(table_fixture& fix, const std::string& uuid) {
+  return p2p0mq::testing::ask<peer>(fix, fix.peers, p2p0mq::learn_atom::value,
+                                    uuid, std::string{"10.0.0.1"},
+                                    std::uint16_t{5000});
+}
+
+strings removed(const table_fixture& fix) {
+  strings result;
+  for (auto& x : fix.wire.removes)
+    result.push_back(x.uuid);
+  return result;
+}
+
+strings known(table_fixture& fix) {
+  auto all = p2p0mq::testing::ask<std::vector<peer>>(fix, fix.peers,
+                                                     p2p0mq::get_atom::value);
+  REQUIRE(all);
+  strings result;
+  for (auto& p : *all)
+    result.push_back(p.uuid);
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("a full peer table evicts the learned peer idle the longest for a "
+          "new one and tells the sender",
+          "[peer_table]") {
+  table_fixture fix{[](p2p0mq::config& cfg) { cfg.max_peers = 3; }};
+  REQUIRE(learn(fix, "peer-000a"));
+  REQUIRE(learn(fix, "peer-000b"));
+  REQUIRE(learn(fix, "peer-000c"));
+  REQUIRE(fix.heard(fix.incoming("peer-000a", "hb")));
+  fix.wire.clear();
+  // peer-000a answered: peer-000b is the oldest idle one.
+  REQUIRE(learn(fix, "peer-000d"));
+  CHECK(removed(fix) == strings{"peer-000b"});
+  CHECK(fix.lookup("peer-000b").error() == errc::unknown_peer);
+  // CONNECTING peers are idle too.
+  REQUIRE(fix.set_state("peer-000c", peer_state::connecting));
+  REQUIRE(learn(fix, "peer-000e"));
+  CHECK(removed(fix) == strings{"peer-000b", "peer-000c"});
+  CHECK(known(fix) == strings{"peer-000a", "peer-000d", "peer-000e"});
+  // A known peer takes no room.
+  REQUIRE(learn(fix, "peer-000d"));
+  CHECK(removed(fix).size() == 2);
+}
+
+TEST_CASE("a full peer table refuses a new peer when every peer is pinned or "
+          "talks to us",
+          "[peer_table]") {
+  table_fixture fix{[](p2p0mq::config& cfg) { cfg.max_peers = 3; }};
+  fix.add("peer-0001");
+  fix.add("peer-0002");
+  REQUIRE(learn(fix, "peer-0003"));
+  REQUIRE(fix.heard(fix.incoming("peer-0003", "hb")));
+  auto learned = learn(fix, "peer-0004");
+  REQUIRE(!learned);
+  CHECK(learned.error() == errc::peer_table_full);
+  auto added = p2p0mq::testing::ask<peer>(
+      fix, fix.peers, p2p0mq::add_atom::value, std::string{"peer-0005"},
+      std::string{"10.0.0.1"}, std::uint16_t{5000});
+  REQUIRE(!added);
+  CHECK(added.error() == errc::peer_table_full);
+  CHECK(hint(fix, "peer-0006", relay).error() == errc::peer_table_full);
+  CHECK(known(fix) == strings{"peer-0001", "peer-0002", "peer-0003"});
+  CHECK(fix.wire.removes.empty());
+  // The user's peers stay pinned while they never answer, and a learned
+  // peer the user adds becomes pinned.
+  REQUIRE(fix.set_state("peer-0001", peer_state::no_connection));
+  CHECK(learn(fix, "peer-0007").error() == errc::peer_table_full);
+  table_fixture other{[](p2p0mq::config& cfg) { cfg.max_peers = 1; }};
+  REQUIRE(learn(other, "peer-0001"));
+  other.add("peer-0001");
+  CHECK(learn(other, "peer-0002").error() == errc::peer_table_full);
+}
+
+TEST_CASE("a learned peer silent until NO_CONNECTION becomes evictable, after "
+          "the peers idle before it",
+          "[peer_table]") {
+  table_fixture fix{[](p2p0mq::config& cfg) { cfg.max_peers = 2; }};
+  REQUIRE(learn(fix, "peer-0001"));
+  REQUIRE(fix.heard(fix.incoming("peer-0001", "hb")));
+  REQUIRE(learn(fix, "peer-0002"));
+  fix.advance_time(241s);
+  fix.heart_beat();
+  REQUIRE(fix.get("peer-0001").state == peer_state::no_connection);
+  fix.wire.clear();
+  REQUIRE(learn(fix, "peer-0003"));
+  REQUIRE(learn(fix, "peer-0004"));
+  CHECK(removed(fix) == strings{"peer-0002", "peer-0001"});
+  // A route hint makes room the same way, and the routed peer is safe.
+  REQUIRE(hint(fix, "peer-0005", relay));
+  CHECK(removed(fix) == strings{"peer-0002", "peer-0001", "peer-0003"});
+  CHECK(known(fix) == strings{"peer-0004", "peer-0005"});
+}
+
+TEST_CASE("a full peer table warns at most once per 10 s, counting the "
+          "evictions and refusals in between",
+          "[peer_table]") {
+  auto& logs = p2p0mq::testing::log_capture::install();
+  table_fixture fix{[](p2p0mq::config& cfg) { cfg.max_peers = 2; }};
+  fix.add("peer-0001");
+  REQUIRE(learn(fix, "peer-0002"));
+  auto from = logs.mark();
+  // 100 new peers: each evicts the one before it.
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(learn(fix, "flood-" + std::to_string(i)));
+  CHECK(fix.wire.removes.size() == 100);
+  CHECK(logs.count(from, {"peer table is full"}) == 1);
+  CHECK(logs.contains(from, {"1 idle peers evicted and 0 new peers refused"}));
+  REQUIRE(fix.heard(fix.incoming("flood-99", "hb")));
+  for (int i = 0; i < 50; ++i)
+    CHECK(learn(fix, "late-" + std::to_string(i)).error() ==
+          errc::peer_table_full);
+  CHECK(logs.count(from, {"peer table is full"}) == 1);
+  fix.advance_time(10s);
+  CHECK(learn(fix, "late-50").error() == errc::peer_table_full);
+  CHECK(logs.count(from, {"peer table is full"}) == 2);
+  CHECK(
+      logs.contains(from, {"99 idle peers evicted and 51 new peers refused"}));
+}
+
+TEST_CASE("a peer table with max_peers 0 has no limit", "[peer_table]") {
+  table_fixture fix{[](p2p0mq::config& cfg) { cfg.max_peers = 0; }};
+  for (int i = 0; i < 2000; ++i)
+    REQUIRE(learn(fix, "peer-" + std::to_string(1000 + i)));
+  CHECK(known(fix).size() == 2000);
+  CHECK(fix.wire.removes.empty());
 }

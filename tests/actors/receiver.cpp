@@ -22,12 +22,15 @@ namespace {
 /// A receiver on an inproc ROUTER whose "manager" is the test's scoped actor,
 /// and a DEALER client that plays a remote peer.
 struct receiver_fixture {
-  receiver_fixture() : sys(cfg), self(sys) {
+  explicit receiver_fixture(std::shared_ptr<receive_credit> credit = nullptr)
+      : sys(cfg), self(sys) {
     zmq::socket_t server{context, zmq::socket_type::router};
     server.set(zmq::sockopt::routing_id, zmq::str_buffer("local-uuid"));
     server.bind("inproc://receiver-test");
+    receiver_options opts;
+    opts.credit = std::move(credit);
     rec = spawn_receiver(sys, std::move(server), "local-uuid",
-                         caf::actor_cast<manager_actor>(self));
+                         caf::actor_cast<manager_actor>(self), std::move(opts));
     client.set(zmq::sockopt::routing_id, zmq::str_buffer("remote-uuid"));
     client.set(zmq::sockopt::linger, 0);
     client.connect("inproc://receiver-test");
@@ -120,4 +123,50 @@ TEST_CASE("a stopped receiver ends its thread", "[receiver]") {
   fix.rec.stop();
   fix.self->wait_for(fix.rec.handle());
   CHECK(fix.rec.received() == 0);
+}
+
+TEST_CASE("the receiver reads nothing while the manager holds as many "
+          "unprocessed batches as its credit allows, and goes on when one is "
+          "given back",
+          "[receiver]") {
+  auto credit = std::make_shared<receive_credit>(2);
+  receiver_fixture fix{credit};
+  // One message at a time, so that each makes a batch of its own.
+  fix.send(hb_request(1));
+  REQUIRE(fix.receive(1).size() == 1);
+  fix.send(hb_request(2));
+  REQUIRE(fix.receive(1).size() == 1);
+  CHECK(credit->pending() == 2);
+  CHECK_FALSE(credit->available());
+  // The third stays in the socket: no batch comes within half a second.
+  fix.send(hb_request(3));
+  fix.send(hb_request(4));
+  bool came = false;
+  fix.self->receive([&](incoming_atom, std::vector<message>&) { came = true; },
+                    caf::after(500ms) >> [] {});
+  CHECK_FALSE(came);
+  CHECK(fix.rec.received() == 2);
+  // One batch handled: the receiver reads the rest in one batch.
+  credit->give();
+  auto got = fix.receive(2);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].id == 3);
+  CHECK(got[1].id == 4);
+  CHECK(credit->pending() == 2);
+  credit->give();
+  credit->give();
+  fix.send(hb_request(5));
+  REQUIRE(fix.receive(1).size() == 1);
+  CHECK(credit->pending() == 1);
+}
+
+TEST_CASE("a receiver stops while its credit is used up", "[receiver]") {
+  auto credit = std::make_shared<receive_credit>(1);
+  receiver_fixture fix{credit};
+  fix.send(hb_request(1));
+  REQUIRE(fix.receive(1).size() == 1);
+  fix.send(hb_request(2));
+  fix.rec.stop();
+  fix.self->wait_for(fix.rec.handle());
+  CHECK(fix.rec.received() == 1);
 }

@@ -212,4 +212,79 @@ TEST_CASE("zmq transport reports would_block when the next hop's pipe is full",
   CHECK(sent > 1);
 }
 
+/// Sends message `id` to `to` until `rx` receives it (a send may go into a
+/// pipe on its way out, or a connection the other side refuses while it
+/// still holds the one before), skipping older ones, for at most 5 s.
+bool deliver(transport& tx, receiver_socket& rx, const std::string& to,
+             std::uint64_t id) {
+  for (int i = 0; i < 100; ++i) {
+    caf::error err;
+    tx.send(request_to(to, id), err);
+    for (auto got = rx.receive(50ms); !got.empty(); got = rx.receive(0ms))
+      if (got.size() == frame_count && decode(got, remote)->id == id)
+        return true;
+  }
+  return false;
+}
+
+/// Connects `uuid` to `rx`, trying again while its endpoint was closed a
+/// moment ago, for at most 5 s (waiting on `rx` in between). Returns the last
+/// error.
+caf::error connect_when_allowed(transport& tx, const std::string& uuid,
+                                receiver_socket& rx) {
+  auto err = tx.connect(uuid, rx.endpoint);
+  for (int i = 0; i < 100 && err == errc::peer_unreachable; ++i) {
+    zmq::pollitem_t items[] = {{rx.socket.handle(), 0, ZMQ_POLLIN, 0}};
+    (void)zmq::poll(items, 1, 50ms);
+    err = tx.connect(uuid, rx.endpoint);
+  }
+  return err;
+}
+
+/// Whether sends to `uuid` find no pipe within 5 s (waiting on `rx`).
+bool unreachable_soon(transport& tx, receiver_socket& rx,
+                      const std::string& uuid) {
+  caf::error err;
+  for (int i = 0; i < 500; ++i) {
+    if (tx.send(request_to(uuid, 1), err) == send_status::unreachable)
+      return true;
+    zmq::pollitem_t items[] = {{rx.socket.handle(), 0, ZMQ_POLLIN, 0}};
+    (void)zmq::poll(items, 1, 10ms);
+  }
+  return false;
+}
+
+TEST_CASE("zmq transport closes a forgotten peer's connection and connects "
+          "its endpoint again only after a moment",
+          "[zmq_transport]") {
+  zmq::context_t context;
+  receiver_socket rx{context, remote};
+  auto tx = make_zmq_transport(context, local, config{});
+  REQUIRE_FALSE(tx->connect(remote, rx.endpoint));
+  REQUIRE(deliver(*tx, rx, remote, 1));
+  tx->forget(remote);
+  CHECK(unreachable_soon(*tx, rx, remote));
+  // The other side may hold the old connection still.
+  CHECK(tx->connect(remote, rx.endpoint) == errc::peer_unreachable);
+  CHECK(connect_when_allowed(*tx, remote, rx) == caf::error{});
+  // Forgetting a peer never connected changes nothing.
+  tx->forget("nobody-0000");
+}
+
+TEST_CASE("zmq transport gives an endpoint to the last peer that claims it, "
+          "closing the connection of the one before",
+          "[zmq_transport]") {
+  zmq::context_t context;
+  receiver_socket rx{context, remote};
+  auto tx = make_zmq_transport(context, local, config{});
+  REQUIRE_FALSE(tx->connect("ghost-0001", rx.endpoint));
+  REQUIRE(deliver(*tx, rx, "ghost-0001", 1));
+  CHECK(tx->connect(remote, rx.endpoint) == errc::peer_unreachable);
+  CHECK(unreachable_soon(*tx, rx, "ghost-0001"));
+  CHECK(connect_when_allowed(*tx, remote, rx) == caf::error{});
+  // Forgetting the ghost leaves the endpoint to its new holder.
+  tx->forget("ghost-0001");
+  CHECK(tx->connect(remote, rx.endpoint) == caf::error{});
+}
+
 } // namespace p2p0mq

@@ -71,9 +71,16 @@ struct sender_record {
     time_point at;
   };
 
+  struct remove_call {
+    std::size_t seq;
+    std::string uuid;
+    time_point at;
+  };
+
   std::vector<connect_call> connects;
   std::vector<outgoing_call> outgoing;
   std::vector<route_call> routes;
+  std::vector<remove_call> removes;
   std::size_t calls = 0;
   /// What the fake answers to `find_atom` (set by the test).
   std::vector<wanted_route> wanted;
@@ -83,11 +90,13 @@ struct sender_record {
     connects.clear();
     outgoing.clear();
     routes.clear();
+    removes.clear();
   }
 
   /// Whether nothing was recorded since the last `clear`.
   bool empty() const {
-    return connects.empty() && outgoing.empty() && routes.empty();
+    return connects.empty() && outgoing.empty() && routes.empty() &&
+           removes.empty();
   }
 
   /// The outgoing messages of `command` and `kind`, in order.
@@ -121,6 +130,10 @@ inline sender_actor::behavior_type fake_sender(sender_actor::pointer self,
                                std::move(via), self->clock().now()});
       },
       [](lost_atom, const std::string&) {},
+      [self, rec](remove_atom, std::string& uuid) {
+        rec->removes.push_back(
+            {rec->calls++, std::move(uuid), self->clock().now()});
+      },
       [rec](find_atom) { return rec->wanted; },
       [](stats_atom) { return sender_stats{}; },
   };

@@ -94,9 +94,26 @@ struct config {
   /// (`ZMQ_RCVHWM`).
   int receive_high_water_mark = 10000;
 
+  /// The most batches of received messages (up to 1024 messages or 4 MiB
+  /// each) the manager may have in its mailbox, not yet handled; while it
+  /// has that many the receiver reads nothing, and ZeroMQ's receive
+  /// high-water mark, then TCP, hold the sending peers back. 0: no limit.
+  std::size_t unprocessed_batch_limit = 8;
+
   /// The largest message part the receiver accepts (`ZMQ_MAXMSGSIZE`); a
   /// peer sending a larger one is disconnected.
   std::int64_t max_frame_size = 1 << 20;
+
+  /// The most peer records the peer table keeps (0: no limit). When it is
+  /// full, a new peer takes the place of the peer that has longest been
+  /// evictable: one learned from the network (its own `hello`, or a route
+  /// hint), not added by the user or from the peer store, and now INITIAL,
+  /// CONNECTING or NO_CONNECTION (never answered, or silent for the
+  /// no-connection threshold). With none evictable the new peer is refused
+  /// (`errc::peer_table_full`, a warning at most every 10 s). Each directly
+  /// connected peer holds two TCP connections: raise the process's file
+  /// descriptor limit with this one.
+  std::size_t max_peers = 1000;
 
   /// The most restarts of a failing concern within `concern_restart_window`;
   /// after that it stays down.

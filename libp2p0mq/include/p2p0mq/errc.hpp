@@ -82,10 +82,13 @@ enum class errc : std::uint8_t {
   /// A request cannot be made as asked (no command, no timeout, our own uuid
   /// or an invalid uuid as its destination).
   invalid_request,
+  /// The peer table holds `config::max_peers` peers and none of them may be
+  /// evicted to make room for another.
+  peer_table_full,
 };
 
 /// The last value of `errc`, for code that walks every value.
-inline constexpr errc last_errc = errc::invalid_request;
+inline constexpr errc last_errc = errc::peer_table_full;
 
 /// The category atom of p2p0mq errors (`caf::atom("p2p0mq")`).
 inline constexpr caf::atom_value error_category = caf::atom("p2p0mq");

@@ -76,7 +76,8 @@ using ask_around_actor =
 ///   kept (it expired), we pass the reply on to it. A reply with empty breadcrumbs (the question was invalid)
 ///   is logged and dropped, as is one whose last breadcrumb is not ours.
 /// - A malformed payload (missing or mistyped keys, a uuid shorter than 4
-///   bytes, a request without breadcrumbs) is logged and dropped.
+///   bytes, a request without breadcrumbs, more than 64 breadcrumbs) is
+///   logged and dropped.
 /// - Its messages go with fast priority and are not tried again when
 ///   sending fails: the next ask comes with the next interval.
 concern_factory ask_around();

@@ -84,6 +84,8 @@ using find_atom = caf::atom_constant<caf::atom("find")>;
 
 /// The round-trip time of a heart-beat.
 using round_trip_atom = caf::atom_constant<caf::atom("roundtrip")>;
+/// A peer introduced itself (its `hello`): add it, evictable.
+using learn_atom = caf::atom_constant<caf::atom("learn")>;
 
 // -- concern ------------------------------------------------------------------
 
@@ -243,6 +245,7 @@ typename Inspector::result_type inspect(Inspector& f, wanted_route& x) {
 /// | `(connect_atom, uuid, endpoint)` | concerns | none: connect to the peer's receiver (`tcp://host:port`) unless already connected to that endpoint; with encryption on, the peer's public certificate is looked up first, and a failure is logged and remembered as the reason of later sends to it that find no connection |
 /// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns, router | none: queue it; `owner` learns its outcome |
 /// | `(lost_atom, endpoint)` | receiver | none: libzmq gave up the connection to `endpoint` after a failed handshake (rejected key, encryption mismatch): the next connect to it connects anew |
+/// | `(remove_atom, uuid)` | peer table | none: the peer left the table (evicted): its route is forgotten and its connection closed (`transport::forget`); messages for it wait for a route again |
 /// | `(route_atom, uuid, peer_state, via)` | peer table | none: the peer's state changed; decides the next hop of messages with none, and whether they wait |
 /// | `(find_atom)` | ask-around concern | `std::vector<wanted_route>`: the destinations messages wait for, except UNREACHABLE peers (the heart-beat rules decide their fate), in no particular order. The asker is ticked (`tick_atom`) when another destination without a route gets its first waiting message, once until it asks again |
 /// | `(stats_atom)` | anyone | `sender_stats` |
@@ -270,6 +273,7 @@ using sender_actor = caf::typed_actor<
     caf::reacts_to<outgoing_atom, message, priority, concern_actor>,
     caf::reacts_to<route_atom, std::string, peer_state, std::string>,
     caf::reacts_to<lost_atom, std::string>,
+    caf::reacts_to<remove_atom, std::string>,
     caf::replies_to<find_atom>::with<std::vector<wanted_route>>,
     caf::replies_to<stats_atom>::with<sender_stats>>;
 
@@ -282,20 +286,32 @@ using sender_actor = caf::typed_actor<
 /// |---|---|---|
 /// | `(get_atom)` | all peers, a snapshot | |
 /// | `(get_atom, uuid)` | that peer | `errc::unknown_peer` |
-/// | `(add_atom, uuid, host, port)` | the peer, created INITIAL or with its address updated | `errc::invalid_peer` |
+/// | `(add_atom, uuid, host, port)` | the peer, created INITIAL or with its address updated; pinned: never evicted (the user's peers) | `errc::invalid_peer`, `errc::peer_table_full` |
+/// | `(learn_atom, uuid, host, port)` | as `add_atom`, for a peer that introduced itself (`hello`): not pinned, so evictable (see below) | `errc::invalid_peer`, `errc::peer_table_full` |
 /// | `(remove_atom, uuid)` | whether it was there | |
 /// | `(heard_atom, message)` | the message's source after `become_connected`; a peer heard directly while neither CONNECTED nor CONNECTING is first connected to at its address (`connect_atom` to the sender) | `errc::unknown_peer` |
 /// | `(state_atom, uuid, peer_state)` | the peer after the outcome of a `hello`: CONNECTING (it was sent) applies to a peer that needs a reconnect, NO_CONNECTION (it failed; schedules the next attempt) to one neither CONNECTED nor ROUTED, any other state as asked | `errc::unknown_peer` |
 /// | `(heart_beat_atom)` | the peers to send a heart-beat now; the rules' state changes are applied and their next beat scheduled | |
 /// | `(greet_atom)` | the peers to send a `hello` now; CONNECTING peers that never answered become NO_CONNECTION | |
 /// | `(round_trip_atom, uuid, timespan)` | none: the round-trip time of a heart-beat the peer answered, added to its `round_trips`; an unknown peer is ignored | |
-/// | `(via_atom, uuid, relay)` | the peer after a route hint: it can be reached through `relay`. Created (without an address) when unknown; a CONNECTED peer keeps its direct route, any other becomes ROUTED via `relay` with its heart-beat reset (`peer::become_routed`) | `errc::invalid_peer` (a uuid or relay shorter than 4 bytes, our own uuid as either, or a peer as its own relay) |
+/// | `(via_atom, uuid, relay)` | the peer after a route hint: it can be reached through `relay`. Created (without an address, not pinned) when unknown; a CONNECTED peer keeps its direct route, any other becomes ROUTED via `relay` with its heart-beat reset (`peer::become_routed`) | `errc::invalid_peer` (a uuid or relay shorter than 4 bytes, our own uuid as either, or a peer as its own relay), `errc::peer_table_full` |
 ///
 /// Every state change is told to the sender (`route_atom`).
+///
+/// Size: the table keeps at most `config::max_peers` peers (0: no limit). A
+/// new peer beyond it evicts the peer that has been evictable longest: one
+/// not pinned (added by `add_atom` or from the peer store) and now INITIAL,
+/// CONNECTING or NO_CONNECTION; the sender is told (`remove_atom`). With none
+/// evictable the new peer is refused with `errc::peer_table_full` (a row of
+/// the store, skipped). Evictions and refusals are logged (category
+/// `connector`) as one warning at most every 10 s, counting those since the
+/// last.
 using peer_table_actor = caf::typed_actor<
     caf::replies_to<get_atom>::with<std::vector<peer>>,
     caf::replies_to<get_atom, std::string>::with<peer>,
     caf::replies_to<add_atom, std::string, std::string,
+                    std::uint16_t>::with<peer>,
+    caf::replies_to<learn_atom, std::string, std::string,
                     std::uint16_t>::with<peer>,
     caf::replies_to<remove_atom, std::string>::with<bool>,
     caf::replies_to<heard_atom, message>::with<peer>,

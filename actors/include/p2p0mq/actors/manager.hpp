@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 #include "p2p0mq/actors/router.hpp"
 
 namespace p2p0mq {
+
+class receive_credit;
 
 /// What a concern on another node needs to know of the local peer whose
 /// manager it serves; the manager's answer to `(context_atom)`.
@@ -119,7 +122,11 @@ using manager_actor = caf::typed_actor<
 /// peer's requester, linked to it, and hands it to its concerns in
 /// `concern_context::requester`. Messages for other peers go to `router`;
 /// without one they are logged and dropped.
+///
+/// With a `credit` (the receiver's, see `receive_credit`), the manager gives
+/// one back each time it has handled a batch of incoming messages.
 manager_actor spawn_manager(caf::actor_system& sys, concern_context ctx,
-                            router_actor router = {});
+                            router_actor router = {},
+                            std::shared_ptr<receive_credit> credit = nullptr);
 
 } // namespace p2p0mq

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -16,7 +18,55 @@ namespace p2p0mq {
 
 namespace detail {
 class stop_signal;
+class wake_fd;
 } // namespace detail
+
+/// Flow control between the receiver and the manager: the receiver takes a
+/// credit for each batch it hands over, the manager gives it back once it
+/// has processed the batch. While every credit is taken the receiver reads
+/// nothing from its socket: ZeroMQ's receive high-water mark and then TCP
+/// hold the sending peers back, and the manager's mailbox holds at most
+/// `limit` batches (of at most 1024 messages or 4 MiB each).
+///
+/// Thread-safe: the receiver's thread takes, the manager's gives.
+class receive_credit {
+public:
+  /// A credit of `limit` batches (at least 1).
+  explicit receive_credit(std::size_t limit);
+
+  ~receive_credit();
+
+  receive_credit(const receive_credit&) = delete;
+  receive_credit& operator=(const receive_credit&) = delete;
+
+  /// Gives one credit back: the manager processed a batch.
+  void give() noexcept;
+
+  /// Takes one credit: the receiver handed a batch over.
+  void take() noexcept;
+
+  /// Whether a credit is left.
+  bool available() const noexcept;
+
+  /// Batches handed over and not yet processed.
+  std::size_t pending() const noexcept;
+
+  /// The most batches handed over and not yet processed.
+  std::size_t limit() const noexcept {
+    return limit_;
+  }
+
+  /// Readable after `give` made a credit available again; `clear` resets it.
+  int fd() const noexcept;
+
+  /// Resets `fd`.
+  void clear() noexcept;
+
+private:
+  std::size_t limit_;
+  std::atomic<std::size_t> pending_{0};
+  std::unique_ptr<detail::wake_fd> wake_;
+};
 
 /// How a receiver checks messages and what else it watches.
 struct receiver_options {
@@ -38,6 +88,10 @@ struct receiver_options {
   /// Told `(lost_atom, endpoint)` when a handshake of the sender's socket
   /// fails in a way libzmq does not retry.
   sender_actor sender;
+
+  /// The credit the manager gives back batch by batch (the same object
+  /// goes to `spawn_manager`), or null: no limit.
+  std::shared_ptr<receive_credit> credit;
 };
 
 /// A running receiver and the means to stop it.
@@ -46,7 +100,10 @@ struct receiver_options {
 /// thread blocks on the socket and on a stop signal, never on a timeout. After
 /// each wake-up it reads every message waiting, decodes each (a malformed one
 /// is logged and dropped; the receiver never dies of bad input) and hands them
-/// to the manager as one `(incoming_atom, std::vector<message>)` batch.
+/// to the manager in `(incoming_atom, std::vector<message>)` batches of at
+/// most 1024 messages or 4 MiB of frames. With a `receive_credit` it stops
+/// reading while the manager has as many unprocessed batches as the credit
+/// allows, and goes on when it gives one back.
 ///
 /// Stop sequence: `stop()` raises the stop signal; the thread finishes the
 /// batch in hand, closes the socket and the actor exits. `stop()` is

@@ -38,6 +38,13 @@ public:
   /// set on the first connect only), so sends report `unreachable` until its
   /// handshake is done. Fails with `errc::socket_error`, leaving the
   /// connections as they were, for an endpoint that is not acceptable.
+  ///
+  /// One connection per endpoint: connecting `uuid` to an endpoint another
+  /// peer is connected to closes that peer's connection (it connects anew
+  /// on its next `connect`). An endpoint whose connection was closed so
+  /// (or by `forget`) is not connected again for a second: the other side
+  /// may still hold the old connection. Meanwhile `connect` fails with
+  /// `errc::peer_unreachable`.
   virtual caf::error connect(const std::string& uuid,
                              const std::string& endpoint) = 0;
 
@@ -46,6 +53,13 @@ public:
   /// to that endpoint connects anew. By default, nothing.
   virtual void lost(const std::string& endpoint) {
     static_cast<void>(endpoint);
+  }
+
+  /// Forgets peer `uuid`, which left the peer table: closes its connection
+  /// and its endpoint. A later `connect` for it starts afresh. By default,
+  /// nothing.
+  virtual void forget(const std::string& uuid) {
+    static_cast<void>(uuid);
   }
 
   /// Hands the 7 frames of one message to the wire without blocking; frame 0

@@ -342,6 +342,9 @@ public:
   /// Records that `from`'s sender connected to `to`.
   void connected_to(const std::string& from, const std::string& to);
 
+  /// Records that `from`'s sender closed its connection to `to`.
+  void disconnected(const std::string& from, const std::string& to);
+
   /// Hands the frames `xs`, sent by `from`, to the wire.
   send_status deliver(const std::string& from, const frames& xs,
                       caf::error& err);

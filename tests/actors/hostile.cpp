@@ -1,0 +1,758 @@
+// Hostile input against a live local peer on 127.0.0.1: raw ZeroMQ clients
+// (a DEALER of our own, speaking whatever we like) and raw TCP clients (ZMTP
+// written by hand, or plain garbage). Throughout, a legitimate peer keeps
+// pinging the attacked one, and the attacked one's memory stays bounded.
+// Every test prints the resident set size it saw, for RELIABILITY.md.
+
+#include "p2p0mq/actors/local_peer.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <catch2/catch.hpp>
+#include <zmq.hpp>
+
+#include "p2p0mq/actors/echo.hpp"
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/payload.hpp"
+#include "support/log_capture.hpp"
+#include "support/loopback.hpp"
+#include "support/settings.hpp"
+#include "support/wait.hpp"
+
+using namespace std::chrono_literals;
+using p2p0mq::config;
+using p2p0mq::local_peer;
+using p2p0mq::message;
+using p2p0mq::payload;
+using p2p0mq::payload_builder;
+using p2p0mq::peer_state;
+
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+/// AddressSanitizer keeps freed memory in quarantine (256 MiB at most) and
+/// adds its own shadow: the resident set grows with what passed through.
+constexpr std::size_t rss_allowance_kib = 320 * 1024;
+#else
+constexpr std::size_t rss_allowance_kib = 48 * 1024;
+#endif
+
+/// The resident set size of this process (`VmRSS`), in KiB.
+std::size_t rss_kib() {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoul(line.substr(6));
+  return 0;
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound, then let go).
+std::uint16_t closed_port() {
+  auto fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// -- raw TCP ------------------------------------------------------------------
+
+/// A plain TCP connection to 127.0.0.1:`port`; writes give up after 5 s
+/// without progress.
+class tcp_client {
+public:
+  explicit tcp_client(std::uint16_t port)
+      : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    REQUIRE(fd_ >= 0);
+    timeval limit{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+            0);
+  }
+
+  ~tcp_client() {
+    ::close(fd_);
+  }
+
+  tcp_client(const tcp_client&) = delete;
+  tcp_client& operator=(const tcp_client&) = delete;
+
+  /// Writes `bytes`; returns how many went before the peer closed the
+  /// connection or stopped reading.
+  std::size_t write(std::string_view bytes) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      auto n =
+          ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      done += static_cast<std::size_t>(n);
+    }
+    return done;
+  }
+
+  /// Whether the peer closed the connection within `limit` (reading and
+  /// discarding what it sends meanwhile).
+  bool closed_within(std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    char buf[4096];
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return false;
+      pollfd p{fd_, POLLIN, 0};
+      auto ready = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready <= 0)
+        continue;
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+        return true;
+    }
+  }
+
+  /// Sends a ZMTP 3.0 greeting with `mechanism` and reads the peer's, as a
+  /// ZeroMQ client does before its handshake commands (libzmq takes a
+  /// command that comes with the greeting as unexpected). Returns whether
+  /// the peer's greeting came within 5 s.
+  bool greet(std::string_view mechanism = "NULL") {
+    std::string g(64, '\0');
+    g[0] = '\xff';
+    g[8] = '\x01';
+    g[9] = '\x7f';
+    g[10] = 3;
+    g[11] = 0;
+    std::memcpy(&g[12], mechanism.data(), mechanism.size());
+    if (write(g) != g.size())
+      return false;
+    std::size_t got = 0;
+    char buf[64];
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (got < sizeof buf && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0)
+        continue;
+      auto n = ::recv(fd_, buf + got, sizeof buf - got, 0);
+      if (n <= 0)
+        return false;
+      got += static_cast<std::size_t>(n);
+    }
+    return got == sizeof buf;
+  }
+
+  /// Ends our side, then waits for the peer to close: it has handled
+  /// everything we wrote by then.
+  bool finish(std::chrono::milliseconds limit = 5s) {
+    ::shutdown(fd_, SHUT_WR);
+    return closed_within(limit);
+  }
+
+private:
+  int fd_;
+};
+
+/// The header of a ZMTP frame of `size` bytes.
+std::string zmtp_header(std::uint64_t size, bool more, bool command = false) {
+  std::string out;
+  char flags = static_cast<char>((more ? 1 : 0) | (command ? 4 : 0));
+  if (size > 255) {
+    out += static_cast<char>(flags | 2);
+    for (int i = 7; i >= 0; --i)
+      out += static_cast<char>((size >> (8 * i)) & 0xff);
+  } else {
+    out += flags;
+    out += static_cast<char>(size);
+  }
+  return out;
+}
+
+std::string zmtp_frame(std::string_view body, bool more, bool command = false) {
+  return zmtp_header(body.size(), more, command) + std::string{body};
+}
+
+/// The READY command of a DEALER whose routing id is `identity`.
+std::string zmtp_ready(std::string_view identity,
+                       std::string_view socket_type = "DEALER") {
+  std::string body = "\x05READY";
+  auto property = [&](std::string_view name, std::string_view value) {
+    body += static_cast<char>(name.size());
+    body += name;
+    auto n = static_cast<std::uint32_t>(value.size());
+    for (int i = 3; i >= 0; --i)
+      body += static_cast<char>((n >> (8 * i)) & 0xff);
+    body += value;
+  };
+  property("Socket-Type", socket_type);
+  property("Identity", identity);
+  return zmtp_frame(body, false, true);
+}
+
+std::string zmtp_message(const std::vector<std::string>& parts) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    out += zmtp_frame(parts[i], i + 1 < parts.size());
+  return out;
+}
+
+/// Frames 1-6 of a request from `source` to `dest`, as a DEALER sends them
+/// (the receiving ROUTER adds frame 0, the connection's routing id); `relay`
+/// names the client when it is not `source` itself.
+std::vector<std::string> wire_frames(const std::string& source,
+                                     const std::string& dest,
+                                     const std::string& command, payload body,
+                                     const std::string& relay = "") {
+  message msg;
+  msg.source = source;
+  msg.to = dest;
+  msg.next_hop = dest;
+  msg.command = command;
+  msg.kind = p2p0mq::message_kind::request;
+  msg.id = 1;
+  msg.payload = std::move(body);
+  auto xs = msg.encode(relay.empty() ? source : relay);
+  return {xs.begin() + 1, xs.end()};
+}
+
+payload hello_body(std::uint16_t port) {
+  return payload_builder{}
+      .add_string("host", "127.0.0.1")
+      .add_integer("port", port)
+      .build();
+}
+
+// -- raw ZeroMQ ---------------------------------------------------------------
+
+/// A DEALER of the test's own, connected to the attacked peer.
+struct zmq_client {
+  zmq_client(zmq::context_t& ctx, std::uint16_t port, const std::string& id,
+             const std::function<void(zmq::socket_t&)>& tune = nullptr)
+      : socket(ctx, zmq::socket_type::dealer) {
+    socket.set(zmq::sockopt::routing_id, id);
+    socket.set(zmq::sockopt::linger, 0);
+    if (tune)
+      tune(socket);
+    socket.connect("tcp://127.0.0.1:" + std::to_string(port));
+  }
+
+  void send(const std::vector<std::string>& parts) {
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      socket.send(zmq::buffer(parts[i]), i + 1 < parts.size()
+                                             ? zmq::send_flags::sndmore
+                                             : zmq::send_flags::none);
+  }
+
+  zmq::socket_t socket;
+};
+
+// -- the attacked peer and its friend -----------------------------------------
+
+/// The attacked peer `a` (with an echo concern) and a legitimate peer `b`
+/// connected to it.
+struct hostile_fixture {
+  explicit hostile_fixture(bool encryption,
+                           const std::function<void(config&)>& tune = nullptr)
+      : logs(p2p0mq::testing::log_capture::install()) {
+    auto sa = p2p0mq::testing::test_settings("victim-0001");
+    sa.encryption = encryption;
+    if (tune)
+      tune(sa);
+    a = net.start(sa);
+    auto sb = p2p0mq::testing::test_settings("friend-0001");
+    sb.encryption = encryption;
+    b = net.start(sb);
+    REQUIRE(!a->add_concern(p2p0mq::echo_command, p2p0mq::echo()));
+    REQUIRE(!b->add_peer(a->uuid(), "127.0.0.1", a->port()));
+    REQUIRE(net.connected_both_ways(*a, *b, 10s));
+    REQUIRE(ping());
+    rss_start = rss_kib();
+    std::printf("hostile: start: rss %zu KiB\n", rss_start);
+  }
+
+  /// Whether `b`'s echo request to `a` comes back, with its payload.
+  bool ping() {
+    auto body = payload_builder{}.add_integer("n", ++pings).build();
+    auto reply = b->request(a->uuid(), p2p0mq::echo_command, body, 10s);
+    if (!reply) {
+      UNSCOPED_INFO("ping failed: " << p2p0mq::render(reply.error()));
+      return false;
+    }
+    return reply->payload == body;
+  }
+
+  /// After an attack: `b` still gets its answer, `a` still sees `b`
+  /// CONNECTED, and the resident set stays within the allowance.
+  void survived(const char* attack) {
+    INFO(attack);
+    CHECK(ping());
+    CHECK(net.sees(*a, *b, peer_state::connected));
+    auto now = rss_kib();
+    std::printf(
+        "hostile: %s: rss %zu KiB (%+lld KiB since start)\n", attack, now,
+        static_cast<long long>(now) - static_cast<long long>(rss_start));
+    CHECK(now < rss_start + rss_allowance_kib);
+  }
+
+  /// Waits until `a`'s receiver counted `n` malformed messages.
+  bool malformed_reach(std::uint64_t n) {
+    return p2p0mq::testing::wait_until(
+        net.sys, [&] { return a->receiver().malformed() >= n; }, 10s);
+  }
+
+  p2p0mq::testing::log_capture& logs;
+  p2p0mq::testing::loopback net;
+  std::unique_ptr<local_peer> a;
+  std::unique_ptr<local_peer> b;
+  std::int64_t pings = 0;
+  std::size_t rss_start = 0;
+  zmq::context_t attacker{1};
+};
+
+} // namespace
+
+// -- garbage and malformed messages -------------------------------------------
+
+TEST_CASE("a peer given garbage, wrong frame counts, unknown kinds and "
+          "commands and hostile msgpack keeps answering a legitimate peer",
+          "[hostile]") {
+  hostile_fixture fix{false};
+  auto port = fix.a->port();
+  auto from = fix.logs.mark();
+  {
+    // Bytes that are no ZMTP greeting. libzmq takes an HTTP request for
+    // the start of a ZMTP 1.0 handshake and closes the connection after
+    // its handshake interval (30 s), so that one is only shown harmless.
+    tcp_client http{port};
+    http.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    std::mt19937 rng{7};
+    std::string noise(64 * 1024, '\0');
+    for (auto& c : noise)
+      c = static_cast<char>(rng());
+    noise[0] = '\x00';
+    tcp_client random{port};
+    random.write(noise);
+    CHECK(random.closed_within(5s));
+    // A greeting, then frames with reserved flags, or a socket type that
+    // cannot talk to a ROUTER.
+    // Reserved flag bits are ignored: this is a message of one frame.
+    tcp_client flags{port};
+    REQUIRE(flags.greet());
+    flags.write(zmtp_ready("evil-tcp-1") + "\xf0\x01x");
+    CHECK(fix.malformed_reach(1));
+    tcp_client pub{port};
+    REQUIRE(pub.greet());
+    pub.write(zmtp_ready("evil-tcp-2", "PUB"));
+    CHECK(pub.closed_within(5s));
+    // A greeting of another protocol version, and one cut short.
+    tcp_client old{port};
+    old.write(std::string{"\xff\0\0\0\0\0\0\0\x01\x7f\x09\x00", 12} +
+              std::string(52, 'v'));
+    CHECK(old.closed_within(5s));
+  }
+  fix.survived("garbage before and after the ZMTP greeting");
+
+  zmq_client evil{fix.attacker, port, "evil-0001"};
+  std::uint64_t malformed = 1;
+  auto hb = [](std::string kind, std::string command, std::string id,
+               std::string body) {
+    return std::vector<std::string>{"",
+                                    "",
+                                    std::move(kind),
+                                    std::move(command),
+                                    std::move(id),
+                                    std::move(body)};
+  };
+  // Wrong frame counts: 1, 6, 8 and 300 frames (with the routing id).
+  evil.send({"x"});
+  evil.send({"", "", "\x01", "hb", "\x01"});
+  evil.send({"", "", "\x01", "hb", "\x01", "\x80", "extra"});
+  evil.send(std::vector<std::string>(299, "frame"));
+  malformed += 4;
+  // Unknown, empty and long kinds; an empty command; broken ids.
+  for (auto kind :
+       {std::string{"\x00", 1}, std::string{"\x03"}, std::string{"\xff"},
+        std::string{}, std::string{"\x01\x01"}})
+    evil.send(hb(kind, "hb", "\x01", "\x80"));
+  evil.send(hb("\x01", "", "\x01", "\x80"));
+  for (auto id : {"\xc1", "\xff", "\xcf\x01", "", "\xa1x"})
+    evil.send(hb("\x01", "hb", id, "\x80"));
+  malformed += 11;
+  // Payloads: not a map, keys not strings, nested 100000 deep, and arrays,
+  // maps, strings and blobs declaring 4 GiB that are not there.
+  std::string deep = "\x81\xa1x" + std::string(100000, '\x91') + "\xc0";
+  for (auto body : {std::string{"\x90"}, std::string{"\x81\x01\x01"}, deep,
+                    std::string{"\x81\xa1x\xdd\xff\xff\xff\xff"},
+                    std::string{"\x81\xa1x\xdf\xff\xff\xff\xff"},
+                    std::string{"\xdf\xff\xff\xff\xff"},
+                    std::string{"\x81\xa1x\xdb\xff\xff\xff\xff"},
+                    std::string{"\x81\xa1x\xc6\xff\xff\xff\xff"},
+                    std::string{"\x81\xa1x\xc9\xff\xff\xff\xff\x01"},
+                    std::string{"\xc1"}, std::string{}})
+    evil.send(hb("\x01", "hb", "\x01", body));
+  malformed += 11;
+  CHECK(fix.malformed_reach(malformed));
+  fix.survived("wrong frame counts, kinds, ids and msgpack");
+
+  // Well-formed messages that make no sense: unknown commands, a hello
+  // with fields of the wrong types, a reply nobody asked for.
+  evil.send(hb("\x01", "no-such-command", "\x01", "\x80"));
+  evil.send(hb("\x02", "echo", "\x05", "\x80"));
+  auto bad_hello = std::string{"\x82\xa4host\x05\xa4port\xa1x"};
+  evil.send(hb("\x01", "hello", "\x02", bad_hello));
+  // An ask-around question with 100,000 breadcrumbs (600 KB: under the
+  // frame limit, so it reaches the concern).
+  std::vector<std::string> crumbs;
+  for (int i = 0; i < 100000; ++i) {
+    auto s = std::to_string(i);
+    crumbs.push_back(std::string(8 - s.size(), '0') + s);
+  }
+  auto question = payload_builder{}
+                      .add_bytes("target", "nobody-0001")
+                      .add_bytes_array("breadcrumbs", crumbs)
+                      .build();
+  REQUIRE(question.bytes().size() > 500000);
+  evil.send(hb("\x01", "r", "\x03", question.bytes()));
+  evil.send(hb("\x02", "r", "\x04", question.bytes()));
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys,
+      [&] {
+        return fix.logs.count(from, {"100000 breadcrumbs, at most 64"}) == 2 &&
+               fix.logs.contains(from, {"unknown command 'no-such-command'"}) &&
+               fix.logs.contains(from, {"dropped a hello"});
+      },
+      10s));
+  fix.survived("unknown commands, bad hello, 100000 breadcrumbs");
+  CHECK(fix.a->receiver().malformed() == malformed);
+}
+
+// -- huge frames --------------------------------------------------------------
+
+TEST_CASE("a peer closes the connection of a client announcing a 100 MB "
+          "frame before reading it, and keeps answering a legitimate peer",
+          "[hostile]") {
+  hostile_fixture fix{false};
+  auto port = fix.a->port();
+  REQUIRE(fix.a->context().settings->max_frame_size == 1 << 20);
+  constexpr std::uint64_t huge = 100'000'000;
+  {
+    // Raw TCP: the header of a 100 MB frame, then as much of its body as
+    // the peer takes, written from one reused 1 MiB buffer.
+    tcp_client tcp{port};
+    REQUIRE(tcp.greet());
+    auto head = zmtp_ready("evil-tcp-3") + zmtp_frame("", true) +
+                zmtp_header(huge, false);
+    REQUIRE(tcp.write(head) == head.size());
+    std::string chunk(1 << 20, 'z');
+    std::uint64_t taken = 0;
+    while (taken < huge) {
+      auto n = tcp.write(chunk);
+      taken += n;
+      if (n < chunk.size())
+        break;
+    }
+    std::printf("hostile: 100 MB frame over TCP: %llu bytes taken before the "
+                "peer closed\n",
+                static_cast<unsigned long long>(taken));
+    CHECK(taken < huge);
+    CHECK(tcp.closed_within(5s));
+  }
+  fix.survived("a 100 MB frame over raw TCP");
+  {
+    // ZeroMQ: a 100 MB message straight from pages that were never written
+    // (zero-copy), so the client side costs no memory either.
+    void* pages =
+        ::mmap(nullptr, huge, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(pages != MAP_FAILED);
+    {
+      zmq::context_t ctx{1};
+      zmq::socket_t events{ctx, zmq::socket_type::pair};
+      zmq_client evil{ctx, port, "evil-0002", [](zmq::socket_t& s) {
+                        REQUIRE(zmq_socket_monitor(s.handle(), "inproc://mon",
+                                                   ZMQ_EVENT_DISCONNECTED) ==
+                                0);
+                      }};
+      events.set(zmq::sockopt::rcvtimeo, 10000);
+      events.connect("inproc://mon");
+      evil.socket.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+      zmq::message_t big{pages, huge, [](void*, void*) {}, nullptr};
+      evil.socket.send(big, zmq::send_flags::none);
+      // The peer ends the connection once it has read the frame's size.
+      zmq::message_t event;
+      auto got = events.recv(event);
+      CHECK(got.has_value());
+      if (got) {
+        std::uint16_t id = 0;
+        std::memcpy(&id, event.data(), sizeof id);
+        CHECK(id == ZMQ_EVENT_DISCONNECTED);
+      }
+    }
+    ::munmap(pages, huge);
+  }
+  fix.survived("a 100 MB frame from a ZeroMQ client");
+  CHECK(fix.a->receiver().received() > 0);
+}
+
+// -- floods -------------------------------------------------------------------
+
+TEST_CASE("a flood of hellos with fresh uuids keeps the peer table within "
+          "max_peers and the peer answering a legitimate peer",
+          "[hostile]") {
+  constexpr std::size_t limit = 64;
+  hostile_fixture fix{false, [](config& cfg) { cfg.max_peers = limit; }};
+  auto port = fix.a->port();
+  auto nowhere = closed_port();
+  auto from = fix.logs.mark();
+  // 1500 fresh uuids, each on a TCP connection of its own, each claiming an
+  // address where nothing listens: every one is greeted back, then evicted
+  // for the next.
+  constexpr int flood = 1500;
+  for (int i = 0; i < flood; ++i) {
+    auto uuid = "flood-" + std::to_string(100000 + i);
+    tcp_client c{port};
+    REQUIRE(c.greet());
+    c.write(zmtp_ready(uuid) +
+            zmtp_message(wire_frames(uuid, fix.a->uuid(), "hello",
+                                     hello_body(nowhere))));
+    REQUIRE(c.finish());
+  }
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys, [&] { return fix.a->receiver().received() >= flood; }, 20s));
+  auto table = fix.a->peers();
+  REQUIRE(table);
+  CHECK(table->size() <= limit);
+  fix.survived("1500 hellos from fresh uuids");
+  // Through one connection: hellos from made-up sources. Each becomes a
+  // peer ROUTED through the client, which nothing evicts: once the table
+  // is full they are refused.
+  zmq_client relay{fix.attacker, port, "evil-relay"};
+  for (int i = 0; i < 500; ++i)
+    relay.send(wire_frames("ghost-" + std::to_string(100000 + i), fix.a->uuid(),
+                           "hello", hello_body(nowhere), "evil-relay"));
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys, [&] { return fix.a->receiver().received() >= flood + 500; },
+      20s));
+  fix.survived("500 hellos from made-up sources through one client");
+  table = fix.a->peers();
+  REQUIRE(table);
+  CHECK(table->size() <= limit);
+  std::size_t routed = 0;
+  for (auto& p : *table)
+    routed += p.state == peer_state::routed ? 1 : 0;
+  std::printf("hostile: flood: %zu peers kept (%zu ROUTED), limit %zu\n",
+              table->size(), routed, limit);
+  // One warning for the whole flood (it lasts less than 10 s), not one per
+  // hello.
+  auto warnings = fix.logs.count(from, {"the peer table is full"});
+  CHECK(warnings >= 1);
+  CHECK(warnings <= 3);
+  auto m = fix.a->metrics();
+  REQUIRE(m);
+  std::printf(
+      "hostile: flood: sender holds %llu messages, %llu dropped\n",
+      static_cast<unsigned long long>(m->sender.queued + m->sender.held),
+      static_cast<unsigned long long>(m->sender.dropped));
+  CHECK(m->sender.queued + m->sender.held <=
+        fix.a->context().settings->send_queue_limit);
+}
+
+// -- CURVE --------------------------------------------------------------------
+
+TEST_CASE("clients without a trusted key get nothing through a peer with "
+          "encryption on, which keeps answering a legitimate peer",
+          "[hostile]") {
+  hostile_fixture fix{true};
+  auto port = fix.a->port();
+  auto server_key = fix.a->certificates()->public_key(fix.a->uuid());
+  REQUIRE(server_key);
+  auto received = fix.a->receiver().received();
+  auto failures = fix.a->receiver().handshake_failures();
+  {
+    // A CURVE client with a key pair of its own, unknown to the peer.
+    char pub[41];
+    char sec[41];
+    REQUIRE(zmq_curve_keypair(pub, sec) == 0);
+    std::vector<std::unique_ptr<zmq_client>> strangers;
+    for (int i = 0; i < 20; ++i)
+      strangers.push_back(std::make_unique<zmq_client>(
+          fix.attacker, port, "stranger-" + std::to_string(1000 + i),
+          [&](zmq::socket_t& s) {
+            s.set(zmq::sockopt::curve_serverkey, *server_key);
+            s.set(zmq::sockopt::curve_publickey, std::string{pub});
+            s.set(zmq::sockopt::curve_secretkey, std::string{sec});
+          }));
+    for (std::size_t i = 0; i < strangers.size(); ++i) {
+      auto uuid = "stranger-" + std::to_string(1000 + i);
+      strangers[i]->send(
+          wire_frames(uuid, fix.a->uuid(), "hello", hello_body(port)));
+    }
+    // A client without CURVE, and raw TCP with a CURVE greeting and junk.
+    zmq_client plain{fix.attacker, port, "plain-0001"};
+    plain.send(
+        wire_frames("plain-0001", fix.a->uuid(), "hello", hello_body(port)));
+    tcp_client junk{port};
+    REQUIRE(junk.greet("CURVE"));
+    junk.write(zmtp_frame("\x05HELLO junk", false, true));
+    CHECK(junk.closed_within(5s));
+    CHECK(p2p0mq::testing::wait_until(
+        fix.net.sys,
+        [&] { return fix.a->receiver().handshake_failures() >= failures + 20; },
+        10s));
+  }
+  fix.survived("21 clients without a trusted key, CURVE junk");
+  // None of their hellos got through.
+  auto table = fix.a->peers();
+  REQUIRE(table);
+  REQUIRE(table->size() == 1);
+  CHECK(table->front().uuid == fix.b->uuid());
+  CHECK(fix.a->receiver().impostors() == 0);
+  CHECK(fix.a->receiver().received() > received);
+}
+
+// -- back-pressure ------------------------------------------------------------
+
+namespace {
+
+/// What became of the messages a concern handed to the sender.
+struct tally {
+  std::uint64_t sent = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t queue_full = 0;
+  std::uint64_t expired = 0;
+  std::uint64_t failed = 0;
+};
+
+struct producer_state {
+  static inline const char* name = "test.producer";
+};
+
+/// A concern that only counts the outcomes of its messages, into `t`, and
+/// asks for every failed send to be tried again.
+p2p0mq::concern_actor::behavior_type
+producer(p2p0mq::concern_actor::stateful_pointer<producer_state>,
+         std::shared_ptr<tally> t) {
+  return {
+      [](p2p0mq::incoming_atom, const message&) {},
+      [](p2p0mq::tick_atom) {},
+      [t](p2p0mq::sent_atom, const message&) { ++t->sent; },
+      [t](p2p0mq::send_failed_atom, const message&, const caf::error&) {
+        ++t->failed;
+        return true;
+      },
+      [t](p2p0mq::dropped_atom, const message&, const caf::error& err) {
+        ++t->dropped;
+        if (err == p2p0mq::errc::send_queue_full)
+          ++t->queue_full;
+        if (err == p2p0mq::errc::message_expired)
+          ++t->expired;
+      },
+  };
+}
+
+} // namespace
+
+TEST_CASE("messages to a peer that does not read end sent or dropped, "
+          "each told to its concern: sent + dropped = created",
+          "[hostile]") {
+  p2p0mq::testing::loopback net;
+  auto settings = p2p0mq::testing::test_settings("producer-01");
+  settings.encryption = false;
+  settings.send_queue_limit = 2000;
+  settings.send_high_water_mark = 100;
+  settings.message_ttl = 1s;
+  settings.send_blocked_delay = 20ms;
+  auto a = net.start(settings);
+  // The sink: a ROUTER that never reads, with a small high-water mark.
+  zmq::socket_t sink{*net.zmq_context, zmq::socket_type::router};
+  sink.set(zmq::sockopt::routing_id, "sink-0001");
+  sink.set(zmq::sockopt::rcvhwm, 100);
+  sink.set(zmq::sockopt::linger, 0);
+  sink.bind("tcp://127.0.0.1:*");
+  auto endpoint = sink.get(zmq::sockopt::last_endpoint);
+  caf::anon_send(a->sender(), p2p0mq::connect_atom::value,
+                 std::string{"sink-0001"}, endpoint);
+  auto t = std::make_shared<tally>();
+  auto owner = net.sys.spawn(producer, t);
+  auto rss_before = rss_kib();
+  // 20000 messages of 1 KiB, as fast as they can be handed over.
+  constexpr std::uint64_t created = 20000;
+  auto body =
+      payload_builder{}.add_bytes("blob", std::string(1024, 'b')).build();
+  std::uint64_t most_held = 0;
+  for (std::uint64_t i = 1; i <= created; ++i) {
+    auto msg = a->context().make_request("sink-0001", "blob", body,
+                                         std::chrono::steady_clock::now());
+    msg.next_hop = "sink-0001";
+    caf::anon_send(a->sender(), p2p0mq::outgoing_atom::value, std::move(msg),
+                   p2p0mq::priority::fast, owner);
+    if (i % 1000 == 0) {
+      auto m = a->metrics();
+      REQUIRE(m);
+      most_held = std::max(most_held, m->sender.queued + m->sender.held);
+    }
+  }
+  auto done = p2p0mq::testing::wait_until(
+      net.sys, [&] { return t->sent + t->dropped == created; }, 30s);
+  auto rss_after = rss_kib();
+  std::printf("hostile: back-pressure: %llu created, %llu sent, %llu dropped "
+              "(%llu queue full, %llu expired), %llu failed attempts, most "
+              "held %llu, rss %+lld KiB\n",
+              static_cast<unsigned long long>(created),
+              static_cast<unsigned long long>(t->sent),
+              static_cast<unsigned long long>(t->dropped),
+              static_cast<unsigned long long>(t->queue_full),
+              static_cast<unsigned long long>(t->expired),
+              static_cast<unsigned long long>(t->failed),
+              static_cast<unsigned long long>(most_held),
+              static_cast<long long>(rss_after) -
+                  static_cast<long long>(rss_before));
+  CHECK(done);
+  CHECK(t->sent + t->dropped == created);
+  CHECK(t->sent > 0);
+  CHECK(t->queue_full > 0);
+  CHECK(t->expired > 0);
+  CHECK(t->dropped == t->queue_full + t->expired);
+  CHECK(most_held <= settings.send_queue_limit);
+  auto m = a->metrics();
+  REQUIRE(m);
+  CHECK(m->sender.sent == t->sent);
+  CHECK(m->sender.dropped == t->dropped);
+  CHECK(m->sender.queued + m->sender.held == 0);
+  CHECK(rss_after < rss_before + rss_allowance_kib);
+  caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+}
