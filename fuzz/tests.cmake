@@ -25,15 +25,16 @@ set_tests_properties(
              COST 1000)
 
 set(_fuzz_what_frames "frame decoding")
-set(_fuzz_what_payloads "the payloads of every built-in concern")
+set(_fuzz_what_payloads "the payloads of the built-in concerns")
 set(_fuzz_what_certificate "certificate parsing")
 set(_fuzz_what_zap "the ZAP request handler")
 foreach(name frames payloads certificate zap)
   file(MAKE_DIRECTORY "${_fuzz_bin}/work/${name}" "${_fuzz_bin}/artifacts")
   set(test_name
-      "fuzz: ${_fuzz_what_${name}} runs ${P2P0MQ_FUZZ_SECONDS} s from its corpus without a finding")
+      "fuzz: ${P2P0MQ_FUZZ_SECONDS} s of fuzzing ${_fuzz_what_${name}} find no crash, leak or undefined behaviour")
+  # Through cmake -E chdir: the program exists only once the build test ran.
   add_test(NAME "${test_name}"
-    COMMAND "${_fuzz_bin}/p2p0mq-fuzz-${name}"
+    COMMAND ${CMAKE_COMMAND} -E chdir "${_fuzz_bin}" ./p2p0mq-fuzz-${name}
       -max_total_time=${P2P0MQ_FUZZ_SECONDS} -timeout=10 -rss_limit_mb=1536
       -print_final_stats=1 -artifact_prefix=${_fuzz_bin}/artifacts/${name}-
       "${_fuzz_bin}/work/${name}" "${_fuzz_src}/corpus/${name}")
