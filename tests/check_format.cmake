@@ -1,6 +1,6 @@
 # Fails when a C++ source of the project differs from what clang-format makes
 # of it. Run by CTest with -P; SOURCE_DIR and CLANG_FORMAT are given.
-set(dirs libp2p0mq actors tests examples tools benchmarks)
+set(dirs libp2p0mq actors tests examples tools benchmarks fuzz)
 set(files)
 foreach(dir IN LISTS dirs)
   file(GLOB_RECURSE found "${SOURCE_DIR}/${dir}/*.hpp" "${SOURCE_DIR}/${dir}/*.cpp")

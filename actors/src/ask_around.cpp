@@ -13,6 +13,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
@@ -25,16 +26,8 @@ namespace {
 /// is still relayed (rate permitting) but not kept.
 constexpr std::size_t max_kept_per_target = 64;
 
-/// The most breadcrumbs a question may carry: one that has passed more peers
-/// is dropped as malformed (each peer on its way checks every breadcrumb,
-/// and passes them all on to each peer it asks).
-constexpr std::size_t max_breadcrumbs = 64;
-
 /// What an `r` message carries.
-struct question {
-  std::string target;
-  std::vector<std::string> breadcrumbs;
-};
+using question = ask_around_body;
 
 /// A request about a target we relayed, kept to answer it.
 struct kept_request {
@@ -64,36 +57,12 @@ bool contains(const std::vector<std::string>& xs, const std::string& x) {
 
 payload encode(const std::string& target,
                const std::vector<std::string>& breadcrumbs) {
-  return payload_builder{}
-      .add_bytes("target", target)
-      .add_bytes_array("breadcrumbs", breadcrumbs)
-      .build();
+  return make_ask_around_payload(target, breadcrumbs);
 }
 
 /// The question an `r` message asks or answers, or what is wrong with it.
 caf::expected<question> decode(const message& msg) {
-  auto target = msg.payload.get_bytes("target");
-  if (!target)
-    return std::move(target.error());
-  auto breadcrumbs = msg.payload.get_bytes_array("breadcrumbs");
-  if (!breadcrumbs)
-    return std::move(breadcrumbs.error());
-  if (breadcrumbs->size() > max_breadcrumbs)
-    return make_error(errc::wrong_field_type,
-                      std::to_string(breadcrumbs->size()) +
-                          " breadcrumbs, at most " +
-                          std::to_string(max_breadcrumbs) + " taken");
-  auto too_short = [](const std::string& x) {
-    return x.size() < min_uuid_size;
-  };
-  if (too_short(*target))
-    return make_error(errc::wrong_field_type,
-                      "target of " + std::to_string(target->size()) + " bytes");
-  if (std::any_of(breadcrumbs->begin(), breadcrumbs->end(), too_short))
-    return make_error(errc::wrong_field_type,
-                      "a breadcrumb shorter than " +
-                          std::to_string(min_uuid_size) + " bytes");
-  return question{std::move(*target), std::move(*breadcrumbs)};
+  return parse_ask_around_payload(msg.payload);
 }
 
 void send(ask_around_ptr self, message msg) {

@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 
+#include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
@@ -133,8 +134,7 @@ void concern_base::reject(const message& request, const caf::error& reason,
   log(log_level::debug, log_category::app, "concern '", ctx_.command,
       "' rejects request ", request.id, " from ", short_uuid(request.source),
       ": ", why);
-  reply(request, payload_builder{}.add_string(rejection_field, why).build(),
-        prio);
+  reply(request, make_rejection_payload(why), prio);
 }
 
 void concern_base::post(message msg, priority prio) {

@@ -1,6 +1,5 @@
 #include "p2p0mq/actors/connector.hpp"
 
-#include <limits>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -11,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
@@ -33,10 +33,7 @@ using connector_ptr = concern_actor::stateful_pointer<connector_state>;
 
 /// Our receiver's address, as `hello` carries it.
 payload our_address(const concern_context& ctx) {
-  return payload_builder{}
-      .add_string("host", ctx.host)
-      .add_integer("port", ctx.port)
-      .build();
+  return make_hello_payload(ctx.host, ctx.port);
 }
 
 std::string endpoint_of(const std::string& host, std::uint16_t port) {
@@ -64,25 +61,8 @@ void greet(connector_ptr self, const peer& p) {
              concern_actor{self});
 }
 
-/// The host and port a `hello` carries, or an error saying what is wrong.
-caf::expected<std::pair<std::string, std::uint16_t>>
-address_of(const message& msg) {
-  auto host = msg.payload.get_string("host");
-  if (!host)
-    return std::move(host.error());
-  auto port = msg.payload.get_integer("port");
-  if (!port)
-    return std::move(port.error());
-  if (*port < 1 || *port > std::numeric_limits<std::uint16_t>::max())
-    return make_error(errc::wrong_field_type,
-                      "port " + std::to_string(*port) + " out of range");
-  if (host->empty())
-    return make_error(errc::wrong_field_type, "empty host");
-  return std::make_pair(std::move(*host), static_cast<std::uint16_t>(*port));
-}
-
 void on_hello(connector_ptr self, message msg) {
-  auto addr = address_of(msg);
+  auto addr = parse_hello_payload(msg.payload);
   if (!addr) {
     log(log_level::warning, log_category::connector, "dropped a hello ",
         to_string(msg.kind), " from ", short_uuid(msg.source), ": ",

@@ -14,6 +14,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
@@ -185,12 +186,11 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
               ": no request of ours waits for it; dropped");
           return;
         }
-        if (msg.payload.contains(rejection_field)) {
-          auto why = msg.payload.get_string(rejection_field);
-          settle(self, msg.id,
-                 make_error(errc::rejected,
-                            why ? "by " + short_uuid(msg.source) + ": " + *why
-                                : "by " + short_uuid(msg.source)));
+        if (auto why = rejection_of(msg.payload)) {
+          auto by = "by " + short_uuid(msg.source);
+          settle(
+              self, msg.id,
+              make_error(errc::rejected, why->empty() ? by : by + ": " + *why));
           return;
         }
         settle(self, msg.id, std::move(msg));

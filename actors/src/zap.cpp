@@ -51,7 +51,7 @@ struct domain_keys {
   std::string public_dir;
   duration reload_interval{};
   /// The uuid whose certificate holds each key (32 raw bytes).
-  std::unordered_map<std::string, std::string> uuid_of_key;
+  trusted_keys uuid_of_key;
   /// The certificate files as last read: name, size and modification time.
   std::set<std::tuple<std::string, std::uintmax_t, std::int64_t>> files;
   time_point read_at{};
@@ -113,7 +113,7 @@ list_files(const std::string& dir) {
 void read_keys(zap_ptr self, const std::string& domain, domain_keys& d) {
   d.files = list_files(d.public_dir);
   cert_store store{d.public_dir, {}};
-  std::unordered_map<std::string, std::string> keys;
+  trusted_keys keys;
   for (auto& cert : store.public_certificates()) {
     auto [i, added] = keys.emplace(raw_of(cert.public_key), cert.uuid);
     if (!added)
@@ -150,26 +150,24 @@ zap_verdict authenticate(zap_ptr self, const std::string& domain,
     return reject(nullptr, address, key,
                   "no local peer has the ZAP domain '" + domain + "'");
   auto& d = i->second;
-  if (mechanism != "CURVE")
-    return reject(&d, address, key,
-                  "mechanism " + mechanism + " is not allowed, only CURVE");
-  auto found = d.uuid_of_key.find(key);
-  // An unknown key: read the certificates again if a file came, went or
-  // changed size or time since the last reading (a cheap listing), or if
-  // that reading is old enough (a file rewritten within the same second).
-  if (found == d.uuid_of_key.end() &&
+  auto verdict = decide_zap(mechanism, key, d.uuid_of_key, d.public_dir);
+  // A CURVE client with an unknown key: read the certificates again if a
+  // file came, went or changed size or time since the last reading (a cheap
+  // listing), or if that reading is old enough (a file rewritten within the
+  // same second).
+  if (!verdict.accepted && mechanism == "CURVE" &&
       (list_files(d.public_dir) != d.files ||
        self->clock().now() - d.read_at >= self->state.min_reload_gap)) {
     read_keys(self, domain, d);
-    found = d.uuid_of_key.find(key);
+    verdict = decide_zap(mechanism, key, d.uuid_of_key, d.public_dir);
   }
-  if (found == d.uuid_of_key.end())
-    return reject(&d, address, key,
-                  "no certificate in " + d.public_dir + " holds it");
+  if (!verdict.accepted)
+    return reject(&d, address, key, std::move(verdict.reason));
   d.rejected.erase(key);
   log(log_level::debug, log_category::security, "accepted ",
-      short_uuid(found->second), " at ", address, " for ", short_uuid(domain));
-  return zap_verdict{true, found->second, {}};
+      short_uuid(verdict.user_id), " at ", address, " for ",
+      short_uuid(domain));
+  return verdict;
 }
 
 void arm_reload(zap_ptr self, const std::string& domain, const domain_keys& d) {
@@ -222,21 +220,15 @@ zap_impl_actor::behavior_type zap_fun(zap_ptr self, duration min_reload_gap) {
 
 // -- the socket ---------------------------------------------------------------
 
-/// Answers one request (RFC 27): version, request id, status code, status
-/// text, user id, metadata.
-void answer(zmq::socket_t& socket, const std::string& request_id,
-            const std::string& code, const std::string& text,
-            const std::string& user_id) {
-  const std::string parts[] = {"1.0", request_id, code, text, user_id, ""};
-  for (std::size_t i = 0; i < std::size(parts); ++i)
-    socket.send(zmq::buffer(parts[i]), i + 1 < std::size(parts)
+/// Sends the frames of one reply (RFC 27).
+void answer(zmq::socket_t& socket, const zap_reply_frames& parts) {
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    socket.send(zmq::buffer(parts[i]), i + 1 < parts.size()
                                            ? zmq::send_flags::sndmore
                                            : zmq::send_flags::none);
 }
 
-/// Reads one request and answers it. A request is: version, request id,
-/// domain, address, identity, mechanism, credentials (the client's key for
-/// CURVE).
+/// Reads one request and answers it.
 void serve_one(caf::blocking_actor* self, zmq::socket_t& socket,
                const zap_actor& zap) {
   std::vector<std::string> frames;
@@ -246,29 +238,28 @@ void serve_one(caf::blocking_actor* self, zmq::socket_t& socket,
       return;
     frames.push_back(part.to_string());
   } while (part.more());
-  auto request_id = frames.size() > 1 ? frames[1] : std::string{};
-  if (frames.size() < 6 || frames[0] != "1.0") {
-    log(log_level::warning, log_category::security, "malformed ZAP request of ",
-        frames.size(), " frames");
-    answer(socket, request_id, "500", "malformed request", "");
+  auto request = parse_zap_request(frames);
+  if (!request.malformed.empty()) {
+    log(log_level::warning, log_category::security,
+        "malformed ZAP request: ", request.malformed);
+    answer(socket, make_zap_reply(request, zap_verdict{}));
     return;
   }
-  auto key = frames.size() > 6 ? frames[6] : std::string{};
   zap_verdict verdict;
   caf::error failure;
   self->request(zap, std::chrono::seconds{5}, authenticate_atom::value,
-                frames[2], frames[3], frames[5], key)
+                request.domain, request.address, request.mechanism,
+                request.client_key())
       .receive([&](zap_verdict& x) { verdict = std::move(x); },
                [&](caf::error& err) { failure = std::move(err); });
   if (failure) {
     log(log_level::error, log_category::security,
         "the authenticator did not answer: ", render(failure));
-    answer(socket, request_id, "500", "authenticator unavailable", "");
-  } else if (verdict.accepted) {
-    answer(socket, request_id, "200", "OK", verdict.user_id);
-  } else {
-    answer(socket, request_id, "400", verdict.reason, "");
+    answer(socket, make_zap_reply(request.request_id, "500",
+                                  "authenticator unavailable", ""));
+    return;
   }
+  answer(socket, make_zap_reply(request, verdict));
 }
 
 void zap_socket_loop(caf::blocking_actor* self,

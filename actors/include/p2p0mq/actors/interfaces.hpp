@@ -17,6 +17,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "p2p0mq/actors/inspect.hpp"
+#include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/message.hpp"
 #include "p2p0mq/peer.hpp"
 #include "p2p0mq/send_queues.hpp"
@@ -120,12 +121,6 @@ using expect_atom = caf::atom_constant<caf::atom("expect")>;
 
 /// Ask a manager what a concern on another node needs to know of it.
 using context_atom = caf::atom_constant<caf::atom("context")>;
-
-/// The payload key of a rejection: a reply whose payload holds this key with
-/// a str value rejects its request, the value saying why. A requester hands
-/// its caller `errc::rejected` with that text instead of the reply.
-/// (`concern_base` replies so when its request handler returns an error.)
-inline constexpr const char* rejection_field = "_rejected";
 
 /// The requester of a local peer: makes requests on behalf of callers that
 /// are not concerns of their command (user code, other concerns, actors on

@@ -10,12 +10,12 @@
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
-#include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/time.hpp"
+#include "p2p0mq/zap.hpp"
 
 namespace zmq {
 class context_t;
@@ -28,23 +28,6 @@ using reload_atom = caf::atom_constant<caf::atom("reload")>;
 
 /// Decide on a client (a ZAP request).
 using authenticate_atom = caf::atom_constant<caf::atom("auth")>;
-
-/// The authenticator's answer to one ZAP request.
-struct zap_verdict {
-  /// Whether the client may connect (ZAP status 200; else 400).
-  bool accepted = false;
-  /// When accepted: the uuid whose certificate holds the client's key, which
-  /// becomes the `User-Id` of every message on the connection.
-  std::string user_id;
-  /// When rejected: why.
-  std::string reason;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, zap_verdict& x) {
-  return f(caf::meta::type_name("zap_verdict"), x.accepted, x.user_id,
-           x.reason);
-}
 
 /// The authenticator's decisions, one actor per ZeroMQ context. Each local
 /// peer registers its receiver's ZAP domain (its uuid) with the directory of
