@@ -1,5 +1,5 @@
-// Fuzz target: decoding the frames of a received message (WIRE.md), as the
-// receiver does with every message a socket hands it.
+// Fuzz target: decoding the frames of a received message (docs/PROTOCOL.md), as
+// the receiver does with every message a socket hands it.
 //
 // Input: frames cut by `split_frames` (2-byte little-endian length, bytes).
 // Properties: decode never throws nor crashes; a decoded message has a

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of the fuzz targets into fuzz/corpus/<target>/.
 
-Each seed is a valid input (the golden bytes of WIRE.md and the tests) or a
-near miss of one. Run it again after changing a seed here; inputs that the
-fuzzers found and that were added by hand (regressions) live beside them in
-files whose names do not start with "seed-", and are left alone.
+Each seed is a valid input (the golden bytes of docs/PROTOCOL.md and the
+tests) or a near miss of one. Run it again after changing a seed here; inputs
+that the fuzzers found and that were added by hand (regressions) live beside
+them in files whose names do not start with "seed-", and are left alone.
 """
 import os
 import struct

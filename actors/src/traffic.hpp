@@ -32,8 +32,8 @@ inline std::uint64_t traffic_bytes(const frames& xs) {
 }
 
 /// The bytes of frames 1 to 6 of `msg` as received by `local_uuid`, laid out
-/// as WIRE.md says every peer sends them: the source frame empty when the
-/// source is the previous hop, the destination frame empty when it is us,
+/// as docs/PROTOCOL.md says every peer sends them: the source frame empty when
+/// the source is the previous hop, the destination frame empty when it is us,
 /// the message id in its smallest msgpack form.
 inline std::uint64_t traffic_bytes(const message& msg,
                                    const std::string& local_uuid) {

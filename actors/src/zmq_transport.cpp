@@ -126,13 +126,13 @@ public:
       } else {
         // Another address for a known peer. The old pipe goes away only once
         // libzmq's I/O thread has acknowledged its end, and libzmq aborts on
-        // a connect routing id that names a pipe still there. So, as WIRE.md
-        // says, the id is set on the first connect only: this connection is
-        // named by the routing id the peer announces in its handshake (its
-        // receiver's, its uuid), and sends to it are refused as unreachable
-        // until that handshake is done. The same goes for a connection
-        // whose session libzmq ended after a failed handshake, or of a peer
-        // we forgot lately: its pipe may not be gone yet.
+        // a connect routing id that names a pipe still there. So, as
+        // docs/PROTOCOL.md says, the id is set on the first connect only: this
+        // connection is named by the routing id the peer announces in its
+        // handshake (its receiver's, its uuid), and sends to it are refused as
+        // unreachable until that handshake is done. The same goes for a
+        // connection whose session libzmq ended after a failed handshake, or of
+        // a peer we forgot lately: its pipe may not be gone yet.
         if (i != endpoints_.end()) {
           release(uuid, i->second);
           i->second = endpoint;

@@ -32,7 +32,7 @@ using outgoing_call = p2p0mq::testing::sender_record::outgoing_call;
 const std::string local = concern_fixture::local;
 const std::string target = "peer-0009";
 
-/// `{"target": bin, "breadcrumbs": [bin, ...]}`, as WIRE.md says.
+/// `{"target": bin, "breadcrumbs": [bin, ...]}`, as docs/PROTOCOL.md says.
 payload question(const std::string& about, const strings& breadcrumbs) {
   return payload_builder{}
       .add_bytes("target", about)

@@ -78,8 +78,8 @@ send_status send_when_ready(transport& tx, receiver_socket& rx,
 
 } // namespace
 
-TEST_CASE("zmq transport delivers frames exactly as WIRE.md says, with its "
-          "uuid as frame 0",
+TEST_CASE("zmq transport delivers frames exactly as the protocol specification "
+          "says, with its uuid as frame 0",
           "[zmq_transport]") {
   zmq::context_t context;
   receiver_socket rx{context, remote};

@@ -44,7 +44,7 @@ caf::error error_of(const caf::expected<T>& x) {
   return x.error();
 }
 
-// The golden payloads of WIRE.md, as u-msgpack encodes them.
+// The golden payloads of docs/PROTOCOL.md, as u-msgpack encodes them.
 constexpr std::string_view hello_hex =
     "82a4686f7374a93132372e302e302e31a4706f7274cd20d2";
 constexpr std::string_view r_hex =

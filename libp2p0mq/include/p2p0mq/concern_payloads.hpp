@@ -1,7 +1,7 @@
 #pragma once
 
-// The payloads of the built-in concerns (WIRE.md), read and written by plain
-// functions: the concerns' actors call them, and so can tests and fuzzers
+// The payloads of the built-in concerns (docs/PROTOCOL.md), read and written by
+// plain functions: the concerns' actors call them, and so can tests and fuzzers
 // without an actor system. `hb` carries `{}` both ways and `echo` answers
 // its request's payload as it came: neither reads its payload, so they have
 // no functions here.

@@ -23,8 +23,9 @@ struct config {
   /// Port the receiver binds to; 0 lets the operating system choose.
   std::uint16_t port = 0;
 
-  /// Whether both sockets use CURVE (encryption and authentication, WIRE.md
-  /// "CURVE security"). Peers with it on and peers with it off cannot talk.
+  /// Whether both sockets use CURVE (encryption and authentication,
+  /// docs/PROTOCOL.md "CURVE security"). Peers with it on and peers with it off
+  /// cannot talk.
   bool encryption = true;
 
   /// Directory of public certificates (`<uuid>.key`): the local peer's own,

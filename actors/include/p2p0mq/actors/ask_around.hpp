@@ -47,8 +47,8 @@ using ask_around_actor =
 
 /// The ask-around concern (`r`): finds a way to peers we have no route to by
 /// asking the peers we are connected to. Payload of requests and replies
-/// (WIRE.md): `{"target": bin uuid, "breadcrumbs": [bin uuid, ...]}`, the
-/// breadcrumbs being the peers the question went through, the one who asked
+/// (docs/PROTOCOL.md): `{"target": bin uuid, "breadcrumbs": [bin uuid, ...]}`,
+/// the breadcrumbs being the peers the question went through, the one who asked
 /// first at the front.
 ///
 /// - Looking for a target: on each tick it asks the sender which

@@ -160,8 +160,8 @@ inline constexpr std::size_t max_traffic_keys = 1024;
 inline constexpr const char* other_traffic_key = "*";
 
 /// Messages and their bytes, one way. Bytes are those of frames 1 to 6 of
-/// each message (source to payload, as WIRE.md lays them out); frame 0, the
-/// routing id, and ZeroMQ's own framing are not counted.
+/// each message (source to payload, as docs/PROTOCOL.md lays them out); frame
+/// 0, the routing id, and ZeroMQ's own framing are not counted.
 struct traffic {
   std::uint64_t messages = 0;
   std::uint64_t bytes = 0;

@@ -48,8 +48,8 @@ struct manager_stats {
   /// Messages received and their bytes by command id: every message the
   /// receiver handed over, also those for other peers. Every registered
   /// command is listed, with or without traffic. (Bytes as laid out by
-  /// WIRE.md's rules, see `traffic`: the message id counted in its smallest
-  /// msgpack form.)
+  /// the rules of docs/PROTOCOL.md, see `traffic`: the message id counted in
+  /// its smallest msgpack form.)
   std::map<std::string, traffic> commands;
   /// The same by previous hop: the peer that handed each message to us.
   std::map<std::string, traffic> peers;

@@ -34,10 +34,11 @@ public:
   /// named `uuid` at once (connect routing id), so messages can be sent right
   /// away. Connecting again to the same endpoint does nothing; to another
   /// endpoint, the old connection is dropped first and the new one is named
-  /// by the routing id the peer announces (WIRE.md: the connect routing id is
-  /// set on the first connect only), so sends report `unreachable` until its
-  /// handshake is done. Fails with `errc::socket_error`, leaving the
-  /// connections as they were, for an endpoint that is not acceptable.
+  /// by the routing id the peer announces (docs/PROTOCOL.md: the connect
+  /// routing id is set on the first connect only), so sends report
+  /// `unreachable` until its handshake is done. Fails with
+  /// `errc::socket_error`, leaving the connections as they were, for an
+  /// endpoint that is not acceptable.
   ///
   /// One connection per endpoint: connecting `uuid` to an endpoint another
   /// peer is connected to closes that peer's connection (it connects anew

@@ -30,9 +30,10 @@ struct curve_client {
 
 /// Makes the transport of a local peer's sender: a ROUTER socket in
 /// `context` with routing id `local_uuid`, `ZMQ_ROUTER_MANDATORY` on and
-/// `ZMQ_LINGER` 0, as WIRE.md says. The socket is created here, on the calling
-/// thread, and then used only by the sender actor. Throws `zmq::error_t` if
-/// the socket cannot be made; afterwards no ZeroMQ exception leaves it.
+/// `ZMQ_LINGER` 0, as docs/PROTOCOL.md says. The socket is created here, on the
+/// calling thread, and then used only by the sender actor. Throws
+/// `zmq::error_t` if the socket cannot be made; afterwards no ZeroMQ exception
+/// leaves it.
 ///
 /// It connects to `tcp://` endpoints only, and refuses (`errc::socket_error`)
 /// an address libzmq would refuse before touching the socket: a refused
