@@ -1,9 +1,9 @@
 # Finds the C++ Actor Framework (CAF) installed from Debian's libcaf-dev,
 # which ships no CMake package of its own.
 #
-# Components: core (always), io.
-# Creates the imported targets CAF::core and CAF::io (the names newer CAF
-# releases export) and sets CAF_FOUND, CAF_VERSION, CAF_INCLUDE_DIR.
+# Components: core (always), io, openssl.
+# Creates the imported targets CAF::core, CAF::io and CAF::openssl (the names
+# newer CAF releases export) and sets CAF_FOUND, CAF_VERSION, CAF_INCLUDE_DIR.
 
 find_path(CAF_INCLUDE_DIR NAMES caf/config.hpp)
 
@@ -50,6 +50,11 @@ if(CAF_FOUND)
     set_property(TARGET CAF::io APPEND PROPERTY
                  INTERFACE_LINK_LIBRARIES CAF::core)
   endif()
+  if(TARGET CAF::openssl AND TARGET CAF::io)
+    set_property(TARGET CAF::openssl APPEND PROPERTY
+                 INTERFACE_LINK_LIBRARIES CAF::io)
+  endif()
 endif()
 
-mark_as_advanced(CAF_INCLUDE_DIR CAF_core_LIBRARY CAF_io_LIBRARY)
+mark_as_advanced(CAF_INCLUDE_DIR CAF_core_LIBRARY CAF_io_LIBRARY
+                 CAF_openssl_LIBRARY)

@@ -2,9 +2,11 @@
 // peer makes.
 //
 // This process runs two local peers, `front-0001` and `asker-0002`, and
-// publishes front's manager with CAF's middleman on 127.0.0.1 (a port the
-// system picks). It then starts itself again as a second process
-// (`--serve=PORT`), which connects to the published manager and registers
+// publishes front's manager with CAF's middleman over TLS on 127.0.0.1 (a
+// port the system picks). It makes two certificates first, one for itself
+// and one for the second process, in a directory both trust. It then starts
+// itself again as a second process (`--serve=PORT --certs=DIR`), which
+// connects to the published manager with its own certificate and registers
 // the `upper` concern there. asker sends `upper` requests to front over
 // ZeroMQ; front's manager hands them to the concern in the second process,
 // and its replies leave through front, exactly as a local concern's would.
@@ -26,7 +28,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/after.hpp>
 #include <caf/config_option_adder.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -48,11 +49,12 @@ using namespace std::chrono_literals;
 
 struct example_config : system_config {
   example_config() {
-    caf::config_option_adder{custom_options_, "global"}.add(
-        serve, "serve", "serve `upper` for the manager published on PORT");
-    load<caf::io::middleman>();
+    caf::config_option_adder{custom_options_, "global"}
+        .add(serve, "serve", "serve `upper` for the manager published on PORT")
+        .add(certs, "certs", "the certificate directory of --serve");
   }
   std::uint16_t serve = 0;
+  std::string certs;
 };
 
 /// The second process: registers `upper` with the manager on `port` and
@@ -136,13 +138,26 @@ int main(int argc, char** argv) {
     return std::fprintf(stderr, "%s\n", cfg.render(err).c_str()), 2;
   if (cfg.cli_helptext_printed)
     return 0;
-  caf::actor_system sys{cfg};
-  if (cfg.serve != 0)
+  if (cfg.serve != 0) {
+    // The second process: the certificate made for it by the first.
+    auto tls = remote_options::in_store(cfg.certs, "upper-host");
+    if (auto err = load_remote(cfg, tls))
+      return std::fprintf(stderr, "%s\n", render(err).c_str()), 1;
+    caf::actor_system sys{cfg};
     return serve(sys, cfg.serve);
+  }
 
   temp_dir certs;
   if (certs.path.empty())
     return std::fprintf(stderr, "cannot make a temporary directory\n"), 1;
+  // Two TLS certificates in one directory: each process trusts the other's.
+  for (auto name : {"front-0001", "upper-host"})
+    if (auto err = make_remote_certificate(certs.path, name))
+      return std::fprintf(stderr, "%s\n", render(err).c_str()), 1;
+  if (auto err =
+          load_remote(cfg, remote_options::in_store(certs.path, "front-0001")))
+    return std::fprintf(stderr, "%s\n", render(err).c_str()), 1;
+  caf::actor_system sys{cfg};
   auto zmq_context = std::make_shared<zmq::context_t>(1);
   auto settings_of = [&](const std::string& uuid) {
     auto settings = cfg.settings;
@@ -160,14 +175,16 @@ int main(int argc, char** argv) {
   auto port = publish_manager(front);
   if (!port)
     return std::fprintf(stderr, "%s\n", render(port.error()).c_str()), 1;
-  std::printf("front-0001's manager is published on 127.0.0.1:%u\n",
+  std::printf("front-0001's manager is published over TLS on 127.0.0.1:%u\n",
               static_cast<unsigned>(*port));
   std::fflush(stdout);
 
   // The second process: this program again, serving.
   std::string self_path = "/proc/self/exe";
   auto serve_arg = "--serve=" + std::to_string(*port);
-  std::vector<char*> child_argv{argv[0], serve_arg.data(), nullptr};
+  auto certs_arg = "--certs=" + certs.path;
+  std::vector<char*> child_argv{argv[0], serve_arg.data(), certs_arg.data(),
+                                nullptr};
   pid_t child = -1;
   if (posix_spawn(&child, self_path.c_str(), nullptr, nullptr,
                   child_argv.data(), environ) != 0)

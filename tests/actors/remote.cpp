@@ -2,12 +2,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,7 +18,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/after.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -25,6 +27,7 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
+#include "p2p0mq/actors/concern_base.hpp"
 #include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/errc.hpp"
@@ -232,14 +235,26 @@ TEST_CASE("the grace period and its limit are options of the group p2p0mq",
 
 namespace {
 
-/// The helper program, run as a child process.
+/// The helper program, run as a child process: attaches `command` to the
+/// manager on `port` with the certificate `name` of `certs`, or with plain
+/// BASP when `certs` is empty.
 class child_process {
 public:
-  child_process(std::uint16_t port, const std::string& command) {
+  child_process(std::uint16_t port, const std::string& command,
+                const std::string& certs, const std::string& name = {}) {
     std::string path = P2P0MQ_TEST_CONCERN_HOST;
     auto port_arg = std::to_string(port);
-    std::vector<char*> argv{path.data(), port_arg.data(),
-                            const_cast<char*>(command.c_str()), nullptr};
+    std::vector<std::string> args{path, port_arg, command};
+    if (certs.empty()) {
+      args.emplace_back("plain");
+    } else {
+      args.push_back(certs);
+      args.push_back(name);
+    }
+    std::vector<char*> argv;
+    for (auto& x : args)
+      argv.push_back(x.data());
+    argv.push_back(nullptr);
     if (posix_spawn(&pid_, path.c_str(), nullptr, nullptr, argv.data(),
                     environ) != 0)
       pid_ = -1;
@@ -263,16 +278,71 @@ public:
     pid_ = -1;
   }
 
+  /// The exit code of the child once it exited within `limit`, else -1
+  /// (it is killed then).
+  int exit_code(caf::actor_system& sys, std::chrono::milliseconds limit) {
+    int status = 0;
+    auto exited = p2p0mq::testing::wait_until(
+        sys, [&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
+    if (!exited) {
+      kill_now();
+      return -1;
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
 private:
   pid_t pid_ = -1;
 };
 
-struct middleman_net {
-  middleman_net() : log(log_capture::install()), sys(load(cfg)) {
+/// Certificate directories for the tests, made once per test process:
+/// `trusted`, where the manager and the host trust each other; `stranger`,
+/// whose process trusts the manager but is not trusted by it; `doubter`,
+/// holding the host's certificate (trusted by the manager) without trusting
+/// the manager's.
+struct tls_dirs {
+  tls_dirs() {
+    namespace fs = std::filesystem;
+    for (auto [dir, name] :
+         {std::pair{&trusted, "manager"}, std::pair{&trusted, "host"},
+          std::pair{&stranger, "stranger"}}) {
+      auto err = make_remote_certificate(dir->path(), name);
+      if (err)
+        throw std::runtime_error(render(err));
+    }
+    fs::copy_file(trusted / "public/manager.crt",
+                  stranger / "public/manager.crt");
+    fs::create_directories(doubter / "public");
+    fs::create_directories(doubter / "private");
+    fs::copy_file(trusted / "public/host.crt", doubter / "public/host.crt");
+    fs::copy_file(trusted / "private/host.crt_secret",
+                  doubter / "private/host.crt_secret");
   }
 
-  static system_config& load(system_config& x) {
-    x.load<caf::io::middleman>();
+  static tls_dirs& get() {
+    static tls_dirs instance;
+    return instance;
+  }
+
+  p2p0mq::testing::temp_dir trusted;
+  p2p0mq::testing::temp_dir stranger;
+  p2p0mq::testing::temp_dir doubter;
+};
+
+struct middleman_net {
+  explicit middleman_net(remote_options opts = manager_options())
+      : log(log_capture::install()), sys(load(cfg, opts)) {
+  }
+
+  static remote_options manager_options() {
+    return remote_options::in_store(tls_dirs::get().trusted.path(), "manager");
+  }
+
+  static system_config& load(system_config& x, const remote_options& opts) {
+    auto err = load_remote(x, opts);
+    if (err)
+      throw std::runtime_error(render(err));
     return x;
   }
 
@@ -325,8 +395,8 @@ payload text(const std::string& x) {
 
 } // namespace
 
-TEST_CASE("a concern in another process serves requests, and its death is "
-          "noticed",
+TEST_CASE("a concern in another process with a trusted certificate serves "
+          "requests over TLS, and its death is noticed",
           "[remote][loopback]") {
   middleman_net net;
   auto server = net.start("server-0001");
@@ -336,7 +406,7 @@ TEST_CASE("a concern in another process serves requests, and its death is "
   auto port = publish_manager(*server);
   INFO((port ? "" : render(port.error())));
   REQUIRE(port);
-  child_process child{*port, "upper"};
+  child_process child{*port, "upper", tls_dirs::get().trusted.path(), "host"};
   REQUIRE(child.pid() > 0);
   REQUIRE(p2p0mq::testing::wait_until(
       net.sys, [&] { return net.serves(*server, "upper"); }, 10000ms));
@@ -379,7 +449,8 @@ TEST_CASE("a request for a concern in another process that restarts within "
   REQUIRE(net.connected(*server, *client));
   auto port = publish_manager(*server);
   REQUIRE(port);
-  auto first = std::make_unique<child_process>(*port, "upper");
+  auto trusted = tls_dirs::get().trusted.path();
+  auto first = std::make_unique<child_process>(*port, "upper", trusted, "host");
   REQUIRE(p2p0mq::testing::wait_until(
       net.sys, [&] { return net.serves(*server, "upper"); }, 10000ms));
   first->kill_now();
@@ -389,7 +460,7 @@ TEST_CASE("a request for a concern in another process that restarts within "
   caf::scoped_actor self{net.sys};
   auto handle =
       client->request(self, server->uuid(), "upper", text("held"), 20s);
-  child_process second{*port, "upper"};
+  child_process second{*port, "upper", trusted, "host"};
   std::optional<caf::expected<message>> answer;
   handle.receive([&](message& x) { answer.emplace(std::move(x)); },
                  [&](caf::error& err) { answer.emplace(std::move(err)); });
@@ -399,4 +470,166 @@ TEST_CASE("a request for a concern in another process that restarts within "
   CHECK((*answer)->payload.get_string("text") == std::string{"HELD"});
   CHECK((*answer)->payload.get_integer("pid") ==
         static_cast<std::int64_t>(second.pid()));
+}
+
+// -- trust ---------------------------------------------------------------------
+
+namespace {
+
+/// Publishes a running server's manager over TLS on 127.0.0.1.
+struct tls_server {
+  tls_server() : server(net.start("server-0001")) {
+    auto published = publish_manager(*server);
+    INFO((published ? "" : render(published.error())));
+    REQUIRE(published);
+    port = *published;
+  }
+
+  middleman_net net;
+  std::unique_ptr<local_peer> server;
+  std::uint16_t port = 0;
+};
+
+} // namespace
+
+TEST_CASE("a process whose certificate is not trusted cannot attach, and the "
+          "manager logs why",
+          "[remote][loopback][tls]") {
+  tls_server fix;
+  auto mark = fix.net.log.mark();
+  child_process stranger{fix.port, "upper", tls_dirs::get().stranger.path(),
+                         "stranger"};
+  CHECK(stranger.exit_code(fix.net.sys, 10000ms) == 1);
+  CHECK_FALSE(fix.net.serves(*fix.server, "upper"));
+  CHECK(fix.net.log.contains(mark, {"warning security",
+                                    "TLS connection from 127.0.0.1:", "refused",
+                                    "certificate verify failed"}));
+}
+
+TEST_CASE("a process without a certificate cannot attach with plain BASP to "
+          "a TLS port, and the manager logs why",
+          "[remote][loopback][tls]") {
+  tls_server fix;
+  auto mark = fix.net.log.mark();
+  child_process plain{fix.port, "upper", ""};
+  CHECK(plain.exit_code(fix.net.sys, 10000ms) == 1);
+  CHECK_FALSE(fix.net.serves(*fix.server, "upper"));
+  CHECK(fix.net.log.contains(
+      mark, {"TLS connection from 127.0.0.1:", "refused", "wrong version"}));
+}
+
+TEST_CASE("a process that does not trust the manager's certificate does not "
+          "attach, and the manager logs its refusal",
+          "[remote][loopback][tls]") {
+  tls_server fix;
+  auto mark = fix.net.log.mark();
+  child_process doubter{fix.port, "upper", tls_dirs::get().doubter.path(),
+                        "host"};
+  CHECK(doubter.exit_code(fix.net.sys, 10000ms) == 1);
+  CHECK_FALSE(fix.net.serves(*fix.server, "upper"));
+  CHECK(fix.net.log.contains(
+      mark, {"TLS connection from 127.0.0.1:", "refused", "unknown ca"}));
+}
+
+TEST_CASE("a certificate copied into the trusted directory counts from the "
+          "next connection",
+          "[remote][loopback][tls]") {
+  tls_server fix;
+  auto& dirs = tls_dirs::get();
+  {
+    child_process refused{fix.port, "upper", dirs.stranger.path(), "stranger"};
+    REQUIRE(refused.exit_code(fix.net.sys, 10000ms) == 1);
+  }
+  std::filesystem::copy_file(dirs.stranger / "public/stranger.crt",
+                             dirs.trusted / "public/stranger.crt");
+  set_log_level(log_category::security, log_level::info);
+  auto mark = fix.net.log.mark();
+  child_process trusted{fix.port, "upper", dirs.stranger.path(), "stranger"};
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys, [&] { return fix.net.serves(*fix.server, "upper"); },
+      10000ms));
+  CHECK(fix.net.log.contains(mark, {"3 trusted certificates from"}));
+  set_log_level(log_category::security, log_level::warning);
+}
+
+TEST_CASE("plain BASP is only on a loopback address, and TLS needs a "
+          "certificate",
+          "[remote][loopback][tls]") {
+  middleman_net net{remote_options{}};
+  auto server = net.start("server-0001");
+  auto tls = publish_manager(*server);
+  REQUIRE_FALSE(tls);
+  CHECK(tls.error() == errc::invalid_config);
+  auto anywhere =
+      publish_manager(*server, 0, "0.0.0.0", remote_transport::plain);
+  REQUIRE_FALSE(anywhere);
+  CHECK(anywhere.error() == errc::invalid_config);
+  auto away = attach_concern(net.sys, "192.0.2.1", 4000, "upper",
+                             make_concern(concern_handlers{}), 1s,
+                             remote_transport::plain);
+  REQUIRE_FALSE(away);
+  CHECK(away.error() == errc::invalid_config);
+  auto loopback =
+      publish_manager(*server, 0, "127.0.0.1", remote_transport::plain);
+  INFO((loopback ? "" : render(loopback.error())));
+  CHECK(loopback);
+}
+
+TEST_CASE("load_remote refuses missing or mismatched certificates",
+          "[remote][tls]") {
+  auto& dirs = tls_dirs::get();
+  auto manager = remote_options::in_store(dirs.trusted.path(), "manager");
+  auto load = [](remote_options opts) {
+    system_config cfg;
+    return load_remote(cfg, opts);
+  };
+  CHECK_FALSE(load(manager));
+  auto missing = manager;
+  missing.certificate = dirs.trusted / "public/nobody.crt";
+  CHECK(load(missing) == errc::missing_certificate);
+  auto mismatched = manager;
+  mismatched.key = dirs.trusted / "private/host.crt_secret";
+  CHECK(load(mismatched) == errc::bad_certificate);
+  auto not_a_key = manager;
+  not_a_key.key = manager.certificate;
+  CHECK(load(not_a_key) == errc::bad_certificate);
+  auto no_trust = manager;
+  no_trust.trusted.clear();
+  CHECK(load(no_trust) == errc::invalid_config);
+  auto no_certificate = manager;
+  no_certificate.certificate.clear();
+  CHECK(load(no_certificate) == errc::invalid_config);
+  auto bad_trust = manager;
+  bad_trust.trusted = dirs.trusted / "nowhere";
+  CHECK(load(bad_trust) == errc::missing_certificate);
+  // A trusted file is used as it is.
+  auto file = manager;
+  file.trusted = dirs.trusted / "public/host.crt";
+  CHECK_FALSE(load(file));
+}
+
+TEST_CASE("make_remote_certificate makes a certificate named after its "
+          "owner and does not replace one",
+          "[remote][tls]") {
+  p2p0mq::testing::temp_dir dir;
+  REQUIRE_FALSE(make_remote_certificate(dir.path(), "alice-01"));
+  CHECK(std::filesystem::exists(dir / "public/alice-01.crt"));
+  auto perms = std::filesystem::status(dir / "private/alice-01.crt_secret")
+                   .permissions();
+  CHECK((perms & std::filesystem::perms::group_all) ==
+        std::filesystem::perms::none);
+  CHECK((perms & std::filesystem::perms::others_all) ==
+        std::filesystem::perms::none);
+  CHECK(make_remote_certificate(dir.path(), "alice-01") ==
+        errc::certificate_io);
+  CHECK_FALSE(make_remote_certificate(dir.path(), "alice-01", true));
+  CHECK(make_remote_certificate(dir.path(), "../up") == errc::invalid_uuid);
+}
+
+TEST_CASE("loopback hosts are 127.0.0.0/8, ::1 and localhost", "[remote]") {
+  for (auto host : {"127.0.0.1", "127.1.2.3", "::1", "localhost"})
+    CHECK(is_loopback_host(host));
+  for (auto host : {"0.0.0.0", "10.0.0.1", "::", "example.org", "", "128.0.0.1",
+                    "::ffff:127.0.0.1"})
+    CHECK_FALSE(is_loopback_host(host));
 }

@@ -2,15 +2,18 @@
 // Connects to the manager published on 127.0.0.1:PORT, registers a concern
 // for COMMAND that upper-cases the field "text" of each request and adds its
 // process id ("pid"), prints "attached" and serves until the manager goes
-// away (exit 0), or fails to attach (exit 1).
+// away (exit 0), or fails to attach (exit 1; exit 2 for bad arguments or
+// certificates).
 //
-//   p2p0mq-test-concern-host PORT COMMAND
+//   p2p0mq-test-concern-host PORT COMMAND CERTS NAME   # TLS, the certificate
+//                                                      # NAME of CERTS
+//   p2p0mq-test-concern-host PORT COMMAND plain        # plain BASP
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include <caf/actor_system.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <unistd.h>
 
@@ -20,14 +23,21 @@
 #include "p2p0mq/errc.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s PORT COMMAND\n", argv[0]);
+  auto plain = argc == 4 && std::string{argv[3]} == "plain";
+  if (argc != 5 && !plain) {
+    std::fprintf(stderr, "usage: %s PORT COMMAND (CERTS NAME | plain)\n",
+                 argv[0]);
     return 2;
   }
   auto port = static_cast<std::uint16_t>(std::atoi(argv[1]));
   std::string command = argv[2];
   p2p0mq::system_config cfg;
-  cfg.load<caf::io::middleman>();
+  auto opts = plain ? p2p0mq::remote_options{}
+                    : p2p0mq::remote_options::in_store(argv[3], argv[4]);
+  if (auto err = p2p0mq::load_remote(cfg, opts)) {
+    std::fprintf(stderr, "%s\n", p2p0mq::render(err).c_str());
+    return 2;
+  }
   caf::actor_system sys{cfg};
   auto pid = static_cast<std::int64_t>(getpid());
   auto upper =
@@ -44,7 +54,9 @@ int main(int argc, char** argv) {
             .add_integer("pid", pid)
             .build();
       });
-  auto concern = p2p0mq::attach_concern(sys, "127.0.0.1", port, command, upper);
+  auto concern = p2p0mq::attach_concern(
+      sys, "127.0.0.1", port, command, upper, std::chrono::seconds{10},
+      plain ? p2p0mq::remote_transport::plain : p2p0mq::remote_transport::tls);
   if (!concern) {
     std::fprintf(stderr, "attach failed: %s\n",
                  p2p0mq::render(concern.error()).c_str());

@@ -2,6 +2,7 @@
 // CAF's middleman.
 #include "bench/concern.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -148,9 +149,68 @@ bool wait_for(caf::actor_system& sys, Pred pred,
   return true;
 }
 
+/// Publishes `server`'s manager with `transport`, starts the second process
+/// (this program again) to attach `bench-reply` to it, measures, then ends
+/// the second process and unpublishes.
+bool measure_remote(caf::actor_system& sys, local_peer& asker,
+                    local_peer& server, const std::string& certs,
+                    remote_transport transport, std::size_t requests,
+                    std::size_t window, remote_rates& rates,
+                    std::size_t& failed) {
+  auto port = publish_manager(server, 0, "127.0.0.1", transport);
+  if (!port) {
+    std::fprintf(stderr, "cannot publish: %s\n", render(port.error()).c_str());
+    return false;
+  }
+  std::string path = "/proc/self/exe";
+  std::vector<std::string> args{
+      path, "--bench.serve-concern=" + std::to_string(*port),
+      "--bench.remote-certs=" + certs,
+      std::string{"--bench.serve-plain="} +
+          (transport == remote_transport::plain ? "true" : "false")};
+  std::vector<char*> argv;
+  for (auto& x : args)
+    argv.push_back(x.data());
+  argv.push_back(nullptr);
+  pid_t child = -1;
+  auto started = clock_type::now();
+  if (posix_spawn(&child, path.c_str(), nullptr, nullptr, argv.data(),
+                  environ) != 0) {
+    std::fprintf(stderr, "cannot start the second process\n");
+    return false;
+  }
+  auto ok = wait_for(
+      sys, [&] { return serves(sys, server); }, 10000ms);
+  if (ok) {
+    rates.attach_ms =
+        std::chrono::duration<double, std::milli>(clock_type::now() - started)
+            .count();
+    rates.window =
+        run_driver(sys, asker, server.uuid(), requests, window, failed);
+    rates.one = run_driver(sys, asker, server.uuid(),
+                           std::max<std::size_t>(requests / 8, 1), 1, failed);
+  } else {
+    std::fprintf(stderr, "the second process did not attach\n");
+  }
+  ::kill(child, SIGTERM);
+  int status = 0;
+  auto ended = wait_for(
+      sys, [&] { return ::waitpid(child, &status, WNOHANG) == child; },
+      10000ms);
+  if (!ended) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+  }
+  wait_for(
+      sys, [&] { return !serves(sys, server); }, 10000ms);
+  unpublish_manager(server, *port);
+  return ok;
+}
+
 } // namespace
 
 concern_rates measure_concern_rates(caf::actor_system& sys, const config& base,
+                                    const std::string& certs,
                                     std::size_t requests, std::size_t window) {
   concern_rates result;
   result.requests = requests;
@@ -181,48 +241,29 @@ concern_rates measure_concern_rates(caf::actor_system& sys, const config& base,
   result.local =
       run_driver(sys, asker, server.uuid(), requests, window, result.failed);
   server.remove_concern(command);
-  // In another process.
-  auto port = publish_manager(server);
-  if (!port) {
-    std::fprintf(stderr, "cannot publish: %s\n", render(port.error()).c_str());
-    return result;
+  // In another process, over TLS and over plain BASP, one after the other.
+  for (auto transport : {remote_transport::tls, remote_transport::plain}) {
+    auto& rates =
+        transport == remote_transport::tls ? result.tls : result.plain;
+    if (!measure_remote(sys, asker, server, certs, transport, requests, window,
+                        rates, result.failed))
+      break;
   }
-  std::string path = "/proc/self/exe";
-  auto arg = "--bench.serve-concern=" + std::to_string(*port);
-  std::vector<char*> argv{path.data(), arg.data(), nullptr};
-  pid_t child = -1;
-  if (posix_spawn(&child, path.c_str(), nullptr, nullptr, argv.data(),
-                  environ) != 0) {
-    std::fprintf(stderr, "cannot start the second process\n");
-    return result;
-  }
-  if (wait_for(
-          sys, [&] { return serves(sys, server); }, 10000ms))
-    result.remote =
-        run_driver(sys, asker, server.uuid(), requests, window, result.failed);
-  else
-    std::fprintf(stderr, "the second process did not attach\n");
-  // The second process ends when the manager goes away.
   server.stop();
   asker.stop();
-  int status = 0;
-  auto ended = wait_for(
-      sys, [&] { return ::waitpid(child, &status, WNOHANG) == child; },
-      10000ms);
-  if (!ended) {
-    ::kill(child, SIGKILL);
-    ::waitpid(child, &status, 0);
-  }
   return result;
 }
 
-int serve_concern(caf::actor_system& sys, std::uint16_t port) {
-  auto concern = attach_concern(sys, "127.0.0.1", port, command, replier());
+int serve_concern(caf::actor_system& sys, std::uint16_t port, bool plain) {
+  auto concern = attach_concern(
+      sys, "127.0.0.1", port, command, replier(), std::chrono::seconds{10},
+      plain ? remote_transport::plain : remote_transport::tls);
   if (!concern) {
     std::fprintf(stderr, "cannot attach: %s\n",
                  render(concern.error()).c_str());
     return 1;
   }
+  // Serves until the manager goes away or SIGTERM ends the process.
   caf::scoped_actor self{sys};
   self->wait_for(*concern);
   return 0;

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include <caf/fwd.hpp>
 
@@ -9,13 +10,26 @@
 
 namespace p2p0mq::bench {
 
+/// Request/reply to the concern in another process over one transport.
+struct remote_rates {
+  /// Replies per second, `concern_rates::window` requests in flight.
+  double window = 0;
+  /// Replies per second, one request in flight (a round trip each).
+  double one = 0;
+  /// From starting the second process to its concern being registered
+  /// (process start, connection, TLS handshake, registration), ms.
+  double attach_ms = 0;
+};
+
 /// Request/reply rates to one concern, measured in one run.
 struct concern_rates {
   /// Replies per second from a concern in the same process.
   double local = 0;
-  /// Replies per second from the same concern in another process, attached
-  /// to the manager over CAF's middleman.
-  double remote = 0;
+  /// The same concern in another process, attached to the manager over
+  /// CAF's middleman with TLS (mutual authentication).
+  remote_rates tls;
+  /// The same, over plain BASP on the loopback interface.
+  remote_rates plain;
   /// Requests of each measure.
   std::size_t requests = 0;
   /// Requests kept in flight.
@@ -29,14 +43,17 @@ struct concern_rates {
 /// through A's requester: first with the concern in this process, then with
 /// the same concern in a second process (this program again, run with
 /// `--bench.serve-concern=PORT`) attached to B's manager, which is published
-/// with the middleman. `sys` must have the middleman loaded. Peers use
-/// `base` without encryption.
+/// with the middleman over TLS, then over plain BASP on 127.0.0.1. `sys`
+/// must be loaded with `load_remote` and the certificate `bench-server` of
+/// the directory `certs`, where the second process uses `bench-concern`.
+/// Peers use `base` without encryption.
 concern_rates measure_concern_rates(caf::actor_system& sys, const config& base,
+                                    const std::string& certs,
                                     std::size_t requests, std::size_t window);
 
 /// The second process: attaches `bench-reply` to the manager published on
-/// 127.0.0.1:`port` and serves it until the manager goes away. Returns the
-/// exit code.
-int serve_concern(caf::actor_system& sys, std::uint16_t port);
+/// 127.0.0.1:`port` (over TLS, or plain BASP when `plain`) and serves it
+/// until the manager goes away. Returns the exit code.
+int serve_concern(caf::actor_system& sys, std::uint16_t port, bool plain);
 
 } // namespace p2p0mq::bench

@@ -16,7 +16,6 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/config_option_adder.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -30,6 +29,7 @@
 #include "bench/store.hpp"
 #include "p2p0mq/actors/echo.hpp"
 #include "p2p0mq/actors/local_peer.hpp"
+#include "p2p0mq/actors/remote.hpp"
 #include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/errc.hpp"
@@ -56,9 +56,11 @@ struct bench_config : system_config {
         .add(concern_requests, "concern-requests",
              "requests of each concern request/reply run")
         .add(serve_concern, "serve-concern",
-             "internal: serve the concern runs' manager on this port");
-    // The concern runs reach a concern in another process over it.
-    load<caf::io::middleman>();
+             "internal: serve the concern runs' manager on this port")
+        .add(remote_certs, "remote-certs",
+             "internal: the certificates of the concern runs")
+        .add(serve_plain, "serve-plain",
+             "internal: serve over plain BASP instead of TLS");
   }
   std::size_t messages = 200000;
   std::size_t round_trips = 5000;
@@ -69,6 +71,8 @@ struct bench_config : system_config {
   std::string write;
   std::size_t concern_requests = 20000;
   std::uint16_t serve_concern = 0;
+  std::string remote_certs;
+  bool serve_plain = false;
 };
 
 /// Counts requests for its command; tells `main_actor` when `expected` came.
@@ -683,12 +687,29 @@ std::string report(const results& r, const std::string& command) {
                 "flight), req/s | | %.0f | | |\n",
                 r.concern.window, r.concern.local);
   out << buf;
+  auto& tls = r.concern.tls;
+  auto& plain = r.concern.plain;
+  auto pct = [](double x, double of) { return of > 0 ? 100 * x / of : 0; };
   std::snprintf(buf, sizeof(buf),
-                "| request/reply to the same concern in another process "
-                "(middleman), req/s | | %.0f | %.0f %% of same process | |\n",
-                r.concern.remote,
-                r.concern.local > 0 ? 100 * r.concern.remote / r.concern.local
-                                    : 0);
+                "| request/reply to the same concern in another process, "
+                "plain BASP on 127.0.0.1, req/s | | %.0f | %.0f %% of same "
+                "process | |\n",
+                plain.window, pct(plain.window, r.concern.local));
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| the same over TLS (mutual authentication), req/s | | %.0f "
+                "| %.0f %% of plain BASP | |\n",
+                tls.window, pct(tls.window, plain.window));
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| one request in flight, plain BASP / TLS, req/s | | %.0f / "
+                "%.0f | %.0f %% | |\n",
+                plain.one, tls.one, pct(tls.one, plain.one));
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| second process started to concern registered, plain BASP "
+                "/ TLS, ms | | %.0f / %.0f | | |\n",
+                plain.attach_ms, tls.attach_ms);
   out << buf;
   if (r.concern.failed > 0)
     out << "\n"
@@ -761,9 +782,25 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     command += std::string{" "} + argv[i];
   count_syncs();
+  // The concern runs reach a concern in another process over CAF's
+  // middleman, with TLS certificates made for the run.
+  auto own_certs = cfg.remote_certs.empty();
+  auto remote_certs = own_certs ? bench::make_temp_dir() : cfg.remote_certs;
+  if (own_certs)
+    for (auto name : {"bench-server", "bench-concern"})
+      if (auto err = make_remote_certificate(remote_certs, name)) {
+        std::fprintf(stderr, "%s\n", render(err).c_str());
+        return 1;
+      }
+  auto tls = remote_options::in_store(
+      remote_certs, cfg.serve_concern != 0 ? "bench-concern" : "bench-server");
+  if (auto err = load_remote(cfg, tls)) {
+    std::fprintf(stderr, "%s\n", render(err).c_str());
+    return 1;
+  }
   caf::actor_system sys{cfg};
   if (cfg.serve_concern != 0)
-    return bench::serve_concern(sys, cfg.serve_concern);
+    return bench::serve_concern(sys, cfg.serve_concern, cfg.serve_plain);
   results r;
   // Memory first, while the heap holds nothing freed by earlier runs that
   // would hide what the peers take.
@@ -774,8 +811,9 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "round trips...\n");
   round_trip(cfg, sys, {}, r.plain);
   std::fprintf(stderr, "request/reply to a concern, here and elsewhere...\n");
-  r.concern = bench::measure_concern_rates(sys, settings_for(cfg, {}),
-                                           cfg.concern_requests, 64);
+  r.concern = bench::measure_concern_rates(
+      sys, settings_for(cfg, {}), remote_certs, cfg.concern_requests, 64);
+  bench::remove_dir(remote_certs);
   auto certs = bench::make_temp_dir();
   std::fprintf(stderr, "one-way throughput, CURVE...\n");
   one_way(cfg, sys, certs, r.curve);
@@ -795,6 +833,6 @@ int main(int argc, char** argv) {
   bool ok = r.plain.our_rate > 0 && r.plain.our_p50 > 0 &&
             r.curve.our_rate > 0 && r.curve.our_p50 > 0 && r.syncing_rate > 0 &&
             r.routed_rate > 0 && r.routed_p50 > 0 && r.concern.local > 0 &&
-            r.concern.remote > 0;
+            r.concern.tls.window > 0 && r.concern.plain.window > 0;
   return ok ? 0 : 1;
 }
