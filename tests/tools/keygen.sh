@@ -52,6 +52,18 @@ out=$("$keygen" --uuid peer-0001 --certs "$work/c" --show 2>&1)
 check '[ $? -eq 1 ]' "--show without the secret file exits 1"
 check 'grep -q "peer-0001.key_secret" <<<"$out"' "the error names the file"
 
+# The TLS certificate of remote concerns.
+"$keygen" --tls --uuid tls-peer-01 --certs "$work/t" >/dev/null 2>&1
+check '[ -s "$work/t/public/tls-peer-01.crt" ]' "--tls writes NAME.crt"
+check '[ "$(stat -c %a "$work/t/private/tls-peer-01.crt_secret")" = 600 ]' \
+  "--tls writes NAME.crt_secret with mode 0600"
+check '! "$keygen" --tls --uuid tls-peer-01 --certs "$work/t" 2>/dev/null' \
+  "--tls refuses to replace a certificate"
+check '"$keygen" --tls --uuid tls-peer-01 --certs "$work/t" --force \
+  2>/dev/null' "--tls --force replaces it"
+check '! "$keygen" --tls --uuid tls-peer-01 --public "$work/t/public" \
+  --private "$work/t/private" 2>/dev/null' "--tls takes --certs only"
+
 if python3 -c "import zmq.auth" 2>/dev/null; then
   # Ours load in pyzmq.
   "$keygen" --uuid peer-0002 --certs "$work/c" >/dev/null 2>&1

@@ -1,12 +1,16 @@
 // p2p0mq-keygen: creates the CURVE key pair of a peer as two certificate
 // files in pyzmq's format, `PUBLIC/<uuid>.key` and
-// `PRIVATE/<uuid>.key_secret`.
+// `PRIVATE/<uuid>.key_secret`; with `--tls`, the X.509 certificate and key
+// of remote concerns instead, `PUBLIC/<name>.crt` and
+// `PRIVATE/<name>.crt_secret`.
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "p2p0mq/actors/remote.hpp"
 #include "p2p0mq/cert_store.hpp"
 #include "p2p0mq/config.hpp"
 #include "p2p0mq/errc.hpp"
@@ -16,9 +20,15 @@ namespace {
 constexpr const char* usage_text =
     "usage: p2p0mq-keygen --uuid ID [--certs DIR | --public DIR --private "
     "DIR]\n"
-    "                     [--force] [--print] [--show]\n\n"
+    "                     [--force] [--print] [--show]\n"
+    "       p2p0mq-keygen --tls --uuid NAME [--certs DIR] [--days N] "
+    "[--force]\n\n"
     "Creates the CURVE key pair of peer ID: PUBLIC/ID.key and\n"
-    "PRIVATE/ID.key_secret, readable by pyzmq's zmq.auth.load_certificate.\n\n"
+    "PRIVATE/ID.key_secret, readable by pyzmq's zmq.auth.load_certificate.\n"
+    "With --tls, creates the TLS certificate of remote concerns instead: a\n"
+    "self-signed X.509 certificate DIR/public/NAME.crt (common name NAME)\n"
+    "and its key DIR/private/NAME.crt_secret; a process trusts the\n"
+    "certificates *.crt of its public directory.\n\n"
     "  --uuid ID       the peer's uuid\n"
     "  --certs DIR     PUBLIC is DIR/public, PRIVATE is DIR/private\n"
     "                  (default: the directory p2p0mq-node uses by default)\n"
@@ -29,6 +39,8 @@ constexpr const char* usage_text =
     "  --print         print the new public key (Z85) on standard output\n"
     "  --show          create nothing: check the existing pair of ID and\n"
     "                  print its public key\n"
+    "  --tls           make the TLS certificate of remote concerns\n"
+    "  --days N        with --tls: valid for N days (default 3650)\n"
     "  --help          print this text\n";
 
 int fail(int code, const std::string& text) {
@@ -47,6 +59,8 @@ int main(int argc, char** argv) {
   bool force = false;
   bool print = false;
   bool show = false;
+  bool tls = false;
+  std::string days = "3650";
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& flag = args[i];
     auto value = [&](std::string& out) {
@@ -72,6 +86,11 @@ int main(int argc, char** argv) {
       print = true;
     } else if (flag == "--show") {
       show = true;
+    } else if (flag == "--tls") {
+      tls = true;
+    } else if (flag == "--days") {
+      if (!value(days))
+        return fail(2, flag + " needs a value");
     } else {
       return fail(2, "unknown flag " + flag + " (see --help)");
     }
@@ -87,6 +106,23 @@ int main(int argc, char** argv) {
     return fail(2, "--public and --private go together");
   if (certs.empty() && public_dir.empty())
     certs = p2p0mq::default_cert_dir();
+  if (tls) {
+    if (certs.empty())
+      return fail(2, "--tls takes --certs DIR, not --public/--private");
+    if (show || print)
+      return fail(2, "--tls makes a certificate; --show and --print are for "
+                     "CURVE key pairs");
+    auto n = std::atoi(days.c_str());
+    if (n <= 0)
+      return fail(2, "--days: a positive number of days");
+    if (auto err = p2p0mq::make_remote_certificate(certs, uuid, force, n))
+      return fail(1, p2p0mq::render(err));
+    std::fprintf(stderr,
+                 "p2p0mq-keygen: wrote %s/public/%s.crt and "
+                 "%s/private/%s.crt_secret\n",
+                 certs.c_str(), uuid.c_str(), certs.c_str(), uuid.c_str());
+    return 0;
+  }
   if (!certs.empty()) {
     public_dir = certs + "/public";
     private_dir = certs + "/private";
