@@ -114,6 +114,7 @@ void on_step(pinger_ptr self) {
     if (now - i->second.sent_at >= st.plan.timeout) {
       std::printf("seq=%d: no reply within %.1f s\n", i->second.seq,
                   ms(st.plan.timeout) / 1000);
+      std::fflush(stdout);
       ++st.lost;
       i = st.waiting.erase(i);
     } else {
@@ -183,6 +184,7 @@ concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
           return;
         std::printf("seq=%d: dropped: %s\n", i->second.seq,
                     render(err).c_str());
+        std::fflush(stdout);
         ++st.lost;
         st.waiting.erase(i);
       },
