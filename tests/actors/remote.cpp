@@ -22,7 +22,10 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.hpp>
@@ -504,6 +507,57 @@ TEST_CASE("a process whose certificate is not trusted cannot attach, and the "
   CHECK(fix.net.log.contains(mark, {"warning security",
                                     "TLS connection from 127.0.0.1:", "refused",
                                     "certificate verify failed"}));
+}
+
+namespace {
+
+/// Runs a TLS handshake with 127.0.0.1:`port` as a client without a
+/// certificate, trusting `trusted` (a PEM file); returns whether the other
+/// end let it through to application data (its first record).
+bool handshake_without_certificate(std::uint16_t port,
+                                   const std::string& trusted) {
+  auto* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_load_verify_locations(ctx, trusted.c_str(), nullptr);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  auto fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto through = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    auto* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) == 1) {
+      // TLS 1.3: the server judges our (missing) certificate after the
+      // client finished; its verdict is the first record we read.
+      char byte = 0;
+      through = SSL_read(ssl, &byte, 1) > 0;
+    }
+    SSL_free(ssl);
+  }
+  ::close(fd);
+  SSL_CTX_free(ctx);
+  return through;
+}
+
+} // namespace
+
+TEST_CASE("a TLS client without a certificate is refused, and the manager "
+          "logs why",
+          "[remote][loopback][tls]") {
+  tls_server fix;
+  auto mark = fix.net.log.mark();
+  CHECK_FALSE(handshake_without_certificate(
+      fix.port, tls_dirs::get().trusted / "public/manager.crt"));
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys,
+      [&] {
+        return fix.net.log.contains(
+            mark, {"TLS connection from 127.0.0.1:", "refused",
+                   "peer did not return a certificate"});
+      },
+      5000ms));
 }
 
 TEST_CASE("a process without a certificate cannot attach with plain BASP to "
