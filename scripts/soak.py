@@ -6,7 +6,8 @@ other) and a peer store each form a random connected mesh: node i is told the
 address of one to three earlier nodes. Every node pings one random node that
 is not its neighbour in the mesh, every few seconds, for its whole life, so
 the requests travel through other nodes (the router and the ask-around
-concern find the way).
+concern find the way). The minutes start once the network formed: every
+node in one connected part, and every node's pinger answered once.
 
 Every minute, 10 % of the nodes (at least one) are killed with SIGKILL and
 started again from their stores alone (no --uuid, no --peer), three in ten on
@@ -43,16 +44,19 @@ import subprocess
 import sys
 import time
 
+# Timings between the defaults and the fault tests' (tests/tools/faults_lib.sh):
+# a silent peer is UNREACHABLE after 8 s instead of 40 s, a message waits at
+# most 10 s, a store is written every 5 s; the tick stays at its default,
+# 1 s, which is most of what an idle node costs.
 TIMINGS = [
-    "--p2p0mq.tick-interval=200ms",
-    "--p2p0mq.heart-beat-interval=1s",
-    "--p2p0mq.heart-beat-slow-down=500ms",
-    "--p2p0mq.heart-beat-max-slow-down=1s",
-    "--p2p0mq.unresponsive-threshold=4s",
-    "--p2p0mq.no-connection-threshold=16s",
-    "--p2p0mq.reconnect-wait=2s",
+    "--p2p0mq.heart-beat-interval=2s",
+    "--p2p0mq.heart-beat-slow-down=1s",
+    "--p2p0mq.heart-beat-max-slow-down=2s",
+    "--p2p0mq.unresponsive-threshold=8s",
+    "--p2p0mq.no-connection-threshold=30s",
+    "--p2p0mq.reconnect-wait=5s",
     "--p2p0mq.message-ttl=10s",
-    "--p2p0mq.store-sync-interval=2s",
+    "--p2p0mq.store-sync-interval=5s",
     "--p2p0mq.ask-around-interval=10s",
 ]
 
@@ -60,6 +64,7 @@ PING_INTERVAL = 5.0  # seconds between two pings of one node
 PING_TIMEOUT = 10.0  # seconds a ping waits for its answer
 POLL = 0.5  # seconds between two reads of the nodes' output
 RECONNECT_LIMIT = 30.0  # longest wait for the restarted nodes
+FORM_LIMIT = 120.0  # longest wait for the network to form
 STOP_LIMIT = 2.0  # longest a node may take to stop on SIGTERM
 
 STATE_RE = re.compile(r"^info connector: (\S+) [A-Z_]+ -> ([A-Z_]+)")
@@ -68,6 +73,8 @@ ANSWER_RE = re.compile(r"^\d+ bytes from \S+: seq=\d+ time=")
 LOST_RE = re.compile(r"^seq=\d+: (no reply within|dropped:)")
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+EXTRA = []  # more flags for every node (--node-arg)
 
 
 def short(uuid):
@@ -130,7 +137,7 @@ class Node:
                 "--log-level", "warning,connector=info",
                 "--ping", target.uuid, "--count", "100000000",
                 "--interval", str(PING_INTERVAL),
-                "--ping-timeout", str(PING_TIMEOUT)] + TIMINGS
+                "--ping-timeout", str(PING_TIMEOUT)] + TIMINGS + EXTRA
         if first_peers is not None:
             args += ["--uuid", self.uuid]
             for p in first_peers:
@@ -257,7 +264,10 @@ def main():
                     help="minutes before the memory of a node is watched")
     ap.add_argument("--minute", type=float, default=60.0,
                     help="seconds of a minute (shorter for trying the script)")
+    ap.add_argument("--node-arg", action="append", default=[],
+                    help="a flag for every node, e.g. --node-arg=--json")
     args = ap.parse_args()
+    EXTRA.extend(args.node_arg)
 
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -301,6 +311,23 @@ def main():
         x.start(args.node, certs, 0, told[x.idx], pick_target(x, nodes, rng))
     print("soak: %d nodes started in %.1f s; mesh of %d links" %
           (args.nodes, time.monotonic() - t0, len(edges)), flush=True)
+    # The network forms: every node is in one connected part and has had an
+    # answer (its pinger found a route). At most FORM_LIMIT.
+    t1 = time.monotonic()
+    heard = set()
+    while time.monotonic() < t1 + FORM_LIMIT:
+        for x, answered in poll():
+            if answered:
+                heard.add(x.idx)
+        if len(heard) == args.nodes and \
+                len(set(components(nodes).values())) == 1:
+            break
+        time.sleep(POLL)
+    print("soak: the network formed in %.1f s (%d of %d nodes answered, "
+          "%d connected parts)" % (time.monotonic() - t1, len(heard),
+                                   args.nodes,
+                                   len(set(components(nodes).values()))),
+          flush=True)
 
     # The parts of the network (from the logs) over the last seconds, to
     # judge a ping by the parts when it was sent and when it ended.

@@ -165,9 +165,9 @@ bool measure_remote(caf::actor_system& sys, local_peer& asker,
   std::string path = "/proc/self/exe";
   std::vector<std::string> args{
       path, "--bench.serve-concern=" + std::to_string(*port),
-      "--bench.remote-certs=" + certs,
-      std::string{"--bench.serve-plain="} +
-          (transport == remote_transport::plain ? "true" : "false")};
+      "--bench.remote-certs=" + certs};
+  if (transport == remote_transport::plain)
+    args.emplace_back("--bench.serve-plain");
   std::vector<char*> argv;
   for (auto& x : args)
     argv.push_back(x.data());
