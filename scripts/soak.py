@@ -69,12 +69,18 @@ STOP_LIMIT = 2.0  # longest a node may take to stop on SIGTERM
 
 STATE_RE = re.compile(r"^info connector: (\S+) [A-Z_]+ -> ([A-Z_]+)")
 PORT_RE = re.compile(r"listening on [0-9.]+:(\d+) ")
+LOOP_RE = re.compile(r"^warning router: dropped (request|reply) \d+ '([^']*)'"
+                     r".*(came back round a loop|our own message came back)")
 ANSWER_RE = re.compile(r"^\d+ bytes from \S+: seq=\d+ time=")
 LOST_RE = re.compile(r"^seq=\d+: (no reply within|dropped:)")
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 EXTRA = []  # more flags for every node (--node-arg)
+
+# Messages the nodes' routers dropped because they came back round a loop,
+# by command, since the last minute's report.
+LOOPED = collections.Counter()
 
 
 def short(uuid):
@@ -173,6 +179,10 @@ class Node:
         m = STATE_RE.match(line)
         if m:
             self.states[m.group(1)] = m.group(2)
+            return
+        m = LOOP_RE.match(line)
+        if m:
+            LOOPED[m.group(2)] += 1
 
     def holds_connected(self, other):
         return self.states.get(short(other.uuid)) == "CONNECTED"
@@ -424,14 +434,19 @@ def main():
         reconnects = sorted(took.values())
         reconnects_all += reconnects
         totals.update(stats)
+        looped = ", ".join("%s %d" % kv for kv in sorted(LOOPED.items()))
+        totals.update({"looped " + k: v for k, v in LOOPED.items()})
+        LOOPED.clear()
         print("minute %d: pings %d answered, %d unanswered (of %d ended in "
               "the quiet part, %d unanswered between connected nodes); "
+              "dropped round a routing loop: %s; "
               "restarts %d "
               "(%d on a new port), reconnected %d in %s s min/median/max%s; "
               "RSS MiB min/median/max %s; CPU %% of a core per node "
               "min/median/max %s, all %.0f; connected parts %d" % (
                   minute, stats["answered"], stats["unanswered"],
-                  stats["judged"], stats["failed"], len(restarted),
+                  stats["judged"], stats["failed"], looped or "none",
+                  len(restarted),
                   sum(1 for _, n in restarted if n), len(reconnects),
                   quantiles(reconnects),
                   ", NOT RECONNECTED: " + " ".join(
@@ -486,6 +501,9 @@ def main():
               totals["not_reconnected"], RECONNECT_LIMIT, args.warmup,
               quantiles(growth), len(growth), max_cpu_node,
               quantiles(stop_times)), flush=True)
+    print("soak: dropped round a routing loop: %s" % (", ".join(
+        "%s %d" % (k[len("looped "):], v) for k, v in sorted(totals.items())
+        if k.startswith("looped ")) or "none"), flush=True)
     for f in failures:
         print("FAILED: " + f, flush=True)
     if failures:
