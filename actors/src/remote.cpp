@@ -27,8 +27,8 @@ namespace {
 
 caf::error no_middleman() {
   return make_error(errc::invalid_config,
-                    "the actor system has no middleman: load "
-                    "caf::io::middleman into its config");
+                    "the actor system has no middleman: call load_remote on "
+                    "its config");
 }
 
 /// Whether `sys` may use `transport` with `host`; the error says why not.
