@@ -8,7 +8,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "p2p0mq/actors/manager.hpp"
+#include "p2p0mq/actors/supervisor.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
@@ -32,7 +32,7 @@ publish_manager(local_peer& peer, std::uint16_t port, const std::string& host) {
   auto& sys = peer.system();
   if (!sys.has_middleman())
     return no_middleman();
-  auto result = sys.middleman().publish(peer.manager(), port, host.c_str());
+  auto result = sys.middleman().publish(peer.supervisor(), port, host.c_str());
   if (result)
     log(log_level::info, log_category::manager, "manager of ",
         short_uuid(peer.uuid()), " published on ", host, ":", *result);
@@ -43,7 +43,7 @@ caf::error unpublish_manager(local_peer& peer, std::uint16_t port) {
   auto& sys = peer.system();
   if (!sys.has_middleman())
     return no_middleman();
-  auto result = sys.middleman().unpublish(peer.manager(), port);
+  auto result = sys.middleman().unpublish(peer.supervisor(), port);
   if (!result)
     return std::move(result.error());
   return caf::none;
@@ -55,7 +55,7 @@ attach_concern(caf::actor_system& sys, const std::string& host,
                concern_factory factory, caf::timespan timeout) {
   if (!sys.has_middleman())
     return no_middleman();
-  auto manager = sys.middleman().remote_actor<manager_actor>(host, port);
+  auto manager = sys.middleman().remote_actor<supervisor_actor>(host, port);
   if (!manager)
     return std::move(manager.error());
   caf::scoped_actor self{sys};
@@ -76,6 +76,7 @@ attach_concern(caf::actor_system& sys, const std::string& host,
   ctx.host = info.host;
   ctx.port = info.port;
   ctx.peers = info.peers;
+  ctx.sender = info.sender;
   ctx.settings = std::move(settings);
   ctx.command = command;
   ctx.requester = info.requester;

@@ -124,7 +124,7 @@ double run_driver(caf::actor_system& sys, local_peer& asker,
 bool serves(caf::actor_system& sys, local_peer& peer) {
   caf::scoped_actor self{sys};
   auto result = false;
-  self->request(peer.manager(), 5s, get_atom::value)
+  self->request(peer.supervisor(), 5s, get_atom::value)
       .receive(
           [&](const std::vector<std::string>& xs) {
             for (auto& x : xs)
@@ -202,7 +202,7 @@ concern_rates measure_concern_rates(caf::actor_system& sys, const config& base,
         run_driver(sys, asker, server.uuid(), requests, window, result.failed);
   else
     std::fprintf(stderr, "the second process did not attach\n");
-  // The second process ends when the manager goes away.
+  // The second process ends when the supervisor goes away.
   server.stop();
   asker.stop();
   int status = 0;
