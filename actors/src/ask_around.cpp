@@ -1,18 +1,17 @@
 #include "p2p0mq/actors/ask_around.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
-#include <caf/actor_cast.hpp>
-#include <caf/actor_system.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/send.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 
+#include "p2p0mq/actors/concern_base.hpp"
 #include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
@@ -35,21 +34,14 @@ struct kept_request {
   time_point at;
 };
 
-struct ask_around_state {
-  static inline const char* name = "p2p0mq.ask_around";
-  concern_context ctx;
-  /// When we last asked about each target (asks that reached a peer, or are
-  /// on their way).
-  std::unordered_map<std::string, time_point> asked;
-  /// Requests we relayed, by target, oldest first.
-  std::unordered_map<std::string, std::vector<kept_request>> kept;
-  /// When the first answer about each target came (within the interval):
-  /// later answers came a longer way round and are not taken.
-  std::unordered_map<std::string, time_point> found;
-  ask_around_stats stats;
+/// One target to look for.
+struct search {
+  std::string target;
+  /// Peers not to ask.
+  std::vector<std::string> exclude;
+  /// The breadcrumbs of the question we pass on (empty: our own question).
+  std::vector<std::string> breadcrumbs;
 };
-
-using ask_around_ptr = ask_around_actor::stateful_pointer<ask_around_state>;
 
 bool contains(const std::vector<std::string>& xs, const std::string& x) {
   return std::find(xs.begin(), xs.end(), x) != xs.end();
@@ -65,115 +57,6 @@ caf::expected<question> decode(const message& msg) {
   return parse_ask_around_payload(msg.payload);
 }
 
-void send(ask_around_ptr self, message msg) {
-  self->send(self->state.ctx.sender, outgoing_atom::value, std::move(msg),
-             priority::fast, concern_actor{self});
-}
-
-/// One target to look for.
-struct search {
-  std::string target;
-  /// Peers not to ask.
-  std::vector<std::string> exclude;
-  /// The breadcrumbs of the question we pass on (empty: our own question).
-  std::vector<std::string> breadcrumbs;
-};
-
-/// Forgets the ask about `target` made at `at`: it reached nobody.
-void forget(ask_around_ptr self, const std::string& target, time_point at) {
-  auto& asked = self->state.asked;
-  auto i = asked.find(target);
-  if (i != asked.end() && i->second == at)
-    asked.erase(i);
-}
-
-/// For each search, asks the CONNECTED peers about its target, except the
-/// target itself, the peers to exclude and the peers in its breadcrumbs,
-/// unless we asked about that target within the interval. One look at the
-/// peer table serves them all.
-void look_for(ask_around_ptr self, std::vector<search> xs) {
-  auto& st = self->state;
-  auto now = self->clock().now();
-  auto skip = [&](const search& x) {
-    if (x.target == st.ctx.local_uuid)
-      return true;
-    auto i = st.asked.find(x.target);
-    if (i != st.asked.end() &&
-        now - i->second < st.ctx.settings->ask_around_interval) {
-      log(log_level::debug, log_category::router, "not asking about ",
-          short_uuid(x.target), " again yet");
-      return true;
-    }
-    return false;
-  };
-  xs.erase(std::remove_if(xs.begin(), xs.end(), skip), xs.end());
-  if (xs.empty())
-    return;
-  for (auto& x : xs)
-    st.asked[x.target] = now;
-  self->request(st.ctx.peers, caf::infinite, get_atom::value)
-      .then(
-          [self, xs, now](const std::vector<peer>& peers) mutable {
-            auto& ctx = self->state.ctx;
-            auto sent_at = self->clock().now();
-            for (auto& x : xs) {
-              std::vector<std::string> ask;
-              for (auto& p : peers)
-                if (p.state == peer_state::connected && p.uuid != x.target &&
-                    !contains(x.exclude, p.uuid) &&
-                    !contains(x.breadcrumbs, p.uuid))
-                  ask.push_back(p.uuid);
-              if (ask.empty()) {
-                // An ask that reaches nobody does not count against the
-                // interval.
-                log(log_level::debug, log_category::router,
-                    "no peer to ask about ", short_uuid(x.target));
-                forget(self, x.target, now);
-                continue;
-              }
-              ++self->state.stats.searches;
-              self->state.stats.questions += ask.size();
-              x.breadcrumbs.push_back(ctx.local_uuid);
-              auto body = encode(x.target, x.breadcrumbs);
-              log(log_level::debug, log_category::router, "asking ", ask.size(),
-                  " peers about ", short_uuid(x.target));
-              for (auto& dest : ask) {
-                auto msg =
-                    ctx.make_request(dest, ask_around_command, body, sent_at);
-                // Straight to the peer: it is CONNECTED.
-                msg.next_hop = dest;
-                send(self, std::move(msg));
-              }
-            }
-          },
-          [self, xs, now](const caf::error&) {
-            for (auto& x : xs)
-              forget(self, x.target, now);
-          });
-}
-
-void answer(ask_around_ptr self, const message& request, const question& q) {
-  auto& ctx = self->state.ctx;
-  ++self->state.stats.answered;
-  send(self, ctx.make_reply(request, encode(q.target, q.breadcrumbs),
-                            self->clock().now()));
-}
-
-/// Keeps a request about a target we do not reach, and looks for it.
-void relay(ask_around_ptr self, message msg, question q) {
-  auto& st = self->state;
-  ++st.stats.passed_on;
-  auto& kept = st.kept[q.target];
-  if (kept.size() < max_kept_per_target)
-    kept.push_back({msg, self->clock().now()});
-  std::vector<std::string> exclude{msg.source};
-  if (msg.previous_hop != msg.source)
-    exclude.push_back(msg.previous_hop);
-  std::vector<search> xs;
-  xs.push_back({q.target, std::move(exclude), std::move(q.breadcrumbs)});
-  look_for(self, std::move(xs));
-}
-
 /// Whether we can answer `msg`, a question about `p`: we have it CONNECTED,
 /// or ROUTED through a peer that is not on the question's way (else the
 /// answer would send the asker's traffic back along that way).
@@ -185,189 +68,373 @@ bool reaches(const peer& p, const message& msg, const question& q) {
          !contains(q.breadcrumbs, p.via);
 }
 
-void on_request(ask_around_ptr self, message msg, question q) {
-  auto& st = self->state;
-  if (q.breadcrumbs.empty()) {
-    log(log_level::warning, log_category::router,
-        "dropped an r request without breadcrumbs from ",
-        short_uuid(msg.source));
-    return;
-  }
-  if (q.target == st.ctx.local_uuid) {
-    log(log_level::info, log_category::router, short_uuid(msg.source),
-        " asked us about ourselves; answered as invalid");
-    answer(self, msg, question{q.target, {}});
-    return;
-  }
-  if (contains(q.breadcrumbs, st.ctx.local_uuid)) {
-    log(log_level::debug, log_category::router, "the question about ",
-        short_uuid(q.target), " from ", short_uuid(msg.source),
-        " came round a loop; dropped");
-    return;
-  }
-  self->request(st.ctx.peers, caf::infinite, get_atom::value, q.target)
-      .then(
-          [self, msg, q](const peer& p) {
-            if (reaches(p, msg, q)) {
-              log(log_level::debug, log_category::router, "telling ",
-                  short_uuid(msg.source), " that we reach ",
-                  short_uuid(q.target));
-              answer(self, msg, q);
-              return;
-            }
-            relay(self, msg, q);
-          },
-          [self, msg, q](const caf::error&) { relay(self, msg, q); });
-}
+class ask_around_concern final : public concern_base {
+public:
+  using concern_base::concern_base;
 
-void on_reply(ask_around_ptr self, const message& msg, question q) {
-  auto& st = self->state;
-  auto& ctx = st.ctx;
-  if (q.breadcrumbs.empty()) {
-    log(log_level::info, log_category::router, short_uuid(msg.source),
-        " answered that the question about ", short_uuid(q.target),
-        " was invalid");
-    return;
+  const char* name() const override {
+    return "p2p0mq.ask_around";
   }
-  if (q.breadcrumbs.back() != ctx.local_uuid) {
-    log(log_level::warning, log_category::router, "dropped an r reply from ",
-        short_uuid(msg.source), ": its last breadcrumb is ",
-        short_uuid(q.breadcrumbs.back()), ", not us");
-    return;
+
+protected:
+  void on_start() override {
+    watch_wanted_routes();
+    watch_peers();
   }
-  if (q.target == ctx.local_uuid) {
-    log(log_level::warning, log_category::router, "dropped an r reply from ",
-        short_uuid(msg.source), " about ourselves");
-    return;
+
+  void on_routes_wanted(const std::vector<wanted_route>& routes) override {
+    std::vector<search> xs;
+    for (auto& x : routes)
+      xs.push_back({x.target, x.exclude, {}});
+    look_for(std::move(xs));
   }
-  q.breadcrumbs.pop_back();
-  auto now = self->clock().now();
-  // A question floods the network: answers come from every way round. The
-  // first came the quickest way; a later one would replace that route with
-  // a longer one (and, passed on, replace the routes of the peers the
-  // question came through, which can make a loop).
-  if (auto [i, first] = st.found.try_emplace(q.target, now); !first) {
-    if (now - i->second < ctx.settings->ask_around_interval) {
-      log(log_level::debug, log_category::router, "a later answer about ",
-          short_uuid(q.target), " from ", short_uuid(msg.previous_hop),
-          ": the first one stands");
+
+  void on_peers_changed(const std::vector<peer_change>& changes) override {
+    // A search that found nobody to ask tries again once a peer is there.
+    if (stalled_.empty())
+      return;
+    for (auto& x : changes)
+      if (x.record.state == peer_state::connected &&
+          x.was != peer_state::connected) {
+        stalled_.clear();
+        search_wanted();
+        return;
+      }
+  }
+
+  void on_tick() override {
+    prune();
+    search_wanted();
+    arm();
+  }
+
+  answer on_request(const message& msg) override {
+    auto q = checked(msg);
+    if (!q)
+      return no_reply;
+    if (q->breadcrumbs.empty()) {
+      log(log_level::warning, log_category::router,
+          "dropped an r request without breadcrumbs from ",
+          short_uuid(msg.source));
+      return no_reply;
+    }
+    if (q->target == local_uuid()) {
+      log(log_level::info, log_category::router, short_uuid(msg.source),
+          " asked us about ourselves; answered as invalid");
+      return answer_to(question{q->target, {}});
+    }
+    if (contains(q->breadcrumbs, local_uuid())) {
+      log(log_level::debug, log_category::router, "the question about ",
+          short_uuid(q->target), " from ", short_uuid(msg.source),
+          " came round a loop; dropped");
+      return no_reply;
+    }
+    request(context().peers, caf::infinite, get_atom::value, q->target)
+        .then(
+            [this, msg, q = *q](const peer& p) {
+              if (reaches(p, msg, q)) {
+                log(log_level::debug, log_category::router, "telling ",
+                    short_uuid(msg.source), " that we reach ",
+                    short_uuid(q.target));
+                ++answered_;
+                reply(msg, encode(q.target, q.breadcrumbs));
+                return;
+              }
+              relay(msg, q);
+            },
+            [this, msg, q = *q](const caf::error&) { relay(msg, q); });
+    return no_reply;
+  }
+
+  void on_reply(const message& msg) override {
+    auto q = checked(msg);
+    if (q)
+      take_answer(msg, std::move(*q));
+  }
+
+  bool on_send_failed(const message&, const caf::error&) override {
+    // No retry: the next ask comes with the next interval.
+    return false;
+  }
+
+  void on_dropped(const message& msg, const caf::error& err) override {
+    log(log_level::debug, log_category::router, "r ", to_string(msg.kind),
+        " to ", short_uuid(msg.to), " dropped: ", render(err));
+  }
+
+  concern_counters counters() const override {
+    return {{"searches", searches_},
+            {"questions", questions_},
+            {"answered", answered_},
+            {"passed_on", passed_on_},
+            {"routes_found", routes_found_}};
+  }
+
+private:
+  const p2p0mq::config& cfg() const {
+    return *context().settings;
+  }
+
+  /// The question of `msg`, or nothing (logged).
+  std::optional<question> checked(const message& msg) {
+    auto q = decode(msg);
+    if (!q) {
+      log(log_level::warning, log_category::router, "dropped an r ",
+          to_string(msg.kind), " from ", short_uuid(msg.source), ": ",
+          render(q.error()));
+      return std::nullopt;
+    }
+    return std::move(*q);
+  }
+
+  answer answer_to(const question& q) {
+    ++answered_;
+    return encode(q.target, q.breadcrumbs);
+  }
+
+  /// Looks again for the destinations that still wait for a route.
+  void search_wanted() {
+    request(context().sender, caf::infinite, find_atom::value)
+        .then([this](std::vector<wanted_route>& wanted) {
+          on_routes_wanted(wanted);
+        });
+  }
+
+  /// Asks for a tick when the next ask, answer or kept request expires.
+  void arm() {
+    auto next = time_point::max();
+    for (auto* xs : {&asked_, &found_})
+      for (auto& kvp : *xs)
+        next = std::min(next, kvp.second + cfg().ask_around_interval);
+    for (auto& kvp : kept_)
+      for (auto& k : kvp.second)
+        next = std::min(next, k.at + cfg().message_ttl);
+    if (next != time_point::max())
+      tick_after(next - clock().now());
+  }
+
+  /// Forgets the ask about `target` made at `at`: it reached nobody.
+  void forget(const std::string& target, time_point at) {
+    auto i = asked_.find(target);
+    if (i != asked_.end() && i->second == at)
+      asked_.erase(i);
+  }
+
+  /// For each search, asks the CONNECTED peers about its target, except the
+  /// target itself, the peers to exclude and the peers in its breadcrumbs,
+  /// unless we asked about that target within the interval. One look at the
+  /// peer table serves them all.
+  void look_for(std::vector<search> xs) {
+    auto now = clock().now();
+    auto skip = [&](const search& x) {
+      if (x.target == local_uuid())
+        return true;
+      auto i = asked_.find(x.target);
+      if (i != asked_.end() && now - i->second < cfg().ask_around_interval) {
+        log(log_level::debug, log_category::router, "not asking about ",
+            short_uuid(x.target), " again yet");
+        return true;
+      }
+      return false;
+    };
+    xs.erase(std::remove_if(xs.begin(), xs.end(), skip), xs.end());
+    if (xs.empty())
+      return;
+    for (auto& x : xs)
+      asked_[x.target] = now;
+    arm();
+    request(context().peers, caf::infinite, get_atom::value)
+        .then(
+            [this, xs, now](const std::vector<peer>& peers) mutable {
+              ask(std::move(xs), peers, now);
+            },
+            [this, xs, now](const caf::error&) {
+              for (auto& x : xs)
+                forget(x.target, now);
+            });
+  }
+
+  void ask(std::vector<search> xs, const std::vector<peer>& peers,
+           time_point now) {
+    auto sent_at = clock().now();
+    for (auto& x : xs) {
+      std::vector<std::string> ask;
+      for (auto& p : peers)
+        if (p.state == peer_state::connected && p.uuid != x.target &&
+            !contains(x.exclude, p.uuid) && !contains(x.breadcrumbs, p.uuid))
+          ask.push_back(p.uuid);
+      if (ask.empty()) {
+        // An ask that reaches nobody does not count against the interval.
+        log(log_level::debug, log_category::router, "no peer to ask about ",
+            short_uuid(x.target));
+        forget(x.target, now);
+        if (x.breadcrumbs.empty())
+          stalled_.insert(x.target);
+        continue;
+      }
+      ++searches_;
+      questions_ += ask.size();
+      x.breadcrumbs.push_back(local_uuid());
+      auto body = encode(x.target, x.breadcrumbs);
+      log(log_level::debug, log_category::router, "asking ", ask.size(),
+          " peers about ", short_uuid(x.target));
+      for (auto& dest : ask) {
+        auto msg =
+            context().make_request(dest, ask_around_command, body, sent_at);
+        // Straight to the peer: it is CONNECTED.
+        msg.next_hop = dest;
+        post(std::move(msg));
+      }
+    }
+  }
+
+  /// Keeps a request about a target we do not reach, and looks for it.
+  void relay(const message& msg, question q) {
+    ++passed_on_;
+    auto& kept = kept_[q.target];
+    if (kept.size() < max_kept_per_target)
+      kept.push_back({msg, clock().now()});
+    std::vector<std::string> exclude{msg.source};
+    if (msg.previous_hop != msg.source)
+      exclude.push_back(msg.previous_hop);
+    std::vector<search> xs;
+    xs.push_back({q.target, std::move(exclude), std::move(q.breadcrumbs)});
+    look_for(std::move(xs));
+  }
+
+  void take_answer(const message& msg, question q) {
+    if (q.breadcrumbs.empty()) {
+      log(log_level::info, log_category::router, short_uuid(msg.source),
+          " answered that the question about ", short_uuid(q.target),
+          " was invalid");
       return;
     }
-    i->second = now;
-  }
-  auto& via = msg.previous_hop;
-  if (via != q.target) {
-    log(log_level::debug, log_category::router, short_uuid(q.target),
-        " can be reached via ", short_uuid(via));
-    ++st.stats.routes_found;
-    caf::anon_send(ctx.peers, via_atom::value, q.target, via);
-  }
-  // Answer the requests about the target we kept, whether we asked first
-  // or passed a question on.
-  bool requester_answered = q.breadcrumbs.empty(); // We asked first.
-  auto i = st.kept.find(q.target);
-  if (i != st.kept.end()) {
-    for (auto& k : i->second) {
-      if (auto kq = decode(k.request))
-        answer(self, k.request, *kq);
-      if (!q.breadcrumbs.empty() && k.request.source == q.breadcrumbs.back())
-        requester_answered = true;
+    if (q.breadcrumbs.back() != local_uuid()) {
+      log(log_level::warning, log_category::router, "dropped an r reply from ",
+          short_uuid(msg.source), ": its last breadcrumb is ",
+          short_uuid(q.breadcrumbs.back()), ", not us");
+      return;
     }
-    st.kept.erase(i);
+    if (q.target == local_uuid()) {
+      log(log_level::warning, log_category::router, "dropped an r reply from ",
+          short_uuid(msg.source), " about ourselves");
+      return;
+    }
+    q.breadcrumbs.pop_back();
+    auto now = clock().now();
+    // A question floods the network: answers come from every way round. The
+    // first came the quickest way; a later one would replace that route with
+    // a longer one (and, passed on, replace the routes of the peers the
+    // question came through, which can make a loop).
+    if (auto [i, first] = found_.try_emplace(q.target, now); !first) {
+      if (now - i->second < cfg().ask_around_interval) {
+        log(log_level::debug, log_category::router, "a later answer about ",
+            short_uuid(q.target), " from ", short_uuid(msg.previous_hop),
+            ": the first one stands");
+        return;
+      }
+      i->second = now;
+    }
+    arm();
+    auto& via = msg.previous_hop;
+    if (via != q.target) {
+      log(log_level::debug, log_category::router, short_uuid(q.target),
+          " can be reached via ", short_uuid(via));
+      ++routes_found_;
+      caf::anon_send(context().peers, via_atom::value, q.target, via);
+    }
+    // Answer the requests about the target we kept, whether we asked first
+    // or passed a question on.
+    bool requester_answered = q.breadcrumbs.empty(); // We asked first.
+    auto i = kept_.find(q.target);
+    if (i != kept_.end()) {
+      for (auto& k : i->second) {
+        if (auto kq = decode(k.request)) {
+          ++answered_;
+          reply(k.request, encode(kq->target, kq->breadcrumbs));
+        }
+        if (!q.breadcrumbs.empty() && k.request.source == q.breadcrumbs.back())
+          requester_answered = true;
+      }
+      kept_.erase(i);
+    }
+    if (requester_answered)
+      return;
+    // Its request was not kept (it expired): pass the answer on to whoever
+    // asked us.
+    auto asker = q.breadcrumbs.back();
+    message out;
+    out.source = local_uuid();
+    out.to = asker;
+    out.command = ask_around_command;
+    out.kind = message_kind::reply;
+    out.id = msg.id;
+    out.payload = encode(q.target, q.breadcrumbs);
+    out.deadline = now + cfg().message_ttl;
+    ++answered_;
+    post(std::move(out));
   }
-  if (requester_answered)
-    return;
-  // Its request was not kept (it expired): pass the answer on to whoever
-  // asked us.
-  auto requester = q.breadcrumbs.back();
-  message out;
-  out.source = ctx.local_uuid;
-  out.to = requester;
-  out.command = ask_around_command;
-  out.kind = message_kind::reply;
-  out.id = msg.id;
-  out.payload = encode(q.target, q.breadcrumbs);
-  out.deadline = now + ctx.settings->message_ttl;
-  ++st.stats.answered;
-  send(self, std::move(out));
-}
 
-/// Forgets asks older than the interval and kept requests older than a
-/// time-to-live.
-void prune(ask_around_ptr self) {
-  auto& st = self->state;
-  auto now = self->clock().now();
-  auto& cfg = *st.ctx.settings;
-  for (auto* xs : {&st.asked, &st.found})
-    for (auto i = xs->begin(); i != xs->end();) {
-      if (now - i->second >= cfg.ask_around_interval)
-        i = xs->erase(i);
+  /// Forgets asks and answers older than the interval and kept requests
+  /// older than a time-to-live.
+  void prune() {
+    auto now = clock().now();
+    for (auto* xs : {&asked_, &found_})
+      for (auto i = xs->begin(); i != xs->end();) {
+        if (now - i->second >= cfg().ask_around_interval)
+          i = xs->erase(i);
+        else
+          ++i;
+      }
+    for (auto i = kept_.begin(); i != kept_.end();) {
+      auto& xs = i->second;
+      xs.erase(std::remove_if(xs.begin(), xs.end(),
+                              [&](const kept_request& x) {
+                                return now - x.at >= cfg().message_ttl;
+                              }),
+               xs.end());
+      if (xs.empty())
+        i = kept_.erase(i);
       else
         ++i;
     }
-  for (auto i = st.kept.begin(); i != st.kept.end();) {
-    auto& xs = i->second;
-    xs.erase(std::remove_if(xs.begin(), xs.end(),
-                            [&](const kept_request& x) {
-                              return now - x.at >= cfg.message_ttl;
-                            }),
-             xs.end());
-    if (xs.empty())
-      i = st.kept.erase(i);
-    else
-      ++i;
   }
-}
 
-ask_around_actor::behavior_type ask_around_impl(ask_around_ptr self,
-                                                concern_context context) {
-  self->state.ctx = std::move(context);
-  return {
-      [self](incoming_atom, message& msg) {
-        auto q = decode(msg);
-        if (!q) {
-          log(log_level::warning, log_category::router, "dropped an r ",
-              to_string(msg.kind), " from ", short_uuid(msg.source), ": ",
-              render(q.error()));
-          return;
-        }
-        if (msg.is_reply())
-          on_reply(self, msg, std::move(*q));
-        else
-          on_request(self, std::move(msg), std::move(*q));
-      },
-      [self](tick_atom) {
-        prune(self);
-        self->request(self->state.ctx.sender, caf::infinite, find_atom::value)
-            .then([self](std::vector<wanted_route>& wanted) {
-              std::vector<search> xs;
-              for (auto& x : wanted)
-                xs.push_back({std::move(x.target), std::move(x.exclude), {}});
-              look_for(self, std::move(xs));
-            });
-      },
-      [](sent_atom, const message&) {
-        // An answer, if any, comes as a reply.
-      },
-      [](send_failed_atom, const message&, const caf::error&) {
-        // No retry: the next ask comes with the next interval.
-        return false;
-      },
-      [](dropped_atom, const message& msg, const caf::error& err) {
-        log(log_level::debug, log_category::router, "r ", to_string(msg.kind),
-            " to ", short_uuid(msg.to), " dropped: ", render(err));
-      },
-      [self](stats_atom) { return self->state.stats; },
-  };
-}
+  /// When we last asked about each target (asks that reached a peer, or are
+  /// on their way).
+  std::unordered_map<std::string, time_point> asked_;
+  /// Requests we relayed, by target, oldest first.
+  std::unordered_map<std::string, std::vector<kept_request>> kept_;
+  /// When the first answer about each target came (within the interval):
+  /// later answers came a longer way round and are not taken.
+  std::unordered_map<std::string, time_point> found_;
+  /// Our own targets whose last search found nobody to ask.
+  std::unordered_set<std::string> stalled_;
+  std::uint64_t searches_ = 0;
+  std::uint64_t questions_ = 0;
+  std::uint64_t answered_ = 0;
+  std::uint64_t passed_on_ = 0;
+  std::uint64_t routes_found_ = 0;
+};
 
 } // namespace
 
-concern_factory ask_around() {
-  return [](caf::local_actor* parent, concern_context ctx) {
-    return caf::actor_cast<concern_actor>(
-        parent->spawn(ask_around_impl, std::move(ctx)));
+ask_around_stats ask_around_stats_of(const concern_counters& xs) {
+  auto get = [&](const char* key) -> std::uint64_t {
+    auto i = xs.find(key);
+    return i == xs.end() ? 0 : i->second;
   };
+  ask_around_stats result;
+  result.searches = get("searches");
+  result.questions = get("questions");
+  result.answered = get("answered");
+  result.passed_on = get("passed_on");
+  result.routes_found = get("routes_found");
+  return result;
+}
+
+concern_factory ask_around() {
+  return concern_class<ask_around_concern>();
 }
 
 } // namespace p2p0mq

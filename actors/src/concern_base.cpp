@@ -1,5 +1,6 @@
 #include "p2p0mq/actors/concern_base.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -49,14 +50,14 @@ void concern_base::fail(const char* hook, const std::string& what,
 
 concern_base::behavior_type concern_base::make_behavior() {
   if (ctx_.outlet) {
-    // On another node: serve the manager while it is there.
+    // On another node: serve the supervisor while it is there.
     monitor(ctx_.outlet);
     set_down_handler([this](caf::down_msg& msg) {
       if (msg.source != ctx_.outlet.address())
         return;
       log(log_level::info, log_category::app, "concern '", ctx_.command,
-          "': the manager it serves went down (", system().render(msg.reason),
-          ")");
+          "': the supervisor it serves went down (",
+          system().render(msg.reason), ")");
       quit(msg.reason);
     });
   }
@@ -68,7 +69,7 @@ concern_base::behavior_type concern_base::make_behavior() {
         else
           guarded("on_reply", [&] { on_reply(msg); });
       },
-      [this](tick_atom) { guarded("on_tick", [this] { on_tick(); }); },
+      [this](tick_atom) { handle_tick(); },
       [this](sent_atom, const message& msg) {
         guarded("on_sent", [&] { on_sent(msg); });
       },
@@ -80,7 +81,79 @@ concern_base::behavior_type concern_base::make_behavior() {
       [this](dropped_atom, const message& msg, const caf::error& reason) {
         guarded("on_dropped", [&] { on_dropped(msg, reason); });
       },
+      [this](changed_atom, const std::vector<peer_change>& changes) {
+        guarded("on_peers_changed", [&] { on_peers_changed(changes); });
+      },
+      [this](due_atom, due_kind kind, const std::vector<peer>& peers) {
+        guarded("on_due", [&] { on_due(kind, peers); });
+      },
+      [this](wanted_atom, const std::vector<wanted_route>& routes) {
+        guarded("on_routes_wanted", [&] { on_routes_wanted(routes); });
+      },
+      [this](stats_atom) {
+        concern_counters result;
+        guarded("counters", [&] { result = counters(); });
+        return result;
+      },
   };
+}
+
+void concern_base::handle_tick() {
+  auto now = clock().now();
+  auto one_shot = tick_at_ && *tick_at_ <= now;
+  auto periodic = period_ > duration::zero() && next_periodic_ <= now;
+  if (!one_shot && !periodic)
+    return; // A timer asked for before a later request replaced it.
+  if (one_shot)
+    tick_at_.reset();
+  if (periodic) {
+    next_periodic_ = now + period_;
+    delayed_send(this, period_, tick_atom::value);
+  }
+  guarded("on_tick", [this] { on_tick(); });
+}
+
+void concern_base::tick_every(duration period) {
+  auto was = period_;
+  period_ = period;
+  if (period <= duration::zero())
+    return;
+  auto next = clock().now() + period;
+  // A shorter period than the pending timer's needs a timer of its own.
+  if (was > duration::zero() && next_periodic_ <= next)
+    return;
+  next_periodic_ = next;
+  delayed_send(this, period, tick_atom::value);
+}
+
+void concern_base::tick_after(duration delay) {
+  auto at = clock().now() + std::max(delay, duration::zero());
+  if (tick_at_ && *tick_at_ <= at)
+    return;
+  tick_at_ = at;
+  delayed_send(this, std::max(delay, duration::zero()), tick_atom::value);
+}
+
+void concern_base::watch_peers() {
+  request(ctx_.peers, caf::infinite, subscribe_atom::value,
+          peer_watcher_actor{this})
+      .then([this](std::vector<peer>& peers) {
+        std::vector<peer_change> changes;
+        changes.reserve(peers.size());
+        for (auto& p : peers) {
+          auto was = p.state;
+          changes.push_back(peer_change{change_kind::added, std::move(p), was});
+        }
+        guarded("on_peers_changed", [&] { on_peers_changed(changes); });
+      });
+}
+
+void concern_base::take_due(due_kind kind) {
+  send(ctx_.peers, subscribe_atom::value, kind, due_watcher_actor{this});
+}
+
+void concern_base::watch_wanted_routes() {
+  send(ctx_.sender, subscribe_atom::value, route_watcher_actor{this});
 }
 
 void concern_base::on_exit() {
@@ -138,7 +211,7 @@ void concern_base::reject(const message& request, const caf::error& reason,
 }
 
 void concern_base::post(message msg, priority prio) {
-  concern_actor owner{this};
+  owner_actor owner{this};
   if (ctx_.outlet)
     send(ctx_.outlet, outgoing_atom::value, std::move(msg), prio,
          std::move(owner));
@@ -185,6 +258,22 @@ void concern_base::on_dropped(const message& msg, const caf::error& reason) {
       " dropped: ", render(reason));
 }
 
+void concern_base::on_peers_changed(const std::vector<peer_change>&) {
+  // nop
+}
+
+void concern_base::on_due(due_kind, const std::vector<peer>&) {
+  // nop
+}
+
+void concern_base::on_routes_wanted(const std::vector<wanted_route>&) {
+  // nop
+}
+
+concern_counters concern_base::counters() const {
+  return {};
+}
+
 void concern_base::on_stop(const caf::error&) {
   // nop
 }
@@ -204,6 +293,8 @@ public:
 
 protected:
   void on_start() override {
+    if (h_.on_tick)
+      tick_every(context().settings->tick_interval);
     if (h_.on_start)
       h_.on_start(*this);
   }
@@ -242,6 +333,21 @@ protected:
       h_.on_dropped(*this, msg, reason);
     else
       concern_base::on_dropped(msg, reason);
+  }
+
+  void on_peers_changed(const std::vector<peer_change>& changes) override {
+    if (h_.on_peers_changed)
+      h_.on_peers_changed(*this, changes);
+  }
+
+  void on_due(due_kind kind, const std::vector<peer>& peers) override {
+    if (h_.on_due)
+      h_.on_due(*this, kind, peers);
+  }
+
+  void on_routes_wanted(const std::vector<wanted_route>& routes) override {
+    if (h_.on_routes_wanted)
+      h_.on_routes_wanted(*this, routes);
   }
 
   void on_stop(const caf::error& reason) override {

@@ -2,12 +2,10 @@
 
 #include <utility>
 
-#include <caf/actor_system.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/send.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 
+#include "p2p0mq/actors/concern_base.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
@@ -16,58 +14,47 @@ namespace p2p0mq {
 
 namespace {
 
-struct echo_state {
-  static inline const char* name = "p2p0mq.echo";
-  concern_context ctx;
-  caf::actor listener;
+class echo_concern final : public concern_base {
+public:
+  echo_concern(caf::actor_config& cfg, concern_context ctx, caf::actor listener)
+      : concern_base(cfg, std::move(ctx)), listener_(std::move(listener)) {
+    // nop
+  }
+
+  const char* name() const override {
+    return "p2p0mq.echo";
+  }
+
+protected:
+  answer on_request(const message& msg) override {
+    return msg.payload;
+  }
+
+  void on_reply(const message& msg) override {
+    if (listener_)
+      caf::anon_send(listener_, incoming_atom::value, msg);
+  }
+
+  bool on_send_failed(const message&, const caf::error&) override {
+    // Tried again while its deadline lasts: the peer may be on its way.
+    return true;
+  }
+
+  void on_dropped(const message& msg, const caf::error& err) override {
+    log(log_level::debug, log_category::app, "echo ", to_string(msg.kind),
+        " to ", short_uuid(msg.to), " dropped: ", render(err));
+    if (msg.is_request() && listener_)
+      caf::anon_send(listener_, dropped_atom::value, msg, err);
+  }
+
+private:
+  caf::actor listener_;
 };
-
-using echo_ptr = concern_actor::stateful_pointer<echo_state>;
-
-concern_actor::behavior_type echo_impl(echo_ptr self, concern_context context,
-                                       caf::actor listener) {
-  self->state.ctx = std::move(context);
-  self->state.listener = std::move(listener);
-  return {
-      [self](incoming_atom, message& msg) {
-        auto& st = self->state;
-        if (msg.is_reply()) {
-          if (st.listener)
-            caf::anon_send(st.listener, incoming_atom::value, std::move(msg));
-          return;
-        }
-        auto body = msg.payload;
-        self->send(st.ctx.sender, outgoing_atom::value,
-                   st.ctx.make_reply(msg, std::move(body), self->clock().now()),
-                   priority::fast, concern_actor{self});
-      },
-      [](tick_atom) {
-        // Nothing to do on its own.
-      },
-      [](sent_atom, const message&) {
-        // Delivery is known from the reply only.
-      },
-      [](send_failed_atom, const message&, const caf::error&) {
-        // Tried again while its deadline lasts: the peer may be on its way.
-        return true;
-      },
-      [self](dropped_atom, message& msg, caf::error& err) {
-        log(log_level::debug, log_category::app, "echo ", to_string(msg.kind),
-            " to ", short_uuid(msg.to), " dropped: ", render(err));
-        auto& st = self->state;
-        if (msg.is_request() && st.listener)
-          caf::anon_send(st.listener, dropped_atom::value, std::move(msg),
-                         std::move(err));
-      },
-  };
-}
 
 } // namespace
 
 concern_factory echo(caf::actor listener) {
-  return [listener](caf::local_actor* parent, concern_context ctx) {
-    return parent->spawn(echo_impl, std::move(ctx), listener);
-  };
+  return concern_class<echo_concern>(std::move(listener));
 }
 
 } // namespace p2p0mq

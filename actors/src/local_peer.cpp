@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <caf/actor_cast.hpp>
@@ -15,10 +17,6 @@
 
 #include "monitor.hpp"
 #include "p2p0mq/actors/ask_around.hpp"
-#include "p2p0mq/actors/connector.hpp"
-#include "p2p0mq/actors/heart_beat.hpp"
-#include "p2p0mq/actors/peer_table.hpp"
-#include "p2p0mq/actors/sender.hpp"
 #include "p2p0mq/actors/zap.hpp"
 #include "p2p0mq/actors/zmq_transport.hpp"
 #include "p2p0mq/errc.hpp"
@@ -129,37 +127,22 @@ caf::error local_peer::start() {
     return make_error(errc::socket_error,
                       "cannot bind " + endpoint + ": " + e.what());
   }
-  auto shared_settings = std::shared_ptr<const config>{settings_};
-  ctx_.local_uuid = settings_->uuid;
-  ctx_.host = settings_->host;
-  ctx_.port = port_;
-  ctx_.settings = shared_settings;
-  ctx_.ids = std::make_shared<message_id_counter>();
-  ctx_.sender =
-      spawn_sender(sys_, settings_->uuid, shared_settings, std::move(wire));
-  ctx_.peers =
-      spawn_peer_table(sys_, shared_settings, ctx_.sender, std::move(store));
-  router_ = spawn_router(sys_, settings_->uuid, shared_settings, ctx_.sender);
-  if (settings_->unprocessed_batch_limit != 0)
-    watch.credit =
-        std::make_shared<receive_credit>(settings_->unprocessed_batch_limit);
-  manager_ = spawn_manager(sys_, ctx_, router_, watch.credit);
-  {
-    // The manager spawned the requester.
-    caf::scoped_actor self{sys_};
-    self->request(manager_, settings_->call_timeout, context_atom::value)
-        .receive([&](remote_context& x) { ctx_.requester = x.requester; },
-                 [](caf::error&) {});
-  }
-  caf::anon_send(manager_, add_atom::value, std::string{connector_command},
-                 connector());
-  caf::anon_send(manager_, add_atom::value, std::string{heart_beat_command},
-                 heart_beat());
-  caf::anon_send(manager_, add_atom::value, std::string{ask_around_command},
-                 ask_around());
-  watch.sender = ctx_.sender;
-  receiver_ = spawn_receiver(sys_, std::move(socket), settings_->uuid, manager_,
-                             std::move(watch));
+  auto credit = settings_->unprocessed_batch_limit == 0
+                    ? nullptr
+                    : std::make_shared<receive_credit>(
+                          settings_->unprocessed_batch_limit);
+  assembly_parts parts;
+  parts.settings = settings_;
+  parts.host = settings_->host;
+  parts.port = port_;
+  parts.wire = std::move(wire);
+  parts.store.store = std::move(store);
+  parts.credit = credit;
+  peer_ = assembly::spawn(sys_, std::move(parts));
+  watch.sender = peer_.sender();
+  watch.credit = std::move(credit);
+  receiver_ = spawn_receiver(sys_, std::move(socket), settings_->uuid,
+                             peer_.dispatcher(), std::move(watch));
   running_ = true;
   log(log_level::info, log_category::manager, "local peer ", short_uuid(uuid()),
       " listens on ", settings_->host, ":", port_, " with encryption ",
@@ -179,15 +162,11 @@ void local_peer::stop() {
     return;
   running_ = false;
   receiver_.stop();
-  // Concerns are linked to the manager and exit with it; the sender reports
-  // what it still holds as dropped, then closes its socket.
-  caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(ctx_.peers, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(ctx_.sender, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(router_, caf::exit_reason::user_shutdown);
+  auto sequence = peer_.stop(sys_);
   caf::scoped_actor self{sys_};
-  self->wait_for(receiver_.handle(), manager_, ctx_.peers, ctx_.sender,
-                 router_);
+  self->wait_for(receiver_.handle(), sequence, peer_.sender(),
+                 peer_.peer_table(), peer_.supervisor(), peer_.dispatcher(),
+                 peer_.router(), peer_.requester());
   // The receiver is closed: no client waits for the authenticator.
   release_security();
   // A context of our own ends here: terminating it waits until libzmq has
@@ -200,29 +179,32 @@ void local_peer::stop() {
       " stopped");
 }
 
+template <class T, class Handle, class... Ts>
+caf::expected<T> local_peer::call(const char* what, const Handle& dest,
+                                  Ts&&... xs) {
+  if (!running_)
+    return make_error(errc::not_started, std::string{what} + " before start");
+  caf::scoped_actor self{sys_};
+  std::optional<caf::expected<T>> result;
+  auto failed = [&](caf::error& err) { result.emplace(std::move(err)); };
+  auto req =
+      self->request(dest, settings_->call_timeout, std::forward<Ts>(xs)...);
+  if constexpr (std::is_void_v<T>)
+    std::move(req).receive([&] { result.emplace(caf::unit); }, failed);
+  else
+    std::move(req).receive([&](T& x) { result.emplace(std::move(x)); }, failed);
+  return std::move(*result);
+}
+
 caf::error local_peer::add_peer(const std::string& peer_uuid,
                                 const std::string& host, std::uint16_t port) {
-  if (!running_)
-    return make_error(errc::not_started, "add_peer before start");
-  caf::error result;
-  caf::scoped_actor self{sys_};
-  self->request(ctx_.peers, settings_->call_timeout, add_atom::value, peer_uuid,
-                host, port)
-      .receive([](const peer&) {}, [&](caf::error& err) { result = err; });
-  if (!result)
-    caf::anon_send(manager_, tick_atom::value);
-  return result;
+  auto result = call<peer>("add_peer", peer_.peer_table(), add_atom::value,
+                           peer_uuid, host, port);
+  return result ? caf::none : std::move(result.error());
 }
 
 caf::expected<std::vector<peer>> local_peer::peers() {
-  if (!running_)
-    return make_error(errc::not_started, "peers before start");
-  caf::expected<std::vector<peer>> result{std::vector<peer>{}};
-  caf::scoped_actor self{sys_};
-  self->request(ctx_.peers, settings_->call_timeout, get_atom::value)
-      .receive([&](std::vector<peer>& xs) { result = std::move(xs); },
-               [&](caf::error& err) { result = std::move(err); });
-  return result;
+  return call<std::vector<peer>>("peers", peer_.peer_table(), get_atom::value);
 }
 
 caf::expected<local_peer_metrics> local_peer::metrics() {
@@ -230,32 +212,28 @@ caf::expected<local_peer_metrics> local_peer::metrics() {
   if (!table)
     return std::move(table.error());
   local_peer_metrics result;
-  manager_stats incoming;
-  concern_actor finder;
-  caf::error failure;
-  auto fail = [&](caf::error& err) { failure = std::move(err); };
-  caf::scoped_actor self{sys_};
-  auto timeout = settings_->call_timeout;
-  self->request(ctx_.sender, timeout, stats_atom::value)
-      .receive([&](sender_stats& x) { result.sender = std::move(x); }, fail);
-  if (!failure)
-    self->request(manager_, timeout, stats_atom::value)
-        .receive([&](manager_stats& x) { incoming = std::move(x); }, fail);
-  if (!failure)
-    self->request(router_, timeout, stats_atom::value)
-        .receive([&](const router_stats& x) { result.router = x; }, fail);
-  if (!failure)
-    self->request(manager_, timeout, get_atom::value,
-                  std::string{ask_around_command})
-        .receive([&](concern_actor& x) { finder = std::move(x); }, fail);
-  if (failure)
-    return failure;
-  if (finder) {
+  auto sent = call<sender_stats>("metrics", peer_.sender(), stats_atom::value);
+  if (!sent)
+    return std::move(sent.error());
+  result.sender = std::move(*sent);
+  auto incoming =
+      call<dispatcher_stats>("metrics", peer_.dispatcher(), stats_atom::value);
+  if (!incoming)
+    return std::move(incoming.error());
+  auto routed =
+      call<router_stats>("metrics", peer_.router(), stats_atom::value);
+  if (!routed)
+    return std::move(routed.error());
+  result.router = *routed;
+  auto finder =
+      call<concern_actor>("metrics", peer_.supervisor(), get_atom::value,
+                          std::string{ask_around_command});
+  if (!finder)
+    return std::move(finder.error());
+  if (*finder) {
     // Zero when another concern serves `r`, or ours is restarting.
-    self->request(caf::actor_cast<ask_around_actor>(finder), timeout,
-                  stats_atom::value)
-        .receive([&](const ask_around_stats& x) { result.ask_around = x; },
-                 [](caf::error&) {});
+    if (auto xs = call<concern_counters>("metrics", *finder, stats_atom::value))
+      result.ask_around = ask_around_stats_of(*xs);
   }
   result.uuid = uuid();
   result.host = settings_->host;
@@ -265,17 +243,18 @@ caf::expected<local_peer_metrics> local_peer::metrics() {
   result.malformed = receiver_.malformed();
   result.impostors = receiver_.impostors();
   result.handshake_failures = receiver_.handshake_failures();
-  result.unknown_command = incoming.unknown_command;
-  // Traffic by command: the manager's incoming and the sender's outgoing.
+  result.unknown_command = incoming->unknown_command;
+  // Traffic by command: the dispatcher's incoming and the sender's outgoing.
   auto outgoing = std::move(result.sender.commands);
   result.sender.commands.clear();
-  for (auto& [command, x] : incoming.commands)
+  for (auto& [command, x] : incoming->commands)
     outgoing.try_emplace(command);
   for (auto& [command, x] : outgoing) {
     concern_metrics c;
     c.command = command;
     c.out = x;
-    if (auto i = incoming.commands.find(command); i != incoming.commands.end())
+    if (auto i = incoming->commands.find(command);
+        i != incoming->commands.end())
       c.in = i->second;
     result.concerns.push_back(std::move(c));
   }
@@ -295,7 +274,7 @@ caf::expected<local_peer_metrics> local_peer::metrics() {
       m.seconds_since_heard = secs(now - p.last_heard);
     m.heart_beat_slow_down_seconds = secs(p.slow_down);
     m.round_trips = p.round_trips;
-    if (auto i = incoming.peers.find(p.uuid); i != incoming.peers.end())
+    if (auto i = incoming->peers.find(p.uuid); i != incoming->peers.end())
       m.in = i->second;
     if (auto i = result.sender.peers.find(p.uuid);
         i != result.sender.peers.end())
@@ -311,37 +290,20 @@ caf::expected<local_peer_metrics> local_peer::metrics() {
 }
 
 caf::expected<peer> local_peer::find_peer(const std::string& peer_uuid) {
-  if (!running_)
-    return make_error(errc::not_started, "find_peer before start");
-  caf::expected<peer> result{peer{}};
-  caf::scoped_actor self{sys_};
-  self->request(ctx_.peers, settings_->call_timeout, get_atom::value, peer_uuid)
-      .receive([&](peer& x) { result = std::move(x); },
-               [&](caf::error& err) { result = std::move(err); });
-  return result;
+  return call<peer>("find_peer", peer_.peer_table(), get_atom::value,
+                    peer_uuid);
 }
 
 caf::error local_peer::add_concern(const std::string& command,
                                    concern_factory factory) {
-  if (!running_)
-    return make_error(errc::not_started, "add_concern before start");
-  caf::error result;
-  caf::scoped_actor self{sys_};
-  self->request(manager_, settings_->call_timeout, add_atom::value, command,
-                std::move(factory))
-      .receive([] {}, [&](caf::error& err) { result = std::move(err); });
-  return result;
+  auto result = call<void>("add_concern", peer_.supervisor(), add_atom::value,
+                           command, std::move(factory));
+  return result ? caf::none : std::move(result.error());
 }
 
 caf::expected<bool> local_peer::remove_concern(const std::string& command) {
-  if (!running_)
-    return make_error(errc::not_started, "remove_concern before start");
-  caf::expected<bool> result{false};
-  caf::scoped_actor self{sys_};
-  self->request(manager_, settings_->call_timeout, remove_atom::value, command)
-      .receive([&](bool x) { result = x; },
-               [&](caf::error& err) { result = std::move(err); });
-  return result;
+  return call<bool>("remove_concern", peer_.supervisor(), remove_atom::value,
+                    command);
 }
 
 caf::error local_peer::reload_certificates() {
@@ -349,13 +311,10 @@ caf::error local_peer::reload_certificates() {
     return make_error(errc::not_started, "reload_certificates before start");
   if (!zap_)
     return caf::none;
-  caf::error result;
-  caf::scoped_actor self{sys_};
-  self->request(zap_->authenticator(), settings_->call_timeout,
-                reload_atom::value, settings_->uuid)
-      .receive([](std::uint64_t) {},
-               [&](caf::error& err) { result = std::move(err); });
-  return result;
+  auto result =
+      call<std::uint64_t>("reload_certificates", zap_->authenticator(),
+                          reload_atom::value, settings_->uuid);
+  return result ? caf::none : std::move(result.error());
 }
 
 caf::error exchange_certificates(local_peer& a, local_peer& b) {
@@ -374,8 +333,8 @@ caf::error exchange_certificates(local_peer& a, local_peer& b) {
   return b.reload_certificates();
 }
 
-void local_peer::send(message msg, priority prio, concern_actor owner) {
-  caf::anon_send(ctx_.sender, outgoing_atom::value, std::move(msg), prio,
+void local_peer::send(message msg, priority prio, owner_actor owner) {
+  caf::anon_send(peer_.sender(), outgoing_atom::value, std::move(msg), prio,
                  std::move(owner));
 }
 
@@ -386,7 +345,7 @@ void local_peer::send(const std::string& peer, const std::string& command,
         short_uuid(peer), " before start; dropped");
     return;
   }
-  caf::anon_send(ctx_.requester, send_atom::value, peer, command,
+  caf::anon_send(peer_.requester(), send_atom::value, peer, command,
                  std::move(body), prio);
 }
 

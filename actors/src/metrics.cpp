@@ -328,7 +328,7 @@ std::string to_prometheus(const local_peer_metrics& x) {
   out.gauge("p2p0mq_held_messages",
             "Messages the sender holds outside its queues now.", x.sender.held);
   out.counter("p2p0mq_messages_received_total",
-              "Messages received, decoded and handed to the manager.",
+              "Messages received, decoded and handed to the dispatcher.",
               x.received);
   out.counter("p2p0mq_messages_malformed_total",
               "Messages received and dropped as malformed.", x.malformed);

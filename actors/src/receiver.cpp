@@ -46,10 +46,10 @@ public:
 
 namespace {
 
-/// Most messages handed to the manager in one batch.
+/// Most messages handed to the dispatcher in one batch.
 constexpr std::size_t max_batch = 1024;
 
-/// Most bytes of frames handed to the manager in one batch (a batch ends
+/// Most bytes of frames handed to the dispatcher in one batch (a batch ends
 /// with the message that reaches it).
 constexpr std::size_t max_batch_bytes = std::size_t{4} << 20;
 
@@ -91,7 +91,7 @@ bool authentic(std::vector<zmq::message_t>& parts, std::string_view routing_id,
 /// credit is used up.
 void drain(zmq::socket_t& socket, detail::stop_signal& sig,
            const std::string& local_uuid, bool check_user_id,
-           caf::blocking_actor* self, const manager_actor& manager,
+           caf::blocking_actor* self, const dispatcher_actor& dispatcher,
            receive_credit* credit) {
   std::string user_id;
   std::vector<zmq::message_t> parts;
@@ -101,11 +101,11 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
   std::vector<message> batch;
   std::size_t batch_bytes = 0;
   auto hand_over = [&] {
-    // Taken before the manager can give it back.
+    // Taken before the dispatcher can give it back.
     if (credit)
       credit->take();
     sig.received.fetch_add(batch.size(), std::memory_order_relaxed);
-    self->send(manager, incoming_atom::value, std::move(batch));
+    self->send(dispatcher, incoming_atom::value, std::move(batch));
     batch = {};
     batch_bytes = 0;
   };
@@ -150,7 +150,7 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
 void receiver_loop(caf::blocking_actor* self,
                    std::shared_ptr<zmq::socket_t> socket,
                    std::shared_ptr<detail::stop_signal> sig,
-                   std::string local_uuid, manager_actor manager,
+                   std::string local_uuid, dispatcher_actor dispatcher,
                    receiver_options opts) {
   auto* credit = opts.credit.get();
   // While the credit is used up, the socket's entry waits on the credit's
@@ -199,7 +199,7 @@ void receiver_loop(caf::blocking_actor* self,
       if (items[1].revents & ZMQ_POLLIN)
         break;
       if (items[0].socket != nullptr && (items[0].revents & ZMQ_POLLIN))
-        drain(*socket, *sig, local_uuid, opts.check_user_id, self, manager,
+        drain(*socket, *sig, local_uuid, opts.check_user_id, self, dispatcher,
               credit);
       for (std::size_t i = 0; i < monitors.size(); ++i)
         if (items[i + 2].revents & ZMQ_POLLIN) {
@@ -279,13 +279,13 @@ std::uint64_t receiver::handshake_failures() const noexcept {
 }
 
 receiver spawn_receiver(caf::actor_system& sys, zmq::socket_t socket,
-                        std::string local_uuid, manager_actor manager,
+                        std::string local_uuid, dispatcher_actor dispatcher,
                         receiver_options opts) {
   auto sig = std::make_shared<detail::stop_signal>();
   auto sock = std::make_shared<zmq::socket_t>(std::move(socket));
   auto self = sys.spawn<caf::detached>(receiver_loop, std::move(sock), sig,
                                        std::move(local_uuid),
-                                       std::move(manager), std::move(opts));
+                                       std::move(dispatcher), std::move(opts));
   return receiver{std::move(self), std::move(sig)};
 }
 

@@ -13,7 +13,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "p2p0mq/actors/manager.hpp"
+#include "p2p0mq/actors/supervisor.hpp"
 #include "p2p0mq/cert_store.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
@@ -155,15 +155,15 @@ caf::expected<std::uint16_t> publish_manager(local_peer& peer,
     return err;
   caf::expected<std::uint16_t> result{caf::none};
   if (transport == remote_transport::plain) {
-    result = sys.middleman().publish(peer.manager(), port, host.c_str());
+    result = sys.middleman().publish(peer.supervisor(), port, host.c_str());
   } else {
     if (auto err = detail::refresh_trusted(sys))
       return err;
     caf::scoped_actor self{sys};
     self->request(detail::tls_middleman(sys), caf::infinite,
                   caf::publish_atom::value, port,
-                  caf::actor_cast<caf::strong_actor_ptr>(peer.manager()),
-                  sys.message_types(peer.manager()), host, false)
+                  caf::actor_cast<caf::strong_actor_ptr>(peer.supervisor()),
+                  sys.message_types(peer.supervisor()), host, false)
         .receive([&](std::uint16_t x) { result = x; },
                  [&](caf::error& x) { result = std::move(x); });
   }
@@ -178,7 +178,7 @@ caf::error unpublish_manager(local_peer& peer, std::uint16_t port) {
   auto& sys = peer.system();
   if (!sys.has_middleman())
     return no_middleman();
-  auto result = sys.middleman().unpublish(peer.manager(), port);
+  auto result = sys.middleman().unpublish(peer.supervisor(), port);
   if (!result)
     return std::move(result.error());
   return caf::none;
@@ -187,17 +187,17 @@ caf::error unpublish_manager(local_peer& peer, std::uint16_t port) {
 namespace {
 
 /// The manager published on `host:port`, over TLS.
-caf::expected<manager_actor> connect_tls(caf::actor_system& sys,
-                                         const std::string& host,
-                                         std::uint16_t port) {
+caf::expected<supervisor_actor> connect_tls(caf::actor_system& sys,
+                                            const std::string& host,
+                                            std::uint16_t port) {
   caf::scoped_actor self{sys};
-  caf::expected<manager_actor> result{caf::none};
+  caf::expected<supervisor_actor> result{caf::none};
   self->request(detail::tls_middleman(sys), caf::infinite,
                 caf::connect_atom::value, host, port)
       .receive(
           [&](caf::node_id&, caf::strong_actor_ptr& ptr,
               std::set<std::string>& ifs) {
-            auto expected = sys.message_types<manager_actor>();
+            auto expected = sys.message_types<supervisor_actor>();
             if (!ptr)
               result = make_error(caf::sec::no_actor_published_at_port, port);
             else if (!sys.assignable(ifs, expected))
@@ -205,7 +205,7 @@ caf::expected<manager_actor> connect_tls(caf::actor_system& sys,
                   make_error(caf::sec::unexpected_actor_messaging_interface,
                              std::move(expected), std::move(ifs));
             else
-              result = caf::actor_cast<manager_actor>(std::move(ptr));
+              result = caf::actor_cast<supervisor_actor>(std::move(ptr));
           },
           [&](caf::error& x) { result = std::move(x); });
   return result;
@@ -220,9 +220,10 @@ attach_concern(caf::actor_system& sys, const std::string& host,
                remote_transport transport) {
   if (auto err = check_transport(sys, transport, host))
     return err;
-  auto manager = transport == remote_transport::plain
-                     ? sys.middleman().remote_actor<manager_actor>(host, port)
-                     : connect_tls(sys, host, port);
+  auto manager =
+      transport == remote_transport::plain
+          ? sys.middleman().remote_actor<supervisor_actor>(host, port)
+          : connect_tls(sys, host, port);
   if (!manager)
     return std::move(manager.error());
   caf::scoped_actor self{sys};
@@ -243,6 +244,7 @@ attach_concern(caf::actor_system& sys, const std::string& host,
   ctx.host = info.host;
   ctx.port = info.port;
   ctx.peers = info.peers;
+  ctx.sender = info.sender;
   ctx.settings = std::move(settings);
   ctx.command = command;
   ctx.requester = info.requester;

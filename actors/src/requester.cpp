@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
@@ -23,10 +24,10 @@ namespace p2p0mq {
 
 namespace {
 
-/// The requester's own interface: the public one, the concern interface (it
-/// owns its requests and gets their replies) and its one timer.
-using requester_impl_actor = requester_actor::extend_with<
-    concern_actor>::extend<caf::reacts_to<timeout_atom>>;
+/// The requester's own interface: the public one, an owner's (it owns its
+/// requests), an inbox (it gets their replies) and its one timer.
+using requester_impl_actor = requester_actor::extend_with<owner_actor>::extend<
+    caf::reacts_to<incoming_atom, message>, caf::reacts_to<timeout_atom>>;
 
 /// Request ids by the time their callers stop waiting.
 using deadline_map = std::multimap<time_point, std::uint64_t>;
@@ -43,14 +44,6 @@ struct pending_request {
 
 struct requester_state {
   static inline const char* name = "p2p0mq.requester";
-
-  ~requester_state() {
-    for (auto& [id, p] : pending)
-      p.promise.deliver(make_error(
-          errc::local_peer_stopped,
-          "request " + std::to_string(id) + " '" + p.command + "' to " +
-              short_uuid(p.peer) + ": the requester stopped"));
-  }
 
   concern_context ctx;
   correlator_actor correlator;
@@ -137,6 +130,17 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
                                               correlator_actor correlator) {
   self->state.ctx = std::move(ctx);
   self->state.correlator = std::move(correlator);
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // Stop sequence: every caller still waiting learns why.
+    auto& st = self->state;
+    for (auto& [id, p] : st.pending)
+      p.promise.deliver(
+          make_error(errc::local_peer_stopped, describe(id, p.command, p.peer) +
+                                                   ": the requester stopped"));
+    st.pending.clear();
+    st.deadlines.clear();
+    self->quit(msg.reason);
+  });
   return {
       [self](request_atom, std::string& peer, std::string& command,
              payload& body, caf::timespan timeout,
@@ -153,10 +157,10 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
         st.pending.emplace(id, pending_request{promise, std::move(peer),
                                                std::move(command), timeout,
                                                deadline});
-        concern_actor owner = caf::actor_cast<concern_actor>(self);
+        owner_actor owner = caf::actor_cast<owner_actor>(self);
         // Registered first: the reply cannot overtake the registration.
         self->send(st.correlator, expect_atom::value, msg.to, id, timeout,
-                   owner);
+                   caf::actor_cast<inbox_actor>(self));
         self->send(st.ctx.sender, outgoing_atom::value, std::move(msg), prio,
                    owner);
         arm_timer(self);
@@ -174,7 +178,7 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
                                        std::move(body), self->clock().now());
         st.posted.insert(msg.id);
         self->send(st.ctx.sender, outgoing_atom::value, std::move(msg), prio,
-                   caf::actor_cast<concern_actor>(self));
+                   caf::actor_cast<owner_actor>(self));
       },
       [self](incoming_atom, message& msg) {
         auto& st = self->state;
@@ -194,9 +198,6 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
           return;
         }
         settle(self, msg.id, std::move(msg));
-      },
-      [](tick_atom) {
-        // Not a registered concern: nobody ticks it.
       },
       [self](sent_atom, const message& msg) {
         // For a request, the reply or the timeout tells the caller.
@@ -245,11 +246,10 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
 
 } // namespace
 
-requester_actor spawn_requester(caf::local_actor* parent, concern_context ctx,
+requester_actor spawn_requester(caf::actor_system& sys, concern_context ctx,
                                 correlator_actor correlator) {
-  auto handle = parent->spawn<caf::linked>(requester, std::move(ctx),
-                                           std::move(correlator));
-  return caf::actor_cast<requester_actor>(handle);
+  return caf::actor_cast<requester_actor>(
+      sys.spawn(requester, std::move(ctx), std::move(correlator)));
 }
 
 } // namespace p2p0mq

@@ -120,7 +120,7 @@ void forward(router_ptr self, message& msg, time_point now) {
   msg.next_hop.clear();
   msg.deadline = now + st.settings->message_ttl;
   self->send(st.sender, outgoing_atom::value, std::move(msg), priority::fast,
-             concern_actor{self});
+             owner_actor{self});
 }
 
 router_actor::behavior_type router(router_ptr self, std::string local_uuid,
@@ -138,9 +138,6 @@ router_actor::behavior_type router(router_ptr self, std::string local_uuid,
       },
       [self](incoming_atom, message& msg) {
         forward(self, msg, self->clock().now());
-      },
-      [](tick_atom) {
-        // Nothing to do on its own.
       },
       [self](sent_atom, const message&) { ++self->state.stats.sent; },
       [](send_failed_atom, const message&, const caf::error&) {

@@ -14,6 +14,7 @@
 #include <caf/atom.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "p2p0mq/actors/heart_beat.hpp"
@@ -54,7 +55,7 @@ enum class place : std::uint8_t {
 
 /// A message handed to the sender, from hand-over to its final outcome.
 struct entry {
-  concern_actor owner;
+  owner_actor owner;
   priority prio = priority::fast;
   /// Whether the sender picks the next hop from the route table (the message
   /// came without one); it does so again each time the message is queued.
@@ -77,10 +78,7 @@ using ticket = std::uint64_t;
 struct sender_state {
   static inline const char* name = "p2p0mq.sender";
 
-  ~sender_state();
-
-  /// Destroyed last: the state's destructor reports messages, then the
-  /// socket closes.
+  /// Null once stopped: the socket is closed.
   std::unique_ptr<transport> wire;
   std::string local_uuid;
   std::shared_ptr<const config> settings;
@@ -104,11 +102,9 @@ struct sender_state {
   /// When the pending timer fires, if one is pending.
   std::optional<time_point> timer_at;
   bool round_pending = false;
-  /// Who last asked for the destinations without a route (`find_atom`): the
-  /// ask-around concern. Ticked when a destination without a route gets its
-  /// first waiting message, once until it asks again.
-  concern_actor finder;
-  bool finder_ticked = false;
+  /// Who hears of each destination that starts to wait for a route: the
+  /// ask-around concern.
+  std::vector<route_watcher_actor> watchers;
   sender_stats stats;
 };
 
@@ -220,13 +216,23 @@ bool pick_next_hop(const sender_state& st, message& msg) {
   return true;
 }
 
+void run_round(sender_ptr self);
+
 void enqueue(sender_ptr self, ticket t, entry& e) {
   auto& st = self->state;
   e.where = place::queued;
   // Never full: the queues are unbounded and the hand-over is bounded.
   st.queues.push(std::move(e.msg), e.prio, t);
   e.msg = message{};
-  request_round(self);
+  // A lone fast message goes at once: a round now would send it first, as a
+  // round later would. (A lone medium or slow one waits for the round, which
+  // fast messages behind it in the mailbox may still join ahead of it.)
+  // Under load a round is pending already and the queues fill up meanwhile,
+  // so rounds take many messages at a time.
+  if (e.prio == priority::fast && !st.round_pending && st.queues.size() == 1)
+    run_round(self);
+  else
+    request_round(self);
 }
 
 /// Whether the ask-around should look for `dest`, for which messages wait:
@@ -239,15 +245,28 @@ bool wanted(const sender_state& st, const std::string& dest) {
   return r == st.routes.end() || r->second.state != peer_state::unreachable;
 }
 
+/// What the ask-around concern needs to know of the messages waiting for
+/// `dest`: the source and previous hop of the oldest one are not to be asked.
+wanted_route describe_wanted(const sender_state& st, const std::string& dest,
+                             const message& oldest) {
+  wanted_route x;
+  x.target = dest;
+  for (auto* uuid : {&oldest.source, &oldest.previous_hop})
+    if (!uuid->empty() && *uuid != st.local_uuid &&
+        std::find(x.exclude.begin(), x.exclude.end(), *uuid) == x.exclude.end())
+      x.exclude.push_back(*uuid);
+  return x;
+}
+
 void wait_for_route(sender_ptr self, ticket t, entry& e) {
   auto& st = self->state;
   e.where = place::waiting;
   auto& tickets = st.waiting_for[e.msg.to];
-  if (tickets.empty() && st.finder && !st.finder_ticked &&
-      wanted(st, e.msg.to)) {
-    // A new destination to look for: no need to wait for the next tick.
-    st.finder_ticked = true;
-    self->send(st.finder, tick_atom::value);
+  if (tickets.empty() && !st.watchers.empty() && wanted(st, e.msg.to)) {
+    // A new destination to look for.
+    std::vector<wanted_route> xs{describe_wanted(st, e.msg.to, e.msg)};
+    for (auto& w : st.watchers)
+      self->send(w, wanted_atom::value, xs);
   }
   tickets.insert(t);
   if (e.msg.deadline != time_point::max()) {
@@ -289,7 +308,7 @@ void delay(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
 // -- handlers -----------------------------------------------------------------
 
 void hand_over(sender_ptr self, message& msg, priority prio,
-               concern_actor& owner) {
+               owner_actor& owner) {
   auto& st = self->state;
   auto limit = st.settings->send_queue_limit;
   if (limit != 0 && st.entries.size() >= limit) {
@@ -356,7 +375,6 @@ void report_failure(sender_ptr self,
 
 void run_round(sender_ptr self) {
   auto& st = self->state;
-  st.round_pending = false;
   auto now = self->clock().now();
   auto& out = st.scratch;
   st.queues.next_round(now, out);
@@ -471,43 +489,56 @@ void on_route(sender_ptr self, const std::string& uuid, peer_state state,
 /// ask-around concern.
 std::vector<wanted_route> wanted_routes(const sender_state& st) {
   std::vector<wanted_route> result;
-  for (auto& [dest, tickets] : st.waiting_for) {
-    if (!wanted(st, dest))
-      continue;
-    auto& oldest = st.entries.at(*tickets.begin()).msg;
-    wanted_route x;
-    x.target = dest;
-    for (auto* uuid : {&oldest.source, &oldest.previous_hop})
-      if (!uuid->empty() && *uuid != st.local_uuid &&
-          std::find(x.exclude.begin(), x.exclude.end(), *uuid) ==
-              x.exclude.end())
-        x.exclude.push_back(*uuid);
-    result.push_back(std::move(x));
-  }
+  for (auto& [dest, tickets] : st.waiting_for)
+    if (wanted(st, dest))
+      result.push_back(
+          describe_wanted(st, dest, st.entries.at(*tickets.begin()).msg));
   return result;
 }
 
-sender_state::~sender_state() {
-  // Stop sequence: everything still held is dropped, then `wire` (the last
-  // member destroyed) closes the socket.
+/// Stop sequence: everything held is dropped and its owner told, then the
+/// transport closes the socket. Returns how many messages were dropped.
+std::uint64_t stop(sender_ptr self) {
+  auto& st = self->state;
   auto stopped = [] {
     return make_error(errc::local_peer_stopped, "the sender stopped");
   };
-  std::size_t count = entries.size();
+  std::uint64_t count = st.entries.size();
   std::vector<queued_message> rest;
-  queues.take_expired(time_point::max(), rest);
-  for (auto& [msg, t] : rest) {
-    auto i = entries.find(t);
-    caf::anon_send(i->second.owner, dropped_atom::value, std::move(msg),
-                   stopped());
-    entries.erase(i);
-  }
-  for (auto& [t, e] : entries)
-    caf::anon_send(e.owner, dropped_atom::value, std::move(e.msg), stopped());
-  entries.clear();
+  st.queues.take_expired(time_point::max(), rest);
+  for (auto& [msg, t] : rest)
+    drop(self, st.entries.find(t), std::move(msg), stopped());
+  while (!st.entries.empty())
+    drop(self, st.entries.begin(), stopped());
+  st.waiting_for.clear();
+  st.waiting_deadlines.clear();
+  st.delayed.clear();
+  st.wire.reset();
   log(log_level::info, log_category::sender, "sender of ",
-      short_uuid(local_uuid), " stopped; dropped the ", count,
+      short_uuid(st.local_uuid), " stopped; dropped the ", count,
       " messages it held");
+  return count;
+}
+
+/// After `stop`: every message is dropped at once, and its owner told.
+sender_impl_actor::behavior_type stopped(sender_ptr self) {
+  return {
+      [](connect_atom, const std::string&, const std::string&) {},
+      [self](outgoing_atom, message& msg, priority, owner_actor& owner) {
+        count_dropped(self->state, msg);
+        self->send(owner, dropped_atom::value, std::move(msg),
+                   make_error(errc::local_peer_stopped, "the sender stopped"));
+      },
+      [](route_atom, const std::string&, peer_state, const std::string&) {},
+      [](lost_atom, const std::string&) {},
+      [](remove_atom, const std::string&) {},
+      [](find_atom) { return std::vector<wanted_route>{}; },
+      [](subscribe_atom, const route_watcher_actor&) {},
+      [self](stats_atom) { return self->state.stats; },
+      [](stop_atom) { return std::uint64_t{0}; },
+      [](round_atom) {},
+      [](timeout_atom) {},
+  };
 }
 
 sender_impl_actor::behavior_type
@@ -520,6 +551,14 @@ sender_fun(sender_ptr self, std::string local_uuid,
   st.settings = std::move(settings);
   log(log_level::info, log_category::sender, "sender of ",
       short_uuid(st.local_uuid), " started");
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& xs = self->state.watchers;
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](const route_watcher_actor& x) {
+                              return x.address() == msg.source;
+                            }),
+             xs.end());
+  });
   return {
       [self](connect_atom, const std::string& uuid,
              const std::string& endpoint) {
@@ -535,7 +574,7 @@ sender_fun(sender_ptr self, std::string local_uuid,
           state.connect_errors.erase(uuid);
         }
       },
-      [self](outgoing_atom, message& msg, priority prio, concern_actor& owner) {
+      [self](outgoing_atom, message& msg, priority prio, owner_actor& owner) {
         hand_over(self, msg, prio, owner);
       },
       [self](route_atom, const std::string& uuid, peer_state state,
@@ -553,11 +592,10 @@ sender_fun(sender_ptr self, std::string local_uuid,
         log(log_level::debug, log_category::sender, "forgot ",
             short_uuid(uuid));
       },
-      [self](find_atom) {
-        auto& state = self->state;
-        state.finder = caf::actor_cast<concern_actor>(self->current_sender());
-        state.finder_ticked = false;
-        return wanted_routes(state);
+      [self](find_atom) { return wanted_routes(self->state); },
+      [self](subscribe_atom, route_watcher_actor& who) {
+        self->monitor(who);
+        self->state.watchers.push_back(std::move(who));
       },
       [self](stats_atom) {
         auto& state = self->state;
@@ -566,7 +604,15 @@ sender_fun(sender_ptr self, std::string local_uuid,
         result.held = state.entries.size() - state.queues.size();
         return result;
       },
-      [self](round_atom) { run_round(self); },
+      [self](stop_atom) {
+        auto count = stop(self);
+        self->become(stopped(self));
+        return count;
+      },
+      [self](round_atom) {
+        self->state.round_pending = false;
+        run_round(self);
+      },
       [self](timeout_atom) { on_timeout(self); },
   };
 }

@@ -63,7 +63,7 @@ system_config::system_config() {
       .add(settings.receive_high_water_mark, "receive-high-water-mark",
            "most messages ZeroMQ queues from one peer when receiving")
       .add(settings.unprocessed_batch_limit, "unprocessed-batch-limit",
-           "most received batches the manager holds unhandled (0: no limit)")
+           "most received batches the dispatcher holds unhandled (0: no limit)")
       .add(settings.max_frame_size, "max-frame-size",
            "largest message part the receiver accepts, in bytes")
       .add(settings.max_peers, "max-peers",

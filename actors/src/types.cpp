@@ -7,9 +7,10 @@
 #include <caf/message.hpp>
 
 #include "p2p0mq/actors/ask_around.hpp"
+#include "p2p0mq/actors/dispatcher.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
-#include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/router.hpp"
+#include "p2p0mq/actors/supervisor.hpp"
 #include "p2p0mq/actors/zap.hpp"
 #include "p2p0mq/errc.hpp"
 
@@ -22,8 +23,13 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<peer>>("std::vector<p2p0mq::peer>");
   cfg.add_message_type<sender_stats>("p2p0mq::sender_stats");
   cfg.add_message_type<router_stats>("p2p0mq::router_stats");
-  cfg.add_message_type<manager_stats>("p2p0mq::manager_stats");
+  cfg.add_message_type<dispatcher_stats>("p2p0mq::dispatcher_stats");
   cfg.add_message_type<ask_around_stats>("p2p0mq::ask_around_stats");
+  cfg.add_message_type<concern_counters>("p2p0mq::concern_counters");
+  cfg.add_message_type<due_kind>("p2p0mq::due_kind");
+  cfg.add_message_type<peer_change>("p2p0mq::peer_change");
+  cfg.add_message_type<std::vector<peer_change>>(
+      "std::vector<p2p0mq::peer_change>");
   cfg.add_message_type<wanted_route>("p2p0mq::wanted_route");
   cfg.add_message_type<std::vector<wanted_route>>(
       "std::vector<p2p0mq::wanted_route>");
@@ -33,8 +39,13 @@ void add_message_types(caf::actor_system_config& cfg) {
   // Requests, and concerns on other nodes.
   cfg.add_message_type<payload>("p2p0mq::payload");
   cfg.add_message_type<concern_actor>("p2p0mq::concern_actor");
+  cfg.add_message_type<owner_actor>("p2p0mq::owner_actor");
+  cfg.add_message_type<peer_watcher_actor>("p2p0mq::peer_watcher_actor");
+  cfg.add_message_type<due_watcher_actor>("p2p0mq::due_watcher_actor");
+  cfg.add_message_type<route_watcher_actor>("p2p0mq::route_watcher_actor");
   cfg.add_message_type<requester_actor>("p2p0mq::requester_actor");
   cfg.add_message_type<peer_table_actor>("p2p0mq::peer_table_actor");
+  cfg.add_message_type<sender_actor>("p2p0mq::sender_actor");
   cfg.add_message_type<remote_context>("p2p0mq::remote_context");
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& context) {

@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
   caf::scoped_actor self{sys};
   auto registered = [&] {
     auto result = false;
-    self->request(front.manager(), 5s, get_atom::value)
+    self->request(front.supervisor(), 5s, get_atom::value)
         .receive(
             [&](const std::vector<std::string>& xs) {
               for (auto& x : xs)

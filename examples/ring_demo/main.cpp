@@ -56,11 +56,9 @@ struct demo_config : system_config {
 };
 
 /// Owner of the demo's echo requests: passes drops on to `main_actor`.
-concern_actor::behavior_type outcome_sink(concern_actor::pointer,
-                                          caf::actor main_actor) {
+owner_actor::behavior_type outcome_sink(owner_actor::pointer,
+                                        caf::actor main_actor) {
   return {
-      [](incoming_atom, const message&) {},
-      [](tick_atom) {},
       [](sent_atom, const message&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [main_actor](dropped_atom, const message& msg, const caf::error& err) {

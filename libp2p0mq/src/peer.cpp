@@ -193,4 +193,21 @@ connect_action peer::connect_due(time_point now,
   return connect_action::none;
 }
 
+time_point peer::next_due(const config& cfg) const noexcept {
+  switch (state) {
+  case peer_state::connected:
+  case peer_state::routed:
+  case peer_state::unreachable:
+    return next_heart_beat;
+  case peer_state::initial:
+    return host.empty() ? time_point::max() : time_point{};
+  case peer_state::no_connection:
+    return host.empty() ? time_point::max() : next_connect;
+  case peer_state::connecting:
+    // The threshold is strict: give up one tick of the clock after it.
+    return state_since + cfg.unresponsive_threshold + duration{1};
+  }
+  return time_point::max();
+}
+
 } // namespace p2p0mq

@@ -11,13 +11,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "p2p0mq/actors/ask_around.hpp"
-#include "p2p0mq/actors/connector.hpp"
 #include "p2p0mq/actors/echo.hpp"
-#include "p2p0mq/actors/heart_beat.hpp"
-#include "p2p0mq/actors/manager.hpp"
-#include "p2p0mq/actors/peer_table.hpp"
-#include "p2p0mq/actors/sender.hpp"
 #include "p2p0mq/actors/transport.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/peer_store.hpp"
@@ -65,11 +59,8 @@ caf::behavior sim_listener(caf::event_based_actor*, sim_outcomes* out) {
 }
 
 /// Owns the test's requests: records their outcomes.
-concern_actor::behavior_type sim_owner(concern_actor::pointer,
-                                       sim_outcomes* out) {
+owner_actor::behavior_type sim_owner(owner_actor::pointer, sim_outcomes* out) {
   return {
-      [](incoming_atom, const message&) {},
-      [](tick_atom) {},
       [out](sent_atom, const message&) { ++out->sent; },
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [out](dropped_atom, message& msg, caf::error& err) {
@@ -134,51 +125,34 @@ sim_network::~sim_network() {
 }
 
 void sim_network::spawn_actors(sim_peer& p) {
-  auto& ctx = p.ctx;
-  ctx = concern_context{};
-  ctx.local_uuid = p.uuid;
-  ctx.host = "sim";
-  ctx.port = p.port;
-  ctx.settings = p.settings;
-  ctx.ids = std::make_shared<message_id_counter>();
-  ctx.sender = spawn_sender(sys(), p.uuid, p.settings,
-                            std::make_unique<sim_transport>(this, p.uuid));
-  std::unique_ptr<peer_store> store;
+  assembly_parts parts;
+  parts.settings = p.settings;
+  parts.host = "sim";
+  parts.port = p.port;
+  parts.wire = std::make_unique<sim_transport>(this, p.uuid);
   if (!p.settings->database.empty()) {
     auto opened = peer_store::open(p.settings->database, p.uuid,
                                    p.settings->store_lock_wait);
     if (!opened)
       throw std::runtime_error{"sim peer " + p.uuid + ": " +
                                render(opened.error())};
-    store = std::make_unique<peer_store>(std::move(*opened));
+    parts.store.store = std::make_unique<peer_store>(std::move(*opened));
+    // The test coordinator runs the store actor like any other.
+    parts.store.detached = false;
   }
-  ctx.peers = spawn_peer_table(sys(), p.settings, ctx.sender, std::move(store));
-  p.router = spawn_router(sys(), p.uuid, p.settings, ctx.sender);
-  p.manager = spawn_manager(sys(), ctx, p.router);
-  if (auto x = try_ask<remote_context>(*this, p.manager, context_atom::value);
-      x && *x)
-    ctx.requester = (*x)->requester;
+  p.actors = assembly::spawn(sys(), std::move(parts));
   p.owner = sys().spawn(sim_owner, &p.outcomes);
   p.listener = sys().spawn(sim_listener, &p.outcomes);
-  auto add_concern = [&](const char* command, concern_factory f) {
-    caf::anon_send(p.manager, add_atom::value, std::string{command},
-                   std::move(f));
-  };
-  add_concern(connector_command, connector());
-  add_concern(heart_beat_command, heart_beat());
-  add_concern(ask_around_command, ask_around());
   if (options_.echo)
-    add_concern(echo_command, echo(p.listener));
+    caf::anon_send(p.actors.supervisor(), add_atom::value,
+                   std::string{echo_command}, echo(p.listener));
   p.alive = true;
   run();
 }
 
 void sim_network::stop_actors(sim_peer& p, caf::exit_reason reason) {
   p.alive = false;
-  caf::anon_send_exit(p.manager, reason);
-  caf::anon_send_exit(p.ctx.peers, reason);
-  caf::anon_send_exit(p.ctx.sender, reason);
-  caf::anon_send_exit(p.router, reason);
+  p.actors.kill(reason);
   caf::anon_send_exit(p.owner, reason);
   caf::anon_send_exit(p.listener, reason);
 }
@@ -211,7 +185,7 @@ sim_peer& sim_network::add(const std::string& uuid,
 void sim_network::add_concern(const std::string& uuid,
                               const std::string& command,
                               concern_factory factory) {
-  caf::anon_send((*this)[uuid].manager, add_atom::value, command,
+  caf::anon_send((*this)[uuid].actors.supervisor(), add_atom::value, command,
                  std::move(factory));
   run();
 }
@@ -255,8 +229,8 @@ sim_peer& sim_network::restart(const std::string& uuid) {
 void sim_network::tell(const std::string& a, const std::string& b) {
   auto& x = (*this)[a];
   auto& y = (*this)[b];
-  auto added = try_ask<peer>(*this, x.ctx.peers, add_atom::value, y.uuid,
-                             std::string{"sim"}, y.port);
+  auto added = try_ask<peer>(*this, x.actors.peer_table(), add_atom::value,
+                             y.uuid, std::string{"sim"}, y.port);
   if (!added || !*added)
     throw std::runtime_error{"sim peer " + a + " did not take the address of " +
                              b};
@@ -389,10 +363,11 @@ send_status sim_network::deliver(const std::string& from, const frames& xs,
   in_traffic.bytes_received += bytes;
   std::vector<message> batch{std::move(*msg)};
   if (latency == duration::zero())
-    caf::anon_send(dest.manager, incoming_atom::value, std::move(batch));
+    caf::anon_send(dest.actors.dispatcher(), incoming_atom::value,
+                   std::move(batch));
   else
-    caf::delayed_anon_send(dest.manager, latency, incoming_atom::value,
-                           std::move(batch));
+    caf::delayed_anon_send(dest.actors.dispatcher(), latency,
+                           incoming_atom::value, std::move(batch));
   return send_status::sent;
 }
 
@@ -406,9 +381,10 @@ std::uint64_t sim_network::send(const std::string& from, const std::string& to,
                                 const std::string& command, payload body,
                                 priority prio) {
   auto& p = (*this)[from];
-  auto msg = p.ctx.make_request(to, command, std::move(body), now());
+  auto msg =
+      p.actors.context().make_request(to, command, std::move(body), now());
   auto id = msg.id;
-  caf::anon_send(p.ctx.sender, outgoing_atom::value, std::move(msg), prio,
+  caf::anon_send(p.actors.sender(), outgoing_atom::value, std::move(msg), prio,
                  p.owner);
   run();
   return id;
@@ -429,7 +405,7 @@ caf::expected<message> sim_network::request(const std::string& from,
   auto result = std::make_shared<std::optional<caf::expected<message>>>();
   sys().spawn(detail::asker<message, requester_actor, request_atom, std::string,
                             std::string, payload, caf::timespan, priority>,
-              result, p.ctx.requester, request_atom::value, to, command,
+              result, p.actors.requester(), request_atom::value, to, command,
               std::move(body), caf::timespan{timeout}, priority::fast);
   run_until([&] { return result->has_value(); },
             timeout + std::chrono::seconds{1});
@@ -440,14 +416,15 @@ caf::expected<message> sim_network::request(const std::string& from,
 
 caf::expected<peer> sim_network::record(const std::string& a,
                                         const std::string& b) {
-  auto x = try_ask<peer>(*this, (*this)[a].ctx.peers, get_atom::value, b);
+  auto x =
+      try_ask<peer>(*this, (*this)[a].actors.peer_table(), get_atom::value, b);
   if (!x)
     return make_error(errc::unknown_peer, a + " is not running");
   return std::move(*x);
 }
 
 std::vector<peer> sim_network::table(const std::string& uuid) {
-  auto x = try_ask<std::vector<peer>>(*this, (*this)[uuid].ctx.peers,
+  auto x = try_ask<std::vector<peer>>(*this, (*this)[uuid].actors.peer_table(),
                                       get_atom::value);
   if (!x || !*x)
     return {};
@@ -469,14 +446,14 @@ bool sim_network::connected(const std::vector<std::string>& chain) {
 }
 
 sender_stats sim_network::sender_counters(const std::string& uuid) {
-  auto x =
-      try_ask<sender_stats>(*this, (*this)[uuid].ctx.sender, stats_atom::value);
+  auto x = try_ask<sender_stats>(*this, (*this)[uuid].actors.sender(),
+                                 stats_atom::value);
   return x && *x ? **x : sender_stats{};
 }
 
 router_stats sim_network::router_counters(const std::string& uuid) {
-  auto x =
-      try_ask<router_stats>(*this, (*this)[uuid].router, stats_atom::value);
+  auto x = try_ask<router_stats>(*this, (*this)[uuid].actors.router(),
+                                 stats_atom::value);
   return x && *x ? **x : router_stats{};
 }
 

@@ -82,10 +82,14 @@ public:
     return incoming(source, "r", kind, id, std::move(body));
   }
 
-  /// Tells the concern the sender waits for `about`, then ticks.
+  /// Has the sender wait for `about`, and tell its route watchers, as the
+  /// sender does when a destination starts to wait.
   void want(const std::string& about, strings exclude = {}) {
     wire.wanted = {p2p0mq::wanted_route{about, std::move(exclude)}};
-    advance(1s);
+    REQUIRE(!wire.route_watchers.empty());
+    for (auto& w : wire.route_watchers)
+      caf::anon_send(w, p2p0mq::wanted_atom::value, wire.wanted);
+    run();
   }
 };
 
@@ -111,8 +115,9 @@ struct warnings {
 
 // -- looking for a target -----------------------------------------------------
 
-TEST_CASE("a tick asks every CONNECTED peer about a wanted destination, "
-          "except the target and the excluded, with our uuid as breadcrumb",
+TEST_CASE("a destination that starts to wait is asked about of every "
+          "CONNECTED peer, except the target and the excluded, with our uuid "
+          "as breadcrumb",
           "[ask_around]") {
   ask_around_fixture fix;
   for (auto& x : {"peer-0001", "peer-0002", "peer-0003"})
@@ -137,7 +142,7 @@ TEST_CASE("the concern asks about one target once per ask-around interval",
   fix.connected_peer("peer-0001");
   fix.want(target);
   CHECK(fix.asks().size() == 1);
-  // Still wanted at every tick, but not asked about again before 60 s.
+  // Still wanted, but not asked about again before 60 s.
   fix.advance(58s);
   CHECK(fix.asks().size() == 1);
   // Another target is asked about meanwhile.
@@ -145,18 +150,27 @@ TEST_CASE("the concern asks about one target once per ask-around interval",
   CHECK(fix.asks().size() == 2);
   fix.wire.wanted = {p2p0mq::wanted_route{target, {}}};
   fix.advance(1s);
+  CHECK(fix.asks().size() == 2);
+  // 60 s after the first ask: still wanted, so asked about again.
+  fix.advance(1s);
   REQUIRE(fix.asks().size() == 3);
+  CHECK(fix.asks().back().msg.to == "peer-0001");
+  CHECK(read(fix.asks().back().msg).first == target);
   CHECK(fix.asks().back().at - fix.asks().front().at == 60s);
 }
 
 TEST_CASE("an ask that finds nobody to ask does not count against the "
-          "interval",
+          "interval, and is made again once a peer is CONNECTED",
           "[ask_around]") {
   ask_around_fixture fix;
   fix.connected_peer("peer-0001");
   fix.want(target, {"peer-0001"});
   CHECK(fix.asks().empty());
-  fix.connected_peer("peer-0002");
+  // peer-0002 becomes CONNECTED.
+  fix.add("peer-0002");
+  REQUIRE(fix.heard(fix.incoming("peer-0002", "hb", message_kind::reply)));
+  CHECK(fix.asked() == strings{"peer-0002"});
+  // Not again within the interval.
   fix.want(target, {"peer-0001"});
   CHECK(fix.asked() == strings{"peer-0002"});
 }
@@ -413,15 +427,14 @@ TEST_CASE("the concern counts its searches, questions, answers, questions "
   ask_around_fixture fix;
   auto stats = [&] {
     auto handle = p2p0mq::testing::ask<p2p0mq::concern_actor>(
-        fix, fix.manager, p2p0mq::get_atom::value,
+        fix, fix.supervisor, p2p0mq::get_atom::value,
         std::string{p2p0mq::ask_around_command});
     REQUIRE(handle);
     REQUIRE(*handle);
-    auto result = p2p0mq::testing::ask<p2p0mq::ask_around_stats>(
-        fix, caf::actor_cast<p2p0mq::ask_around_actor>(*handle),
-        p2p0mq::stats_atom::value);
+    auto result = p2p0mq::testing::ask<p2p0mq::concern_counters>(
+        fix, *handle, p2p0mq::stats_atom::value);
     REQUIRE(result);
-    return *result;
+    return p2p0mq::ask_around_stats_of(*result);
   };
   CHECK(stats().searches == 0);
   fix.connected_peer("peer-0001");

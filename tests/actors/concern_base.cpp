@@ -51,7 +51,8 @@ std::string upper_case(std::string x) {
 }
 
 /// A class-based concern that upper-cases the field "text", throws when
-/// asked to, and answers a request with "later" on its next tick.
+/// asked to, and answers a request with "later" on its next tick (it ticks
+/// every second).
 class shouter : public concern_base {
 public:
   shouter(caf::actor_config& cfg, concern_context ctx, journal* log)
@@ -62,6 +63,7 @@ protected:
   void on_start() override {
     ++log_->starts;
     log_->events.push_back("start " + command());
+    tick_every(std::chrono::seconds{1});
   }
 
   void on_tick() override {
@@ -117,6 +119,8 @@ private:
 
 class base_fixture : public concern_fixture {
 public:
+  using concern_fixture::concern_fixture;
+
   /// A request for `command` from `remote`, as the receiver decodes it.
   message request(std::uint64_t id, payload body,
                   const std::string& command = "shout") {
@@ -187,7 +191,7 @@ TEST_CASE("a class-based concern goes through its whole life cycle",
                  make_error(errc::message_expired));
   fix.run();
   // Removed: it stops.
-  caf::anon_send(fix.manager, remove_atom::value, std::string{"shout"});
+  caf::anon_send(fix.supervisor, remove_atom::value, std::string{"shout"});
   fix.run();
   CHECK(log.events ==
         std::vector<std::string>{"start shout", "request 7", "tick", "reply 8",
@@ -303,7 +307,7 @@ TEST_CASE("a function-based concern runs its handlers; missing ones do what "
   fix.deliver(fix.request(2, payload{}, "mute"));
   CHECK_THAT(fix.last_reply_field(rejection_field),
              Contains("takes no requests"));
-  caf::anon_send(fix.manager, remove_atom::value, std::string{"double"});
+  caf::anon_send(fix.supervisor, remove_atom::value, std::string{"double"});
   fix.run();
   CHECK(log->events.back() == "stop");
 }
@@ -348,6 +352,126 @@ TEST_CASE("a concern sends requests of its command and asks other peers "
         std::vector<std::string>{"sent request " + std::to_string(own.msg.id),
                                  "reply " + std::to_string(own.msg.id),
                                  "answer ASK"});
+}
+
+// -- timers and news ----------------------------------------------------------
+
+namespace {
+
+/// Records its ticks, and asks for more as its handlers say.
+class ticker : public concern_base {
+public:
+  ticker(caf::actor_config& cfg, concern_context ctx,
+         std::vector<p2p0mq::time_point>* ticks)
+      : concern_base(cfg, std::move(ctx)), ticks_(ticks) {
+  }
+
+  using concern_base::tick_after;
+  using concern_base::tick_every;
+
+protected:
+  void on_tick() override {
+    ticks_->push_back(clock().now());
+  }
+
+private:
+  std::vector<p2p0mq::time_point>* ticks_;
+};
+
+/// The seconds from `t0` of each time in `xs`.
+std::vector<double> seconds_since(p2p0mq::time_point t0,
+                                  const std::vector<p2p0mq::time_point>& xs) {
+  std::vector<double> result;
+  for (auto x : xs)
+    result.push_back(std::chrono::duration<double>(x - t0).count());
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("a concern ticks only when it asks: tick_every repeats, tick_after "
+          "runs once at the earliest time asked for",
+          "[concern_base]") {
+  base_fixture fix;
+  std::vector<p2p0mq::time_point> ticks;
+  auto handle = fix.sys().spawn<ticker>(fix.ctx, &ticks);
+  auto& self = *caf::actor_cast<ticker*>(handle);
+  auto t0 = fix.now();
+  fix.advance(10s);
+  CHECK(ticks.empty());
+  // Two one-shots: the earlier one wins, the later one is dropped.
+  self.tick_after(5s);
+  self.tick_after(2s);
+  fix.advance(10s);
+  CHECK(seconds_since(t0, ticks) == std::vector<double>{12});
+  ticks.clear();
+  t0 = fix.now();
+  self.tick_every(3s);
+  fix.advance(10s);
+  CHECK(seconds_since(t0, ticks) == std::vector<double>{3, 6, 9});
+  // A zero period stops the ticks.
+  self.tick_every(0s);
+  fix.advance(10s);
+  CHECK(ticks.size() == 3);
+  caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  fix.run();
+}
+
+TEST_CASE("a function-based concern with an on_tick handler ticks every "
+          "tick_interval",
+          "[concern_base]") {
+  base_fixture fix{[](p2p0mq::config& cfg) { cfg.tick_interval = 5s; }};
+  auto ticks = std::make_shared<int>(0);
+  concern_handlers h;
+  h.on_tick = [ticks](concern_base&) { ++*ticks; };
+  fix.add_concern("ticking", make_concern(h));
+  fix.add_concern("quiet", make_concern(concern_handlers{}));
+  fix.advance(4s);
+  CHECK(*ticks == 0);
+  fix.advance(1s);
+  CHECK(*ticks == 1);
+  fix.advance(10s);
+  CHECK(*ticks == 3);
+}
+
+TEST_CASE("a concern that watches the peers sees every peer at once, then "
+          "each change; one that takes due work gets it",
+          "[concern_base]") {
+  base_fixture fix;
+  fix.add("peer-0001");
+  auto changes = std::make_shared<std::vector<std::string>>();
+  auto due = std::make_shared<std::vector<std::string>>();
+  concern_handlers h;
+  h.on_start = [](concern_base& self) {
+    self.watch_peers();
+    self.take_due(p2p0mq::due_kind::greeting);
+  };
+  h.on_peers_changed = [changes](concern_base&,
+                                 const std::vector<p2p0mq::peer_change>& xs) {
+    for (auto& x : xs)
+      changes->push_back(std::to_string(static_cast<int>(x.what)) + " " +
+                         x.record.uuid + " " +
+                         std::string{to_string(x.record.state)});
+  };
+  h.on_due = [due](concern_base&, p2p0mq::due_kind kind,
+                   const std::vector<peer>& xs) {
+    for (auto& x : xs)
+      due->push_back(std::string{to_string(kind)} + " " + x.uuid);
+  };
+  fix.add_concern("watcher", make_concern(h));
+  CHECK(*changes == std::vector<std::string>{"0 peer-0001 INITIAL"});
+  // Nobody took greetings before: peer-0001 is handed out at once.
+  CHECK(*due == std::vector<std::string>{"greeting peer-0001"});
+  fix.add("peer-0002");
+  REQUIRE(fix.heard(fix.incoming("peer-0001", "hb")));
+  CHECK(*changes == std::vector<std::string>{"0 peer-0001 INITIAL",
+                                             "0 peer-0002 INITIAL",
+                                             "1 peer-0001 CONNECTED"});
+  CHECK(*due ==
+        std::vector<std::string>{"greeting peer-0001", "greeting peer-0002"});
+  REQUIRE(p2p0mq::testing::ask<bool>(fix, fix.peers, p2p0mq::remove_atom::value,
+                                     std::string{"peer-0002"}));
+  CHECK(changes->back() == "2 peer-0002 INITIAL");
 }
 
 // -- loopback -----------------------------------------------------------------

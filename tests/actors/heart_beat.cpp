@@ -360,7 +360,7 @@ TEST_CASE("a dropped or long unanswered heart-beat measures no round trip",
   fix.run();
   fix.deliver(fix.hb("peer-0001", message_kind::reply, beats[0].msg.id));
   CHECK(fix.get("peer-0001").round_trips.empty());
-  // Unanswered for a time-to-live (30 s): forgotten at the next tick.
+  // Unanswered for a time-to-live (30 s): forgotten.
   while (fix.beats().size() < 2)
     fix.advance(1s);
   auto late = fix.beats()[1];

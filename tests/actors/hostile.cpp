@@ -663,12 +663,10 @@ struct producer_state {
 
 /// A concern that only counts the outcomes of its messages, into `t`, and
 /// asks for every failed send to be tried again.
-p2p0mq::concern_actor::behavior_type
-producer(p2p0mq::concern_actor::stateful_pointer<producer_state>,
+p2p0mq::owner_actor::behavior_type
+producer(p2p0mq::owner_actor::stateful_pointer<producer_state>,
          std::shared_ptr<tally> t) {
   return {
-      [](p2p0mq::incoming_atom, const message&) {},
-      [](p2p0mq::tick_atom) {},
       [t](p2p0mq::sent_atom, const message&) { ++t->sent; },
       [t](p2p0mq::send_failed_atom, const message&, const caf::error&) {
         ++t->failed;

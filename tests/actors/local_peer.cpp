@@ -37,11 +37,9 @@ namespace {
 using loopback = p2p0mq::testing::loopback;
 
 /// Owner of test requests: forwards drops to `listener`.
-concern_actor::behavior_type owner_impl(concern_actor::pointer,
-                                        caf::actor listener) {
+owner_actor::behavior_type owner_impl(owner_actor::pointer,
+                                      caf::actor listener) {
   return {
-      [](incoming_atom, const message&) {},
-      [](tick_atom) {},
       [](sent_atom, const message&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [listener](dropped_atom, const message& msg, const caf::error& err) {
@@ -65,12 +63,16 @@ concern_actor::behavior_type flaky_impl(concern_actor::pointer self,
           throw std::runtime_error("flaky concern exploded on purpose");
         self->send(ctx.sender, outgoing_atom::value,
                    ctx.make_reply(msg, msg.payload, self->clock().now()),
-                   priority::fast, concern_actor{self});
+                   priority::fast, owner_actor{self});
       },
       [](tick_atom) {},
       [](sent_atom, const message&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
+      [](changed_atom, const std::vector<peer_change>&) {},
+      [](due_atom, due_kind, const std::vector<peer>&) {},
+      [](wanted_atom, const std::vector<wanted_route>&) {},
+      [](stats_atom) { return concern_counters{}; },
   };
 }
 
@@ -83,7 +85,7 @@ concern_factory flaky(caf::actor listener) {
 /// Sends a request for `command` from `from` to `to` and waits for its reply
 /// at `self` (the listener of `from`'s concern). Returns whether it came.
 bool round_trip(caf::scoped_actor& self, local_peer& from, const local_peer& to,
-                const std::string& command, const concern_actor& owner,
+                const std::string& command, const owner_actor& owner,
                 payload body = payload{}) {
   auto msg = from.context().make_request(to.uuid(), command, std::move(body),
                                          std::chrono::steady_clock::now());
@@ -271,7 +273,6 @@ TEST_CASE("metrics hold each peer's heart-beat round trips and the traffic "
   auto fast = [&](const std::string& uuid) {
     auto settings = test_settings(uuid);
     settings.heart_beat_interval = 50ms;
-    settings.tick_interval = 20ms;
     return net.start(settings);
   };
   auto a = fast("peer-a-0001");
@@ -370,7 +371,7 @@ TEST_CASE("a concern that throws is restarted and traffic continues",
   // This request makes b's concern throw: no reply comes.
   auto boom = payload_builder{}.add_integer("explode", 1).build();
   CHECK(!round_trip(self, *a, *b, "flaky", owner, boom));
-  // The manager restarted it: the next request is answered.
+  // The supervisor restarted it: the next request is answered.
   CHECK(wait_until(
       net.sys, [&] { return round_trip(self, *a, *b, "flaky", owner); },
       5000ms));
@@ -440,7 +441,6 @@ TEST_CASE("a connected pair logs nothing at the default level while "
   auto fast = [&](const std::string& uuid) {
     auto settings = test_settings(uuid);
     settings.heart_beat_interval = 50ms;
-    settings.tick_interval = 20ms;
     auto result =
         std::make_unique<local_peer>(net.sys, settings, net.zmq_context);
     REQUIRE(!result->start());

@@ -450,7 +450,14 @@ TEST_CASE("an INITIAL peer with a host is greeted once, and again only "
   CHECK(fix.greet() == strings{"peer-0001"});
   CHECK(fix.greet().empty());
   CHECK(fix.get("peer-0001").state == peer_state::initial);
-  CHECK(fix.wire.empty());
+  // Each greeting has the sender connect first; nothing else is told.
+  REQUIRE(fix.wire.connects.size() == 2);
+  for (auto& x : fix.wire.connects) {
+    CHECK(x.uuid == "peer-0001");
+    CHECK(x.endpoint == "tcp://10.0.0.1:5001");
+  }
+  CHECK(fix.wire.outgoing.empty());
+  CHECK(fix.wire.routes.empty());
 }
 
 TEST_CASE("a NO_CONNECTION peer is greeted again after 120 s, then after a "
@@ -544,7 +551,11 @@ TEST_CASE("the peer table loads the stored peers as INITIAL peers before its "
   CHECK(fix.get("peer-0002").port == 5002);
   // The connector contacts them.
   CHECK(fix.greet() == strings{"peer-0001", "peer-0002"});
-  CHECK(fix.wire.empty());
+  REQUIRE(fix.wire.connects.size() == 2);
+  CHECK(fix.wire.connects[0].endpoint == "tcp://10.0.0.1:5001");
+  CHECK(fix.wire.connects[1].endpoint == "tcp://10.0.0.2:5002");
+  CHECK(fix.wire.outgoing.empty());
+  CHECK(fix.wire.routes.empty());
 }
 
 TEST_CASE("a row another connection inserts becomes an INITIAL peer within "
@@ -800,7 +811,7 @@ namespace {
 caf::expected<peer> learn(table_fixture& fix, const std::string& uuid) {
   return p2p0mq::testing::ask<peer>(fix, fix.peers, p2p0mq::learn_atom::value,
                                     uuid, std::string{"10.0.0.1"},
-                                    std::uint16_t{5000});
+                                    std::uint16_t{5000}, false);
 }
 
 strings removed(const table_fixture& fix) {

@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A receiver on an inproc ROUTER whose "manager" is the test's scoped actor,
+/// A receiver on an inproc ROUTER whose "dispatcher" is the test's scoped actor,
 /// and a DEALER client that plays a remote peer.
 struct receiver_fixture {
   explicit receiver_fixture(std::shared_ptr<receive_credit> credit = nullptr)
@@ -30,7 +30,8 @@ struct receiver_fixture {
     receiver_options opts;
     opts.credit = std::move(credit);
     rec = spawn_receiver(sys, std::move(server), "local-uuid",
-                         caf::actor_cast<manager_actor>(self), std::move(opts));
+                         caf::actor_cast<dispatcher_actor>(self),
+                         std::move(opts));
     client.set(zmq::sockopt::routing_id, zmq::str_buffer("remote-uuid"));
     client.set(zmq::sockopt::linger, 0);
     client.connect("inproc://receiver-test");

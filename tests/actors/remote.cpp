@@ -31,7 +31,7 @@
 #include <zmq.hpp>
 
 #include "p2p0mq/actors/concern_base.hpp"
-#include "p2p0mq/actors/manager.hpp"
+#include "p2p0mq/actors/supervisor.hpp"
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
@@ -65,6 +65,10 @@ concern_actor::behavior_type stand_in(concern_actor::pointer, inbox* box) {
       [](sent_atom, const message&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
+      [](changed_atom, const std::vector<peer_change>&) {},
+      [](due_atom, due_kind, const std::vector<peer>&) {},
+      [](wanted_atom, const std::vector<wanted_route>&) {},
+      [](stats_atom) { return concern_counters{}; },
   };
 }
 
@@ -75,7 +79,7 @@ public:
   /// Registers a running concern for `command`, as `attach_concern` does.
   concern_actor attach(const std::string& command, inbox* box) {
     auto handle = sys().spawn(stand_in, box);
-    caf::anon_send(manager, add_atom::value, command, handle);
+    caf::anon_send(supervisor, add_atom::value, command, handle);
     run();
     return handle;
   }
@@ -96,12 +100,12 @@ using ids = std::vector<std::uint64_t>;
 
 } // namespace
 
-// -- the manager's side, deterministic ----------------------------------------
+// -- the supervisor's side, deterministic -------------------------------------
 
-TEST_CASE("the manager describes its local peer to concerns elsewhere",
+TEST_CASE("the supervisor describes its local peer to concerns elsewhere",
           "[remote]") {
   remote_fixture fix;
-  auto info = p2p0mq::testing::ask<remote_context>(fix, fix.manager,
+  auto info = p2p0mq::testing::ask<remote_context>(fix, fix.supervisor,
                                                    context_atom::value);
   REQUIRE(info);
   CHECK(info->local_uuid == concern_fixture::local);
@@ -110,9 +114,10 @@ TEST_CASE("the manager describes its local peer to concerns elsewhere",
   CHECK(info->message_ttl == fix.settings->message_ttl);
   CHECK(info->requester);
   CHECK(info->peers.address() == fix.peers.address());
+  CHECK(info->sender.address() == fix.sender.address());
 }
 
-TEST_CASE("the manager hands a concern's outgoing message to the sender, "
+TEST_CASE("the supervisor hands a concern's outgoing message to the sender, "
           "numbered and timed on its own clock",
           "[remote]") {
   remote_fixture fix;
@@ -122,8 +127,8 @@ TEST_CASE("the manager hands a concern's outgoing message to the sender, "
   req.to = remote;
   req.command = "far";
   req.deadline = time_point{}; // another node's clock
-  caf::anon_send(fix.manager, outgoing_atom::value, req, priority::medium,
-                 owner);
+  caf::anon_send(fix.supervisor, outgoing_atom::value, req, priority::medium,
+                 p2p0mq::owner_actor{owner});
   fix.run();
   auto first = fix.ctx.ids->next();
   REQUIRE(fix.wire.outgoing.size() == 1);
@@ -135,8 +140,8 @@ TEST_CASE("the manager hands a concern's outgoing message to the sender, "
   CHECK(out.owner.address() == owner.address());
   // A reply keeps its id and its next hop.
   auto reply = fix.request("far", 77).make_reply(payload{}, time_point{});
-  caf::anon_send(fix.manager, outgoing_atom::value, reply, priority::fast,
-                 owner);
+  caf::anon_send(fix.supervisor, outgoing_atom::value, reply, priority::fast,
+                 p2p0mq::owner_actor{owner});
   fix.run();
   REQUIRE(fix.wire.outgoing.size() == 2);
   CHECK(fix.wire.outgoing[1].msg.id == 77);
@@ -372,11 +377,11 @@ struct middleman_net {
         5000ms);
   }
 
-  /// Whether `peer`'s manager lists `command`.
+  /// Whether `peer`'s supervisor lists `command`.
   bool serves(local_peer& peer, const std::string& command) {
     caf::scoped_actor self{sys};
     auto result = false;
-    self->request(peer.manager(), 5s, get_atom::value)
+    self->request(peer.supervisor(), 5s, get_atom::value)
         .receive(
             [&](const std::vector<std::string>& xs) {
               result = std::find(xs.begin(), xs.end(), command) != xs.end();
@@ -425,7 +430,7 @@ TEST_CASE("a concern in another process with a trusted certificate serves "
   auto rejected = client->request(server->uuid(), "upper", payload{}, 5s);
   REQUIRE_FALSE(rejected);
   CHECK(rejected.error() == errc::rejected);
-  // Killed: the manager notices and unregisters it.
+  // Killed: the supervisor notices and unregisters it.
   auto mark = net.log.mark();
   child.kill_now();
   CHECK(p2p0mq::testing::wait_until(

@@ -15,7 +15,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "p2p0mq/actors/manager.hpp"
+#include "p2p0mq/actors/supervisor.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "support/concern_fixture.hpp"
@@ -55,18 +55,22 @@ concern_actor::behavior_type recorder(concern_actor::pointer, seen* log) {
       [](sent_atom, const message&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
+      [](changed_atom, const std::vector<peer_change>&) {},
+      [](due_atom, due_kind, const std::vector<peer>&) {},
+      [](wanted_atom, const std::vector<wanted_route>&) {},
+      [](stats_atom) { return concern_counters{}; },
   };
 }
 
 constexpr const char* remote = "peer-0001";
 
-/// A concern fixture with the manager's requester at hand and a recording
+/// A concern fixture with the local peer's requester at hand and a recording
 /// concern for the command `upper`.
 class requester_fixture : public concern_fixture {
 public:
   explicit requester_fixture(const std::function<void(config&)>& tune = nullptr)
       : concern_fixture(tune) {
-    auto info = p2p0mq::testing::ask<remote_context>(*this, manager,
+    auto info = p2p0mq::testing::ask<remote_context>(*this, supervisor,
                                                      context_atom::value);
     REQUIRE(info);
     requester = info->requester;
@@ -279,12 +283,12 @@ TEST_CASE("requests that cannot be made are invalid_request and send nothing",
   CHECK(fix.wire.outgoing.empty());
 }
 
-TEST_CASE("callers still waiting when the manager stops get "
+TEST_CASE("callers still waiting when the requester stops get "
           "local_peer_stopped",
           "[requester]") {
   requester_fixture fix;
   auto answer = fix.ask();
-  caf::anon_send_exit(fix.manager, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(fix.requester, caf::exit_reason::user_shutdown);
   fix.run();
   CHECK(error_of(answer) == errc::local_peer_stopped);
 }

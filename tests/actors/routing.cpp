@@ -309,7 +309,7 @@ TEST_CASE("a ROUTED peer comes back to CONNECTED when a direct message "
   REQUIRE(net.run_until([&] { return net.answered(a, id); }, 5s));
   REQUIRE(net.sees(a, c, peer_state::routed, b));
   // C learns A's address afresh and greets it directly.
-  auto removed = p2p0mq::testing::try_ask<bool>(net, net[c].ctx.peers,
+  auto removed = p2p0mq::testing::try_ask<bool>(net, net[c].actors.peer_table(),
                                                 p2p0mq::remove_atom::value, a);
   REQUIRE(removed);
   REQUIRE(*removed);

@@ -116,10 +116,8 @@ struct outcomes {
   }
 };
 
-concern_actor::behavior_type owner_impl(concern_actor::pointer, outcomes* out) {
+owner_actor::behavior_type owner_impl(owner_actor::pointer, outcomes* out) {
   return {
-      [](incoming_atom, const message&) {},
-      [](tick_atom) {},
       [out](sent_atom, message& msg) {
         out->events.push_back({outcomes::sent, std::move(msg), caf::error{}});
       },
@@ -157,7 +155,7 @@ struct fixture {
   std::shared_ptr<wire_record> wire = std::make_shared<wire_record>();
   std::shared_ptr<config> settings = std::make_shared<config>();
   outcomes out;
-  concern_actor owner;
+  owner_actor owner;
   sender_actor sender;
 
   fixture() {
@@ -176,9 +174,11 @@ struct fixture {
     det.run();
   }
 
+  /// The sender's stop sequence, then its exit.
   void stop() {
     if (!sender)
       return;
+    caf::anon_send(sender, stop_atom::value);
     caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
     sender = nullptr;
     det.run();
@@ -579,51 +579,49 @@ TEST_CASE("sender lists the destinations its messages wait for without a "
 
 namespace {
 
-/// A concern that asks the sender for the destinations without a route at
-/// start and on each tick, as the ask-around concern does; counts its ticks.
-concern_actor::behavior_type finder_impl(concern_actor::pointer self,
-                                         sender_actor sender, int* ticks) {
-  auto ask = [self, sender] {
-    self->request(sender, caf::infinite, find_atom::value)
-        .then([](const std::vector<wanted_route>&) {});
-  };
-  ask();
+/// Records the destinations a sender says start to wait.
+route_watcher_actor::behavior_type
+route_watcher_impl(route_watcher_actor::pointer,
+                   std::vector<std::string>* targets) {
   return {
-      [](incoming_atom, const message&) {},
-      [ticks, ask](tick_atom) {
-        ++*ticks;
-        ask();
+      [targets](wanted_atom, const std::vector<wanted_route>& xs) {
+        for (auto& x : xs)
+          targets->push_back(x.target);
       },
-      [](sent_atom, const message&) {},
-      [](send_failed_atom, const message&, const caf::error&) { return false; },
-      [](dropped_atom, const message&, const caf::error&) {},
   };
 }
 
 } // namespace
 
-TEST_CASE("sender ticks the one who asks for destinations without a route "
-          "when a new one starts to wait",
+TEST_CASE("sender tells its route watchers of each destination that starts "
+          "to wait for a route",
           "[sender]") {
   fixture f;
   f.start();
-  int ticks = 0;
-  auto finder = f.det.sys().spawn(finder_impl, f.sender, &ticks);
+  std::vector<std::string> targets;
+  auto watcher = f.det.sys().spawn(route_watcher_impl, &targets);
+  caf::anon_send(f.sender, subscribe_atom::value, watcher);
   f.det.run();
   f.hand(f.make_routed("peer-0001", 1));
-  CHECK(ticks == 1);
+  CHECK(targets == std::vector<std::string>{"peer-0001"});
   // Not for another message to the same destination.
   f.hand(f.make_routed("peer-0001", 2));
-  CHECK(ticks == 1);
+  CHECK(targets.size() == 1);
   f.hand(f.make_routed("peer-0002", 3));
-  CHECK(ticks == 2);
+  CHECK(targets == std::vector<std::string>{"peer-0001", "peer-0002"});
   // Nor for an UNREACHABLE peer, nor for a message that has a route.
   f.route("peer-0003", peer_state::unreachable);
   f.hand(f.make_routed("peer-0003", 4));
   f.route("peer-0004", peer_state::connected);
   f.hand(f.make_routed("peer-0004", 5));
-  CHECK(ticks == 2);
-  caf::anon_send_exit(finder, caf::exit_reason::user_shutdown);
+  CHECK(targets.size() == 2);
+  // Once its messages left, a destination that waits again is told again.
+  f.route("peer-0001", peer_state::connected);
+  f.route("peer-0001", peer_state::no_connection);
+  f.hand(f.make_routed("peer-0001", 6));
+  CHECK(targets ==
+        std::vector<std::string>{"peer-0001", "peer-0002", "peer-0001"});
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
 }
 
 // -- limits -------------------------------------------------------------------
@@ -922,7 +920,7 @@ TEST_CASE("sender ends every message handed to it exactly once, whatever the "
       peer_state::routed,  peer_state::unreachable, peer_state::no_connection};
   // Three owners with their own logs, answering `send_failed` at random.
   std::vector<std::unique_ptr<outcomes>> logs;
-  std::vector<concern_actor> owners;
+  std::vector<owner_actor> owners;
   for (int i = 0; i < 3; ++i) {
     logs.push_back(std::make_unique<outcomes>());
     logs.back()->retry = [&](const message&) { return chance(0.6); };

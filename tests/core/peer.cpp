@@ -589,3 +589,49 @@ TEST_CASE("round-trip times keep the last eight samples: last, min, mean and "
   CHECK(x.last() == 0s);
   CHECK(x.min() == 0s);
 }
+
+TEST_CASE("next_due is the first instant any rule acts on a peer", "[peer]") {
+  p2p0mq::config cfg;
+  const time_point t0{1000s};
+  auto acts = [&](const peer& p, time_point now) {
+    return p.heart_beat_due(now, cfg) != heart_beat_action::none ||
+           p.connect_due(now, cfg) != connect_action::none;
+  };
+  std::vector<peer> xs;
+  for (auto state :
+       {peer_state::initial, peer_state::connecting, peer_state::connected,
+        peer_state::routed, peer_state::unreachable, peer_state::no_connection})
+    for (auto host : {"", "10.0.0.1"}) {
+      peer p;
+      p.uuid = "peer-0001";
+      p.host = host;
+      p.state = state;
+      p.state_since = t0;
+      p.last_heard = t0;
+      p.next_heart_beat = t0 + 4s;
+      p.next_connect = t0 + 120s;
+      p.via = state == peer_state::routed ? "relay-01" : "";
+      xs.push_back(p);
+    }
+  for (auto& p : xs) {
+    CAPTURE(p2p0mq::to_string(p.state), p.host);
+    auto due = p.next_due(cfg);
+    if (due == time_point::max()) {
+      // No rule acts, however long we wait.
+      CHECK_FALSE(acts(p, t0 + 10000s));
+      continue;
+    }
+    if (due <= t0) {
+      CHECK(acts(p, t0));
+      continue;
+    }
+    CHECK_FALSE(acts(p, due - duration{1}));
+    CHECK(acts(p, due));
+  }
+  // The times each state is due at.
+  CHECK(xs[1].next_due(cfg) == time_point{});           // INITIAL with a host
+  CHECK(xs[3].next_due(cfg) == t0 + 40s + duration{1}); // CONNECTING
+  CHECK(xs[5].next_due(cfg) == t0 + 4s);                // CONNECTED
+  CHECK(xs[10].next_due(cfg) == time_point::max()); // NO_CONNECTION, no host
+  CHECK(xs[11].next_due(cfg) == t0 + 120s);         // NO_CONNECTION with a host
+}

@@ -1,9 +1,10 @@
 #pragma once
 
-// Deterministic fixtures for the peer table, the manager and the concerns: a
-// fake sender that records what it is asked to do instead of touching
-// sockets, a peer table wired to it, and (for concerns) a manager on the same
-// context. Everything runs on the test's thread under CAF's test coordinator.
+// Deterministic fixtures for the peer table, the dispatcher, the supervisor
+// and the concerns: a fake sender that records what it is asked to do
+// instead of touching sockets, a peer table wired to it, and (for concerns)
+// the rest of a local peer's actors, built by its `assembly`. Everything runs
+// on the test's thread under CAF's test coordinator.
 
 #include <catch2/catch.hpp>
 
@@ -22,9 +23,9 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "p2p0mq/actors/assembly.hpp"
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
-#include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/peer_table.hpp"
 #include "p2p0mq/config.hpp"
 #include "p2p0mq/message.hpp"
@@ -59,7 +60,7 @@ struct sender_record {
     std::size_t seq;
     message msg;
     priority prio;
-    concern_actor owner;
+    owner_actor owner;
     time_point at;
   };
 
@@ -84,6 +85,8 @@ struct sender_record {
   std::size_t calls = 0;
   /// What the fake answers to `find_atom` (set by the test).
   std::vector<wanted_route> wanted;
+  /// Who subscribed to wanted routes (`subscribe_atom`).
+  std::vector<route_watcher_actor> route_watchers;
 
   /// Forgets every call recorded so far.
   void clear() {
@@ -120,7 +123,7 @@ inline sender_actor::behavior_type fake_sender(sender_actor::pointer self,
                                  std::move(endpoint), self->clock().now()});
       },
       [self, rec](outgoing_atom, message& msg, priority prio,
-                  concern_actor& owner) {
+                  owner_actor& owner) {
         rec->outgoing.push_back({rec->calls++, std::move(msg), prio,
                                  std::move(owner), self->clock().now()});
       },
@@ -135,7 +138,29 @@ inline sender_actor::behavior_type fake_sender(sender_actor::pointer self,
             {rec->calls++, std::move(uuid), self->clock().now()});
       },
       [rec](find_atom) { return rec->wanted; },
+      [rec](subscribe_atom, route_watcher_actor& who) {
+        rec->route_watchers.push_back(std::move(who));
+      },
       [](stats_atom) { return sender_stats{}; },
+      [](stop_atom) { return std::uint64_t{0}; },
+  };
+}
+
+/// The work a peer table made due, as a watcher of both kinds saw it.
+struct due_record {
+  std::vector<std::string> greetings;
+  std::vector<std::string> beats;
+};
+
+/// Records the work a peer table hands out into `rec` (owned by the test).
+inline due_watcher_actor::behavior_type due_recorder(due_watcher_actor::pointer,
+                                                     due_record* rec) {
+  return {
+      [rec](due_atom, due_kind kind, const std::vector<peer>& peers) {
+        auto& xs = kind == due_kind::greeting ? rec->greetings : rec->beats;
+        for (auto& p : peers)
+          xs.push_back(p.uuid);
+      },
   };
 }
 
@@ -156,27 +181,52 @@ inline payload address_payload(const std::string& host, std::int64_t port) {
       .build();
 }
 
-/// A deterministic system with a fake sender and a real peer table.
+/// A deterministic system with a fake sender and a real peer table. A
+/// recorder takes the greetings and heart-beats the table makes due, from
+/// the first call of `greet` and `heart_beat` on (the table applies the rules
+/// of a kind only while someone takes that work: before the first call,
+/// nothing is due, as when a local peer runs no concern for it).
 class table_fixture : public deterministic {
 public:
   /// Our own uuid.
   static constexpr const char* local = "local-0000";
 
   /// `tune` may change the settings before any actor sees them; the peer
-  /// table owns `store` if there is one.
+  /// table owns `store` if there is one. With `whole_peer`, the table is the
+  /// one of a whole local peer's actors (see `assembly`), without the
+  /// built-in concerns, on the fake sender.
   explicit table_fixture(const std::function<void(config&)>& tune = nullptr,
-                         std::unique_ptr<peer_store> store = nullptr)
+                         std::unique_ptr<peer_store> store = nullptr,
+                         bool whole_peer = false)
       : settings(std::make_shared<config>()) {
     settings->uuid = local;
     if (tune)
       tune(*settings);
     sender = sys().spawn(fake_sender, &wire);
-    peers = spawn_peer_table(sys(), settings, sender, std::move(store));
+    store_setup setup{std::move(store), false};
+    if (whole_peer) {
+      assembly_parts parts;
+      parts.settings = settings;
+      parts.host = "127.0.0.1";
+      parts.port = 7000;
+      parts.sender = sender;
+      parts.store = std::move(setup);
+      parts.built_in_concerns = false;
+      actors = assembly::spawn(sys(), std::move(parts));
+      peers = actors.peer_table();
+    } else {
+      peers = spawn_peer_table(sys(), settings, sender, std::move(setup));
+    }
+    due_watcher = sys().spawn(due_recorder, &due);
     run();
   }
 
   ~table_fixture() {
-    caf::anon_send_exit(peers, caf::exit_reason::user_shutdown);
+    // The table's stop sequence: its store syncs a last time.
+    try_ask<bool>(*this, peers, stop_atom::value);
+    if (actors.supervisor())
+      actors.kill(caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(due_watcher, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
     run();
   }
@@ -201,9 +251,12 @@ public:
     return ask<peer>(*this, peers, get_atom::value, uuid);
   }
 
-  /// Tells the peer table that `msg` arrived; returns its answer.
+  /// Tells the peer table that `msg` arrived; returns the record of its
+  /// source after that (`errc::unknown_peer` for a peer it does not know).
   caf::expected<peer> heard(const message& msg) {
-    return ask<peer>(*this, peers, heard_atom::value, msg);
+    caf::anon_send(peers, heard_atom::value, msg);
+    run();
+    return lookup(msg.source);
   }
 
   /// Asks the peer table to move `uuid` to `next`; returns its answer.
@@ -211,14 +264,29 @@ public:
     return ask<peer>(*this, peers, state_atom::value, uuid, next);
   }
 
-  /// Applies the heart-beat rules now; returns the uuids due for a beat.
+  /// The uuids of the peers the heart-beat rules made due since the last
+  /// call, in the order handed out (sorted within each due time); the first
+  /// call takes the beats due now.
   std::vector<std::string> heart_beat() {
-    return uuids(ask<std::vector<peer>>(*this, peers, heart_beat_atom::value));
+    take(due_kind::heart_beat);
+    return std::exchange(due.beats, {});
   }
 
-  /// Applies the connector rules now; returns the uuids to greet.
+  /// The uuids of the peers handed out to greet since the last call; the
+  /// first call takes the greetings due now.
   std::vector<std::string> greet() {
-    return uuids(ask<std::vector<peer>>(*this, peers, greet_atom::value));
+    take(due_kind::greeting);
+    return std::exchange(due.greetings, {});
+  }
+
+  /// Has the recorder take the work of `kind` from now on, and runs.
+  void take(due_kind kind) {
+    auto& taken = kind == due_kind::greeting ? greetings_taken_ : beats_taken_;
+    if (!taken) {
+      taken = true;
+      caf::anon_send(peers, subscribe_atom::value, kind, due_watcher);
+    }
+    run();
   }
 
   /// A message `command` of `kind` from `source` for us, as the receiver
@@ -253,49 +321,37 @@ public:
   sender_record wire;
   sender_actor sender;
   peer_table_actor peers;
+  due_record due;
+  due_watcher_actor due_watcher;
+  /// The actors of the whole local peer, with `whole_peer`.
+  assembly actors;
 
 private:
-  static std::vector<std::string>
-  uuids(const caf::expected<std::vector<peer>>& xs) {
-    REQUIRE(xs);
-    std::vector<std::string> result;
-    for (auto& x : *xs)
-      result.push_back(x.uuid);
-    return result;
-  }
+  bool greetings_taken_ = false;
+  bool beats_taken_ = false;
 };
 
-/// A table fixture plus a manager running on a full concern context; concerns
-/// are added to the manager by the test.
+/// The actors of a whole local peer on a fake sender (see `table_fixture`),
+/// without the built-in concerns: the test adds the concerns it looks at.
 class concern_fixture : public table_fixture {
 public:
   explicit concern_fixture(const std::function<void(config&)>& tune = nullptr)
-      : table_fixture(tune) {
-    ctx.local_uuid = local;
-    ctx.host = "127.0.0.1";
-    ctx.port = 7000;
-    ctx.sender = sender;
-    ctx.peers = peers;
-    ctx.settings = settings;
-    ctx.ids = std::make_shared<message_id_counter>();
-    manager = spawn_manager(sys(), ctx);
-    run();
-  }
-
-  ~concern_fixture() {
-    caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+      : table_fixture(tune, nullptr, true),
+        ctx(actors.context()),
+        supervisor(actors.supervisor()),
+        dispatcher(actors.dispatcher()) {
     run();
   }
 
   /// Registers the concern of `command` from `factory`.
   void add_concern(const std::string& command, concern_factory factory) {
-    caf::anon_send(manager, add_atom::value, command, std::move(factory));
+    caf::anon_send(supervisor, add_atom::value, command, std::move(factory));
     run();
   }
 
-  /// Hands `msg` to the manager as the receiver would.
+  /// Hands `msg` to the dispatcher as the receiver would.
   void deliver(message msg) {
-    caf::anon_send(manager, incoming_atom::value,
+    caf::anon_send(dispatcher, incoming_atom::value,
                    std::vector<message>{std::move(msg)});
     run();
   }
@@ -313,7 +369,8 @@ public:
   }
 
   concern_context ctx;
-  manager_actor manager;
+  supervisor_actor supervisor;
+  dispatcher_actor dispatcher;
 };
 
 } // namespace p2p0mq::testing

@@ -125,7 +125,7 @@ double run_driver(caf::actor_system& sys, local_peer& asker,
 bool serves(caf::actor_system& sys, local_peer& peer) {
   caf::scoped_actor self{sys};
   auto result = false;
-  self->request(peer.manager(), 5s, get_atom::value)
+  self->request(peer.supervisor(), 5s, get_atom::value)
       .receive(
           [&](const std::vector<std::string>& xs) {
             for (auto& x : xs)

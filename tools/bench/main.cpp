@@ -56,7 +56,7 @@ struct bench_config : system_config {
         .add(concern_requests, "concern-requests",
              "requests of each concern request/reply run")
         .add(serve_concern, "serve-concern",
-             "internal: serve the concern runs' manager on this port")
+             "internal: serve the concern runs' local peer on this port")
         .add(remote_certs, "remote-certs",
              "internal: the certificates of the concern runs")
         .add(serve_plain, "serve-plain",
@@ -90,15 +90,17 @@ concern_actor::behavior_type counter(concern_actor::pointer self,
       [](sent_atom, const message&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
+      [](changed_atom, const std::vector<peer_change>&) {},
+      [](due_atom, due_kind, const std::vector<peer>&) {},
+      [](wanted_atom, const std::vector<wanted_route>&) {},
+      [](stats_atom) { return concern_counters{}; },
   };
 }
 
 /// Owns the benchmark's requests; counts the ones dropped.
-concern_actor::behavior_type owner(concern_actor::pointer,
-                                   std::shared_ptr<std::size_t> dropped) {
+owner_actor::behavior_type owner(owner_actor::pointer,
+                                 std::shared_ptr<std::size_t> dropped) {
   return {
-      [](incoming_atom, const message&) {},
-      [](tick_atom) {},
       [](sent_atom, const message&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [dropped](dropped_atom, const message&, const caf::error&) {
@@ -234,7 +236,7 @@ struct line_of_peers {
 double send_and_count(caf::scoped_actor& self, local_peer& from,
                       const local_peer& to, const std::string& command,
                       std::size_t count, const payload& body,
-                      const concern_actor& sink) {
+                      const owner_actor& sink) {
   auto start = clock_type::now();
   for (std::size_t i = 0; i < count; ++i)
     from.send(from.context().make_request(to.uuid(), command, body,
@@ -253,7 +255,7 @@ double send_and_count(caf::scoped_actor& self, local_peer& from,
 std::vector<double> echo_round_trips(caf::scoped_actor& self, local_peer& from,
                                      const local_peer& to, std::size_t count,
                                      const payload& body,
-                                     const concern_actor& sink) {
+                                     const owner_actor& sink) {
   std::vector<double> result;
   result.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {

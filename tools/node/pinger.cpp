@@ -80,7 +80,7 @@ void send_ping(pinger_ptr self, time_point now) {
   ++st.next_seq;
   st.next_send = now + st.plan.interval;
   self->send(st.ctx.sender, outgoing_atom::value, std::move(msg),
-             priority::fast, concern_actor{self});
+             priority::fast, owner_actor{self});
 }
 
 /// Whether pinging `target` can start, and how it is reached: CONNECTED or
@@ -188,6 +188,10 @@ concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
         ++st.lost;
         st.waiting.erase(i);
       },
+      [](changed_atom, const std::vector<peer_change>&) {},
+      [](due_atom, due_kind, const std::vector<peer>&) {},
+      [](wanted_atom, const std::vector<wanted_route>&) {},
+      [](stats_atom) { return concern_counters{}; },
   };
 }
 

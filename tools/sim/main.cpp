@@ -40,7 +40,8 @@ void usage(std::FILE* out) {
   std::fputs(
       "usage: p2p0mq-sim [flags]\n"
       "Runs a simulated p2p0mq network in virtual time: the real actors of\n"
-      "every local peer (manager, concerns, peer table, router, sender) on an\n"
+      "every local peer (sender, peer table, dispatcher, supervisor, router,\n"
+      "concerns), built as a local peer builds them, on an\n"
       "in-memory wire that carries the encoded frames. Peers form a random\n"
       "connected graph (a ring plus random links); each is told the address\n"
       "of its neighbours, greets them and keeps them alive with heart-beats.\n"
@@ -174,10 +175,11 @@ int main(int argc, char** argv) {
   so.link.latency = opts.latency;
   so.link.loss = opts.loss;
   sim_network net{so};
-  // The peers start over one tick interval, so their timers spread out
-  // over it as on a real network.
-  auto graph = add_random_network(net, opts.peers, opts.degree, opts.seed,
-                                  so.defaults.tick_interval / opts.peers);
+  // The peers start over one second, so their timers spread out over it
+  // as on a real network.
+  auto graph =
+      add_random_network(net, opts.peers, opts.degree, opts.seed,
+                         duration{std::chrono::seconds{1}} / opts.peers);
   auto& edges = graph.links;
   auto rss1 = resident_kib();
   auto setup = seconds_since(t0);

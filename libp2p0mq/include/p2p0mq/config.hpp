@@ -96,7 +96,7 @@ struct config {
   int receive_high_water_mark = 10000;
 
   /// The most batches of received messages (up to 1024 messages or 4 MiB
-  /// each) the manager may have in its mailbox, not yet handled; while it
+  /// each) the dispatcher may have in its mailbox, not yet handled; while it
   /// has that many the receiver reads nothing, and ZeroMQ's receive
   /// high-water mark, then TCP, hold the sending peers back. 0: no limit.
   std::size_t unprocessed_batch_limit = 8;

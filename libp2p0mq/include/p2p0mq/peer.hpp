@@ -195,6 +195,15 @@ struct peer {
   /// `send_hello`; a CONNECTING peer whose `hello` has gone unanswered for
   /// more than the unresponsive threshold → `give_up`; else `none`.
   connect_action connect_due(time_point now, const config& cfg) const noexcept;
+
+  /// The earliest time at which `heart_beat_due` or `connect_due` can ask for
+  /// anything but `none`, so that the owner of the peer arms one timer
+  /// instead of asking at every instant: `next_heart_beat` for a peer that
+  /// does heart-beats; `time_point{}` (due at once) for an INITIAL peer with
+  /// a host; `next_connect` for a NO_CONNECTION peer with a host; the first
+  /// instant after the unresponsive threshold for a CONNECTING peer; and
+  /// `time_point::max()` for a peer no rule will act on without news of it.
+  time_point next_due(const config& cfg) const noexcept;
 };
 
 } // namespace p2p0mq

@@ -16,8 +16,8 @@
 
 namespace p2p0mq {
 
-/// What a concern of one local peer works with. The manager hands a copy to
-/// every concern it spawns; it never changes while the local peer runs.
+/// What a concern of one local peer works with. The supervisor hands a copy
+/// to every concern it spawns; it never changes while the local peer runs.
 struct concern_context {
   /// The local peer's uuid.
   std::string local_uuid;
@@ -28,7 +28,8 @@ struct concern_context {
   /// Port our receiver is bound to.
   std::uint16_t port = 0;
 
-  /// Where outgoing messages go.
+  /// Where outgoing messages go (on another node: for anything but outgoing
+  /// messages, which go to `outlet`).
   sender_actor sender;
 
   /// The owner of the peer records.
@@ -39,20 +40,20 @@ struct concern_context {
 
   /// The local peer's message numbers, shared by its concerns. Null for a
   /// concern on another node: its new requests leave with id 0 and the
-  /// manager numbers them.
+  /// supervisor numbers them.
   std::shared_ptr<message_id_counter> ids;
 
   /// The command id the concern serves, set by whoever spawns it from its
-  /// factory (the manager, or `attach_concern`); empty elsewhere.
+  /// factory (the supervisor, or `attach_concern`); empty elsewhere.
   std::string command;
 
   /// The local peer's requester: for requests whose reply a caller waits for.
   requester_actor requester;
 
-  /// For a concern on another node: the manager it serves, which takes its
-  /// outgoing messages (numbering new requests and timing them on the local
-  /// peer's clock). Empty for a concern on the local peer's node, which hands
-  /// them to `sender`.
+  /// For a concern on another node: the supervisor it serves, which takes
+  /// its outgoing messages (numbering new requests and timing them on the
+  /// local peer's clock). Empty for a concern on the local peer's node,
+  /// which hands them to `sender`.
   outgoing_actor outlet;
 
   /// Makes a request from us to `to`, numbered (0 without `ids`) and with its
@@ -67,9 +68,9 @@ struct concern_context {
                      time_point now) const;
 };
 
-/// Spawns one concern for a local peer. The manager calls it at start and
+/// Spawns one concern for a local peer. The supervisor calls it at start and
 /// again after the concern failed, so it must make a fresh actor each time.
-/// `parent` is the manager, for spawning in the same actor system.
+/// `parent` is the supervisor, for spawning in the same actor system.
 using concern_factory =
     std::function<concern_actor(caf::local_actor* parent, concern_context ctx)>;
 

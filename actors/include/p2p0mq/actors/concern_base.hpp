@@ -2,15 +2,18 @@
 
 // Writing a concern: a base class for the class-based form, a set of
 // handlers for the function-based form, and what both can do (send, ask,
-// reply, reject). Both are typed CAF actors of the `concern_actor` interface
-// and go through the whole life cycle of a concern: start, tick, request,
-// reply, sent / send failed / dropped, stop.
+// reply, reject, ask for timers and for news of the peers). Both are typed
+// CAF actors of the `concern_actor` interface and go through the whole life
+// cycle of a concern: start, request, reply, sent / send failed / dropped,
+// timers and news, stop.
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -129,13 +132,22 @@ private:
 /// | hook | when | default |
 /// |---|---|---|
 /// | `on_start()` | once, before any other | nothing |
-/// | `on_tick()` | every `tick_interval`, from the manager | nothing |
 /// | `on_request(request)` | a request for its command; the `answer` is sent back as the reply, or as a rejection | rejects: the concern takes no requests |
 /// | `on_reply(reply)` | a reply for its command that no requester waits for (e.g. to a `send_request`) | logs it (debug) |
 /// | `on_sent(msg)` | one of its messages was handed to ZeroMQ (final) | nothing |
 /// | `on_send_failed(msg, reason)` | a send of one of its messages failed; return true to have it tried again while its deadline lasts | true |
 /// | `on_dropped(msg, reason)` | one of its messages will never be sent (final) | logs it (info) |
+/// | `on_tick()` | a timer it asked for (`tick_every`, `tick_after`) | nothing |
+/// | `on_peers_changed(changes)` | after `watch_peers`: every peer at once, then each change | nothing |
+/// | `on_due(kind, peers)` | after `take_due(kind)`: the peers the rules made due | nothing |
+/// | `on_routes_wanted(routes)` | after `watch_wanted_routes`: destinations that start to wait for a route | nothing |
+/// | `counters()` | asked for its counters (`stats_atom`, e.g. by the metrics) | none |
 /// | `on_stop(reason)` | once, when the actor exits (reason: none or `user_shutdown` when stopped on purpose) | nothing |
+///
+/// Nothing runs between two messages: a concern that wants to act on its
+/// own asks for a timer. The built-in concerns (`hello`, `hb`, `r`, `echo`)
+/// are written with this class and nothing else, so any of them could run
+/// in another process too.
 ///
 /// Every message it sends ends in exactly one of `on_sent` and `on_dropped`.
 ///
@@ -146,8 +158,8 @@ private:
 /// unregisters one registered as a running actor.
 ///
 /// On another node (see `attach_concern`), a concern works the same; it
-/// exits, with the manager's exit reason, when the manager it serves goes
-/// down or becomes unreachable.
+/// exits, with the supervisor's exit reason, when the supervisor it serves
+/// goes down or becomes unreachable.
 class concern_base : public concern_actor::base {
 public:
   using super = concern_actor::base;
@@ -184,7 +196,7 @@ public:
 
   /// Sends a request of its command to `peer`, fire-and-forget, and returns
   /// it (its `id` identifies the reply and the outcome; on another node the
-  /// manager numbers it, and the id is 0 here). The reply comes to
+  /// supervisor numbers it, and the id is 0 here). The reply comes to
   /// `on_reply`, the outcome to `on_sent` / `on_send_failed` /
   /// `on_dropped`.
   message send_request(const std::string& peer, payload body,
@@ -200,8 +212,31 @@ public:
               priority prio = priority::fast);
 
   /// Hands `msg`, made with `context().make_request` or `make_reply`, to the
-  /// sender (the manager on another node) with this concern as its owner.
+  /// sender (the supervisor on another node) with this concern as its owner.
   void post(message msg, priority prio = priority::fast);
+
+  // -- what a concern asks for -------------------------------------------------
+
+  /// Calls `on_tick` every `period` from now on (zero or less: no more).
+  void tick_every(duration period);
+
+  /// Calls `on_tick` once, `delay` from now; when several are asked for
+  /// before it runs, once at the earliest.
+  void tick_after(duration delay);
+
+  /// Calls `on_peers_changed` with every peer of the peer table now (as
+  /// `change_kind::added`), then with each change of a peer record.
+  void watch_peers();
+
+  /// Calls `on_due(kind, peers)` whenever the peer table's rules make peers
+  /// due for that work (see `spawn_peer_table`): greetings for the concern
+  /// of `hello`, heart-beats for the concern of `hb`.
+  void take_due(due_kind kind);
+
+  /// Calls `on_routes_wanted` for each destination that starts to wait in
+  /// the sender for a route; `context().sender` lists them all on
+  /// `find_atom`.
+  void watch_wanted_routes();
 
   /// Asks `peer`'s concern of `command` and returns the response handle of
   /// the answer (see `requester_actor`), e.g.
@@ -234,6 +269,14 @@ protected:
 
   virtual void on_dropped(const message& msg, const caf::error& reason);
 
+  virtual void on_peers_changed(const std::vector<peer_change>& changes);
+
+  virtual void on_due(due_kind kind, const std::vector<peer>& peers);
+
+  virtual void on_routes_wanted(const std::vector<wanted_route>& routes);
+
+  virtual concern_counters counters() const;
+
   virtual void on_stop(const caf::error& reason);
 
 private:
@@ -247,7 +290,15 @@ private:
 
   void handle_request(const message& request);
 
+  /// Runs `on_tick` if a timer it asked for is due.
+  void handle_tick();
+
   concern_context ctx_;
+  /// The period of `tick_every`, and when it is due next.
+  duration period_{};
+  time_point next_periodic_{};
+  /// The earliest time `tick_after` asked for, if any.
+  std::optional<time_point> tick_at_;
 };
 
 /// The handlers of a function-based concern (see `make_concern`); each is
@@ -256,7 +307,9 @@ private:
 /// own functions (`delayed_send`, ...).
 ///
 /// Each instance of the concern (a restart makes a new one) runs on a copy of
-/// the handlers, so what they capture by value starts afresh with it.
+/// the handlers, so what they capture by value starts afresh with it. A
+/// concern with an `on_tick` handler ticks every `settings->tick_interval`
+/// (it may change that with `self.tick_every`).
 struct concern_handlers {
   std::function<void(concern_base& self)> on_start;
   std::function<void(concern_base& self)> on_tick;
@@ -269,6 +322,15 @@ struct concern_handlers {
   std::function<void(concern_base& self, const message& msg,
                      const caf::error& reason)>
       on_dropped;
+  std::function<void(concern_base& self,
+                     const std::vector<peer_change>& changes)>
+      on_peers_changed;
+  std::function<void(concern_base& self, due_kind kind,
+                     const std::vector<peer>& peers)>
+      on_due;
+  std::function<void(concern_base& self,
+                     const std::vector<wanted_route>& routes)>
+      on_routes_wanted;
   std::function<void(concern_base& self, const caf::error& reason)> on_stop;
 };
 

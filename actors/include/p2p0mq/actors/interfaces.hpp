@@ -1,8 +1,19 @@
 #pragma once
 
-// The typed interfaces of the actors of one local peer, and the atoms their
-// messages are made of. Each interface is documented like a protocol: every
-// message, who sends it, its reply and its errors.
+// The typed interfaces shared by the actors of one local peer, and the atoms
+// their messages are made of. Each interface is documented like a protocol:
+// every message, who sends it, its reply and its errors. The actors that
+// implement them, and their spawn functions, have headers of their own
+// (`sender.hpp`, `peer_table.hpp`, `dispatcher.hpp`, ...).
+//
+// The shape of a local peer (see `assembly.hpp`):
+//
+//   wire -> receiver -> dispatcher --by command id--> concern
+//                          |  \--for other peers--> router --> sender -> wire
+//                          \--replies awaited--> requester
+//   concern --(outgoing)--> sender --(sent | send_failed | dropped)--> owner
+//   peer table --(due: greeting, heart-beat; changes)--> concerns
+//   supervisor: starts, restarts and registers the concerns
 
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +23,7 @@
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
@@ -32,13 +44,13 @@ using incoming_atom = caf::atom_constant<caf::atom("incoming")>;
 /// An outgoing message handed to the sender.
 using outgoing_atom = caf::atom_constant<caf::atom("outgoing")>;
 
-/// Time for a concern to look at its peers.
+/// A concern's own periodic or one-shot timer (see `concern_base::tick_every`).
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 /// Outcome: a message was handed to ZeroMQ.
 using sent_atom = caf::atom_constant<caf::atom("sent")>;
 
-/// Outcome: a send attempt failed; the concern may ask for a retry.
+/// Outcome: a send attempt failed; the owner may ask for a retry.
 using send_failed_atom = caf::atom_constant<caf::atom("sendfailed")>;
 
 /// Outcome: a message will never be sent.
@@ -59,17 +71,29 @@ using add_atom = caf::atom_constant<caf::atom("add")>;
 /// Remove something.
 using remove_atom = caf::atom_constant<caf::atom("remove")>;
 
-/// A message from a peer arrived.
+/// Record that a message from a peer arrived.
 using heard_atom = caf::atom_constant<caf::atom("heard")>;
 
 /// Change a peer's state.
 using state_atom = caf::atom_constant<caf::atom("state")>;
 
-/// Apply the heart-beat rules.
-using heart_beat_atom = caf::atom_constant<caf::atom("heartbeat")>;
-
-/// Apply the connector rules.
+/// Greet a peer now (unless a greeting is in flight).
 using greet_atom = caf::atom_constant<caf::atom("greet")>;
+
+/// Work the peer table's rules made due now: peers to greet or to beat.
+using due_atom = caf::atom_constant<caf::atom("due")>;
+
+/// Peer records changed.
+using changed_atom = caf::atom_constant<caf::atom("changed")>;
+
+/// Destinations that messages wait for, with no route to them.
+using wanted_atom = caf::atom_constant<caf::atom("wanted")>;
+
+/// Start telling the sender of this message about something.
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+
+/// A certificate for a peer became available.
+using trusted_atom = caf::atom_constant<caf::atom("trusted")>;
 
 /// An actor's own timer fired.
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
@@ -83,32 +107,17 @@ using via_atom = caf::atom_constant<caf::atom("via")>;
 /// Ask for the destinations that messages wait for and that have no route.
 using find_atom = caf::atom_constant<caf::atom("find")>;
 
-/// The round-trip time of a heart-beat.
-using round_trip_atom = caf::atom_constant<caf::atom("roundtrip")>;
 /// A peer introduced itself (its `hello`): add it, evictable.
 using learn_atom = caf::atom_constant<caf::atom("learn")>;
 
-// -- concern ------------------------------------------------------------------
+/// A connection's session ended for good.
+using lost_atom = caf::atom_constant<caf::atom("lost")>;
 
-/// A concern: the protocol plugin for one command id.
-///
-/// | message                                    | from    | reply |
-/// |--------------------------------------------|---------|-------|
-/// | `(incoming_atom, message)`                 | manager | none: a request or reply for this concern's command |
-/// | `(tick_atom)`                              | manager | none: look at the peers, compose messages (the sender also ticks the concern that asks it `find_atom`, when a new destination waits for a route) |
-/// | `(sent_atom, message)`                     | sender  | none: final, handed to ZeroMQ |
-/// | `(send_failed_atom, message, error)`       | sender  | `bool`: true to have it tried again (while its deadline lasts) |
-/// | `(dropped_atom, message, error)`           | sender  | none: final, never sent (deadline passed, queue full, or no retry) |
-///
-/// Every message a concern hands to the sender ends in exactly one of `sent`
-/// and `dropped`; `send_failed` comes before either, zero or more times.
-using concern_actor = caf::typed_actor<
-    caf::reacts_to<incoming_atom, message>, caf::reacts_to<tick_atom>,
-    caf::reacts_to<sent_atom, message>,
-    caf::replies_to<send_failed_atom, message, caf::error>::with<bool>,
-    caf::reacts_to<dropped_atom, message, caf::error>>;
+/// Stop in order: refuse new work, settle what is held, then answer.
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
-// -- requests -----------------------------------------------------------------
+/// Write the peer records to the peer store now.
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
 
 /// Ask a peer something and wait for its reply.
 using request_atom = caf::atom_constant<caf::atom("request")>;
@@ -119,37 +128,151 @@ using send_atom = caf::atom_constant<caf::atom("send")>;
 /// Register the reply a requester waits for.
 using expect_atom = caf::atom_constant<caf::atom("expect")>;
 
-/// Ask a manager what a concern on another node needs to know of it.
+/// Ask what a concern on another node needs to know of a local peer.
 using context_atom = caf::atom_constant<caf::atom("context")>;
+
+// -- values in messages -------------------------------------------------------
+
+/// What the peer table's rules made due (see `peer_table_actor`).
+enum class due_kind : std::uint8_t {
+  /// Peers to greet with a `hello`: the table has told the sender to connect
+  /// to each already.
+  greeting,
+  /// Peers to send a heart-beat: the table has applied the UNREACHABLE and
+  /// NO_CONNECTION rules and scheduled the next beat of each.
+  heart_beat,
+};
+
+/// A printable name of `x`.
+const char* to_string(due_kind x) noexcept;
+
+/// What happened to one peer record.
+enum class change_kind : std::uint8_t {
+  /// The peer is new to the table.
+  added,
+  /// Its state or route changed.
+  changed,
+  /// It left the table (removed or evicted).
+  removed,
+};
+
+/// A change of one peer record, as the peer table tells its watchers.
+struct peer_change {
+  change_kind what = change_kind::changed;
+  /// The record after the change (for `removed`: the last one).
+  peer record;
+  /// Its state before the change (for `added`: its first state).
+  peer_state was = peer_state::initial;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_change& x) {
+  auto what = static_cast<std::uint8_t>(x.what);
+  auto was = static_cast<std::uint8_t>(x.was);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.what = static_cast<change_kind>(what);
+    x.was = static_cast<peer_state>(was);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("peer_change"), what, x.record, was, load);
+}
+
+/// A destination that messages wait for in the sender, with no route to it:
+/// what the ask-around concern looks for.
+struct wanted_route {
+  /// The destination.
+  std::string target;
+  /// Peers not to ask about it: the source and previous hop of the oldest
+  /// message waiting for it (for a message we forward), never ourselves.
+  std::vector<std::string> exclude;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wanted_route& x) {
+  return f(caf::meta::type_name("wanted_route"), x.target, x.exclude);
+}
+
+/// A concern's counters by name (see `concern_base::counters`).
+using concern_counters = std::map<std::string, std::uint64_t>;
+
+// -- owners, inboxes and watchers ---------------------------------------------
+
+/// The owner of an outgoing message: hears its outcome from the sender.
+///
+/// | message | reply |
+/// |---|---|
+/// | `(sent_atom, message)` | none: final, handed to ZeroMQ |
+/// | `(send_failed_atom, message, error)` | `bool`: true to have it tried again while its deadline lasts |
+/// | `(dropped_atom, message, error)` | none: final, never sent |
+///
+/// Every message handed to the sender ends in exactly one of `sent` and
+/// `dropped`; `send_failed` comes before either, zero or more times.
+using owner_actor = caf::typed_actor<
+    caf::reacts_to<sent_atom, message>,
+    caf::replies_to<send_failed_atom, message, caf::error>::with<bool>,
+    caf::reacts_to<dropped_atom, message, caf::error>>;
+
+/// Takes messages from the dispatcher: `(incoming_atom, message)`.
+using inbox_actor = caf::typed_actor<caf::reacts_to<incoming_atom, message>>;
+
+/// Hears of changed peer records: `(changed_atom, std::vector<peer_change>)`.
+using peer_watcher_actor =
+    caf::typed_actor<caf::reacts_to<changed_atom, std::vector<peer_change>>>;
+
+/// Takes the work the peer table's rules make due:
+/// `(due_atom, due_kind, std::vector<peer>)`.
+using due_watcher_actor =
+    caf::typed_actor<caf::reacts_to<due_atom, due_kind, std::vector<peer>>>;
+
+/// Hears of destinations that start to wait for a route:
+/// `(wanted_atom, std::vector<wanted_route>)`.
+using route_watcher_actor =
+    caf::typed_actor<caf::reacts_to<wanted_atom, std::vector<wanted_route>>>;
+
+// -- concern ------------------------------------------------------------------
+
+/// A concern: the protocol plugin for one command id. Built-in concerns and
+/// users' concerns alike (see `concern_base`).
+///
+/// | message | from | reply |
+/// |---|---|---|
+/// | `(incoming_atom, message)` | dispatcher | none: a request or reply for its command |
+/// | outcomes (see `owner_actor`) | sender | as `owner_actor` |
+/// | `(tick_atom)` | itself | none: a timer it asked for |
+/// | `(changed_atom, std::vector<peer_change>)` | peer table | none: when it watches the peers |
+/// | `(due_atom, due_kind, std::vector<peer>)` | peer table | none: when it takes that work |
+/// | `(wanted_atom, std::vector<wanted_route>)` | sender | none: when it watches wanted routes |
+/// | `(stats_atom)` | anyone | `concern_counters` |
+using concern_actor =
+    owner_actor::extend<caf::reacts_to<incoming_atom, message>,
+                        caf::reacts_to<tick_atom>,
+                        caf::reacts_to<changed_atom, std::vector<peer_change>>,
+                        caf::reacts_to<due_atom, due_kind, std::vector<peer>>,
+                        caf::reacts_to<wanted_atom, std::vector<wanted_route>>,
+                        caf::replies_to<stats_atom>::with<concern_counters>>;
+
+// -- requester ----------------------------------------------------------------
 
 /// The requester of a local peer: makes requests on behalf of callers that
 /// are not concerns of their command (user code, other concerns, actors on
-/// other nodes) and hands each its reply, correlated by message id. The
-/// manager spawns it; `local_peer::requester()` and
-/// `concern_context::requester` are its handle.
+/// other nodes) and hands each its reply, correlated by message id. See
+/// `requester.hpp` for the rules.
 ///
-/// | message | reply | errors |
-/// |---|---|---|
-/// | `(request_atom, peer, command, payload, timeout, priority)` | the reply message (first one wins) | `errc::request_timeout` (no reply within `timeout`); the reason the sender dropped the request (`errc::message_expired`, `errc::send_queue_full`, `errc::local_peer_stopped`, ...); the error of a failed send (e.g. `errc::peer_unreachable`: a failed send is not tried again); `errc::rejected` (the reply is a rejection, see `rejection_field`); `errc::invalid_request` (no command, a timeout not above zero, our own uuid or an invalid uuid as `peer`); `errc::local_peer_stopped` (the requester stopped first) |
-/// | `(send_atom, peer, command, payload, priority)` | none: sends the request and forgets it; a failed send is tried again while its time-to-live lasts, a drop is logged; a reply goes to the concern of `command` like any other | |
-///
-/// The request leaves with the local peer's next message id and a deadline
-/// of `min(timeout, message_ttl)`. Every request ends in exactly one answer
-/// to its caller.
+/// | message | reply |
+/// |---|---|
+/// | `(request_atom, peer, command, payload, timeout, priority)` | the reply message, or an error (see `spawn_requester`) |
+/// | `(send_atom, peer, command, payload, priority)` | none: sent and forgotten |
 using requester_actor = caf::typed_actor<
     caf::replies_to<request_atom, std::string, std::string, payload,
                     caf::timespan, priority>::with<message>,
     caf::reacts_to<send_atom, std::string, std::string, payload, priority>>;
 
 /// What takes outgoing messages on behalf of their owner, who learns their
-/// outcome: the sender, or the manager for concerns on other nodes.
+/// outcome: the sender, or the supervisor for concerns on other nodes.
 using outgoing_actor = caf::typed_actor<
-    caf::reacts_to<outgoing_atom, message, priority, concern_actor>>;
+    caf::reacts_to<outgoing_atom, message, priority, owner_actor>>;
 
 // -- sender -------------------------------------------------------------------
-
-/// A connection's session ended for good.
-using lost_atom = caf::atom_constant<caf::atom("lost")>;
 
 /// Counters by peer and by command keep at most this many keys each; the
 /// messages of any other key are counted under `other_traffic_key`.
@@ -218,102 +341,71 @@ typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
            x.dropped, x.queued, x.held, x.peers, x.commands);
 }
 
-/// A destination that messages wait for in the sender, with no route to it:
-/// what the ask-around concern looks for.
-struct wanted_route {
-  /// The destination.
-  std::string target;
-  /// Peers not to ask about it: the source and previous hop of the oldest
-  /// message waiting for it (for a message we forward), never ourselves.
-  std::vector<std::string> exclude;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, wanted_route& x) {
-  return f(caf::meta::type_name("wanted_route"), x.target, x.exclude);
-}
-
-/// The sender: owns the connecting ROUTER socket and the send queues.
+/// The sender: owns the connecting ROUTER socket (through its transport) and
+/// the send queues. See `sender.hpp` for rounds, bounds, routing rules and
+/// the stop sequence.
 ///
 /// | message | from | reply |
 /// |---|---|---|
-/// | `(connect_atom, uuid, endpoint)` | concerns | none: connect to the peer's receiver (`tcp://host:port`) unless already connected to that endpoint; with encryption on, the peer's public certificate is looked up first, and a failure is logged and remembered as the reason of later sends to it that find no connection |
-/// | `(outgoing_atom, message, priority, concern_actor owner)` | concerns, router | none: queue it; `owner` learns its outcome |
-/// | `(lost_atom, endpoint)` | receiver | none: libzmq gave up the connection to `endpoint` after a failed handshake (rejected key, encryption mismatch): the next connect to it connects anew |
-/// | `(remove_atom, uuid)` | peer table | none: the peer left the table (evicted): its route is forgotten and its connection closed (`transport::forget`); messages for it wait for a route again |
-/// | `(route_atom, uuid, peer_state, via)` | peer table | none: the peer's state changed; decides the next hop of messages with none, and whether they wait |
-/// | `(find_atom)` | ask-around concern | `std::vector<wanted_route>`: the destinations messages wait for, except UNREACHABLE peers (the heart-beat rules decide their fate), in no particular order. The asker is ticked (`tick_atom`) when another destination without a route gets its first waiting message, once until it asks again |
+/// | `(connect_atom, uuid, endpoint)` | peer table | none: connect to the peer's receiver unless connected to that endpoint |
+/// | `(outgoing_atom, message, priority, owner_actor)` | concerns, router, requester | none: queue it; `owner` learns its outcome |
+/// | `(lost_atom, endpoint)` | receiver | none: the next connect to `endpoint` connects anew |
+/// | `(remove_atom, uuid)` | peer table | none: the peer left the table: forget its route and connection |
+/// | `(route_atom, uuid, peer_state, via)` | peer table | none: the peer's route changed; waiting messages may go |
+/// | `(find_atom)` | ask-around | the destinations messages wait for without a route |
+/// | `(subscribe_atom, route_watcher_actor)` | ask-around | none: tell it of each destination that starts to wait |
 /// | `(stats_atom)` | anyone | `sender_stats` |
-///
-/// Routing rules, for a message with an empty `next_hop` (one with a
-/// `next_hop` goes there as it is):
-///
-/// 1. to its `to` when that peer is CONNECTED;
-/// 2. through the peer's `via` when it is ROUTED;
-/// 3. when it is UNREACHABLE, only heart-beats (`hb`) go (through its `via`
-///    if it has one), other messages wait;
-/// 4. otherwise (unknown, INITIAL, CONNECTING, NO_CONNECTION) through the
-///    default route (`config::default_route`) when one is set and that peer
-///    is CONNECTED;
-/// 5. otherwise the message waits, until its deadline, for a route: the
-///    ask-around concern learns of its destination through `find_atom`
-///    (on its tick, and at once when the sender ticks it).
-///
-/// A message never goes back to its `previous_hop` (the peer it came from,
-/// for a message we forward): when the rules pick it, the message waits as
-/// if there were no route. Waiting messages are looked at again whenever the
-/// route to their destination, or to the default route, changes.
+/// | `(stop_atom)` | assembly | the number of messages dropped: everything held is dropped and its owner told, the transport closed; later messages are dropped at once |
 using sender_actor = caf::typed_actor<
     caf::reacts_to<connect_atom, std::string, std::string>,
-    caf::reacts_to<outgoing_atom, message, priority, concern_actor>,
+    caf::reacts_to<outgoing_atom, message, priority, owner_actor>,
     caf::reacts_to<route_atom, std::string, peer_state, std::string>,
     caf::reacts_to<lost_atom, std::string>,
     caf::reacts_to<remove_atom, std::string>,
     caf::replies_to<find_atom>::with<std::vector<wanted_route>>,
-    caf::replies_to<stats_atom>::with<sender_stats>>;
+    caf::reacts_to<subscribe_atom, route_watcher_actor>,
+    caf::replies_to<stats_atom>::with<sender_stats>,
+    caf::replies_to<stop_atom>::with<std::uint64_t>>;
 
 // -- peer table ---------------------------------------------------------------
 
-/// The peer table: the one owner of the peer records of a local peer. Every
-/// rule reads the actor system's clock, so virtual time drives it in tests.
+/// The peer table: the one owner of the peer records of a local peer, and of
+/// the rules that run on them. See `peer_table.hpp` for its timer, its store
+/// and its size limit.
 ///
 /// | message | reply | errors |
 /// |---|---|---|
-/// | `(get_atom)` | all peers, a snapshot | |
-/// | `(get_atom, uuid)` | that peer | `errc::unknown_peer` |
-/// | `(add_atom, uuid, host, port)` | the peer, created INITIAL or with its address updated; pinned: never evicted (the user's peers) | `errc::invalid_peer`, `errc::peer_table_full` |
-/// | `(learn_atom, uuid, host, port)` | as `add_atom`, for a peer that introduced itself (`hello`): not pinned, so evictable (see below) | `errc::invalid_peer`, `errc::peer_table_full` |
+/// | `(get_atom)` | all peers, sorted by uuid | |
+/// | `(get_atom, uuid)` | that peer | `unknown_peer` |
+/// | `(add_atom, uuid, host, port)` | the peer, added INITIAL or its address updated; pinned (never evicted); one not connected is greeted now | `invalid_peer`, `peer_table_full` |
+/// | `(learn_atom, uuid, host, port, bool connect)` | as `add_atom` for a peer that introduced itself (`hello`): evictable; with `connect` the sender connects to it first | `invalid_peer`, `peer_table_full` |
 /// | `(remove_atom, uuid)` | whether it was there | |
-/// | `(heard_atom, message)` | the message's source after `become_connected`; a peer heard directly while neither CONNECTED nor CONNECTING is first connected to at its address (`connect_atom` to the sender) | `errc::unknown_peer` |
-/// | `(state_atom, uuid, peer_state)` | the peer after the outcome of a `hello`: CONNECTING (it was sent) applies to a peer that needs a reconnect, NO_CONNECTION (it failed; schedules the next attempt) to one neither CONNECTED nor ROUTED, any other state as asked | `errc::unknown_peer` |
-/// | `(heart_beat_atom)` | the peers to send a heart-beat now; the rules' state changes are applied and their next beat scheduled | |
-/// | `(greet_atom)` | the peers to send a `hello` now; CONNECTING peers that never answered become NO_CONNECTION | |
-/// | `(round_trip_atom, uuid, timespan)` | none: the round-trip time of a heart-beat the peer answered, added to its `round_trips`; an unknown peer is ignored | |
-/// | `(via_atom, uuid, relay)` | the peer after a route hint: it can be reached through `relay`. Created (without an address, not pinned) when unknown; a CONNECTED peer keeps its direct route, any other becomes ROUTED via `relay` with its heart-beat reset (`peer::become_routed`) | `errc::invalid_peer` (a uuid or relay shorter than 4 bytes, our own uuid as either, or a peer as its own relay), `errc::peer_table_full` |
-///
-/// Every state change is told to the sender (`route_atom`).
-///
-/// Size: the table keeps at most `config::max_peers` peers (0: no limit). A
-/// new peer beyond it evicts the peer that has been evictable longest: one
-/// not pinned (added by `add_atom` or from the peer store) and now INITIAL,
-/// CONNECTING or NO_CONNECTION; the sender is told (`remove_atom`). With none
-/// evictable the new peer is refused with `errc::peer_table_full` (a row of
-/// the store, skipped). Evictions and refusals are logged (category
-/// `connector`) as one warning at most every 10 s, counting those since the
-/// last.
+/// | `(heard_atom, message)` | none: the message's source after `peer::become_connected` | |
+/// | `(heard_atom, message, timespan rtt)` | none: the same, and a round-trip time of a heart-beat | |
+/// | `(state_atom, uuid, peer_state)` | the peer after the outcome of a `hello` | `unknown_peer` |
+/// | `(via_atom, uuid, relay)` | the peer after a route hint | `invalid_peer`, `peer_table_full` |
+/// | `(greet_atom, uuid)` | none: greet the peer now, unless a greeting is in flight | |
+/// | `(trusted_atom, uuid)` | none: its certificate appeared: a NO_CONNECTION peer is greeted now | |
+/// | `(subscribe_atom, due_kind, due_watcher_actor)` | none: hand it that work from now on | |
+/// | `(subscribe_atom, peer_watcher_actor)` | all peers now; their changes follow | |
+/// | `(stop_atom)` | `true`, once the last changes reached the store; then it exits | |
 using peer_table_actor = caf::typed_actor<
     caf::replies_to<get_atom>::with<std::vector<peer>>,
     caf::replies_to<get_atom, std::string>::with<peer>,
     caf::replies_to<add_atom, std::string, std::string,
                     std::uint16_t>::with<peer>,
-    caf::replies_to<learn_atom, std::string, std::string,
-                    std::uint16_t>::with<peer>,
+    caf::replies_to<learn_atom, std::string, std::string, std::uint16_t,
+                    bool>::with<peer>,
     caf::replies_to<remove_atom, std::string>::with<bool>,
-    caf::replies_to<heard_atom, message>::with<peer>,
+    caf::reacts_to<heard_atom, message>,
+    caf::reacts_to<heard_atom, message, caf::timespan>,
     caf::replies_to<state_atom, std::string, peer_state>::with<peer>,
-    caf::replies_to<heart_beat_atom>::with<std::vector<peer>>,
-    caf::replies_to<greet_atom>::with<std::vector<peer>>,
-    caf::reacts_to<round_trip_atom, std::string, caf::timespan>,
-    caf::replies_to<via_atom, std::string, std::string>::with<peer>>;
+    caf::replies_to<via_atom, std::string, std::string>::with<peer>,
+    caf::reacts_to<greet_atom, std::string>,
+    caf::reacts_to<trusted_atom, std::string>,
+    caf::reacts_to<subscribe_atom, due_kind, due_watcher_actor>,
+    caf::replies_to<subscribe_atom,
+                    peer_watcher_actor>::with<std::vector<peer>>,
+    caf::replies_to<stop_atom>::with<bool>>;
 
 } // namespace p2p0mq

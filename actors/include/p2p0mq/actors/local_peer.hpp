@@ -12,12 +12,11 @@
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
+#include "p2p0mq/actors/assembly.hpp"
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
-#include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/metrics.hpp"
 #include "p2p0mq/actors/receiver.hpp"
-#include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/cert_store.hpp"
 #include "p2p0mq/config.hpp"
 
@@ -29,9 +28,11 @@ namespace p2p0mq {
 
 class zap_service;
 
-/// One local peer: the facade users touch. It binds the receiver, spawns the
-/// peer table, sender, router, manager and the built-in concerns (`hello`,
-/// `hb`, `r`), and gives access to their handles for CAF users who want them.
+/// One local peer: the facade users touch. It binds the receiver, builds the
+/// actors of the local peer with an `assembly` (sender on ZeroMQ, peer table,
+/// router, dispatcher, supervisor, requester and the built-in concerns
+/// `hello`, `hb`, `r`), and gives access to their handles for CAF users who
+/// want them.
 ///
 /// Several local peers may share one actor system and one ZeroMQ context, or
 /// each have their own. The member functions are meant for one controlling
@@ -77,10 +78,11 @@ public:
   /// `errc::certificate_io`).
   caf::error start();
 
-  /// Stops every actor of this local peer, closes its sockets and waits for
-  /// its threads to end; the peer table syncs with the store a last time.
-  /// Outgoing messages still queued are reported dropped to their concerns.
-  /// Idempotent. With a ZeroMQ context of its own, the
+  /// Stops the receiver, then runs the assembly's stop sequence (see
+  /// `assembly::stop`) and waits for every actor and thread to end: outgoing
+  /// messages still held are reported dropped to their owners, waiting
+  /// requests end with `errc::local_peer_stopped`, and the peer table has
+  /// the store sync a last time. Idempotent. With a ZeroMQ context of its own, the
   /// port is free again when `stop` returns; with a shared context libzmq
   /// releases it a little later, in its I/O thread.
   void stop();
@@ -120,7 +122,8 @@ public:
   caf::error reload_certificates();
 
   /// Adds a peer to contact at `host:port`, or updates its address. The
-  /// connector greets it at once.
+  /// connector greets it at once, also a known peer given up on
+  /// (NO_CONNECTION).
   caf::error add_peer(const std::string& uuid, const std::string& host,
                       std::uint16_t port);
 
@@ -128,7 +131,7 @@ public:
   caf::expected<std::vector<peer>> peers();
 
   /// A snapshot of the peer table (with each peer's round-trip times and
-  /// traffic), the counters of the sender, receiver, manager, router and
+  /// traffic), the counters of the sender, receiver, dispatcher, router and
   /// ask-around concern, and the traffic by command id, with times measured
   /// against the actor system's clock (see `local_peer_metrics`). Errors:
   /// `errc::not_started`, and CAF's errors of an actor that does not answer
@@ -148,7 +151,7 @@ public:
   /// Hands `msg` to the sender on behalf of `owner`, which learns its
   /// outcome. A message made with `context().make_request` leaves its next
   /// hop to the sender.
-  void send(message msg, priority prio, concern_actor owner);
+  void send(message msg, priority prio, owner_actor owner);
 
   /// Sends a request for `command` to `peer` and forgets it: nobody waits
   /// for its reply (a reply goes to our concern of `command`, if any), a
@@ -177,7 +180,7 @@ public:
   template <class Self>
   auto request(Self&& self, std::string peer, std::string command, payload body,
                caf::timespan timeout, priority prio = priority::fast) const {
-    return self->request(ctx_.requester, caf::infinite, request_atom::value,
+    return self->request(peer_.requester(), caf::infinite, request_atom::value,
                          std::move(peer), std::move(command), std::move(body),
                          timeout, prio);
   }
@@ -191,34 +194,46 @@ public:
 
   /// What concerns of this local peer work with (valid after `start`).
   const concern_context& context() const noexcept {
-    return ctx_;
+    return peer_.context();
   }
 
-  /// The manager (valid after `start`).
-  const manager_actor& manager() const noexcept {
-    return manager_;
+  /// The actors of this local peer (valid after `start`).
+  const p2p0mq::assembly& assembly() const noexcept {
+    return peer_;
+  }
+
+  /// The supervisor, which starts and registers the concerns (valid after
+  /// `start`); what `publish_local_peer` publishes.
+  const supervisor_actor& supervisor() const noexcept {
+    return peer_.supervisor();
+  }
+
+  /// The dispatcher, which hands received messages to the concerns (valid
+  /// after `start`).
+  const dispatcher_actor& dispatcher() const noexcept {
+    return peer_.dispatcher();
   }
 
   /// The sender (valid after `start`).
   const sender_actor& sender() const noexcept {
-    return ctx_.sender;
+    return peer_.sender();
   }
 
   /// The requester (valid after `start`): makes the requests whose answer a
   /// caller waits for (see `requester_actor`).
   const requester_actor& requester() const noexcept {
-    return ctx_.requester;
+    return peer_.requester();
   }
 
   /// The peer table (valid after `start`).
   const peer_table_actor& peer_table() const noexcept {
-    return ctx_.peers;
+    return peer_.peer_table();
   }
 
   /// The router, which forwards messages for other peers (valid after
   /// `start`).
   const router_actor& router() const noexcept {
-    return router_;
+    return peer_.router();
   }
 
   /// The receiver (valid after `start`).
@@ -235,15 +250,18 @@ private:
   /// Lets go of the authenticator (after the receiver stopped).
   void release_security();
 
+  /// Asks `dest` and waits at most `call_timeout`: the answer, or the
+  /// error; `errc::not_started` (naming `what`) when not running.
+  template <class T, class Handle, class... Ts>
+  caf::expected<T> call(const char* what, const Handle& dest, Ts&&... xs);
+
   caf::actor_system& sys_;
   std::shared_ptr<config> settings_;
   std::shared_ptr<zmq::context_t> zmq_;
   std::uint16_t port_ = 0;
   bool running_ = false;
   bool owns_zmq_ = false;
-  concern_context ctx_;
-  manager_actor manager_;
-  router_actor router_;
+  p2p0mq::assembly peer_;
   p2p0mq::receiver receiver_;
   std::optional<cert_store> certs_;
   std::shared_ptr<zap_service> zap_;

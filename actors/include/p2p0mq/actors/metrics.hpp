@@ -59,7 +59,7 @@ struct local_peer_metrics {
   /// The sender's counters and queue lengths. Its counters by peer and by
   /// command are in `peers` and `concerns` (its own maps are left empty).
   sender_stats sender;
-  /// Messages decoded and handed to the manager.
+  /// Messages decoded and handed to the dispatcher.
   std::uint64_t received = 0;
   /// Messages dropped as malformed.
   std::uint64_t malformed = 0;

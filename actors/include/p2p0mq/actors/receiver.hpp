@@ -8,7 +8,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "p2p0mq/actors/manager.hpp"
+#include "p2p0mq/actors/dispatcher.hpp"
 
 namespace zmq {
 class socket_t;
@@ -21,14 +21,14 @@ class stop_signal;
 class wake_fd;
 } // namespace detail
 
-/// Flow control between the receiver and the manager: the receiver takes a
-/// credit for each batch it hands over, the manager gives it back once it
+/// Flow control between the receiver and the dispatcher: the receiver takes a
+/// credit for each batch it hands over, the dispatcher gives it back once it
 /// has processed the batch. While every credit is taken the receiver reads
 /// nothing from its socket: ZeroMQ's receive high-water mark and then TCP
-/// hold the sending peers back, and the manager's mailbox holds at most
+/// hold the sending peers back, and the dispatcher's mailbox holds at most
 /// `limit` batches (of at most 1024 messages or 4 MiB each).
 ///
-/// Thread-safe: the receiver's thread takes, the manager's gives.
+/// Thread-safe: the receiver's thread takes, the dispatcher's gives.
 class receive_credit {
 public:
   /// A credit of `limit` batches (at least 1).
@@ -39,7 +39,7 @@ public:
   receive_credit(const receive_credit&) = delete;
   receive_credit& operator=(const receive_credit&) = delete;
 
-  /// Gives one credit back: the manager processed a batch.
+  /// Gives one credit back: the dispatcher processed a batch.
   void give() noexcept;
 
   /// Takes one credit: the receiver handed a batch over.
@@ -89,8 +89,8 @@ struct receiver_options {
   /// fails in a way libzmq does not retry.
   sender_actor sender;
 
-  /// The credit the manager gives back batch by batch (the same object
-  /// goes to `spawn_manager`), or null: no limit.
+  /// The credit the dispatcher gives back batch by batch (the same object
+  /// goes to `spawn_dispatcher`), or null: no limit.
   std::shared_ptr<receive_credit> credit;
 };
 
@@ -100,9 +100,9 @@ struct receiver_options {
 /// thread blocks on the socket and on a stop signal, never on a timeout. After
 /// each wake-up it reads every message waiting, decodes each (a malformed one
 /// is logged and dropped; the receiver never dies of bad input) and hands them
-/// to the manager in `(incoming_atom, std::vector<message>)` batches of at
+/// to the dispatcher in `(incoming_atom, std::vector<message>)` batches of at
 /// most 1024 messages or 4 MiB of frames. With a `receive_credit` it stops
-/// reading while the manager has as many unprocessed batches as the credit
+/// reading while the dispatcher has as many unprocessed batches as the credit
 /// allows, and goes on when it gives one back.
 ///
 /// Stop sequence: `stop()` raises the stop signal; the thread finishes the
@@ -124,7 +124,7 @@ public:
   /// Messages that were malformed and dropped so far.
   std::uint64_t malformed() const noexcept;
 
-  /// Messages decoded and handed to the manager so far.
+  /// Messages decoded and handed to the dispatcher so far.
   std::uint64_t received() const noexcept;
 
   /// Messages dropped because their previous hop was not the peer the
@@ -143,7 +143,7 @@ private:
 /// bound (and set up for CURVE when encryption is on). Takes the socket and
 /// the monitor sockets over: the receiver's thread is their only user.
 receiver spawn_receiver(caf::actor_system& sys, zmq::socket_t socket,
-                        std::string local_uuid, manager_actor manager,
+                        std::string local_uuid, dispatcher_actor dispatcher,
                         receiver_options opts = {});
 
 } // namespace p2p0mq

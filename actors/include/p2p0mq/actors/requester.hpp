@@ -14,14 +14,15 @@
 namespace p2p0mq {
 
 /// Where a requester registers the replies it waits for: the part of the
-/// manager's interface it uses (see `manager_actor`).
+/// dispatcher's interface it uses (see `dispatcher_actor`).
 using correlator_actor =
     caf::typed_actor<caf::reacts_to<expect_atom, std::string, std::uint64_t,
-                                    caf::timespan, concern_actor>>;
+                                    caf::timespan, inbox_actor>>;
 
-/// Spawns the requester of a local peer (see `requester_actor`), linked to
-/// `parent` (the manager), which is also its `correlator`. It numbers its
-/// requests with `ctx.ids` and hands them to `ctx.sender`, owning them.
+/// Spawns the requester of a local peer (see `requester_actor`), which
+/// registers the replies it waits for with `correlator` (the dispatcher). It
+/// numbers its requests with `ctx.ids` and hands them to `ctx.sender`,
+/// owning them.
 ///
 /// For each request it registers `(expect_atom, peer, id, timeout, self)`
 /// with the correlator before handing the request to the sender, so that the
@@ -32,9 +33,9 @@ using correlator_actor =
 /// the actor system's clock). Replies that find no request waiting (late,
 /// duplicate) are logged at debug level and dropped.
 ///
-/// Stop sequence: when it exits (with its manager), every caller still
-/// waiting gets `errc::local_peer_stopped`.
-requester_actor spawn_requester(caf::local_actor* parent, concern_context ctx,
+/// Stop sequence: when it exits, every caller still waiting gets
+/// `errc::local_peer_stopped`.
+requester_actor spawn_requester(caf::actor_system& sys, concern_context ctx,
                                 correlator_actor correlator);
 
 } // namespace p2p0mq

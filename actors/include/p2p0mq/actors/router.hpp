@@ -36,15 +36,13 @@ typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
 }
 
 /// The router: forwards the messages whose final destination is another
-/// peer, without handing them to any concern. It is a concern actor as far as
-/// the sender is concerned: it owns the messages it forwards and hears their
-/// outcomes.
+/// peer, without handing them to any concern. It owns the messages it
+/// forwards and hears their outcomes (see `owner_actor`).
 ///
 /// | message | from | reply |
 /// |---|---|---|
 /// | `(incoming_atom, std::vector<message>)` | manager | none: forward each message (their `to` is not the local uuid) |
 /// | `(incoming_atom, message)` | anyone | none: forward one message |
-/// | `(tick_atom)` | anyone | none: nothing to do |
 /// | `(sent_atom, message)` | sender | none: counted `sent` |
 /// | `(send_failed_atom, message, error)` | sender | `true`: tried again while its deadline lasts (its next hop picked afresh) |
 /// | `(dropped_atom, message, error)` | sender | none: logged (warning) and counted `dropped` |
@@ -67,8 +65,9 @@ typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
 /// Stop sequence: the router holds no messages itself; the ones it handed to
 /// the sender are reported dropped by the sender when that stops.
 using router_actor =
-    concern_actor::extend<caf::reacts_to<incoming_atom, std::vector<message>>,
-                          caf::replies_to<stats_atom>::with<router_stats>>;
+    owner_actor::extend<caf::reacts_to<incoming_atom, std::vector<message>>,
+                        caf::reacts_to<incoming_atom, message>,
+                        caf::replies_to<stats_atom>::with<router_stats>>;
 
 /// Spawns the router of the local peer `local_uuid`; it hands the messages it
 /// forwards to `sender`.

@@ -14,9 +14,12 @@ namespace p2p0mq {
 /// Spawns the sender of the local peer `local_uuid`, which becomes the only
 /// user of `wire`. See `sender_actor` for its protocol.
 ///
-/// Rounds: when messages are queued the sender runs a round at once (all of
-/// fast, the oldest message of each destination in medium, one of slow) and
-/// another right after it while messages remain; it never wakes up when idle.
+/// Rounds: a fast message queued while the queues are empty and no round is
+/// pending goes at once (a round would send it first); otherwise a round
+/// follows (all of fast, the oldest
+/// message of each destination in medium, one of slow), and another right
+/// after it while messages remain, so that under load each round takes many
+/// messages. It never wakes up when idle.
 /// A message that cannot be sent because the next hop is full (back-pressure,
 /// not a failure: no `send_failed`) is tried again after
 /// `settings->send_retry_delay`. One whose next hop is unreachable, or whose
@@ -39,11 +42,32 @@ namespace p2p0mq {
 /// any message waits for one. CAF cannot cancel it: if the message it was set
 /// for leaves earlier, it still fires once, and sets no other.
 ///
-/// Stop sequence: when the sender exits, every message still queued or
-/// waiting (for a route, a retry or its owner's answer) is reported `dropped`
-/// to its owner (`errc::local_peer_stopped`), then the transport is destroyed
-/// (closing the socket). Messages still in its mailbox when it exits are not
-/// seen, so stop the concerns that hand it messages first.
+/// Routing rules, for a message with an empty `next_hop` (one with a
+/// `next_hop` goes there as it is):
+///
+/// 1. to its `to` when that peer is CONNECTED;
+/// 2. through the peer's `via` when it is ROUTED;
+/// 3. when it is UNREACHABLE, only heart-beats (`hb`) go (through its `via`
+///    if it has one), other messages wait;
+/// 4. otherwise (unknown, INITIAL, CONNECTING, NO_CONNECTION) through the
+///    default route (`config::default_route`) when one is set and that peer
+///    is CONNECTED;
+/// 5. otherwise the message waits, until its deadline, for a route; each
+///    destination that starts to wait is told to the route watchers
+///    (`wanted_atom`, the ask-around concern), and `find_atom` lists them
+///    all (except UNREACHABLE peers: the heart-beat rules decide their fate).
+///
+/// A message never goes back to its `previous_hop` (the peer it came from,
+/// for a message we forward): when the rules pick it, the message waits as
+/// if there were no route. Waiting messages are looked at again whenever the
+/// route to their destination, or to the default route, changes.
+///
+/// Stop sequence: `(stop_atom)` drops every message still queued or waiting
+/// (for a route, a retry or its owner's answer) and tells its owner
+/// (`errc::local_peer_stopped`), closes the transport (the socket), and
+/// answers how many it dropped. From then on it drops every message handed
+/// to it at once, telling its owner, until it exits: stop the sender before
+/// the concerns that hand it messages, and let it exit after them.
 sender_actor spawn_sender(caf::actor_system& sys, std::string local_uuid,
                           std::shared_ptr<const config> settings,
                           std::unique_ptr<transport> wire);

@@ -2,13 +2,14 @@
 
 // A simulated network of local peers in one deterministic actor system.
 //
-// Each simulated peer runs the real actors of a local peer (sender, peer
-// table, router, manager with the requester, and the built-in concerns
-// connector, heart-beat and ask-around, plus echo), so what a test sees is
-// what a deployment does. Only the sockets are replaced: each sender's
-// transport hands the exact 7 frames it encoded to the simulated wire, which
-// decodes them as the next hop's receiver would and delivers them to that
-// peer's manager after the link's latency, unless the link loses them. Who
+// Each simulated peer is built by the same `assembly` as a `local_peer`
+// (sender, peer table, router, dispatcher, requester, supervisor and the
+// built-in concerns connector, heart-beat and ask-around, plus echo), so
+// what a test sees is what a deployment does. Only the sockets are replaced:
+// each sender's transport hands the exact 7 frames it encoded to the
+// simulated wire, which decodes them as the next hop's receiver would and
+// delivers them to that peer's dispatcher after the link's latency, unless
+// the link loses them. Who
 // reaches whom follows from who is told whose address, as on a real network.
 // Virtual time drives every rule; the same seed and the same calls give the
 // same run, frame for frame.
@@ -29,9 +30,9 @@
 #include <caf/actor.hpp>
 #include <caf/expected.hpp>
 
+#include "p2p0mq/actors/assembly.hpp"
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
-#include "p2p0mq/actors/manager.hpp"
 #include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/actors/transport.hpp"
 #include "p2p0mq/config.hpp"
@@ -44,7 +45,7 @@ namespace p2p0mq::testing {
 
 /// What became of one message part handed to the simulated wire.
 enum class sim_fate : std::uint8_t {
-  /// Delivered to the next hop's manager (after the link's latency).
+  /// Delivered to the next hop's dispatcher (after the link's latency).
   delivered,
   /// Accepted by the wire but never delivered: the link was down, cut by a
   /// partition, or lost it by chance. Nothing tells the sender, as with a
@@ -148,10 +149,9 @@ struct sim_peer {
   std::string uuid;
   std::uint16_t port = 0;
   std::shared_ptr<config> settings;
-  /// The context its concerns get (sender, peer table, requester, ...).
-  concern_context ctx;
-  router_actor router;
-  manager_actor manager;
+  /// Its actors (sender, peer table, dispatcher, supervisor, ...), and the
+  /// context its concerns get (`actors.context()`).
+  assembly actors;
   /// Whether it runs (see `sim_network::kill` and `restart`).
   bool alive = true;
   /// Peers its sender has connected to.
@@ -161,7 +161,7 @@ struct sim_peer {
   /// The requests the test sent from it.
   sim_outcomes outcomes;
   /// Records the replies and outcomes of those requests.
-  concern_actor owner;
+  owner_actor owner;
   caf::actor listener;
 };
 

@@ -1,4 +1,4 @@
-#include "p2p0mq/actors/manager.hpp"
+#include "p2p0mq/actors/supervisor.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -47,8 +47,6 @@ struct concern_log {
   };
 
   std::vector<delivery> incoming;
-  /// The instance of each tick.
-  std::vector<int> ticks;
   /// Instances spawned so far.
   int instances = 0;
   /// The handle of each instance.
@@ -72,12 +70,17 @@ concern_actor::behavior_type recording_concern(concern_actor::pointer,
           throw std::runtime_error("a test concern asked to fail");
         log->incoming.push_back({instance, msg.command, msg.kind, msg.id});
       },
-      [=](tick_atom) { log->ticks.push_back(instance); },
+      [](tick_atom) {},
       [](p2p0mq::sent_atom, const message&) {},
       [](p2p0mq::send_failed_atom, const message&, const caf::error&) {
         return false;
       },
       [](p2p0mq::dropped_atom, const message&, const caf::error&) {},
+      [](p2p0mq::changed_atom, const std::vector<p2p0mq::peer_change>&) {},
+      [](p2p0mq::due_atom, p2p0mq::due_kind, const std::vector<p2p0mq::peer>&) {
+      },
+      [](p2p0mq::wanted_atom, const std::vector<p2p0mq::wanted_route>&) {},
+      [](p2p0mq::stats_atom) { return p2p0mq::concern_counters{}; },
   };
 }
 
@@ -95,15 +98,15 @@ concern_factory recording(concern_log* log) {
 template <class Concern>
 void add_asker(caf::event_based_actor* self,
                std::shared_ptr<std::optional<caf::error>> result,
-               p2p0mq::manager_actor dest, std::string command, Concern x) {
+               p2p0mq::supervisor_actor dest, std::string command, Concern x) {
   self->request(dest, caf::infinite, add_atom::value, std::move(command),
                 std::move(x))
       .then([result] { result->emplace(); },
             [result](caf::error& err) { result->emplace(std::move(err)); });
 }
 
-/// A concern fixture whose manager ticks every second by default.
-class manager_fixture : public concern_fixture {
+/// A concern fixture with helpers to add, remove and list concerns.
+class supervisor_fixture : public concern_fixture {
 public:
   using concern_fixture::concern_fixture;
 
@@ -119,35 +122,35 @@ public:
                     p2p0mq::payload_builder{}.add_integer("fail", 1).build());
   }
 
-  /// Asks the manager to add a concern; returns its error, if any.
+  /// Asks the supervisor to add a concern; returns its error, if any.
   template <class Concern>
   caf::error add(const std::string& command, Concern x) {
     auto result = std::make_shared<std::optional<caf::error>>();
-    sys().spawn(add_asker<Concern>, result, manager, command, std::move(x));
+    sys().spawn(add_asker<Concern>, result, supervisor, command, std::move(x));
     run();
     REQUIRE(result->has_value());
     return std::move(**result);
   }
 
-  /// Asks the manager to remove the concern of `command`.
+  /// Asks the supervisor to remove the concern of `command`.
   bool remove(const std::string& command) {
-    auto result =
-        p2p0mq::testing::ask<bool>(*this, manager, remove_atom::value, command);
+    auto result = p2p0mq::testing::ask<bool>(*this, supervisor,
+                                             remove_atom::value, command);
     REQUIRE(result);
     return *result;
   }
 
-  /// The commands the manager has registered.
+  /// The commands the supervisor has registered.
   strings commands() {
     auto result =
-        p2p0mq::testing::ask<strings>(*this, manager, get_atom::value);
+        p2p0mq::testing::ask<strings>(*this, supervisor, get_atom::value);
     REQUIRE(result);
     return *result;
   }
 
-  /// Hands `xs` to the manager in one batch, as the receiver does.
+  /// Hands `xs` to the dispatcher in one batch, as the receiver does.
   void deliver_all(std::vector<message> xs) {
-    caf::anon_send(manager, incoming_atom::value, std::move(xs));
+    caf::anon_send(dispatcher, incoming_atom::value, std::move(xs));
     run();
   }
 };
@@ -161,10 +164,10 @@ void watch(const concern_actor& x, bool* flag) {
 
 // -- routing ------------------------------------------------------------------
 
-TEST_CASE("the manager hands requests and replies to the concern of their "
+TEST_CASE("the dispatcher hands requests and replies to the concern of their "
           "command",
-          "[manager]") {
-  manager_fixture fix;
+          "[supervisor]") {
+  supervisor_fixture fix;
   concern_log alpha;
   concern_log beta;
   fix.add_concern("alpha", recording(&alpha));
@@ -185,8 +188,8 @@ TEST_CASE("the manager hands requests and replies to the concern of their "
 
 TEST_CASE("a message of an unknown command is dropped and the others still "
           "go through",
-          "[manager]") {
-  manager_fixture fix;
+          "[supervisor]") {
+  supervisor_fixture fix;
   concern_log alpha;
   fix.add_concern("alpha", recording(&alpha));
   fix.deliver_all({fix.msg("nope", 1), fix.msg("alpha", 2), fix.msg("alph", 3),
@@ -197,8 +200,8 @@ TEST_CASE("a message of an unknown command is dropped and the others still "
   CHECK(alpha.instances == 1);
 }
 
-TEST_CASE("a message for another peer reaches no concern", "[manager]") {
-  manager_fixture fix;
+TEST_CASE("a message for another peer reaches no concern", "[supervisor]") {
+  supervisor_fixture fix;
   concern_log alpha;
   fix.add_concern("alpha", recording(&alpha));
   // As decoded from frames whose destination frame names another peer.
@@ -211,30 +214,30 @@ TEST_CASE("a message for another peer reaches no concern", "[manager]") {
   REQUIRE(relayed->to == "peer-0005");
   fix.deliver_all({*relayed, fix.msg("alpha", 2)});
   CHECK(alpha.ids() == std::vector<std::uint64_t>{2});
-  CHECK(fix.wire.empty());
+  // The router forwards it (see the router's tests).
+  REQUIRE(fix.wire.outgoing.size() == 1);
+  CHECK(fix.wire.outgoing[0].msg.to == "peer-0005");
+  CHECK(fix.wire.outgoing[0].msg.id == 1);
+  CHECK(fix.wire.outgoing[0].owner.address() == fix.actors.router().address());
 }
 
 // -- registration -------------------------------------------------------------
 
-TEST_CASE("a concern added after start gets messages and ticks", "[manager]") {
-  manager_fixture fix;
+TEST_CASE("a concern added after start gets messages", "[supervisor]") {
+  supervisor_fixture fix;
   concern_log early;
   fix.add_concern("early", recording(&early));
   fix.advance(3s);
-  CHECK(early.ticks.size() == 3);
   concern_log late;
   CHECK(!fix.add("late", recording(&late)));
   fix.deliver(fix.msg("late", 1));
   CHECK(late.ids() == std::vector<std::uint64_t>{1});
-  fix.advance(1s);
-  CHECK(late.ticks.size() == 1);
-  CHECK(early.ticks.size() == 4);
   CHECK(fix.commands() == strings{"early", "late"});
 }
 
 TEST_CASE("a second concern for a command is refused with duplicate_concern",
-          "[manager]") {
-  manager_fixture fix;
+          "[supervisor]") {
+  supervisor_fixture fix;
   concern_log first;
   concern_log second;
   CHECK(!fix.add("alpha", recording(&first)));
@@ -251,8 +254,8 @@ TEST_CASE("a second concern for a command is refused with duplicate_concern",
   caf::anon_send_exit(other, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("get lists the registered commands sorted", "[manager]") {
-  manager_fixture fix;
+TEST_CASE("get lists the registered commands sorted", "[supervisor]") {
+  supervisor_fixture fix;
   concern_log log;
   CHECK(fix.commands().empty());
   fix.add_concern("zeta", recording(&log));
@@ -262,8 +265,8 @@ TEST_CASE("get lists the registered commands sorted", "[manager]") {
 }
 
 TEST_CASE("removing a concern stops a spawned one and forgets it",
-          "[manager]") {
-  manager_fixture fix;
+          "[supervisor]") {
+  supervisor_fixture fix;
   concern_log alpha;
   concern_log beta;
   fix.add_concern("alpha", recording(&alpha));
@@ -278,15 +281,13 @@ TEST_CASE("removing a concern stops a spawned one and forgets it",
   fix.deliver_all({fix.msg("alpha", 1), fix.msg("beta", 2)});
   fix.advance(2s);
   CHECK(alpha.incoming.empty());
-  CHECK(alpha.ticks.empty());
   CHECK(alpha.instances == 1);
   CHECK(beta.ids() == std::vector<std::uint64_t>{2});
-  CHECK(beta.ticks.size() == 2);
   CHECK(!fix.remove("alpha"));
 }
 
-TEST_CASE("removing a registered concern leaves it running", "[manager]") {
-  manager_fixture fix;
+TEST_CASE("removing a registered concern leaves it running", "[supervisor]") {
+  supervisor_fixture fix;
   concern_log ext;
   auto handle = fix.sys().spawn(recording_concern, &ext, 1);
   bool stopped = false;
@@ -309,8 +310,8 @@ TEST_CASE("removing a registered concern leaves it running", "[manager]") {
 
 TEST_CASE("a concern that throws is restarted and gets the traffic that "
           "follows",
-          "[manager]") {
-  manager_fixture fix;
+          "[supervisor]") {
+  supervisor_fixture fix;
   concern_log alpha;
   concern_log beta;
   fix.add_concern("alpha", recording(&alpha));
@@ -329,14 +330,12 @@ TEST_CASE("a concern that throws is restarted and gets the traffic that "
   CHECK(alpha.incoming[1].id == 3);
   CHECK(beta.ids() == std::vector<std::uint64_t>{2, 4});
   CHECK(beta.instances == 1);
-  fix.advance(1s);
-  CHECK(alpha.ticks == std::vector<int>{2});
 }
 
 TEST_CASE("a concern that fails more than concern_max_restarts times within "
           "the window stays down",
-          "[manager]") {
-  manager_fixture fix{[](p2p0mq::config& cfg) {
+          "[supervisor]") {
+  supervisor_fixture fix{[](p2p0mq::config& cfg) {
     cfg.concern_max_restarts = 2;
     cfg.concern_restart_window = 60s;
   }};
@@ -355,17 +354,16 @@ TEST_CASE("a concern that fails more than concern_max_restarts times within "
   CHECK(alpha.instances == 3);
   CHECK(fix.commands() == strings{"beta"});
   // Its messages are dropped; the rest keeps running.
-  alpha.ticks.clear();
   fix.deliver_all({fix.msg("alpha", 1), fix.msg("beta", 2)});
   fix.advance(2s);
   CHECK(alpha.incoming.empty());
-  CHECK(alpha.ticks.empty());
   CHECK(beta.ids() == std::vector<std::uint64_t>{2});
   CHECK(alpha.instances == 3);
 }
 
-TEST_CASE("restarts older than the restart window do not count", "[manager]") {
-  manager_fixture fix{[](p2p0mq::config& cfg) {
+TEST_CASE("restarts older than the restart window do not count",
+          "[supervisor]") {
+  supervisor_fixture fix{[](p2p0mq::config& cfg) {
     cfg.concern_max_restarts = 2;
     cfg.concern_restart_window = 60s;
   }};
@@ -385,11 +383,12 @@ TEST_CASE("restarts older than the restart window do not count", "[manager]") {
   CHECK(fix.commands().empty());
 }
 
-TEST_CASE("a registered concern that goes down is unregistered", "[manager]") {
+TEST_CASE("a registered concern that goes down is unregistered",
+          "[supervisor]") {
   auto reason =
       GENERATE(as<caf::exit_reason>{}, caf::exit_reason::user_shutdown,
                caf::exit_reason::kill);
-  manager_fixture fix;
+  supervisor_fixture fix;
   concern_log ext;
   auto handle = fix.sys().spawn(recording_concern, &ext, 1);
   CHECK(!fix.add("ext", handle));
@@ -397,7 +396,7 @@ TEST_CASE("a registered concern that goes down is unregistered", "[manager]") {
   caf::anon_send_exit(handle, reason);
   fix.run();
   CHECK(fix.commands().empty());
-  // Not restarted, and the manager keeps working.
+  // Not restarted, and the supervisor keeps working.
   concern_log alpha;
   fix.add_concern("alpha", recording(&alpha));
   fix.deliver_all({fix.msg("ext", 1), fix.msg("alpha", 2)});
@@ -406,8 +405,8 @@ TEST_CASE("a registered concern that goes down is unregistered", "[manager]") {
 }
 
 TEST_CASE("a registered concern that throws is unregistered, not restarted",
-          "[manager]") {
-  manager_fixture fix;
+          "[supervisor]") {
+  supervisor_fixture fix;
   concern_log ext;
   auto handle = fix.sys().spawn(recording_concern, &ext, 1);
   CHECK(!fix.add("ext", handle));
@@ -415,48 +414,6 @@ TEST_CASE("a registered concern that throws is unregistered, not restarted",
   CHECK(fix.commands().empty());
   CHECK(ext.instances == 0);
   CHECK(fix.commands().empty());
-}
-
-// -- ticks --------------------------------------------------------------------
-
-TEST_CASE("every concern is ticked on each tick_interval", "[manager]") {
-  manager_fixture fix;
-  concern_log alpha;
-  concern_log beta;
-  fix.add_concern("alpha", recording(&alpha));
-  fix.add_concern("beta", recording(&beta));
-  fix.advance_time(999ms);
-  CHECK(alpha.ticks.empty());
-  fix.advance_time(1ms);
-  CHECK(alpha.ticks.size() == 1);
-  CHECK(beta.ticks.size() == 1);
-  fix.advance(5s);
-  CHECK(alpha.ticks.size() == 6);
-  CHECK(beta.ticks.size() == 6);
-}
-
-TEST_CASE("the tick interval comes from the settings", "[manager]") {
-  manager_fixture fix{[](p2p0mq::config& cfg) { cfg.tick_interval = 5s; }};
-  concern_log alpha;
-  fix.add_concern("alpha", recording(&alpha));
-  fix.advance(4s);
-  CHECK(alpha.ticks.empty());
-  fix.advance(1s);
-  CHECK(alpha.ticks.size() == 1);
-  fix.advance(10s);
-  CHECK(alpha.ticks.size() == 3);
-}
-
-TEST_CASE("a tick message ticks every concern at once", "[manager]") {
-  manager_fixture fix;
-  concern_log alpha;
-  concern_log beta;
-  fix.add_concern("alpha", recording(&alpha));
-  fix.add_concern("beta", recording(&beta));
-  caf::anon_send(fix.manager, tick_atom::value);
-  fix.run();
-  CHECK(alpha.ticks.size() == 1);
-  CHECK(beta.ticks.size() == 1);
 }
 
 // -- messages for other peers -------------------------------------------------
@@ -477,7 +434,6 @@ p2p0mq::router_actor::behavior_type fake_router(p2p0mq::router_actor::pointer,
       [log](incoming_atom, message& x) {
         log->batches.push_back({std::move(x)});
       },
-      [](tick_atom) {},
       [](p2p0mq::sent_atom, const message&) {},
       [](p2p0mq::send_failed_atom, const message&, const caf::error&) {
         return true;
@@ -487,18 +443,23 @@ p2p0mq::router_actor::behavior_type fake_router(p2p0mq::router_actor::pointer,
   };
 }
 
-/// A manager fixture whose manager hands messages for other peers to a fake
+/// A fixture whose dispatcher hands messages for other peers to a fake
 /// router.
-class routing_manager_fixture : public manager_fixture {
+class routing_supervisor_fixture : public supervisor_fixture {
 public:
-  routing_manager_fixture() {
+  routing_supervisor_fixture() {
     router = sys().spawn(fake_router, &routed);
-    caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
-    manager = p2p0mq::spawn_manager(sys(), ctx, router);
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
+    dispatcher =
+        p2p0mq::spawn_dispatcher(sys(), settings, peers, router, nullptr);
+    supervisor = p2p0mq::spawn_supervisor(sys(), ctx, dispatcher);
     run();
   }
 
-  ~routing_manager_fixture() {
+  ~routing_supervisor_fixture() {
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     run();
   }
@@ -518,10 +479,10 @@ public:
 
 } // namespace
 
-TEST_CASE("the manager hands the messages for other peers to the router in "
+TEST_CASE("the dispatcher hands the messages for other peers to the router in "
           "one batch, never to a concern",
-          "[manager]") {
-  routing_manager_fixture fix;
+          "[supervisor]") {
+  routing_supervisor_fixture fix;
   concern_log alpha;
   fix.add_concern("alpha", recording(&alpha));
   fix.deliver_all({fix.relayed("peer-0001", "peer-0005", "peer-0001", 1),
@@ -542,8 +503,8 @@ TEST_CASE("the manager hands the messages for other peers to the router in "
 
 TEST_CASE("a message that came through a relay teaches the peer table the "
           "way back to its source, whoever it is for",
-          "[manager]") {
-  routing_manager_fixture fix;
+          "[supervisor]") {
+  routing_supervisor_fixture fix;
   concern_log alpha;
   fix.add_concern("alpha", recording(&alpha));
   fix.deliver_all(
@@ -564,10 +525,11 @@ TEST_CASE("a message that came through a relay teaches the peer table the "
   CHECK(fix.get("peer-0004").state == p2p0mq::peer_state::connected);
 }
 
-TEST_CASE("the manager repeats a route hint for a source only when the relay "
+TEST_CASE("the dispatcher repeats a route hint for a source only when the "
+          "relay "
           "changes or a heart-beat interval has passed",
-          "[manager]") {
-  routing_manager_fixture fix;
+          "[supervisor]") {
+  routing_supervisor_fixture fix;
   auto t0 = fix.now();
   fix.deliver(fix.relayed("peer-0001", "peer-0009", "relay-0001", 1));
   CHECK(fix.get("peer-0001").last_heard == t0);
@@ -600,10 +562,11 @@ std::uint64_t wire_bytes(message msg) {
 
 } // namespace
 
-TEST_CASE("the manager counts the messages and bytes it receives by command "
+TEST_CASE("the dispatcher counts the messages and bytes it receives by "
+          "command "
           "and by previous hop",
-          "[manager][metrics]") {
-  routing_manager_fixture fix;
+          "[dispatcher][metrics]") {
+  routing_supervisor_fixture fix;
   concern_log alpha;
   fix.add_concern("alpha", recording(&alpha));
   fix.add_concern("quiet", recording(&alpha));
@@ -616,8 +579,8 @@ TEST_CASE("the manager counts the messages and bytes it receives by command "
   fix.deliver_all({direct, reply, through, transit, unknown});
   // {} from peer-0001 to us: kind, "alpha", id 1 and the empty map.
   CHECK(wire_bytes(direct) == 1 + 5 + 1 + 1);
-  auto stats = p2p0mq::testing::ask<p2p0mq::manager_stats>(
-      fix, fix.manager, p2p0mq::stats_atom::value);
+  auto stats = p2p0mq::testing::ask<p2p0mq::dispatcher_stats>(
+      fix, fix.dispatcher, p2p0mq::stats_atom::value);
   REQUIRE(stats);
   auto& commands = stats->commands;
   REQUIRE(commands.size() == 3);
@@ -640,10 +603,10 @@ TEST_CASE("the manager counts the messages and bytes it receives by command "
   CHECK(stats->unknown_command == 1);
 }
 
-TEST_CASE("the manager counts at most max_traffic_keys peers by name, the "
+TEST_CASE("the dispatcher counts at most max_traffic_keys peers by name, the "
           "rest under *",
-          "[manager][metrics]") {
-  manager_fixture fix;
+          "[dispatcher][metrics]") {
+  supervisor_fixture fix;
   concern_log alpha;
   fix.add_concern("alpha", recording(&alpha));
   std::vector<message> xs;
@@ -651,26 +614,26 @@ TEST_CASE("the manager counts at most max_traffic_keys peers by name, the "
     xs.push_back(fix.incoming("peer-" + std::to_string(i), "alpha",
                               message_kind::request, i + 1));
   fix.deliver_all(std::move(xs));
-  auto stats = p2p0mq::testing::ask<p2p0mq::manager_stats>(
-      fix, fix.manager, p2p0mq::stats_atom::value);
+  auto stats = p2p0mq::testing::ask<p2p0mq::dispatcher_stats>(
+      fix, fix.dispatcher, p2p0mq::stats_atom::value);
   REQUIRE(stats);
   CHECK(stats->peers.size() == p2p0mq::max_traffic_keys + 1);
   CHECK(stats->peers[p2p0mq::other_traffic_key].messages == 5);
   CHECK(stats->commands["alpha"].messages == p2p0mq::max_traffic_keys + 5);
 }
 
-TEST_CASE("the manager hands out the concern registered for a command",
-          "[manager]") {
-  manager_fixture fix;
+TEST_CASE("the supervisor hands out the concern registered for a command",
+          "[supervisor]") {
+  supervisor_fixture fix;
   concern_log alpha;
   fix.add_concern("alpha", recording(&alpha));
   auto found = p2p0mq::testing::ask<concern_actor>(
-      fix, fix.manager, get_atom::value, std::string{"alpha"});
+      fix, fix.supervisor, get_atom::value, std::string{"alpha"});
   REQUIRE(found);
   REQUIRE(alpha.handles.size() == 1);
   CHECK(*found == alpha.handles[0]);
   auto none = p2p0mq::testing::ask<concern_actor>(
-      fix, fix.manager, get_atom::value, std::string{"beta"});
+      fix, fix.supervisor, get_atom::value, std::string{"beta"});
   REQUIRE(none);
   CHECK(!*none);
 }

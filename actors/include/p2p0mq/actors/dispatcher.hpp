@@ -1,0 +1,94 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "p2p0mq/actors/interfaces.hpp"
+#include "p2p0mq/actors/router.hpp"
+#include "p2p0mq/config.hpp"
+
+namespace p2p0mq {
+
+class receive_credit;
+
+/// Counters of a dispatcher, a snapshot: what the receiver handed it.
+struct dispatcher_stats {
+  /// Messages received and their bytes by command id: every message the
+  /// receiver handed over, also those for other peers. Every registered
+  /// command is listed, with or without traffic. (Bytes as laid out by
+  /// the rules of docs/PROTOCOL.md, see `traffic`: the message id counted in
+  /// its smallest msgpack form.)
+  std::map<std::string, traffic> commands;
+  /// The same by previous hop: the peer that handed each message to us.
+  std::map<std::string, traffic> peers;
+  /// Messages dropped because no concern serves their command.
+  std::uint64_t unknown_command = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
+  return f(caf::meta::type_name("dispatcher_stats"), x.commands, x.peers,
+           x.unknown_command);
+}
+
+/// The dispatcher: hands each message the receiver read to whoever handles
+/// it. One job, three sources of truth: the table of concerns by command id
+/// (kept by the supervisor), the replies requesters wait for, and the grace
+/// periods of commands whose concern went down.
+///
+/// | message | from | reply |
+/// |---|---|---|
+/// | `(incoming_atom, std::vector<message>)` | receiver | none: dispatch each (see below) |
+/// | `(add_atom, command, concern_actor)` | supervisor | none: `command` goes to the concern from now on |
+/// | `(remove_atom, command, bool hold)` | supervisor | none: `command` has no concern; with `hold`, its messages are held for the grace period |
+/// | `(expect_atom, peer, id, timeout, inbox_actor)` | requester | none: the first reply from `peer` to our message `id` within `timeout` goes to the inbox |
+/// | `(stats_atom)` | anyone | `dispatcher_stats` |
+///
+/// Each message, in order:
+/// 1. a message for another peer goes to the router, in one batch per batch
+///    received, never to a concern (without a router: logged and dropped);
+/// 2. a reply a requester waits for goes to it (first one wins; later ones
+///    are logged and dropped until the timeout has passed);
+/// 3. a message for a registered command goes to its concern;
+/// 4. a message for a command in its grace period is held (at most
+///    `concern_grace_limit`) and handed, in order, to the next concern that
+///    registers for it within `concern_grace_period`; the rest is dropped
+///    with a log line when the period ends;
+/// 5. anything else is logged and dropped (`unknown_command`).
+///
+/// Reverse paths: a message that reached us through a relay (its source is
+/// not its previous hop), whoever it is for, tells the peer table that its
+/// source can be reached through that relay (`via_atom`; a CONNECTED source
+/// keeps its direct route), so that replies find their way back. The hint
+/// for one source is repeated only when the relay changes or a heart-beat
+/// interval has passed.
+///
+/// Time: one timer, armed only while a reply is awaited or a command is in
+/// its grace period. With a `receive_credit`, it gives one back each time it
+/// has dispatched a batch.
+using dispatcher_actor =
+    caf::typed_actor<caf::reacts_to<incoming_atom, std::vector<message>>,
+                     caf::reacts_to<add_atom, std::string, concern_actor>,
+                     caf::reacts_to<remove_atom, std::string, bool>,
+                     caf::reacts_to<expect_atom, std::string, std::uint64_t,
+                                    caf::timespan, inbox_actor>,
+                     caf::replies_to<stats_atom>::with<dispatcher_stats>>;
+
+/// Spawns the dispatcher of the local peer `local_uuid`. It tells `peers`
+/// the reverse paths it learns and hands messages for other peers to
+/// `router` (null: they are dropped).
+dispatcher_actor spawn_dispatcher(caf::actor_system& sys,
+                                  std::shared_ptr<const config> settings,
+                                  peer_table_actor peers, router_actor router,
+                                  std::shared_ptr<receive_credit> credit);
+
+} // namespace p2p0mq
