@@ -24,8 +24,8 @@ struct config {
   std::uint16_t port = 0;
 
   /// Whether both sockets use CURVE (encryption and authentication,
-  /// docs/PROTOCOL.md "CURVE security"). Peers with it on and peers with it off
-  /// cannot talk.
+  /// docs/PROTOCOL.md "CURVE and ZAP"). Peers with it on and peers with it
+  /// off cannot talk.
   bool encryption = true;
 
   /// Directory of public certificates (`<uuid>.key`): the local peer's own,
