@@ -168,7 +168,12 @@ public:
     std::vector<std::pair<std::string, std::uint64_t>> reasons;
   };
 
-  explicit log_limiter(log_limits limits = {});
+  /// A limiter with the default limits.
+  log_limiter() : log_limiter(log_limits{}) {
+    // nop
+  }
+
+  explicit log_limiter(log_limits limits);
 
   /// The limits in force.
   const log_limits& limits() const noexcept {
