@@ -1,6 +1,7 @@
 #include "p2p0mq/actors/receiver.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,9 @@
 #include <zmq.hpp>
 
 #include "p2p0mq/actors/system_config.hpp"
+#include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/payload.hpp"
+#include "support/log_capture.hpp"
 #include "support/wait.hpp"
 
 using namespace p2p0mq;
@@ -22,13 +25,15 @@ namespace {
 /// A receiver on an inproc ROUTER whose "manager" is the test's scoped actor,
 /// and a DEALER client that plays a remote peer.
 struct receiver_fixture {
-  explicit receiver_fixture(std::shared_ptr<receive_credit> credit = nullptr)
+  explicit receiver_fixture(std::shared_ptr<receive_credit> credit = nullptr,
+                            log_limits logging = {})
       : sys(cfg), self(sys) {
     zmq::socket_t server{context, zmq::socket_type::router};
     server.set(zmq::sockopt::routing_id, zmq::str_buffer("local-uuid"));
     server.bind("inproc://receiver-test");
     receiver_options opts;
     opts.credit = std::move(credit);
+    opts.logging = logging;
     rec = spawn_receiver(sys, std::move(server), "local-uuid",
                          caf::actor_cast<manager_actor>(self), std::move(opts));
     client.set(zmq::sockopt::routing_id, zmq::str_buffer("remote-uuid"));
@@ -169,4 +174,99 @@ TEST_CASE("a receiver stops while its credit is used up", "[receiver]") {
   fix.rec.stop();
   fix.self->wait_for(fix.rec.handle());
   CHECK(fix.rec.received() == 1);
+}
+
+namespace {
+
+/// The count of a summary line: "... dropped 1,234 malformed ..." → 1234.
+std::uint64_t summarised(const std::string& line) {
+  auto at = line.find("dropped ");
+  REQUIRE(at != std::string::npos);
+  std::uint64_t result = 0;
+  for (auto i = at + 8; i < line.size() && line[i] != ' '; ++i)
+    if (line[i] != ',')
+      result = result * 10 + static_cast<std::uint64_t>(line[i] - '0');
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("the receiver logs a client's first malformed message in full, "
+          "summarises the rest once per interval, and counts each by reason",
+          "[receiver][hostile]") {
+  auto& logs = p2p0mq::testing::log_capture::install();
+  // A short interval, so that the summaries come while the test runs.
+  constexpr auto interval = 300ms;
+  receiver_fixture fix{nullptr, log_limits{interval, 4}};
+  auto mark = logs.mark();
+  constexpr std::uint64_t n = 40000;
+  auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    switch (i % 4) {
+    case 0:
+      fix.send({"", "", "\x01", "hb", "\x01"});
+      break;
+    case 1:
+      fix.send({"", "", "\x03", "hb", "\x01", "\x80"});
+      break;
+    case 2:
+      fix.send({"", "", "\x01", "hb", "\x01", "\xc1"});
+      break;
+    default:
+      fix.send({"", "", "\x01", "hb", "\xa1x", "\x80"});
+      break;
+    }
+  }
+  REQUIRE(p2p0mq::testing::wait_until(
+      fix.sys, [&] { return fix.rec.malformed() == n; }, 20s));
+  // The last summary comes at the end of its interval.
+  auto summaries = [&] {
+    return logs.lines(mark, {"malformed messages from \"remote-uuid\""});
+  };
+  auto total = [&] {
+    std::uint64_t result = 1; // The first, in full.
+    for (auto& line : summaries())
+      result += summarised(line);
+    return result;
+  };
+  CHECK(p2p0mq::testing::wait_until(
+      fix.sys, [&] { return total() == n; }, 5s));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  auto lines = logs.count(mark, {"\"remote-uuid\""});
+  auto intervals = static_cast<std::size_t>(elapsed / interval) + 1;
+  std::printf("receiver: %llu malformed messages in %lld ms: %zu lines "
+              "(interval %lld ms)\n",
+              static_cast<unsigned long long>(n),
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(elapsed)
+                      .count()),
+              lines, static_cast<long long>(interval.count()));
+  CHECK(logs.count(mark, {"dropped a message of 6 frames from "
+                          "\"remote-uuid\""}) == 1);
+  CHECK(lines >= 2);
+  CHECK(lines <= intervals + 1);
+  auto by_reason = fix.rec.malformed_by_reason();
+  CHECK(by_reason["bad frame count"] == n / 4);
+  CHECK(by_reason["bad kind"] == n / 4);
+  CHECK(by_reason["bad payload"] == n / 4);
+  CHECK(by_reason["bad message id"] == n / 4);
+  CHECK(by_reason["empty command"] == 0);
+  // A well-formed message still goes through, and another client's first
+  // malformed message is logged in full at once.
+  fix.send(hb_request(9));
+  auto got = fix.receive(1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].id == 9);
+  zmq::socket_t other{fix.context, zmq::socket_type::dealer};
+  other.set(zmq::sockopt::routing_id, zmq::str_buffer("other-uuid"));
+  other.set(zmq::sockopt::linger, 0);
+  other.connect("inproc://receiver-test");
+  other.send(zmq::str_buffer("x"), zmq::send_flags::none);
+  CHECK(p2p0mq::testing::wait_until(
+      fix.sys,
+      [&] {
+        return logs.contains(mark, {"dropped a message of 2 frames from "
+                                    "\"other-uuid\""});
+      },
+      5s));
 }
