@@ -63,6 +63,13 @@ constexpr std::size_t max_batch = 1024;
 /// with the message that reaches it).
 constexpr std::size_t max_batch_bytes = std::size_t{4} << 20;
 
+/// Most messages, and bytes of frames, read in one turn of the loop: then
+/// the receiver looks at its stop signal, its monitors and its log again,
+/// even while a client floods it (the poll returns at once while messages
+/// wait).
+constexpr std::size_t max_reads_per_turn = 4 * max_batch;
+constexpr std::size_t max_bytes_per_turn = max_batch_bytes;
+
 /// Reads one whole multi-part message, keeping at most `frame_count + 1`
 /// parts (the rest are read and discarded). Returns false when no message is
 /// waiting.
@@ -107,8 +114,8 @@ void count_malformed(detail::stop_signal& sig, log_limiter& limiter,
                  log_reason(make_error(code)), std::forward<F>(make_line));
 }
 
-/// Reads and hands over the messages waiting, until none is left or the
-/// credit is used up.
+/// Reads and hands over the messages waiting, until none is left, the
+/// credit is used up, or it read a turn's worth.
 void drain(zmq::socket_t& socket, detail::stop_signal& sig,
            const std::string& local_uuid, bool check_user_id,
            caf::blocking_actor* self, const manager_actor& manager,
@@ -143,12 +150,16 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
     batch_bytes = 0;
   };
   std::size_t total_parts = 0;
-  while ((!credit || credit->available()) &&
+  std::size_t reads = 0;
+  std::size_t bytes = 0;
+  while (reads++ < max_reads_per_turn && bytes < max_bytes_per_turn &&
+         (!credit || credit->available()) &&
          read_message(socket, parts, total_parts)) {
     views.clear();
     for (auto& part : parts) {
       views.emplace_back(part.data<char>(), part.size());
       batch_bytes += part.size();
+      bytes += part.size();
     }
     if (total_parts != views.size() || total_parts != frame_count) {
       count_malformed(

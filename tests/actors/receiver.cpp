@@ -1,8 +1,10 @@
 #include "p2p0mq/actors/receiver.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -22,7 +24,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A receiver on an inproc ROUTER whose "manager" is the test's scoped actor,
+/// A receiver on an inproc ROUTER (listening on 127.0.0.1 too) whose
+/// "manager" is the test's scoped actor,
 /// and a DEALER client that plays a remote peer.
 struct receiver_fixture {
   explicit receiver_fixture(std::shared_ptr<receive_credit> credit = nullptr,
@@ -31,6 +34,8 @@ struct receiver_fixture {
     zmq::socket_t server{context, zmq::socket_type::router};
     server.set(zmq::sockopt::routing_id, zmq::str_buffer("local-uuid"));
     server.bind("inproc://receiver-test");
+    server.bind("tcp://127.0.0.1:*");
+    tcp_endpoint = server.get(zmq::sockopt::last_endpoint);
     receiver_options opts;
     opts.credit = std::move(credit);
     opts.logging = logging;
@@ -74,6 +79,8 @@ struct receiver_fixture {
   caf::scoped_actor self;
   zmq::context_t context{1};
   zmq::socket_t client{context, zmq::socket_type::dealer};
+  /// The receiver's socket listens there too.
+  std::string tcp_endpoint;
   receiver rec;
 };
 
@@ -269,4 +276,44 @@ TEST_CASE("the receiver logs a client's first malformed message in full, "
                                     "\"other-uuid\""});
       },
       5s));
+}
+
+TEST_CASE("a receiver stops at once while a client floods it", "[receiver]") {
+  receiver_fixture fix;
+  std::atomic<bool> stop{false};
+  // Other threads, over TCP, keep the socket full of malformed messages
+  // that cost more to read than to send (a payload of 30,000 values and a
+  // byte too many): the receiver always finds one more waiting.
+  std::string payload = "\x81\xa1x\xdc\x75\x30";
+  payload.append(30000, '\xc0');
+  payload += '\xc0';
+  std::vector<std::thread> floods;
+  for (int i = 0; i < 3; ++i)
+    floods.emplace_back([&, i] {
+      zmq::context_t ctx{1};
+      zmq::socket_t evil{ctx, zmq::socket_type::dealer};
+      evil.set(zmq::sockopt::routing_id, "flood-" + std::to_string(i));
+      evil.set(zmq::sockopt::linger, 0);
+      evil.set(zmq::sockopt::sndtimeo, 10);
+      evil.connect(fix.tcp_endpoint);
+      const std::string head[] = {"", "", "\x01", "hb", "\x01"};
+      while (!stop) {
+        if (!evil.send(zmq::buffer(head[0]), zmq::send_flags::sndmore))
+          continue;
+        for (std::size_t j = 1; j < 5; ++j)
+          (void)evil.send(zmq::buffer(head[j]), zmq::send_flags::sndmore);
+        (void)evil.send(zmq::buffer(payload), zmq::send_flags::none);
+      }
+    });
+  REQUIRE(p2p0mq::testing::wait_until(
+      fix.sys, [&] { return fix.rec.malformed() > 2000; }, 10s));
+  fix.self->monitor(fix.rec.handle());
+  fix.rec.stop();
+  bool down = false;
+  fix.self->receive([&](caf::down_msg&) { down = true; },
+                    caf::after(5s) >> [] {});
+  stop = true;
+  for (auto& x : floods)
+    x.join();
+  CHECK(down);
 }
