@@ -176,8 +176,9 @@ TEST_CASE("1,000,000 malformed messages from one client over 10 s give at "
              "frame count"}));
 }
 
-TEST_CASE("10,000 fresh sources: at most max_sources + 1 lines per interval "
-          "and at most max_sources rows, counters exact",
+TEST_CASE("10,000 fresh sources in each of three intervals: at most "
+          "max_sources + 1 lines per interval and at most max_sources rows, "
+          "counters exact",
           "[log_limiter][hostile]") {
   driver d;
   auto max = d.limiter.limits().max_sources;
