@@ -142,17 +142,18 @@ void arm_flush(zap_ptr self) {
                      flush_log_atom::value);
 }
 
-/// Rejects a client, logging it through `log` by its address (the key is
-/// the client's to choose, its address much less so).
-zap_verdict reject(zap_ptr self, log_limiter& log, const std::string& domain,
-                   const std::string& address, const std::string& key,
-                   std::string_view why, std::string reason) {
-  log.report(self->clock().now(), address, log_kinds::rejected_client, why,
-             [&] {
-               return "rejected the client at " + quote_bytes(address) +
-                      " with key " + quote_bytes(z85_key(key)) + " for " +
-                      quote_bytes(domain) + ": " + reason;
-             });
+/// Rejects a client, logging it through `limiter` by its address (the key
+/// is the client's to choose, its address much less so).
+zap_verdict reject(zap_ptr self, log_limiter& limiter,
+                   const std::string& domain, const std::string& address,
+                   const std::string& key, std::string_view why,
+                   std::string reason) {
+  limiter.report(self->clock().now(), address, log_kinds::rejected_client, why,
+                 [&] {
+                   return "rejected the client at " + quote_bytes(address) +
+                          " with key " + quote_bytes(z85_key(key)) + " for " +
+                          quote_bytes(domain) + ": " + reason;
+                 });
   arm_flush(self);
   return zap_verdict{false, {}, std::move(reason)};
 }
