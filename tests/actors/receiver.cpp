@@ -305,15 +305,18 @@ TEST_CASE("a receiver stops at once while a client floods it", "[receiver]") {
         (void)evil.send(zmq::buffer(payload), zmq::send_flags::none);
       }
     });
-  REQUIRE(p2p0mq::testing::wait_until(
-      fix.sys, [&] { return fix.rec.malformed() > 2000; }, 10s));
-  fix.self->monitor(fix.rec.handle());
-  fix.rec.stop();
+  auto flooding = p2p0mq::testing::wait_until(
+      fix.sys, [&] { return fix.rec.malformed() > 100; }, 30s);
   bool down = false;
-  fix.self->receive([&](caf::down_msg&) { down = true; },
-                    caf::after(5s) >> [] {});
+  if (flooding) {
+    fix.self->monitor(fix.rec.handle());
+    fix.rec.stop();
+    fix.self->receive([&](caf::down_msg&) { down = true; },
+                      caf::after(5s) >> [] {});
+  }
   stop = true;
   for (auto& x : floods)
     x.join();
+  REQUIRE(flooding);
   CHECK(down);
 }
