@@ -116,8 +116,8 @@ TEST_CASE("the router hands each message of a batch to the sender, leaving "
   CHECK(st.dropped == 0);
 }
 
-TEST_CASE("the router counts the outcomes of what it forwards, logs each "
-          "drop, and asks for retries",
+TEST_CASE("the router counts the outcomes of what it forwards, logs its "
+          "drops, and asks for retries",
           "[router]") {
   router_warnings warnings;
   router_fixture fix;
