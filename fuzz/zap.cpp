@@ -6,7 +6,8 @@
 // Properties: nothing throws or crashes; every request gets a reply of six
 // frames with version 1.0 and its request id; 200 only for a well-formed
 // CURVE request of the known domain whose key is trusted, with that key's
-// uuid as user id; 500 exactly for a malformed request.
+// uuid as user id and the key as metadata; 500 exactly for a malformed
+// request.
 
 #include <cstdint>
 #include <string>
@@ -52,18 +53,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   auto reply = make_zap_reply(request, verdict);
   P2P0MQ_FUZZ_CHECK(reply[0] == "1.0");
   P2P0MQ_FUZZ_CHECK(reply[1] == request.request_id);
-  P2P0MQ_FUZZ_CHECK(reply[5].empty());
   auto accepted = !malformed && request.domain == domain &&
                   request.mechanism == "CURVE" &&
                   request.client_key() == trusted_key;
   P2P0MQ_FUZZ_CHECK(verdict.accepted == accepted);
   if (malformed) {
-    P2P0MQ_FUZZ_CHECK(reply[2] == "500" && reply[4].empty());
+    P2P0MQ_FUZZ_CHECK(reply[2] == "500" && reply[4].empty() &&
+                      reply[5].empty());
   } else if (accepted) {
-    P2P0MQ_FUZZ_CHECK(reply[2] == "200" && reply[4] == "fuzz-peer-0002");
+    P2P0MQ_FUZZ_CHECK(
+        reply[2] == "200" && reply[4] == "fuzz-peer-0002" &&
+        reply[5] ==
+            encode_zap_metadata({{zap_key_property, z85_key(trusted_key)}}));
   } else {
     P2P0MQ_FUZZ_CHECK(reply[2] == "400" && reply[4].empty() &&
-                      !reply[3].empty());
+                      !reply[3].empty() && reply[5].empty());
   }
   return 0;
 }

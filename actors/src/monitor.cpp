@@ -17,8 +17,26 @@ const int handshake_events =
 
 namespace {
 
-/// The most endpoints remembered; beyond, the memory starts afresh.
-constexpr std::size_t max_remembered = 4096;
+/// A protocol error in a few words, for the log's counters.
+std::string_view protocol_error_reason(std::uint32_t code) {
+  switch (code) {
+  case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+    return "mechanism mismatch";
+  case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE:
+    return "key exchange";
+  case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+    return "cryptographic error";
+  case ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED:
+  case ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY:
+  case ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID:
+  case ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION:
+  case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE:
+  case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA:
+    return "authenticator error";
+  default:
+    return "ZMTP error";
+  }
+}
 
 std::string_view protocol_error_name(std::uint32_t code) {
   switch (code) {
@@ -74,13 +92,15 @@ std::shared_ptr<zmq::socket_t> monitor_socket(zmq::context_t& context,
 }
 
 handshake_log::handshake_log(std::string local_uuid, bool encryption,
-                             lost_handler on_lost)
+                             log_limiter& log, lost_handler on_lost)
     : local_uuid_(std::move(local_uuid)),
       encryption_(encryption),
+      log_(&log),
       on_lost_(std::move(on_lost)) {
 }
 
-void handshake_log::drain(zmq::socket_t& monitor, socket_role role) {
+void handshake_log::drain(zmq::socket_t& monitor, socket_role role,
+                          time_point now) {
   // An event is two parts: the event number (16 bits) and its value (32
   // bits), then the endpoint.
   zmq::message_t head;
@@ -93,17 +113,16 @@ void handshake_log::drain(zmq::socket_t& monitor, socket_role role) {
     std::uint32_t value = 0;
     std::memcpy(&event, head.data(), sizeof(event));
     std::memcpy(&value, head.data<char>() + sizeof(event), sizeof(value));
-    on_event(role, event, value, address.to_string());
+    on_event(role, event, value, address.to_string(), now);
   }
 }
 
 void handshake_log::on_event(socket_role role, std::uint16_t event,
-                             std::uint32_t value, const std::string& endpoint) {
-  auto key = std::make_tuple(role, endpoint);
+                             std::uint32_t value, const std::string& endpoint,
+                             time_point now) {
   if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-    logged_.erase(key);
     log(log_level::debug, log_category::security, short_uuid(local_uuid_),
-        ": handshake with ", endpoint, " succeeded");
+        ": handshake with ", quote_bytes(endpoint), " succeeded");
     return;
   }
   ++failures_;
@@ -113,23 +132,38 @@ void handshake_log::on_event(socket_role role, std::uint16_t event,
       (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
        event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
     on_lost_(endpoint);
-  auto reason = std::make_tuple(event, value);
-  auto i = logged_.find(key);
-  auto first = i == logged_.end() || i->second != reason;
-  if (first) {
-    if (logged_.size() >= max_remembered)
-      logged_.clear();
-    logged_[key] = reason;
-  }
-  // The authenticator logs its rejections itself, with the key.
-  auto level = first && !(role == socket_role::receiver &&
-                          event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-                   ? log_level::warning
-                   : log_level::debug;
-  if (!log_enabled(level, log_category::security))
+  if (role == socket_role::receiver &&
+      event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+    // The authenticator logs its rejections itself, with the key.
+    log(log_level::debug, log_category::security, short_uuid(local_uuid_),
+        ": the authenticator refused a peer connecting to ",
+        quote_bytes(endpoint), " (ZAP status ", value, ")");
     return;
-  auto who = role == socket_role::sender ? "the peer at " + endpoint
-                                         : "a peer connecting to " + endpoint;
+  }
+  std::string reason;
+  switch (event) {
+  case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    reason = protocol_error_reason(value);
+    break;
+  case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+    reason = "rejected by the peer";
+    break;
+  default:
+    reason = "error " + std::to_string(value);
+    break;
+  }
+  // The sender's endpoints are other peers' addresses, the receiver's its
+  // own: the endpoint alone tells the two sides apart.
+  log_->report(now, endpoint, log_kinds::failed_handshake, reason,
+               [&] { return describe(role, event, value, endpoint); });
+}
+
+std::string handshake_log::describe(socket_role role, std::uint16_t event,
+                                    std::uint32_t value,
+                                    const std::string& endpoint) const {
+  auto who = role == socket_role::sender
+                 ? "the peer at " + quote_bytes(endpoint)
+                 : "a peer connecting to " + quote_bytes(endpoint);
   std::string why;
   switch (event) {
   case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
@@ -153,8 +187,8 @@ void handshake_log::on_event(socket_role role, std::uint16_t event,
           zmq_strerror(static_cast<int>(value)) + ")";
     break;
   }
-  log(level, log_category::security, short_uuid(local_uuid_),
-      ": handshake with ", who, " failed: ", why);
+  return short_uuid(local_uuid_) + ": handshake with " + who +
+         " failed: " + why;
 }
 
 } // namespace p2p0mq::detail

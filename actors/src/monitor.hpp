@@ -6,10 +6,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
-#include <tuple>
+
+#include "p2p0mq/log_limiter.hpp"
+#include "p2p0mq/time.hpp"
 
 namespace zmq {
 class context_t;
@@ -36,21 +37,24 @@ enum class socket_role : std::uint8_t {
   sender,
 };
 
-/// Reads monitor events and logs each failed handshake once per endpoint and
-/// reason (repeats, as libzmq retries every few hundred milliseconds, go to
-/// the debug level until a handshake with that endpoint succeeds).
+/// Reads monitor events and logs failed handshakes through a `log_limiter`
+/// (kind `failed_handshake`), keyed by endpoint: the first in full, then one
+/// summary per interval counting them by reason, as libzmq retries every
+/// few hundred milliseconds. A failed authentication on the receiver's side
+/// goes to the debug level only: the authenticator logs it, with the key.
 class handshake_log {
 public:
   /// Called with the endpoint of a connection of the sender whose handshake
   /// failed for good (libzmq ends the session and does not retry).
   using lost_handler = std::function<void(const std::string& endpoint)>;
 
-  handshake_log(std::string local_uuid, bool encryption,
+  /// Logs through `log`, which must outlive it.
+  handshake_log(std::string local_uuid, bool encryption, log_limiter& log,
                 lost_handler on_lost = nullptr);
 
   /// Reads and logs every event waiting on `monitor` (a PAIR socket from
-  /// `monitor_socket`), without blocking.
-  void drain(zmq::socket_t& monitor, socket_role role);
+  /// `monitor_socket`), without blocking; `now` is the time of the reading.
+  void drain(zmq::socket_t& monitor, socket_role role, time_point now);
 
   /// Failed handshakes seen so far.
   std::uint64_t failures() const noexcept {
@@ -59,16 +63,17 @@ public:
 
 private:
   void on_event(socket_role role, std::uint16_t event, std::uint32_t value,
-                const std::string& endpoint);
+                const std::string& endpoint, time_point now);
+
+  /// The full line of a failed handshake.
+  std::string describe(socket_role role, std::uint16_t event,
+                       std::uint32_t value, const std::string& endpoint) const;
 
   std::string local_uuid_;
   bool encryption_;
+  log_limiter* log_;
   lost_handler on_lost_;
   std::uint64_t failures_ = 0;
-  /// The last failure logged as a warning, by role and endpoint.
-  std::map<std::tuple<socket_role, std::string>,
-           std::tuple<std::uint16_t, std::uint32_t>>
-      logged_;
 };
 
 } // namespace p2p0mq::detail

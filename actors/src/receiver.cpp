@@ -1,5 +1,7 @@
 #include "p2p0mq/actors/receiver.hpp"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -16,12 +18,18 @@
 #include "monitor.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
+#include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/uuid.hpp"
+#include "p2p0mq/zap.hpp"
 #include "wake_fd.hpp"
 
 namespace p2p0mq {
 
 namespace detail {
+
+/// The codes of malformed messages: `errc::malformed_frame_count` (1) to
+/// `errc::malformed_payload` (6).
+constexpr std::size_t malformed_codes = 6;
 
 /// What the receiver's thread and its controller share: the signal that
 /// ends the thread's wait, and counters.
@@ -37,6 +45,8 @@ public:
 
   wake_fd wake;
   std::atomic<std::uint64_t> malformed{0};
+  /// Malformed messages by the code of their error, `errc::malformed_*`.
+  std::array<std::atomic<std::uint64_t>, malformed_codes> malformed_by_code{};
   std::atomic<std::uint64_t> received{0};
   std::atomic<std::uint64_t> impostors{0};
   std::atomic<std::uint64_t> handshake_failures{0};
@@ -52,6 +62,13 @@ constexpr std::size_t max_batch = 1024;
 /// Most bytes of frames handed to the dispatcher in one batch (a batch ends
 /// with the message that reaches it).
 constexpr std::size_t max_batch_bytes = std::size_t{4} << 20;
+
+/// Most messages, and bytes of frames, read in one turn of the loop: then
+/// the receiver looks at its stop signal, its monitors and its log again,
+/// even while a client floods it (the poll returns at once while messages
+/// wait).
+constexpr std::size_t max_reads_per_turn = 4 * max_batch;
+constexpr std::size_t max_bytes_per_turn = max_batch_bytes;
 
 /// Reads one whole multi-part message, keeping at most `frame_count + 1`
 /// parts (the rest are read and discarded). Returns false when no message is
@@ -76,30 +93,53 @@ bool read_message(zmq::socket_t& socket, std::vector<zmq::message_t>& parts,
   }
 }
 
-/// Whether the authenticated identity of the message in `parts` (the
-/// `User-Id` the authenticator gave the connection) is its previous hop
-/// `routing_id`. Frame 0 is made by the ROUTER socket; the identity is read
-/// from a frame that came over the wire.
-bool authentic(std::vector<zmq::message_t>& parts, std::string_view routing_id,
-               std::string& user_id) {
-  auto value = zmq_msg_gets(parts.back().handle(), "User-Id");
-  user_id = value ? value : "";
-  return value != nullptr && routing_id == value;
+/// A metadata property of the connection of the message in `parts` (read
+/// from a frame that came over the wire: frame 0 is made by the ROUTER
+/// socket), or empty.
+std::string property(std::vector<zmq::message_t>& parts, const char* name) {
+  auto value = zmq_msg_gets(parts.back().handle(), name);
+  return value ? value : "";
 }
 
-/// Reads and hands over the messages waiting, until none is left or the
-/// credit is used up.
+/// Counts a malformed message and logs it through `log`, keyed by `source`.
+template <class F>
+void count_malformed(detail::stop_signal& sig, log_limiter& limiter,
+                     caf::blocking_actor* self, const std::string& source,
+                     errc code, F&& make_line) {
+  sig.malformed.fetch_add(1, std::memory_order_relaxed);
+  auto i = static_cast<std::size_t>(code) - 1;
+  if (i < detail::malformed_codes)
+    sig.malformed_by_code[i].fetch_add(1, std::memory_order_relaxed);
+  limiter.report(self->clock().now(), source, log_kinds::malformed_message,
+                 log_reason(make_error(code)), std::forward<F>(make_line));
+}
+
+/// Reads and hands over the messages waiting, until none is left, the
+/// credit is used up, or it read a turn's worth.
 void drain(zmq::socket_t& socket, detail::stop_signal& sig,
            const std::string& local_uuid, bool check_user_id,
            caf::blocking_actor* self, const dispatcher_actor& dispatcher,
-           receive_credit* credit) {
-  std::string user_id;
+           receive_credit* credit, log_limiter& limiter) {
   std::vector<zmq::message_t> parts;
   parts.reserve(frame_count + 1);
   std::vector<std::string_view> views;
   views.reserve(frame_count + 1);
   std::vector<message> batch;
   std::size_t batch_bytes = 0;
+  std::string user_id;
+  std::string routing_id;
+  // Who a log line about the current message is keyed by: the owner of its
+  // connection's key when encryption is on (its client cannot change it),
+  // else the routing id the client announced.
+  auto source = [&]() -> const std::string& {
+    routing_id.assign(views[0]);
+    if (check_user_id) {
+      user_id = property(parts, "User-Id");
+      if (!user_id.empty())
+        return user_id;
+    }
+    return routing_id;
+  };
   auto hand_over = [&] {
     // Taken before the dispatcher can give it back.
     if (credit)
@@ -110,33 +150,55 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
     batch_bytes = 0;
   };
   std::size_t total_parts = 0;
-  while ((!credit || credit->available()) &&
+  std::size_t reads = 0;
+  std::size_t bytes = 0;
+  while (reads++ < max_reads_per_turn && bytes < max_bytes_per_turn &&
+         (!credit || credit->available()) &&
          read_message(socket, parts, total_parts)) {
     views.clear();
     for (auto& part : parts) {
       views.emplace_back(part.data<char>(), part.size());
       batch_bytes += part.size();
+      bytes += part.size();
     }
-    if (total_parts != views.size()) {
-      sig.malformed.fetch_add(1, std::memory_order_relaxed);
-      log(log_level::warning, log_category::wire, "dropped a message of ",
-          total_parts, " frames from ",
-          short_uuid(std::string{views.empty() ? "" : views[0]}));
+    if (total_parts != views.size() || total_parts != frame_count) {
+      count_malformed(
+          sig, limiter, self, source(), errc::malformed_frame_count, [&] {
+            return "dropped a message of " + std::to_string(total_parts) +
+                   " frames from " + quote_bytes(views[0]);
+          });
       continue;
     }
-    if (check_user_id && !authentic(parts, views[0], user_id)) {
-      sig.impostors.fetch_add(1, std::memory_order_relaxed);
-      log(log_level::warning, log_category::security,
-          "dropped a message whose previous hop claims to be ",
-          short_uuid(std::string{views[0]}), ", but whose key belongs to ",
-          user_id.empty() ? std::string{"no known peer"} : short_uuid(user_id));
-      continue;
+    if (check_user_id) {
+      user_id = property(parts, "User-Id");
+      if (user_id != views[0]) {
+        sig.impostors.fetch_add(1, std::memory_order_relaxed);
+        routing_id.assign(views[0]);
+        auto why = user_id.empty() ? "no known key" : "another peer's uuid";
+        limiter.report(
+            self->clock().now(), user_id.empty() ? routing_id : user_id,
+            log_kinds::impostor, why, [&] {
+              auto key = property(parts, zap_key_property);
+              std::string line = "dropped a message whose previous "
+                                 "hop claims to be " +
+                                 quote_bytes(routing_id);
+              line += key.empty()
+                          ? ", but whose connection's key"
+                          : ", but whose connection's key " + quote_bytes(key);
+              line += user_id.empty() ? " belongs to no known peer"
+                                      : " belongs to " + quote_bytes(user_id);
+              return line;
+            });
+        continue;
+      }
     }
     auto msg = decode(views, local_uuid);
     if (!msg) {
-      sig.malformed.fetch_add(1, std::memory_order_relaxed);
-      log(log_level::warning, log_category::wire, "dropped a message from ",
-          short_uuid(std::string{views[0]}), ": ", render(msg.error()));
+      auto code = static_cast<errc>(msg.error().code());
+      count_malformed(sig, limiter, self, source(), code, [&] {
+        return "dropped a message from " + quote_bytes(views[0]) + ": " +
+               render(msg.error());
+      });
       continue;
     }
     batch.emplace_back(std::move(*msg));
@@ -178,8 +240,19 @@ void receiver_loop(caf::blocking_actor* self,
     on_lost = [self, sender = opts.sender](const std::string& endpoint) {
       self->send(sender, lost_atom::value, endpoint);
     };
-  detail::handshake_log handshakes{local_uuid, opts.encryption,
+  log_limiter limiter{opts.logging};
+  detail::handshake_log handshakes{local_uuid, opts.encryption, limiter,
                                    std::move(on_lost)};
+  // The poll waits for input, or until the log has a summary to write.
+  auto timeout = [&] {
+    auto due = limiter.next_due();
+    if (due == time_point::max())
+      return std::chrono::milliseconds{-1};
+    auto left = due - self->clock().now();
+    if (left <= duration::zero())
+      return std::chrono::milliseconds{0};
+    return std::chrono::ceil<std::chrono::milliseconds>(left);
+  };
   try {
     for (;;) {
       if (credit) {
@@ -190,7 +263,7 @@ void receiver_loop(caf::blocking_actor* self,
         items[0] = credit->available() ? read_socket : await_credit;
       }
       try {
-        zmq::poll(items.data(), items.size(), std::chrono::milliseconds{-1});
+        zmq::poll(items.data(), items.size(), timeout());
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR)
           continue;
@@ -200,14 +273,16 @@ void receiver_loop(caf::blocking_actor* self,
         break;
       if (items[0].socket != nullptr && (items[0].revents & ZMQ_POLLIN))
         drain(*socket, *sig, local_uuid, opts.check_user_id, self, dispatcher,
-              credit);
+              credit, limiter);
       for (std::size_t i = 0; i < monitors.size(); ++i)
         if (items[i + 2].revents & ZMQ_POLLIN) {
           auto& [monitor, role] = monitors[i];
-          handshakes.drain(*monitor, role);
+          handshakes.drain(*monitor, role, self->clock().now());
         }
       sig->handshake_failures.store(handshakes.failures(),
                                     std::memory_order_relaxed);
+      if (auto now = self->clock().now(); now >= limiter.next_due())
+        limiter.flush(now);
     }
   } catch (const zmq::error_t& e) {
     if (e.num() != ETERM)
@@ -264,6 +339,16 @@ void receiver::stop() {
 
 std::uint64_t receiver::malformed() const noexcept {
   return signal_ ? signal_->malformed.load() : 0;
+}
+
+std::map<std::string, std::uint64_t> receiver::malformed_by_reason() const {
+  std::map<std::string, std::uint64_t> result;
+  for (std::size_t i = 0; i < detail::malformed_codes; ++i) {
+    auto code = static_cast<errc>(i + 1);
+    result[log_reason(make_error(code))] =
+        signal_ ? signal_->malformed_by_code[i].load() : 0;
+  }
+  return result;
 }
 
 std::uint64_t receiver::received() const noexcept {

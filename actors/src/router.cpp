@@ -1,5 +1,6 @@
 #include "p2p0mq/actors/router.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -8,12 +9,14 @@
 #include <unordered_set>
 #include <utility>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
+#include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/uuid.hpp"
 
 namespace p2p0mq {
@@ -30,6 +33,12 @@ constexpr auto loop_window = std::chrono::seconds{1};
 /// first (only at rates where a loop shows within far less than a second).
 constexpr std::size_t max_remembered = 1 << 16;
 
+/// Time to write the summaries of the router's log.
+using flush_log_atom = caf::atom_constant<caf::atom("flushlog")>;
+
+/// The router's own interface: the public one and its log's timer.
+using router_impl_actor = router_actor::extend<caf::reacts_to<flush_log_atom>>;
+
 struct router_state {
   static inline const char* name = "p2p0mq.router";
   std::string local_uuid;
@@ -40,9 +49,13 @@ struct router_state {
   /// when, oldest first.
   std::deque<std::pair<time_point, std::uint64_t>> recent;
   std::unordered_set<std::uint64_t> remembered;
+  /// The drops, by previous hop.
+  log_limiter limiter;
+  /// Whether a `flush_log_atom` is on its way.
+  bool flush_armed = false;
 };
 
-using router_ptr = router_actor::stateful_pointer<router_state>;
+using router_ptr = router_impl_actor::stateful_pointer<router_state>;
 
 /// A bijection of 64-bit values that spreads every input bit over the
 /// output (the finaliser of SplitMix64).
@@ -71,17 +84,35 @@ std::uint64_t fingerprint(const message& msg) {
   return result;
 }
 
-void drop(router_ptr self, const message& msg, const caf::error& reason) {
+/// Makes sure the log's summaries are written when due.
+void arm_flush(router_ptr self) {
+  auto& st = self->state;
+  auto due = st.limiter.next_due();
+  if (st.flush_armed || due == time_point::max())
+    return;
+  st.flush_armed = true;
+  self->delayed_send(self, std::max(due - self->clock().now(), duration{}),
+                     flush_log_atom::value);
+}
+
+/// Counts and logs a message dropped for `reason`: the log keyed by the
+/// peer that handed it to us, `why` its counter.
+void drop(router_ptr self, const message& msg, const caf::error& reason,
+          std::string_view why) {
   auto& st = self->state;
   ++st.stats.dropped;
-  log(log_level::warning, log_category::router, "dropped ", to_string(msg.kind),
-      " ", msg.id, " '", msg.command, "' from ", short_uuid(msg.source), " to ",
-      short_uuid(msg.to), ": ", render(reason));
+  log_dropped(st.limiter, self->clock().now(), log_kinds::dropped_in_transit,
+              msg, reason, why);
+  arm_flush(self);
+}
+
+void drop(router_ptr self, const message& msg, const caf::error& reason) {
+  drop(self, msg, reason, log_reason(reason));
 }
 
 void drop_looped(router_ptr self, const message& msg, const char* why) {
   ++self->state.stats.looped;
-  drop(self, msg, make_error(errc::peer_unreachable, why));
+  drop(self, msg, make_error(errc::peer_unreachable, why), "loop");
 }
 
 /// Whether `msg` was forwarded within the loop window; remembers it if not.
@@ -103,7 +134,8 @@ void forward(router_ptr self, message& msg, time_point now) {
   ++st.stats.received;
   if (msg.to == st.local_uuid) {
     drop(self, msg,
-         make_error(errc::peer_unreachable, "it is for the local peer"));
+         make_error(errc::peer_unreachable, "it is for the local peer"),
+         "for the local peer");
     return;
   }
   if (msg.source == st.local_uuid) {
@@ -123,11 +155,12 @@ void forward(router_ptr self, message& msg, time_point now) {
              owner_actor{self});
 }
 
-router_actor::behavior_type router(router_ptr self, std::string local_uuid,
-                                   std::shared_ptr<const config> settings,
-                                   sender_actor sender) {
+router_impl_actor::behavior_type router(router_ptr self, std::string local_uuid,
+                                        std::shared_ptr<const config> settings,
+                                        sender_actor sender) {
   auto& st = self->state;
   st.local_uuid = std::move(local_uuid);
+  st.limiter = log_limiter{log_limits_of(*settings)};
   st.settings = std::move(settings);
   st.sender = std::move(sender);
   return {
@@ -148,6 +181,11 @@ router_actor::behavior_type router(router_ptr self, std::string local_uuid,
         drop(self, msg, err);
       },
       [self](stats_atom) { return self->state.stats; },
+      [self](flush_log_atom) {
+        self->state.flush_armed = false;
+        self->state.limiter.flush(self->clock().now());
+        arm_flush(self);
+      },
   };
 }
 
@@ -156,8 +194,8 @@ router_actor::behavior_type router(router_ptr self, std::string local_uuid,
 router_actor spawn_router(caf::actor_system& sys, std::string local_uuid,
                           std::shared_ptr<const config> settings,
                           sender_actor sender) {
-  return sys.spawn(router, std::move(local_uuid), std::move(settings),
-                   std::move(sender));
+  return caf::actor_cast<router_actor>(sys.spawn(
+      router, std::move(local_uuid), std::move(settings), std::move(sender)));
 }
 
 } // namespace p2p0mq

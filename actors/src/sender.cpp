@@ -20,6 +20,7 @@
 #include "p2p0mq/actors/heart_beat.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
+#include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/uuid.hpp"
 #include "traffic.hpp"
 
@@ -32,12 +33,17 @@ namespace {
 /// Internal: the sender's own. Run one round of the send queues.
 using round_atom = caf::atom_constant<caf::atom("round")>;
 
+/// Internal: time to write the summaries of the sender's log.
+using flush_log_atom = caf::atom_constant<caf::atom("flushlog")>;
+
 /// The sender's own interface: the public one plus its self-messages, so
 /// that fakes of `sender_actor` elsewhere need not know about them.
 /// `(round_atom)` runs a round; `(timeout_atom)` is its one timer, set to the
-/// earliest route deadline or retry time while any message waits for one.
+/// earliest route deadline or retry time while any message waits for one;
+/// `(flush_log_atom)` is its log's.
 using sender_impl_actor = sender_actor::extend<caf::reacts_to<round_atom>,
-                                               caf::reacts_to<timeout_atom>>;
+                                               caf::reacts_to<timeout_atom>,
+                                               caf::reacts_to<flush_log_atom>>;
 
 // -- state --------------------------------------------------------------------
 
@@ -106,6 +112,10 @@ struct sender_state {
   /// ask-around concern.
   std::vector<route_watcher_actor> watchers;
   sender_stats stats;
+  /// Connects that failed, by peer: addresses come from other peers.
+  log_limiter limiter;
+  /// Whether a `flush_log_atom` is on its way.
+  bool flush_armed = false;
 };
 
 using sender_ptr = sender_impl_actor::stateful_pointer<sender_state>;
@@ -541,6 +551,17 @@ sender_impl_actor::behavior_type stopped(sender_ptr self) {
   };
 }
 
+/// Makes sure the log's summaries are written when due.
+void arm_log_flush(sender_ptr self) {
+  auto& st = self->state;
+  auto due = st.limiter.next_due();
+  if (st.flush_armed || due == time_point::max())
+    return;
+  st.flush_armed = true;
+  self->delayed_send(self, std::max(due - self->clock().now(), duration{}),
+                     flush_log_atom::value);
+}
+
 sender_impl_actor::behavior_type
 sender_fun(sender_ptr self, std::string local_uuid,
            std::shared_ptr<const config> settings,
@@ -549,6 +570,7 @@ sender_fun(sender_ptr self, std::string local_uuid,
   st.wire = std::move(wire);
   st.local_uuid = std::move(local_uuid);
   st.settings = std::move(settings);
+  st.limiter = log_limiter{log_limits_of(*st.settings)};
   log(log_level::info, log_category::sender, "sender of ",
       short_uuid(st.local_uuid), " started");
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -565,10 +587,21 @@ sender_fun(sender_ptr self, std::string local_uuid,
         auto& state = self->state;
         if (auto err = state.wire->connect(uuid, endpoint)) {
           // Unreachable for now (an endpoint closed a moment ago) is no news.
-          log(err == errc::peer_unreachable ? log_level::debug
-                                            : log_level::warning,
-              log_category::sender, "cannot connect to ", short_uuid(uuid),
-              " at ", endpoint, ": ", render(err));
+          // Other failures come from addresses other peers announced: one
+          // line in full per peer and interval, then a summary.
+          if (err == errc::peer_unreachable) {
+            log(log_level::debug, log_category::sender, "cannot connect to ",
+                quote_bytes(uuid), " at ", quote_bytes(endpoint), ": ",
+                render(err));
+          } else {
+            state.limiter.report(
+                self->clock().now(), uuid, log_kinds::failed_connect,
+                log_reason(err), [&] {
+                  return "cannot connect to " + quote_bytes(uuid) + " at " +
+                         quote_bytes(endpoint) + ": " + render(err);
+                });
+            arm_log_flush(self);
+          }
           state.connect_errors[uuid] = std::move(err);
         } else {
           state.connect_errors.erase(uuid);
@@ -614,6 +647,11 @@ sender_fun(sender_ptr self, std::string local_uuid,
         run_round(self);
       },
       [self](timeout_atom) { on_timeout(self); },
+      [self](flush_log_atom) {
+        self->state.flush_armed = false;
+        self->state.limiter.flush(self->clock().now());
+        arm_log_flush(self);
+      },
   };
 }
 

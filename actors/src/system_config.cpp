@@ -87,7 +87,11 @@ system_config::system_config() {
       .add(settings.concern_grace_period, "concern-grace-period",
            "how long messages for a concern that went down are held")
       .add(settings.concern_grace_limit, "concern-grace-limit",
-           "the most messages held for one command in its grace period");
+           "the most messages held for one command in its grace period")
+      .add(settings.log_summary_interval, "log-summary-interval",
+           "least time between two log lines of one source about its input")
+      .add(settings.log_max_sources, "log-max-sources",
+           "the most sources of bad input the log follows one by one");
 }
 
 std::string system_config::options_help() const {

@@ -1,5 +1,6 @@
 #include "p2p0mq/actors/zap.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -25,6 +26,7 @@
 #include "p2p0mq/cert_store.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
+#include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/uuid.hpp"
 #include "wake_fd.hpp"
 
@@ -34,14 +36,14 @@ namespace {
 
 // -- the authenticator --------------------------------------------------------
 
-/// The authenticator's own interface: the public one plus its reload timer,
-/// `(timeout_atom, domain, generation)`.
-using zap_impl_actor =
-    zap_actor::extend<caf::reacts_to<timeout_atom, std::string, std::uint64_t>>;
+/// Time to write the summaries of the rejection log.
+using flush_log_atom = caf::atom_constant<caf::atom("flushlog")>;
 
-/// The most rejected keys remembered per domain (each is logged as a warning
-/// once, then at debug level).
-constexpr std::size_t max_rejected_remembered = 1024;
+/// The authenticator's own interface: the public one plus its reload timer,
+/// `(timeout_atom, domain, generation)`, and its log's timer.
+using zap_impl_actor =
+    zap_actor::extend<caf::reacts_to<timeout_atom, std::string, std::uint64_t>,
+                      caf::reacts_to<flush_log_atom>>;
 
 /// Where the ZAP handler of a context binds (RFC 27).
 constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
@@ -57,8 +59,8 @@ struct domain_keys {
   time_point read_at{};
   /// Tells the timers of this registration from those of an earlier one.
   std::uint64_t generation = 0;
-  /// Keys already rejected with a warning.
-  std::set<std::string> rejected;
+  /// The rejections of clients of this domain, by address.
+  log_limiter log;
 };
 
 struct zap_state {
@@ -66,18 +68,14 @@ struct zap_state {
   std::unordered_map<std::string, domain_keys> domains;
   std::uint64_t next_generation = 1;
   duration min_reload_gap{};
+  log_limits limits;
+  /// The rejections of clients of domains no local peer has, by address.
+  log_limiter unknown_domains;
+  /// Whether a `flush_log_atom` is on its way.
+  bool flush_armed = false;
 };
 
 using zap_ptr = zap_impl_actor::stateful_pointer<zap_state>;
-
-std::string z85_of(const std::string& raw) {
-  if (raw.size() != 32)
-    return "(" + std::to_string(raw.size()) + " bytes)";
-  char text[41];
-  zmq_z85_encode(text, reinterpret_cast<const std::uint8_t*>(raw.data()),
-                 raw.size());
-  return text;
-}
 
 std::string raw_of(const std::string& z85) {
   std::string result(32, '\0');
@@ -128,17 +126,35 @@ void read_keys(zap_ptr self, const std::string& domain, domain_keys& d) {
   d.read_at = self->clock().now();
 }
 
-zap_verdict reject(domain_keys* d, const std::string& address,
-                   const std::string& key, std::string reason) {
-  auto first = true;
-  if (d != nullptr) {
-    if (d->rejected.size() >= max_rejected_remembered)
-      d->rejected.clear();
-    first = d->rejected.insert(key).second;
-  }
-  log(first ? log_level::warning : log_level::debug, log_category::security,
-      "rejected the client at ", address, " with key ", z85_of(key), ": ",
-      reason);
+/// Makes sure the log's summaries are written when due.
+void arm_flush(zap_ptr self) {
+  auto& st = self->state;
+  if (st.flush_armed)
+    return;
+  auto due = st.unknown_domains.next_due();
+  for (auto& [domain, d] : st.domains)
+    due = std::min(due, d.log.next_due());
+  if (due == time_point::max())
+    return;
+  st.flush_armed = true;
+  auto now = self->clock().now();
+  self->delayed_send(self, std::max(due - now, duration::zero()),
+                     flush_log_atom::value);
+}
+
+/// Rejects a client, logging it through `limiter` by its address (the key
+/// is the client's to choose, its address much less so).
+zap_verdict reject(zap_ptr self, log_limiter& limiter,
+                   const std::string& domain, const std::string& address,
+                   const std::string& key, std::string_view why,
+                   std::string reason) {
+  limiter.report(self->clock().now(), address, log_kinds::rejected_client, why,
+                 [&] {
+                   return "rejected the client at " + quote_bytes(address) +
+                          " with key " + quote_bytes(z85_key(key)) + " for " +
+                          quote_bytes(domain) + ": " + reason;
+                 });
+  arm_flush(self);
   return zap_verdict{false, {}, std::move(reason)};
 }
 
@@ -147,8 +163,8 @@ zap_verdict authenticate(zap_ptr self, const std::string& domain,
                          const std::string& mechanism, const std::string& key) {
   auto i = self->state.domains.find(domain);
   if (i == self->state.domains.end())
-    return reject(nullptr, address, key,
-                  "no local peer has the ZAP domain '" + domain + "'");
+    return reject(self, self->state.unknown_domains, domain, address, key,
+                  "unknown domain", "no local peer has this ZAP domain");
   auto& d = i->second;
   auto verdict = decide_zap(mechanism, key, d.uuid_of_key, d.public_dir);
   // A CURVE client with an unknown key: read the certificates again if a
@@ -162,8 +178,9 @@ zap_verdict authenticate(zap_ptr self, const std::string& domain,
     verdict = decide_zap(mechanism, key, d.uuid_of_key, d.public_dir);
   }
   if (!verdict.accepted)
-    return reject(&d, address, key, std::move(verdict.reason));
-  d.rejected.erase(key);
+    return reject(self, d.log, domain, address, key,
+                  mechanism == "CURVE" ? "unknown key" : "not CURVE",
+                  std::move(verdict.reason));
   log(log_level::debug, log_category::security, "accepted ",
       short_uuid(verdict.user_id), " at ", address, " for ",
       short_uuid(domain));
@@ -175,13 +192,17 @@ void arm_reload(zap_ptr self, const std::string& domain, const domain_keys& d) {
                      d.generation);
 }
 
-zap_impl_actor::behavior_type zap_fun(zap_ptr self, duration min_reload_gap) {
+zap_impl_actor::behavior_type zap_fun(zap_ptr self, duration min_reload_gap,
+                                      log_limits limits) {
   self->state.min_reload_gap = min_reload_gap;
+  self->state.limits = limits;
+  self->state.unknown_domains = log_limiter{limits};
   return {
       [self](add_atom, const std::string& domain, std::string& public_dir,
              duration reload_interval) {
         auto& d = self->state.domains[domain];
         d = domain_keys{};
+        d.log = log_limiter{self->state.limits};
         d.public_dir = std::move(public_dir);
         d.reload_interval = reload_interval;
         d.generation = self->state.next_generation++;
@@ -214,6 +235,15 @@ zap_impl_actor::behavior_type zap_fun(zap_ptr self, duration min_reload_gap) {
           return;
         read_keys(self, domain, i->second);
         arm_reload(self, domain, i->second);
+      },
+      [self](flush_log_atom) {
+        auto& st = self->state;
+        st.flush_armed = false;
+        auto now = self->clock().now();
+        st.unknown_domains.flush(now);
+        for (auto& [domain, d] : st.domains)
+          d.log.flush(now);
+        arm_flush(self);
       },
   };
 }
@@ -314,13 +344,15 @@ struct zap_service::impl {
   std::shared_ptr<std::atomic<std::uint64_t>> requests;
 };
 
-zap_actor spawn_zap(caf::actor_system& sys) {
-  return caf::actor_cast<zap_actor>(sys.spawn(zap_fun, zap_min_reload_gap));
+zap_actor spawn_zap(caf::actor_system& sys, log_limits limits) {
+  return caf::actor_cast<zap_actor>(
+      sys.spawn(zap_fun, zap_min_reload_gap, limits));
 }
 
 caf::expected<std::shared_ptr<zap_service>>
 zap_service::attach(caf::actor_system& sys,
-                    std::shared_ptr<zmq::context_t> context) {
+                    std::shared_ptr<zmq::context_t> context,
+                    log_limits limits) {
   std::lock_guard<std::mutex> guard{registry_mutex};
   auto& entry = registry()[context.get()];
   if (auto existing = entry.lock())
@@ -341,7 +373,7 @@ zap_service::attach(caf::actor_system& sys,
   auto x = std::make_unique<impl>();
   x->sys = &sys;
   x->context = std::move(context);
-  x->zap = spawn_zap(sys);
+  x->zap = spawn_zap(sys, limits);
   x->stop = std::make_shared<detail::wake_fd>();
   x->requests = std::make_shared<std::atomic<std::uint64_t>>(0);
   x->socket_actor = sys.spawn<caf::detached>(zap_socket_loop, std::move(socket),

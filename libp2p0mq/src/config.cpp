@@ -62,6 +62,7 @@ caf::error config::validate() const {
       {"call_timeout", call_timeout, false},
       {"certificate_reload_interval", certificate_reload_interval, false},
       {"concern_grace_period", concern_grace_period, true},
+      {"log_summary_interval", log_summary_interval, false},
   };
   for (const auto& x : durations) {
     if (x.may_be_zero && x.value < duration::zero())
@@ -78,6 +79,8 @@ caf::error config::validate() const {
     return invalid("receive_high_water_mark",
                    "must not be negative (0: no limit), got " +
                        std::to_string(receive_high_water_mark));
+  if (log_max_sources < 1)
+    return invalid("log_max_sources", "must be at least 1, got 0");
   if (max_frame_size < 1024)
     return invalid("max_frame_size", "must be at least 1024 bytes, got " +
                                          std::to_string(max_frame_size));

@@ -110,6 +110,48 @@ void set_log_sink(log_sink sink) {
   current_sink() = std::move(sink);
 }
 
+std::string quote_bytes(std::string_view x, std::size_t limit) {
+  static constexpr char digits[] = "0123456789abcdef";
+  auto shown = x.substr(0, limit);
+  std::string result;
+  result.reserve(shown.size() + 2);
+  result += '"';
+  for (auto c : shown) {
+    auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+    case '"':
+    case '\\':
+      result += '\\';
+      result += c;
+      break;
+    case '\n':
+      result += "\\n";
+      break;
+    case '\r':
+      result += "\\r";
+      break;
+    case '\t':
+      result += "\\t";
+      break;
+    default:
+      if (byte < 0x20 || byte > 0x7e) {
+        result += "\\x";
+        result += digits[byte >> 4];
+        result += digits[byte & 0x0f];
+      } else {
+        result += c;
+      }
+    }
+  }
+  result += '"';
+  if (shown.size() < x.size()) {
+    result += "... (";
+    result += std::to_string(x.size());
+    result += " bytes)";
+  }
+  return result;
+}
+
 void write_log_line(log_level level, log_category cat, std::string_view text) {
   if (auto& sink = current_sink()) {
     sink(level, cat, text);

@@ -1,6 +1,9 @@
 #include "p2p0mq/zap.hpp"
 
+#include <cstdint>
 #include <utility>
+
+#include <zmq.h>
 
 namespace p2p0mq {
 
@@ -46,19 +49,52 @@ zap_verdict decide_zap(const std::string& mechanism, const std::string& key,
   return {true, i->second, {}};
 }
 
+std::string encode_zap_metadata(
+    const std::vector<std::pair<std::string, std::string>>& xs) {
+  std::string result;
+  for (auto& [name, value] : xs) {
+    if (name.empty() || name.size() > 255)
+      continue;
+    result += static_cast<char>(name.size());
+    result += name;
+    auto n = static_cast<std::uint32_t>(value.size());
+    for (int shift = 24; shift >= 0; shift -= 8)
+      result += static_cast<char>((n >> shift) & 0xff);
+    result += value;
+  }
+  return result;
+}
+
+std::string z85_key(const std::string& raw) {
+  if (raw.size() != 32)
+    return "(" + std::to_string(raw.size()) + " bytes)";
+  char text[41];
+  zmq_z85_encode(text, reinterpret_cast<const std::uint8_t*>(raw.data()),
+                 raw.size());
+  return std::string(text, 40);
+}
+
 zap_reply_frames make_zap_reply(const std::string& request_id,
                                 const std::string& status_code,
                                 const std::string& status_text,
-                                const std::string& user_id) {
-  return {zap_version, request_id, status_code, status_text, user_id, {}};
+                                const std::string& user_id,
+                                std::string metadata) {
+  return {zap_version, request_id, status_code,
+          status_text, user_id,    std::move(metadata)};
 }
 
 zap_reply_frames make_zap_reply(const zap_request& request,
                                 const zap_verdict& verdict) {
   if (!request.malformed.empty())
     return make_zap_reply(request.request_id, "500", "malformed request", "");
-  if (verdict.accepted)
-    return make_zap_reply(request.request_id, "200", "OK", verdict.user_id);
+  if (verdict.accepted) {
+    std::string metadata;
+    if (request.client_key().size() == 32)
+      metadata = encode_zap_metadata(
+          {{zap_key_property, z85_key(request.client_key())}});
+    return make_zap_reply(request.request_id, "200", "OK", verdict.user_id,
+                          std::move(metadata));
+  }
   return make_zap_reply(request.request_id, "400", verdict.reason, "");
 }
 

@@ -37,7 +37,9 @@
 #include <zmq.hpp>
 
 #include "p2p0mq/actors/echo.hpp"
+#include "p2p0mq/cert_store.hpp"
 #include "p2p0mq/errc.hpp"
+#include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/payload.hpp"
 #include "support/log_capture.hpp"
 #include "support/loopback.hpp"
@@ -753,4 +755,188 @@ TEST_CASE("messages to a peer that does not read end sent or dropped, "
   CHECK(m->sender.queued + m->sender.held == 0);
   CHECK(rss_after < rss_before + rss_allowance_kib);
   caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+}
+
+// -- logs ---------------------------------------------------------------------
+
+namespace {
+
+/// The most lines one source may cause over `elapsed` with the default
+/// limits: one per interval (10 s), and one more at the end of the last.
+std::size_t line_budget(std::chrono::steady_clock::duration elapsed) {
+  return static_cast<std::size_t>(elapsed / config{}.log_summary_interval) + 2;
+}
+
+long long millis(std::chrono::steady_clock::duration x) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(x).count();
+}
+
+} // namespace
+
+TEST_CASE("a flood of malformed messages from one client gives a line in "
+          "full and summaries, while the counters count every one and a "
+          "legitimate client's first warning is still logged",
+          "[hostile][logs]") {
+  hostile_fixture fix{false};
+  auto from = fix.logs.mark();
+  zmq_client evil{fix.attacker, fix.a->port(), "evil-0001"};
+  // Four kinds of malformed messages in turn: a wrong frame count, a bad
+  // kind, a bad message id, a bad payload.
+  constexpr std::uint64_t n = 100000;
+  auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    switch (i % 4) {
+    case 0:
+      evil.send({"", "", "\x01", "hb", "\x01"});
+      break;
+    case 1:
+      evil.send({"", "", "\x07", "hb", "\x01", "\x80"});
+      break;
+    case 2:
+      evil.send({"", "", "\x01", "hb", "\xc1", "\x80"});
+      break;
+    default:
+      evil.send({"", "", "\x01", "hb", "\x01", "\x90"});
+      break;
+    }
+  }
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys, [&] { return fix.a->receiver().malformed() == n; }, 60s));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  auto lines = fix.logs.count(from, {"\"evil-0001\""});
+  std::printf("hostile: logs: %llu malformed messages from one client in "
+              "%lld ms: %zu log lines for it\n",
+              static_cast<unsigned long long>(n), millis(elapsed), lines);
+  CHECK(fix.logs.count(from, {"dropped a message of 6 frames from "
+                              "\"evil-0001\""}) == 1);
+  CHECK(lines >= 1);
+  CHECK(lines <= line_budget(elapsed));
+  CHECK(lines <= 20);
+  auto by_reason = fix.a->receiver().malformed_by_reason();
+  CHECK(by_reason["bad frame count"] == n / 4);
+  CHECK(by_reason["bad kind"] == n / 4);
+  CHECK(by_reason["bad message id"] == n / 4);
+  CHECK(by_reason["bad payload"] == n / 4);
+  CHECK(fix.a->receiver().malformed() == n);
+  // Another client's first malformed message gets its line at once.
+  zmq_client other{fix.attacker, fix.a->port(), "other-0001"};
+  other.send({"x"});
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys,
+      [&] {
+        return fix.logs.contains(from, {"dropped a message of 2 frames from "
+                                        "\"other-0001\""});
+      },
+      10s));
+  fix.survived("100000 malformed messages from one client");
+}
+
+TEST_CASE("malformed messages from fresh routing ids give a bounded number of "
+          "lines and keep memory bounded",
+          "[hostile][logs]") {
+  hostile_fixture fix{false};
+  auto port = fix.a->port();
+  auto from = fix.logs.mark();
+  auto malformed = fix.a->receiver().malformed();
+  // 1000 fresh routing ids, each on a TCP connection of its own, each
+  // sending 10 messages of 6 frames.
+  constexpr int clients = 1000;
+  constexpr int each = 10;
+  std::string messages;
+  for (int i = 0; i < each; ++i)
+    messages += zmtp_message({"", "", "\x01", "hb", "\x01"});
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < clients; ++i) {
+    tcp_client c{port};
+    REQUIRE(c.greet());
+    c.write(zmtp_ready("fresh-" + std::to_string(100000 + i)) + messages);
+    REQUIRE(c.finish());
+  }
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys,
+      [&] {
+        return fix.a->receiver().malformed() ==
+               malformed + std::uint64_t{clients * each};
+      },
+      30s));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  auto lines = fix.logs.count(from, {"warning wire:"});
+  // Each source followed gives at most one line per interval, and so does
+  // the row of the others.
+  auto max = config{}.log_max_sources;
+  auto bound = (max + 1) * line_budget(elapsed);
+  std::printf("hostile: logs: %d fresh routing ids x %d malformed messages in "
+              "%lld ms: %zu log lines (bound %zu)\n",
+              clients, each, millis(elapsed), lines, bound);
+  CHECK(lines <= bound);
+  CHECK(fix.a->receiver().malformed_by_reason()["bad frame count"] ==
+        std::uint64_t{clients * each});
+  fix.survived("malformed messages from 1000 fresh routing ids");
+}
+
+TEST_CASE("a client with a trusted key claiming another uuid gets one line in "
+          "full naming both uuids and its key, then summaries; the impostor "
+          "counter counts every message",
+          "[hostile][logs]") {
+  hostile_fixture fix{true};
+  auto port = fix.a->port();
+  auto server_key = fix.a->certificates()->public_key(fix.a->uuid());
+  REQUIRE(server_key);
+  // Mallory's key is trusted, under her own name; so is an honest client's.
+  auto trusted = [&](const std::string& uuid) {
+    auto keys = p2p0mq::make_curve_key_pair();
+    REQUIRE(keys);
+    auto path = fix.a->certificates()->public_path(uuid);
+    REQUIRE(path);
+    REQUIRE(!p2p0mq::write_certificate(
+        *path, p2p0mq::curve_key_pair{keys->public_key, {}}, 0644));
+    return *keys;
+  };
+  auto mallory = trusted("mallory-01");
+  auto honest = trusted("honest-01");
+  REQUIRE(!fix.a->reload_certificates());
+  auto curve = [&](const p2p0mq::curve_key_pair& keys) {
+    return [&server_key, keys](zmq::socket_t& s) {
+      s.set(zmq::sockopt::curve_serverkey, *server_key);
+      s.set(zmq::sockopt::curve_publickey, keys.public_key);
+      s.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+    };
+  };
+  auto from = fix.logs.mark();
+  auto impostors = fix.a->receiver().impostors();
+  // Mallory speaks as "spoofed-0001": 10,000 well-formed heart-beats.
+  zmq_client spoof{fix.attacker, port, "spoofed-0001", curve(mallory)};
+  constexpr std::uint64_t n = 10000;
+  auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < n; ++i)
+    spoof.send(wire_frames("spoofed-0001", fix.a->uuid(), "hb", payload{}));
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys,
+      [&] { return fix.a->receiver().impostors() == impostors + n; }, 60s));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  auto full = fix.logs.lines(
+      from, {"warning security: dropped a message whose previous hop claims "
+             "to be \"spoofed-0001\""});
+  REQUIRE(full.size() == 1);
+  CHECK_THAT(full[0], Catch::Contains("\"" + mallory.public_key + "\""));
+  CHECK_THAT(full[0], Catch::Contains("belongs to \"mallory-01\""));
+  auto lines = fix.logs.count(from, {"\"mallory-01\""}) +
+               fix.logs.count(from, {"\"spoofed-0001\""}) - 1;
+  std::printf("hostile: logs: %llu messages under a spoofed uuid in %lld ms: "
+              "%zu log lines\n",
+              static_cast<unsigned long long>(n), millis(elapsed), lines);
+  CHECK(lines <= line_budget(elapsed));
+  CHECK(fix.a->receiver().impostors() == impostors + n);
+  CHECK(fix.a->receiver().received() > 0);
+  // An honest client with a key of its own: its first warning is logged.
+  zmq_client honest_client{fix.attacker, port, "honest-01", curve(honest)};
+  honest_client.send({"x"});
+  CHECK(p2p0mq::testing::wait_until(
+      fix.net.sys,
+      [&] {
+        return fix.logs.contains(from, {"dropped a message of 2 frames from "
+                                        "\"honest-01\""});
+      },
+      10s));
+  fix.survived("10000 messages under a spoofed uuid");
 }

@@ -116,8 +116,8 @@ TEST_CASE("the router hands each message of a batch to the sender, leaving "
   CHECK(st.dropped == 0);
 }
 
-TEST_CASE("the router counts the outcomes of what it forwards, logs each "
-          "drop, and asks for retries",
+TEST_CASE("the router counts the outcomes of what it forwards, logs its "
+          "drops, and asks for retries",
           "[router]") {
   router_warnings warnings;
   router_fixture fix;
@@ -198,4 +198,33 @@ TEST_CASE("the router forwards a burst of distinct messages from one source "
   fix.forward(std::move(batch));
   CHECK(fix.wire.outgoing.size() == 100000);
   CHECK(fix.stats().looped == 0);
+}
+
+TEST_CASE("the router logs the first drop from a previous hop in full and "
+          "summarises the rest once per interval, by reason",
+          "[router]") {
+  router_warnings warnings;
+  router_fixture fix;
+  // 1000 messages from made-up sources, all through one relay.
+  std::vector<message> batch;
+  for (std::uint64_t id = 1; id <= 1000; ++id)
+    batch.push_back(fix.transit("ghost-" + std::to_string(id), "peer-0002", id,
+                                "relay-0001"));
+  fix.forward(std::move(batch));
+  auto out = fix.wire.outgoing;
+  REQUIRE(out.size() == 1000);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    caf::anon_send(fix.router, p2p0mq::dropped_atom::value, out[i].msg,
+                   p2p0mq::make_error(i % 4 == 0 ? errc::send_queue_full
+                                                 : errc::message_expired));
+  fix.run();
+  REQUIRE(warnings.lines.size() == 1);
+  CHECK(warnings.lines[0].find("from \"ghost-1\" via \"relay-0001\"") !=
+        std::string::npos);
+  fix.advance_time(10s);
+  REQUIRE(warnings.lines.size() == 2);
+  CHECK(warnings.lines[1] ==
+        "dropped 999 messages on their way to other peers from "
+        "\"relay-0001\" in the last 10 s: 750 expired, 249 send queue full");
+  CHECK(fix.stats().dropped == 1000);
 }

@@ -251,8 +251,8 @@ TEST_CASE("local peers sharing a ZeroMQ context share one authenticator, each "
 namespace {
 
 struct zap_fixture : p2p0mq::testing::deterministic {
-  zap_fixture() : log(log_capture::install()) {
-    zap = spawn_zap(sys());
+  explicit zap_fixture(log_limits limits = {}) : log(log_capture::install()) {
+    zap = spawn_zap(sys(), limits);
   }
 
   ~zap_fixture() {
@@ -261,10 +261,10 @@ struct zap_fixture : p2p0mq::testing::deterministic {
   }
 
   zap_verdict decide(const std::string& domain, const std::string& key,
-                     const std::string& mechanism = "CURVE") {
+                     const std::string& mechanism = "CURVE",
+                     const std::string& address = "127.0.0.1:5555") {
     auto result = p2p0mq::testing::ask<zap_verdict>(
-        *this, zap, authenticate_atom::value, domain,
-        std::string{"127.0.0.1:5555"}, mechanism, key);
+        *this, zap, authenticate_atom::value, domain, address, mechanism, key);
     REQUIRE(result);
     return *result;
   }
@@ -375,4 +375,38 @@ TEST_CASE("a key in two certificates identifies the first by file name",
   CHECK(p2p0mq::testing::ask<std::uint64_t>(fix, fix.zap, reload_atom::value,
                                             std::string{"nowhere"}) ==
         make_error(errc::unknown_peer));
+}
+
+TEST_CASE("the authenticator logs the first rejection from an address in "
+          "full, then one summary per interval, by reason",
+          "[security][zap]") {
+  // The limits are settings: a 2-second interval here.
+  zap_fixture fix{log_limits{2s, 4}};
+  cert_store store{fix.dir / "public", fix.dir / "private"};
+  REQUIRE(store.load_or_create_own("peer-a"));
+  caf::anon_send(fix.zap, add_atom::value, std::string{"local"},
+                 store.public_dir(), duration{10s});
+  fix.run();
+  auto mark = fix.log.mark();
+  // 100 clients from one address, each with a fresh key of its own, and
+  // one that is not CURVE.
+  for (int i = 0; i < 100; ++i) {
+    auto stranger = make_curve_key_pair();
+    REQUIRE(stranger);
+    CHECK(!fix.decide("local", fix.raw(stranger->public_key)).accepted);
+  }
+  CHECK(!fix.decide("local", std::string(32, 'k'), "PLAIN").accepted);
+  CHECK(fix.log.count(mark, {"rejected the client at \"127.0.0.1:5555\""}) ==
+        1);
+  CHECK(fix.log.count(mark, {"warning security"}) == 1);
+  // Another address gets its own line at once.
+  CHECK(
+      !fix.decide("local", std::string(32, 'k'), "CURVE", "10.0.0.9").accepted);
+  CHECK(fix.log.count(mark, {"rejected the client at \"10.0.0.9\""}) == 1);
+  // The summary comes with the interval's end, on the authenticator's timer.
+  fix.advance_time(2s);
+  CHECK(fix.log.contains(mark, {"warning security: rejected 100 clients at "
+                                "\"127.0.0.1:5555\" in the last 2 s: 99 "
+                                "unknown key, 1 not CURVE"}));
+  CHECK(fix.log.count(mark, {"warning security"}) == 3);
 }

@@ -37,6 +37,7 @@ const duration_setting duration_settings[] = {
     {"concern_restart_window", &config::concern_restart_window, false},
     {"call_timeout", &config::call_timeout, false},
     {"concern_grace_period", &config::concern_grace_period, true},
+    {"log_summary_interval", &config::log_summary_interval, false},
 };
 
 /// Checks that `err` is an `invalid_config` error naming `setting`.
@@ -86,6 +87,16 @@ TEST_CASE("the settings of the actor layer have their documented defaults",
   CHECK(cfg.call_timeout == 10s);
   CHECK(cfg.concern_grace_period == 0s);
   CHECK(cfg.concern_grace_limit == 1000);
+  CHECK(cfg.log_summary_interval == 10s);
+  CHECK(cfg.log_max_sources == 64);
+}
+
+TEST_CASE("a log limiter that follows no source is invalid", "[config]") {
+  config cfg;
+  cfg.log_max_sources = 0;
+  check_invalid(cfg.validate(), "log_max_sources");
+  cfg.log_max_sources = 1;
+  CHECK_FALSE(cfg.validate());
 }
 
 TEST_CASE("the default config is valid", "[config]") {

@@ -68,11 +68,29 @@ TEST_CASE("decide_zap accepts only CURVE clients with a trusted key", "[zap]") {
 TEST_CASE("make_zap_reply answers 200, 400 or 500 with the request id",
           "[zap]") {
   auto request = parse_zap_request(curve_request(key_a));
+  auto metadata = p2p0mq::encode_zap_metadata(
+      {{p2p0mq::zap_key_property, p2p0mq::z85_key(key_a)}});
   CHECK(make_zap_reply(request, zap_verdict{true, "alice-01", {}}) ==
-        zap_reply_frames{"1.0", "id-7", "200", "OK", "alice-01", ""});
+        zap_reply_frames{"1.0", "id-7", "200", "OK", "alice-01", metadata});
   CHECK(make_zap_reply(request, zap_verdict{false, {}, "unknown key"}) ==
         zap_reply_frames{"1.0", "id-7", "400", "unknown key", "", ""});
   auto bad = parse_zap_request({"1.0", "id-11"});
   CHECK(make_zap_reply(bad, zap_verdict{true, "alice-01", {}}) ==
         zap_reply_frames{"1.0", "id-11", "500", "malformed request", "", ""});
+}
+
+TEST_CASE("an accepted client's key travels to the receiver as ZAP metadata",
+          "[zap]") {
+  // RFC 27 metadata: name length, name, 4-byte value length, value.
+  auto x = p2p0mq::encode_zap_metadata({{"X-Public-Key", "k3y"}, {"A", ""}});
+  CHECK(x == std::string{"\x0cX-Public-Key\0\0\0\x03k3y\x01"
+                         "A\0\0\0\0",
+                         26});
+  CHECK(p2p0mq::encode_zap_metadata({{std::string(256, 'n'), "v"}}).empty());
+  CHECK(p2p0mq::z85_key(key_a).size() == 40);
+  CHECK(p2p0mq::z85_key("short") == "(5 bytes)");
+  // A PLAIN client accepted by someone else's rules gets no key.
+  auto plain =
+      parse_zap_request({"1.0", "id-12", "alice-01", "127.0.0.1", "", "NULL"});
+  CHECK(make_zap_reply(plain, zap_verdict{true, "x", {}})[5].empty());
 }

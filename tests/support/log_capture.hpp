@@ -70,6 +70,21 @@ public:
     return result;
   }
 
+  /// The lines seen since `from` that hold every one of `parts`.
+  std::vector<std::string> lines(std::size_t from,
+                                 const std::vector<std::string>& parts) const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    std::vector<std::string> result;
+    for (auto i = from; i < lines_.size(); ++i) {
+      auto all = true;
+      for (const auto& part : parts)
+        all = all && lines_[i].find(part) != std::string::npos;
+      if (all)
+        result.push_back(lines_[i]);
+    }
+    return result;
+  }
+
 private:
   log_capture() = default;
 

@@ -25,6 +25,7 @@
 #include <zmq.hpp>
 
 #include "bench/concern.hpp"
+#include "bench/flood.hpp"
 #include "bench/raw.hpp"
 #include "bench/store.hpp"
 #include "p2p0mq/actors/echo.hpp"
@@ -52,9 +53,14 @@ struct bench_config : system_config {
              "peers in each table of the store runs")
         .add(store_sync_interval, "store-sync-interval",
              "sync interval while the store runs measure throughput")
-        .add(write, "write", "markdown file whose results section to replace")
+        .add(write, "write",
+             "markdown file whose results section to replace (with --only, "
+             "the section of those runs)")
         .add(concern_requests, "concern-requests",
              "requests of each concern request/reply run")
+        .add(only, "only",
+             "runs to make, comma-separated (default: all): memory, one-way, "
+             "round-trip, concern, curve, routed, idle, store, flood")
         .add(serve_concern, "serve-concern",
              "internal: serve the concern runs' local peer on this port")
         .add(remote_certs, "remote-certs",
@@ -73,6 +79,19 @@ struct bench_config : system_config {
   std::uint16_t serve_concern = 0;
   std::string remote_certs;
   bool serve_plain = false;
+  std::string only;
+
+  /// Whether the run `name` is to be made.
+  bool wanted(const std::string& name) const {
+    if (only.empty())
+      return true;
+    std::stringstream in{only};
+    std::string x;
+    while (std::getline(in, x, ','))
+      if (x == name)
+        return true;
+    return false;
+  }
 };
 
 /// Counts requests for its command; tells `main_actor` when `expected` came.
@@ -320,6 +339,17 @@ struct results {
   double table_sync_p50 = 0;
   double table_sync_max = 0;
   bench::concern_rates concern;
+  /// The receive path without and with a flood of malformed input.
+  struct {
+    double raw_rate = 0;
+    double quiet_rate = 0;
+    double flooded_rate = 0;
+    double malformed_rate = 0;
+    std::uint64_t malformed = 0;
+    std::size_t lines = 0;
+    double secs = 0;
+    std::size_t dropped = 0;
+  } flood;
 };
 
 /// The peer tables' syncs, from their debug log lines ("synced N peers in
@@ -333,6 +363,10 @@ struct sync_log {
 };
 
 sync_log syncs_logged;
+
+/// Warnings of the wire category: the receiver's lines about malformed
+/// input.
+std::atomic<std::size_t> wire_warnings{0};
 
 /// Installs a log sink, before the actor system starts, that feeds
 /// `syncs_logged`; errors and warnings go to standard error as with the
@@ -354,6 +388,8 @@ void count_syncs() {
     }
     if (level > log_level::warning)
       return;
+    if (cat == log_category::wire && level == log_level::warning)
+      ++wire_warnings;
     std::fprintf(stderr, "%s %s: %.*s\n", to_string(level).data(),
                  to_string(cat).data(), static_cast<int>(text.size()),
                  text.data());
@@ -563,6 +599,48 @@ void routed(bench_config& cfg, caf::actor_system& sys, results& out) {
   caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
 }
 
+/// The receive path: one-way throughput from A to B, without and with
+/// another client flooding B's receiver with malformed messages (rounds
+/// alternate, a fresh pair each, medians of three), and what B absorbed and
+/// logged meanwhile.
+void flood(bench_config& cfg, caf::actor_system& sys, results& out) {
+  auto body = payload_builder{}.add_integer("seq", 1000).build();
+  auto& f = out.flood;
+  f.raw_rate = bench::raw_one_way(sample_frames(body), cfg.messages);
+  std::vector<double> rates[2];
+  for (int round = 0; round < 6; ++round) {
+    bool flooded = round % 2 == 1;
+    pair_of_peers pair{sys, settings_for(cfg, {})};
+    if (!pair.start()) {
+      std::fprintf(stderr, "the pair did not connect\n");
+      return;
+    }
+    auto lines = wire_warnings.load();
+    auto t0 = clock_type::now();
+    std::unique_ptr<bench::malformed_flood> attacker;
+    if (flooded) {
+      attacker = std::make_unique<bench::malformed_flood>(pair.b->port());
+      // Measure once the flood is under way.
+      caf::scoped_actor self{sys};
+      for (auto deadline = t0 + 5s; clock_type::now() < deadline &&
+                                    pair.b->receiver().malformed() < 1000;)
+        self->receive(caf::after(1ms) >> [] {});
+    }
+    auto& receiver = pair.b->receiver();
+    rates[flooded].push_back(measure_one_way(cfg, sys, pair, body, f.dropped));
+    if (flooded) {
+      // The pair stopped: its receiver's counters are final.
+      f.secs += std::chrono::duration<double>(clock_type::now() - t0).count();
+      f.malformed += receiver.malformed();
+      f.lines += wire_warnings.load() - lines;
+      attacker->stop();
+    }
+  }
+  f.quiet_rate = percentile(rates[0], 0.5);
+  f.flooded_rate = percentile(rates[1], 0.5);
+  f.malformed_rate = f.secs > 0 ? f.malformed / f.secs : 0;
+}
+
 void idle(bench_config& cfg, caf::actor_system& sys, results& out) {
   pair_of_peers pair{sys, settings_for(cfg, {})};
   if (!pair.start())
@@ -602,11 +680,39 @@ void memory(bench_config& cfg, caf::actor_system& sys, results& out) {
     p->stop();
 }
 
-std::string report(const results& r, const std::string& command) {
-  char buf[512];
+void wire_table(const results& r, std::ostringstream& out);
+void store_table(const results& r, std::ostringstream& out);
+void concern_table(const results& r, std::ostringstream& out);
+void routed_table(const results& r, std::ostringstream& out);
+void flood_table(const results& r, std::ostringstream& out);
+
+/// The report of the runs made: a table per group of runs.
+std::string report(const results& r, const std::string& command,
+                   const bench_config& cfg) {
   std::ostringstream out;
-  out << "Command: `" << command << "`\n\n";
-  out << "| measure | raw libzmq | p2p0mq | ratio | target |\n";
+  out << "Command: `" << command << "`\n";
+  auto any = [&](std::initializer_list<const char*> names) {
+    for (auto name : names)
+      if (cfg.wanted(name))
+        return true;
+    return false;
+  };
+  if (any({"memory", "one-way", "round-trip", "curve", "idle"}))
+    wire_table(r, out);
+  if (cfg.wanted("store"))
+    store_table(r, out);
+  if (cfg.wanted("concern"))
+    concern_table(r, out);
+  if (cfg.wanted("routed"))
+    routed_table(r, out);
+  if (cfg.wanted("flood"))
+    flood_table(r, out);
+  return out.str();
+}
+
+void wire_table(const results& r, std::ostringstream& out) {
+  char buf[512];
+  out << "\n| measure | raw libzmq | p2p0mq | ratio | target |\n";
   out << "|---|---|---|---|---|\n";
   auto wire_rows = [&](const wire_results& w, const char* mode) {
     std::snprintf(buf, sizeof(buf),
@@ -638,6 +744,13 @@ std::string report(const results& r, const std::string& command) {
                 "%.2f MiB | | |\n",
                 r.peers, r.rss_per_peer);
   out << buf;
+  if (auto dropped = r.plain.dropped + r.curve.dropped; dropped > 0)
+    out << "\n"
+        << dropped << " messages of the throughput runs were dropped.\n";
+}
+
+void store_table(const results& r, std::ostringstream& out) {
+  char buf[512];
   out << "\n| peer store, " << r.store_peers
       << " peers | without store | with store | ratio |\n";
   out << "|---|---|---|---|\n";
@@ -682,6 +795,12 @@ std::string report(const results& r, const std::string& command) {
       r.store_interval_ms, r.syncs_during_run, r.loaded_rate, r.syncing_rate,
       r.loaded_rate > 0 ? 100 * r.syncing_rate / r.loaded_rate : 0);
   out << buf;
+  if (r.dropped > 0)
+    out << "\n" << r.dropped << " messages of the store runs were dropped.\n";
+}
+
+void concern_table(const results& r, std::ostringstream& out) {
+  char buf[512];
   out << "\n| concerns | | p2p0mq | ratio | |\n";
   out << "|---|---|---|---|---|\n";
   std::snprintf(buf, sizeof(buf),
@@ -717,10 +836,10 @@ std::string report(const results& r, const std::string& command) {
     out << "\n"
         << r.concern.failed
         << " requests of the concern runs got an error instead of a reply.\n";
-  auto dropped = r.dropped + r.plain.dropped + r.curve.dropped;
-  if (dropped > 0)
-    out << "\n"
-        << dropped << " messages of the throughput runs were dropped.\n";
+}
+
+void routed_table(const results& r, std::ostringstream& out) {
+  char buf[512];
   out << "\nRouted: three local peers in a line, A told B's address and B "
          "told C's; A reaches C only through B (its route found by one "
          "ask-around before measuring).\n\n";
@@ -745,14 +864,45 @@ std::string report(const results& r, const std::string& command) {
   if (r.routed_dropped > 0)
     out << "\n"
         << r.routed_dropped << " messages of the routed runs were dropped.\n";
-  return out.str();
 }
 
-/// Replaces the text between the bench markers of `path` with `text`,
-/// appending the section when the file has none.
-void write_section(const std::string& path, const std::string& text) {
-  const std::string begin = "<!-- p2p0mq-bench:begin -->";
-  const std::string end = "<!-- p2p0mq-bench:end -->";
+void flood_table(const results& r, std::ostringstream& out) {
+  char buf[512];
+  auto& f = r.flood;
+  out << "\nReceive path: one-way requests from A to B, while another client "
+         "floods B's receiver with malformed messages (four kinds in turn) "
+         "from a thread of its own, as fast as B takes them; rounds "
+         "alternate, medians of three.\n\n";
+  out << "| measure | raw libzmq | p2p0mq, no flood | p2p0mq, flood | ratio "
+         "|\n";
+  out << "|---|---|---|---|---|\n";
+  std::snprintf(buf, sizeof(buf),
+                "| one-way requests, msg/s | %.0f | %.0f | %.0f | %.0f %% of "
+                "no flood |\n",
+                f.raw_rate, f.quiet_rate, f.flooded_rate,
+                f.quiet_rate > 0 ? 100 * f.flooded_rate / f.quiet_rate : 0);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| malformed messages B dropped meanwhile, per second | | | "
+                "%.0f | |\n",
+                f.malformed_rate);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| B's log lines about them, in %.1f s of flood (%llu "
+                "messages) | | | %zu | |\n",
+                f.secs, static_cast<unsigned long long>(f.malformed), f.lines);
+  out << buf;
+  if (f.dropped > 0)
+    out << "\n" << f.dropped << " messages of the flood runs were dropped.\n";
+}
+
+/// Replaces the text between the markers `<!-- NAME:begin -->` and
+/// `<!-- NAME:end -->` of `path` with `text`, appending the section when the
+/// file has none.
+void write_section(const std::string& path, const std::string& name,
+                   const std::string& text) {
+  const std::string begin = "<!-- " + name + ":begin -->";
+  const std::string end = "<!-- " + name + ":end -->";
   std::string doc;
   {
     std::ifstream in{path};
@@ -806,35 +956,68 @@ int main(int argc, char** argv) {
   results r;
   // Memory first, while the heap holds nothing freed by earlier runs that
   // would hide what the peers take.
-  std::fprintf(stderr, "memory...\n");
-  memory(cfg, sys, r);
-  std::fprintf(stderr, "one-way throughput...\n");
-  one_way(cfg, sys, {}, r.plain);
-  std::fprintf(stderr, "round trips...\n");
-  round_trip(cfg, sys, {}, r.plain);
-  std::fprintf(stderr, "request/reply to a concern, here and elsewhere...\n");
-  r.concern = bench::measure_concern_rates(
-      sys, settings_for(cfg, {}), remote_certs, cfg.concern_requests, 64);
-  bench::remove_dir(remote_certs);
-  auto certs = bench::make_temp_dir();
-  std::fprintf(stderr, "one-way throughput, CURVE...\n");
-  one_way(cfg, sys, certs, r.curve);
-  std::fprintf(stderr, "round trips, CURVE...\n");
-  round_trip(cfg, sys, certs, r.curve);
-  bench::remove_dir(certs);
-  std::fprintf(stderr, "routed through a third peer...\n");
-  routed(cfg, sys, r);
-  std::fprintf(stderr, "idle CPU...\n");
-  idle(cfg, sys, r);
-  std::fprintf(stderr, "peer store...\n");
-  store(cfg, sys, r);
-  auto text = report(r, command);
+  if (cfg.wanted("memory")) {
+    std::fprintf(stderr, "memory...\n");
+    memory(cfg, sys, r);
+  }
+  if (cfg.wanted("one-way")) {
+    std::fprintf(stderr, "one-way throughput...\n");
+    one_way(cfg, sys, {}, r.plain);
+  }
+  if (cfg.wanted("round-trip")) {
+    std::fprintf(stderr, "round trips...\n");
+    round_trip(cfg, sys, {}, r.plain);
+  }
+  if (cfg.wanted("concern")) {
+    std::fprintf(stderr, "request/reply to a concern, here and elsewhere...\n");
+    r.concern = bench::measure_concern_rates(
+        sys, settings_for(cfg, {}), remote_certs, cfg.concern_requests, 64);
+  }
+  if (own_certs)
+    bench::remove_dir(remote_certs);
+  if (cfg.wanted("curve")) {
+    auto certs = bench::make_temp_dir();
+    std::fprintf(stderr, "one-way throughput, CURVE...\n");
+    one_way(cfg, sys, certs, r.curve);
+    std::fprintf(stderr, "round trips, CURVE...\n");
+    round_trip(cfg, sys, certs, r.curve);
+    bench::remove_dir(certs);
+  }
+  if (cfg.wanted("routed")) {
+    std::fprintf(stderr, "routed through a third peer...\n");
+    routed(cfg, sys, r);
+  }
+  if (cfg.wanted("idle")) {
+    std::fprintf(stderr, "idle CPU...\n");
+    idle(cfg, sys, r);
+  }
+  if (cfg.wanted("store")) {
+    std::fprintf(stderr, "peer store...\n");
+    store(cfg, sys, r);
+  }
+  if (cfg.wanted("flood")) {
+    std::fprintf(stderr, "receive path under a flood of malformed input...\n");
+    flood(cfg, sys, r);
+  }
+  auto text = report(r, command, cfg);
   std::fputs(text.c_str(), stdout);
+  // A run of some of the runs has a section of its own.
   if (!cfg.write.empty())
-    write_section(cfg.write, text);
-  bool ok = r.plain.our_rate > 0 && r.plain.our_p50 > 0 &&
-            r.curve.our_rate > 0 && r.curve.our_p50 > 0 && r.syncing_rate > 0 &&
-            r.routed_rate > 0 && r.routed_p50 > 0 && r.concern.local > 0 &&
-            r.concern.tls.window > 0 && r.concern.plain.window > 0;
+    write_section(
+        cfg.write,
+        cfg.only.empty() ? "p2p0mq-bench" : "p2p0mq-bench:" + cfg.only, text);
+  // Each run made must have measured something.
+  bool ok =
+      (!cfg.wanted("one-way") || r.plain.our_rate > 0) &&
+      (!cfg.wanted("round-trip") || r.plain.our_p50 > 0) &&
+      (!cfg.wanted("curve") || (r.curve.our_rate > 0 && r.curve.our_p50 > 0)) &&
+      (!cfg.wanted("store") || r.syncing_rate > 0) &&
+      (!cfg.wanted("routed") || (r.routed_rate > 0 && r.routed_p50 > 0)) &&
+      (!cfg.wanted("concern") ||
+       (r.concern.local > 0 && r.concern.tls.window > 0 &&
+        r.concern.plain.window > 0)) &&
+      (!cfg.wanted("flood") ||
+       (r.flood.quiet_rate > 0 && r.flood.flooded_rate > 0 &&
+        r.flood.malformed > 0));
   return ok ? 0 : 1;
 }

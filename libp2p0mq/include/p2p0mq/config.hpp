@@ -24,8 +24,8 @@ struct config {
   std::uint16_t port = 0;
 
   /// Whether both sockets use CURVE (encryption and authentication,
-  /// docs/PROTOCOL.md "CURVE security"). Peers with it on and peers with it off
-  /// cannot talk.
+  /// docs/PROTOCOL.md "CURVE and ZAP"). Peers with it on and peers with it
+  /// off cannot talk.
   bool encryption = true;
 
   /// Directory of public certificates (`<uuid>.key`): the local peer's own,
@@ -147,6 +147,19 @@ struct config {
   /// The most messages held for one command during its grace period; those
   /// beyond are dropped (and counted in the log line).
   std::size_t concern_grace_limit = 1000;
+
+  /// Log lines caused by remote input (malformed messages, impostors, failed
+  /// handshakes, rejected clients, messages dropped on their way to other
+  /// peers, ...): per source and kind, the first is written in full, then at
+  /// most one summary line per this interval counts the rest, by reason
+  /// (see `log_limiter`). The counters stay exact.
+  duration log_summary_interval = std::chrono::seconds{10};
+
+  /// The most sources each log limiter follows at once (at least 1); the
+  /// events of others are summarised together, as from `*`. In any span of
+  /// `log_summary_interval`, a limiter writes at most this many lines plus
+  /// one per kind, however many sources there are.
+  std::size_t log_max_sources = 64;
 
   /// The public certificate directory in force: `public_cert_dir`, or the
   /// default when it is empty.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -67,6 +68,18 @@ void set_log_sink(log_sink sink);
 /// Writes one line through the sink: `"<level> <category>: <text>"` for the
 /// default sink.
 void write_log_line(log_level level, log_category cat, std::string_view text);
+
+/// The most bytes of a value `quote_bytes` shows by default: more than any
+/// routing id (255 bytes), uuid file name or Z85 key holds.
+inline constexpr std::size_t quote_limit = 256;
+
+/// Quotes bytes that came from outside for a log line, where an attacker
+/// chooses them: `"` + the bytes + `"`, printable ASCII as it is (`"` and
+/// `\` preceded by `\`), `\n`, `\r` and `\t` for those, every other byte
+/// as `\xNN`. A value longer than `limit` bytes shows its first `limit`
+/// bytes, then `...` and its length: `"abc"... (300 bytes)`. The result is
+/// printable ASCII, on one line, whatever `x` holds.
+std::string quote_bytes(std::string_view x, std::size_t limit = quote_limit);
 
 /// Logs the concatenation of `xs` (anything `std::ostream` prints) when
 /// `log_enabled(level, cat)`.

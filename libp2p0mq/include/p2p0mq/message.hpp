@@ -85,9 +85,9 @@ struct message {
   message make_reply(p2p0mq::payload body, time_point reply_deadline) const;
 
   /// Encodes this outgoing message into the 7 frames of docs/PROTOCOL.md as
-  /// seen by
-  /// `local_uuid`: the source frame is empty when the source is `local_uuid`,
-  /// the destination frame is empty when it equals the next hop.
+  /// seen by `local_uuid`: the source frame is empty when the source is
+  /// `local_uuid`, the destination frame is empty when it equals the next
+  /// hop.
   /// Precondition: `next_hop` is not empty.
   frames encode(std::string_view local_uuid) const;
 };

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
@@ -79,17 +80,35 @@ zap_verdict decide_zap(const std::string& mechanism, const std::string& key,
                        const trusted_keys& keys, const std::string& where);
 
 /// The frames of a ZAP reply: version, request id, status code, status text,
-/// user id and (empty) metadata.
+/// user id and metadata.
 using zap_reply_frames = std::array<std::string, 6>;
+
+/// The metadata property of an accepted CURVE connection that holds the
+/// client's public key in Z85 (40 characters). libzmq attaches the metadata
+/// of the ZAP reply to every message of the connection, so the receiver
+/// reads it with `zmq_msg_gets` to name the key in its security log lines.
+inline constexpr const char* zap_key_property = "X-Public-Key";
+
+/// Encodes ZAP metadata as ZMTP properties: for each (name, value) the
+/// name's length in one byte, the name, the value's length in four bytes
+/// (big-endian) and the value. Names of more than 255 bytes are left out.
+std::string
+encode_zap_metadata(const std::vector<std::pair<std::string, std::string>>& xs);
+
+/// The Z85 text of a 32-byte CURVE key (40 characters), or, for a value of
+/// another size, its size in parentheses: `(31 bytes)`.
+std::string z85_key(const std::string& raw);
 
 /// Makes a ZAP reply.
 zap_reply_frames make_zap_reply(const std::string& request_id,
                                 const std::string& status_code,
                                 const std::string& status_text,
-                                const std::string& user_id);
+                                const std::string& user_id,
+                                std::string metadata = {});
 
 /// The reply to `request`: status 500 when it is malformed, else 200 `OK`
-/// with the user id when `verdict` accepts, 400 with its reason otherwise.
+/// with the user id and, as metadata, the client's key (`zap_key_property`)
+/// when `verdict` accepts a CURVE client, 400 with its reason otherwise.
 zap_reply_frames make_zap_reply(const zap_request& request,
                                 const zap_verdict& verdict);
 

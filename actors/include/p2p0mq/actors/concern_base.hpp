@@ -151,10 +151,10 @@ private:
 ///
 /// Every message it sends ends in exactly one of `on_sent` and `on_dropped`.
 ///
-/// Exceptions: a hook that throws does not take the manager with it. The
+/// Exceptions: a hook that throws does not take the local peer with it. The
 /// concern logs the exception, rejects the request being handled (if any)
 /// with `errc::concern_failed`, and exits with `errc::concern_failed`: the
-/// manager restarts a concern it spawned (see `manager_actor`) and
+/// supervisor restarts a concern it spawned (see `supervisor_actor`) and
 /// unregisters one registered as a running actor.
 ///
 /// On another node (see `attach_concern`), a concern works the same; it

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include <caf/fwd.hpp>
 
 #include "p2p0mq/actors/dispatcher.hpp"
+#include "p2p0mq/log_limiter.hpp"
 
 namespace zmq {
 class socket_t;
@@ -73,6 +76,9 @@ struct receiver_options {
   /// The socket is a CURVE server: drop (and log) every message whose
   /// `User-Id`, the uuid the authenticator bound to the client's key, is not
   /// its previous hop (frame 0), so that no peer speaks under another's uuid.
+  /// The log lines about a connection's messages are then keyed by that
+  /// `User-Id`, which its client cannot change, rather than by the routing
+  /// id it announces.
   bool check_user_id = false;
 
   /// Whether encryption is on, for the log lines about handshakes.
@@ -81,7 +87,7 @@ struct receiver_options {
   /// PAIR sockets that receive the socket monitor events of the receiver's
   /// and of the sender's socket (see `detail::monitor_socket`), or null.
   /// Failed handshakes are logged with their reason in the `security`
-  /// category: once per endpoint and reason as a warning, repeats at debug.
+  /// category, through the receiver's log limiter, keyed by endpoint.
   std::shared_ptr<zmq::socket_t> receiver_monitor;
   std::shared_ptr<zmq::socket_t> sender_monitor;
 
@@ -92,22 +98,36 @@ struct receiver_options {
   /// The credit the dispatcher gives back batch by batch (the same object
   /// goes to `spawn_dispatcher`), or null: no limit.
   std::shared_ptr<receive_credit> credit;
+
+  /// How the receiver limits its log lines about what it receives
+  /// (malformed messages, impostors, failed handshakes): a local peer
+  /// passes `log_limits_of(settings)`.
+  log_limits logging;
 };
 
 /// A running receiver and the means to stop it.
 ///
 /// The receiver owns the bound ROUTER socket. It is a detached actor whose
-/// thread blocks on the socket and on a stop signal, never on a timeout. After
-/// each wake-up it reads every message waiting, decodes each (a malformed one
-/// is logged and dropped; the receiver never dies of bad input) and hands them
-/// to the dispatcher in `(incoming_atom, std::vector<message>)` batches of at
-/// most 1024 messages or 4 MiB of frames. With a `receive_credit` it stops
-/// reading while the dispatcher has as many unprocessed batches as the credit
-/// allows, and goes on when it gives one back.
+/// thread blocks on the socket and on a stop signal, with no timeout but the
+/// time its log limiter's next summary is due. After each wake-up it reads
+/// every message waiting, decodes each (a malformed one is dropped and
+/// counted; the receiver never dies of bad input) and hands them to the
+/// dispatcher in `(incoming_atom, std::vector<message>)` batches of at most 1024
+/// messages or 4 MiB of frames. With a `receive_credit` it stops reading
+/// while the dispatcher has as many unprocessed batches as the credit allows,
+/// and goes on when it gives one back.
+///
+/// Its log lines about malformed messages (`log_kinds::malformed_message`),
+/// impostors (`log_kinds::impostor`, naming both uuids and the key in full)
+/// and failed handshakes go through one `log_limiter`: per source and kind,
+/// the first in full, then at most one summary per interval; the counters
+/// below stay exact.
 ///
 /// Stop sequence: `stop()` raises the stop signal; the thread finishes the
-/// batch in hand, closes the socket and the actor exits. `stop()` is
-/// idempotent; the destructor does not stop the receiver.
+/// batch in hand (it reads at most 4096 messages or 4 MiB between two looks
+/// at the signal, so a flood does not hold it up), closes the socket and the
+/// actor exits. `stop()` is idempotent; the destructor does not stop the
+/// receiver.
 class receiver {
 public:
   receiver() = default;
@@ -123,6 +143,11 @@ public:
 
   /// Messages that were malformed and dropped so far.
   std::uint64_t malformed() const noexcept;
+
+  /// The same by reason (`log_reason` of their error: "bad frame count",
+  /// "empty routing id", "bad kind", "empty command", "bad message id",
+  /// "bad payload"), every reason listed.
+  std::map<std::string, std::uint64_t> malformed_by_reason() const;
 
   /// Messages decoded and handed to the dispatcher so far.
   std::uint64_t received() const noexcept;

@@ -45,7 +45,7 @@ typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
 /// | `(incoming_atom, message)` | anyone | none: forward one message |
 /// | `(sent_atom, message)` | sender | none: counted `sent` |
 /// | `(send_failed_atom, message, error)` | sender | `true`: tried again while its deadline lasts (its next hop picked afresh) |
-/// | `(dropped_atom, message, error)` | sender | none: logged (warning) and counted `dropped` |
+/// | `(dropped_atom, message, error)` | sender | none: logged and counted `dropped` |
 /// | `(stats_atom)` | anyone | `router_stats` |
 ///
 /// Forwarding: each message goes to the sender with fast priority, its next
@@ -56,11 +56,19 @@ typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
 /// there, and a deadline one `settings->message_ttl` from when the router
 /// took it in (time-to-live is local: it starts afresh at each hop).
 ///
-/// Loops: the wire carries no hop count, so the router drops (with a log
-/// line, counted `looped`) a message whose source is the local peer, and a
-/// message it has forwarded already within the last second (same source,
-/// destination, kind, id, command and payload): a message that came round a
-/// loop of stale routes.
+/// Loops: the wire carries no hop count, so the router drops (counted
+/// `looped`) a message whose source is the local peer, and a message it has
+/// forwarded already within the last second (same source, destination,
+/// kind, id, command and payload): a message that came round a loop of
+/// stale routes.
+///
+/// Its log: every drop goes through a `log_limiter` (kind
+/// `log_kinds::dropped_in_transit`, `settings` giving its limits), keyed by
+/// the message's previous hop (the peer that handed it to us, authenticated
+/// when encryption is on; its source frame is the sender's to choose): per
+/// previous hop, the first drop in full, with every identity quoted, then
+/// at most one summary per interval counting drops by reason (`expired`,
+/// `loop`, `send queue full`, ...).
 ///
 /// Stop sequence: the router holds no messages itself; the ones it handed to
 /// the sender are reported dropped by the sender when that stops.

@@ -14,6 +14,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "p2p0mq/actors/interfaces.hpp"
+#include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/time.hpp"
 #include "p2p0mq/zap.hpp"
 
@@ -43,10 +44,16 @@ using authenticate_atom = caf::atom_constant<caf::atom("auth")>;
 /// | `(add_atom, domain, public_dir, reload_interval)` | none: trust the certificates in `public_dir` for `domain` (read at once) |
 /// | `(remove_atom, domain)` | none: forget `domain` |
 /// | `(reload_atom, domain)` | the number of certificates trusted after reading `public_dir` again; `errc::unknown_peer` for an unknown domain |
-/// | `(authenticate_atom, domain, address, mechanism, client_key)` | `zap_verdict`: accepted if `mechanism` is `CURVE` and `client_key` (32 bytes) is in a certificate of `domain`'s directory; each rejection is logged with the address and the key (Z85) |
+/// | `(authenticate_atom, domain, address, mechanism, client_key)` | `zap_verdict`: accepted if `mechanism` is `CURVE` and `client_key` (32 bytes) is in a certificate of `domain`'s directory; rejections are logged (see below) |
 ///
 /// A key found in several certificates belongs to the first by file name
 /// (logged as a warning): a connection has one identity.
+///
+/// Rejections are logged through a `log_limiter` per domain, keyed by the
+/// client's address (a client chooses its key, its address much less): the
+/// first in full, with the address, the key (Z85) and the domain, quoted;
+/// then one summary per interval counting the rejections by reason
+/// (`unknown key`, `not CURVE`, `unknown domain`).
 using zap_actor = caf::typed_actor<
     caf::reacts_to<add_atom, std::string, std::string, duration>,
     caf::reacts_to<remove_atom, std::string>,
@@ -59,8 +66,9 @@ using zap_actor = caf::typed_actor<
 /// clients then costs a listing each, and a reading at most this often).
 inline constexpr duration zap_min_reload_gap = std::chrono::seconds{1};
 
-/// Spawns an authenticator actor (without socket: see `zap_service`).
-zap_actor spawn_zap(caf::actor_system& sys);
+/// Spawns an authenticator actor (without socket: see `zap_service`), whose
+/// rejection log follows `limits`.
+zap_actor spawn_zap(caf::actor_system& sys, log_limits limits = {});
 
 /// The ZAP handler of one ZeroMQ context: the authenticator actor and a
 /// detached actor that owns the socket bound to `inproc://zeromq.zap.01`,
@@ -73,10 +81,13 @@ zap_actor spawn_zap(caf::actor_system& sys);
 /// its receiver stopped.
 class zap_service {
 public:
-  /// Returns the service of `context`, starting it if none runs. Fails with
-  /// `errc::socket_error` if another ZAP handler is bound in `context`.
+  /// Returns the service of `context`, starting it if none runs (its
+  /// authenticator's log follows `limits`; a running service keeps its
+  /// own). Fails with `errc::socket_error` if another ZAP handler is bound
+  /// in `context`.
   static caf::expected<std::shared_ptr<zap_service>>
-  attach(caf::actor_system& sys, std::shared_ptr<zmq::context_t> context);
+  attach(caf::actor_system& sys, std::shared_ptr<zmq::context_t> context,
+         log_limits limits = {});
 
   /// Stops the socket's actor (waiting for it to close the socket) and the
   /// authenticator.
