@@ -50,6 +50,23 @@ std::string explain(const caf::error& err) {
   return text.empty() ? render(err) : text;
 }
 
+/// What a failed bind of the receiver to `host` means, in words.
+std::string bind_hint(const std::string& host, const caf::error& err) {
+  auto text = context_of(err);
+  auto why = text.substr(text.rfind(": ") + 2);
+  if (why == "No such device")
+    return host +
+           " is neither an address of this machine nor the name of one of "
+           "its interfaces or a host name that resolves to one (ZeroMQ: " +
+           why + ")";
+  if (why == "Address already in use")
+    return "the address is in use by another program; choose another port, "
+           "or 0 for any free one";
+  if (why == "Cannot assign requested address")
+    return host + " is not an address of this machine (ZeroMQ: " + why + ")";
+  return "cannot bind there (ZeroMQ: " + why + ")";
+}
+
 /// Takes SIGINT and SIGTERM (blocked in every thread) on a thread of its
 /// own: the first becomes a message `("signal", int)` to the actor given to
 /// `start`, and a second one ends the process at once, should stopping take
@@ -123,7 +140,7 @@ int main(int argc, char** argv) {
   system_config cfg;
   std::vector<std::string> caf_args = opts->caf_args;
   if (auto err = cfg.parse(caf_args))
-    return fail(2, cfg.render(err));
+    return fail(2, context_of(err).empty() ? cfg.render(err) : explain(err));
   if (cfg.cli_helptext_printed)
     return 0;
   // Flags win over the config file; each conflict is reported.
@@ -141,26 +158,59 @@ int main(int argc, char** argv) {
     if ((cfg.settings.host != defaults.host &&
          cfg.settings.host != opts->host) ||
         (cfg.settings.port != defaults.port && cfg.settings.port != opts->port))
-      overrides("--bind", "p2p0mq.host/p2p0mq.port");
+      overrides("--bind " + opts->host + ":" + std::to_string(opts->port),
+                "p2p0mq.host/p2p0mq.port (" + cfg.settings.host + ":" +
+                    std::to_string(cfg.settings.port) + ")");
     cfg.settings.host = opts->host;
     cfg.settings.port = opts->port;
   }
-  if (!opts->encryption)
+  if (!opts->encryption) {
+    if (cfg.settings.encryption && caf::get_if<bool>(&cfg, "p2p0mq.encryption"))
+      overrides("--no-encryption", "p2p0mq.encryption=true");
     cfg.settings.encryption = false;
-  if (!opts->certs.empty()) {
-    cfg.settings.public_cert_dir = opts->certs + "/public";
-    cfg.settings.private_cert_dir = opts->certs + "/private";
   }
-  if (!opts->database.empty())
+  if (!opts->certs.empty()) {
+    auto pub = opts->certs + "/public";
+    auto priv = opts->certs + "/private";
+    if ((!cfg.settings.public_cert_dir.empty() &&
+         cfg.settings.public_cert_dir != pub) ||
+        (!cfg.settings.private_cert_dir.empty() &&
+         cfg.settings.private_cert_dir != priv))
+      overrides("--certs " + opts->certs,
+                "p2p0mq.public-cert-dir/p2p0mq.private-cert-dir");
+    cfg.settings.public_cert_dir = pub;
+    cfg.settings.private_cert_dir = priv;
+  }
+  if (!opts->database.empty()) {
+    if (!cfg.settings.database.empty() &&
+        cfg.settings.database != opts->database)
+      overrides("--db " + opts->database,
+                "p2p0mq.database=" + cfg.settings.database);
     cfg.settings.database = opts->database;
-  if (!opts->route_via.empty())
+  }
+  if (!opts->route_via.empty()) {
+    if (!cfg.settings.default_route.empty() &&
+        cfg.settings.default_route != opts->route_via)
+      overrides("--route-via " + opts->route_via,
+                "p2p0mq.default-route=" + cfg.settings.default_route);
     cfg.settings.default_route = opts->route_via;
+  }
   if (auto err = cfg.settings.validate())
     return fail(2, explain(err));
   caf::actor_system sys{cfg};
   local_peer peer{sys, cfg.settings};
-  if (auto err = peer.start())
+  if (auto err = peer.start()) {
+    // Name the flag (or option) that chose the address that does not work.
+    if (is(err, errc::socket_error) &&
+        context_of(err).rfind("cannot bind", 0) == 0) {
+      auto where = cfg.settings.host + ":" + std::to_string(cfg.settings.port);
+      auto source = opts->bind_given
+                        ? "--bind " + where
+                        : "p2p0mq.host/p2p0mq.port (" + where + ")";
+      return fail(1, source + ": " + bind_hint(cfg.settings.host, err));
+    }
     return fail(1, explain(err));
+  }
   std::fprintf(stderr, "p2p0mq-node %s listening on %s:%u (encryption %s)\n",
                peer.uuid().c_str(), peer.settings().host.c_str(),
                static_cast<unsigned>(peer.port()),
