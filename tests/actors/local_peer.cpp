@@ -614,11 +614,11 @@ TEST_CASE("metrics render as JSON and as Prometheus text with every field, "
         "\"looped\": 0}",
         "\"ask_around\": {\"searches\": 0, \"questions\": 0, \"answered\": 0, "
         "\"passed_on\": 0, \"routes_found\": 2}",
-        "\"concerns\": {\"q\\\"u\\\\o\\u000ate\": {\"in\": {\"messages\": 3, "
+        "\"concerns\": {\"q\\\"u\\\\o\\nte\": {\"in\": {\"messages\": 3, "
         "\"bytes\": 30}, \"out\": {\"messages\": 2, \"bytes\": 20, "
         "\"send_failed\": 1, \"dropped\": 5}}}",
-        "\"rtt\": {\"last\": 0.000750, \"min\": 0.000250, \"mean\": 0.000500, "
-        "\"max\": 0.000750, \"samples\": 2, \"count\": 2}, \"in\": "
+        "\"rtt\": {\"last\": 0.00075, \"min\": 0.00025, \"mean\": 0.0005, "
+        "\"max\": 0.00075, \"samples\": 2, \"count\": 2}, \"in\": "
         "{\"messages\": 7, \"bytes\": 70}, \"out\": {\"messages\": 6, "
         "\"bytes\": 60, \"send_failed\": 0, \"dropped\": 0}}",
         "\"peer-q-0003\": {\"state\": \"INITIAL\"", "\"rtt\": null"}) {
