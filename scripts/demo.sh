@@ -10,5 +10,8 @@ p2p0mq_install_missing
 
 build=${P2P0MQ_DEMO_BUILD_DIR:-build-release}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DP2P0MQ_ENABLE_TESTS=OFF
-cmake --build "$build" -j"$(nproc)" --target ring_demo p2p0mq-node
+# Everything the README runs from build-release/ (tests/readme_snippets.py
+# checks that this list holds them).
+cmake --build "$build" -j"$(nproc)" --target ring_demo p2p0mq-node \
+  p2p0mq-keygen p2p0mq-sim first_peer first_concern
 "$build/examples/ring_demo/ring_demo" "$@"

@@ -6,7 +6,7 @@ set -euo pipefail
 p2p0mq_packages=(
   cmake g++ make pkg-config
   libcaf-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
-  libsqlite3-dev libsodium-dev libssl-dev catch2
+  libsqlite3-dev libsodium-dev libssl-dev catch2 nlohmann-json3-dev
 )
 
 p2p0mq_install_missing() {

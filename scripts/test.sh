@@ -9,9 +9,12 @@ source scripts/deps.sh
 # clang-format checks the style; python3-zmq (pyzmq) checks that certificates
 # travel both ways between p2p0mq and pyzmq; graphviz checks the topology
 # pictures of p2p0mq-node; iproute2 (`ip`) makes the network namespaces of the
-# link-cut fault test; clang and its runtimes build the fuzz targets.
+# link-cut fault test; clang and its runtimes build the fuzz targets;
+# prometheus scrapes p2p0mq-node's metrics; doxygen builds the API reference
+# (its warnings fail a test); dpkg-dev's dpkg-shlibdeps finds the Depends of
+# the Debian package CPack makes.
 p2p0mq_install_missing clang-format python3-zmq graphviz iproute2 clang-14 \
-  libclang-rt-14-dev
+  libclang-rt-14-dev prometheus dpkg-dev doxygen
 
 build=${P2P0MQ_TEST_BUILD_DIR:-build-test}
 jobs=$(nproc)

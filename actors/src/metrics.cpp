@@ -1,9 +1,14 @@
 #include "p2p0mq/actors/metrics.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace p2p0mq {
 
@@ -111,104 +116,138 @@ std::size_t local_peer_metrics::count(peer_state x) const noexcept {
   return result;
 }
 
-std::string json_escape(const std::string& x) {
-  std::string out;
-  out.reserve(x.size() + 2);
+namespace {
+
+using json = nlohmann::ordered_json;
+
+/// `x` as a JSON string value: uuids and command ids are bytes, and JSON
+/// strings are Unicode, so each byte above 0x7f stands for the code point of
+/// the same number (rendered `\u00XX`, as the bytes below 0x20 are).
+std::string bytes_text(const std::string& x) {
+  std::string utf8;
+  utf8.reserve(x.size());
   for (unsigned char c : x) {
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    default:
-      if (c < 0x20 || c >= 0x7f) {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-        out += buf;
-      } else {
-        out += static_cast<char>(c);
-      }
+    if (c < 0x80) {
+      utf8 += static_cast<char>(c);
+    } else {
+      utf8 += static_cast<char>(0xC0 | (c >> 6));
+      utf8 += static_cast<char>(0x80 | (c & 0x3F));
     }
+  }
+  return utf8;
+}
+
+/// Seconds rounded to `digits` decimals (milliseconds for times in a state,
+/// microseconds for round trips): what the clock can tell apart.
+double rounded(double seconds, double scale) {
+  return std::round(seconds * scale) / scale;
+}
+
+json seconds_of(duration x) {
+  return rounded(std::chrono::duration<double>(x).count(), 1e6);
+}
+
+json in_json(const traffic& t) {
+  return {{"messages", t.messages}, {"bytes", t.bytes}};
+}
+
+json out_json(const outgoing_traffic& t) {
+  return {{"messages", t.messages},
+          {"bytes", t.bytes},
+          {"send_failed", t.send_failed},
+          {"dropped", t.dropped}};
+}
+
+json rtt_json(const round_trip_times& t) {
+  if (t.empty())
+    return nullptr;
+  return {{"last", seconds_of(t.last())}, {"min", seconds_of(t.min())},
+          {"mean", seconds_of(t.mean())}, {"max", seconds_of(t.max())},
+          {"samples", t.size()},          {"count", t.count}};
+}
+
+/// The members of the JSON object `x`, in order. Appending to them skips
+/// the search for a duplicate key that `operator[]` makes (linear in an
+/// ordered object): the keys appended are unique already (uuids of the peer
+/// table, command ids).
+std::vector<std::pair<const std::string, json>>& members(json& x) {
+  return x.get_ref<json::object_t&>();
+}
+
+/// One line, with a space after each `:` and `,` (the layout of the lines
+/// `p2p0mq-node --json` has always printed): nlohmann's layout with an
+/// indentation of 0, its line breaks taken out. A line break inside a
+/// string is written as `\n`, so every raw one is layout.
+std::string one_line(const json& doc) {
+  auto text = doc.dump(0, ' ', true);
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n')
+      out += text[i];
+    else if (i > 0 && text[i - 1] == ',')
+      out += ' ';
   }
   return out;
 }
 
+} // namespace
+
+std::string json_escape(const std::string& x) {
+  auto quoted = json(bytes_text(x)).dump(-1, ' ', true);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
 std::string to_json(const local_peer_metrics& x) {
-  auto str = [](const std::string& s) { return "\"" + json_escape(s) + "\""; };
-  auto u = [](std::uint64_t n) { return std::to_string(n); };
-  auto in = [&](const traffic& t) {
-    return "{\"messages\": " + u(t.messages) + ", \"bytes\": " + u(t.bytes) +
-           "}";
-  };
-  auto out = [&](const outgoing_traffic& t) {
-    return "{\"messages\": " + u(t.messages) + ", \"bytes\": " + u(t.bytes) +
-           ", \"send_failed\": " + u(t.send_failed) +
-           ", \"dropped\": " + u(t.dropped) + "}";
-  };
-  auto rtt = [&](const round_trip_times& t) -> std::string {
-    if (t.empty())
-      return "null";
-    return "{\"last\": " + precise(t.last()) +
-           ", \"min\": " + precise(t.min()) +
-           ", \"mean\": " + precise(t.mean()) +
-           ", \"max\": " + precise(t.max()) + ", \"samples\": " + u(t.size()) +
-           ", \"count\": " + u(t.count) + "}";
-  };
-  std::string result = "{\"uuid\": " + str(x.uuid) +
-                       ", \"host\": " + str(x.host) +
-                       ", \"port\": " + u(x.port) +
-                       ", \"encryption\": " + (x.encryption ? "true" : "false");
-  result += ", \"sender\": {\"sent\": " + u(x.sender.sent) +
-            ", \"send_failed\": " + u(x.sender.send_failed) +
-            ", \"dropped\": " + u(x.sender.dropped) +
-            ", \"queued\": " + u(x.sender.queued) +
-            ", \"held\": " + u(x.sender.held) + "}";
-  result += ", \"receiver\": {\"received\": " + u(x.received) +
-            ", \"malformed\": " + u(x.malformed) +
-            ", \"impostors\": " + u(x.impostors) +
-            ", \"handshake_failures\": " + u(x.handshake_failures) +
-            ", \"unknown_command\": " + u(x.unknown_command) + "}";
-  result += ", \"router\": {\"received\": " + u(x.router.received) +
-            ", \"sent\": " + u(x.router.sent) +
-            ", \"dropped\": " + u(x.router.dropped) +
-            ", \"looped\": " + u(x.router.looped) + "}";
-  result += ", \"ask_around\": {\"searches\": " + u(x.ask_around.searches) +
-            ", \"questions\": " + u(x.ask_around.questions) +
-            ", \"answered\": " + u(x.ask_around.answered) +
-            ", \"passed_on\": " + u(x.ask_around.passed_on) +
-            ", \"routes_found\": " + u(x.ask_around.routes_found) + "}";
-  result += ", \"concerns\": {";
-  bool first = true;
-  for (auto& c : x.concerns) {
-    if (!first)
-      result += ", ";
-    first = false;
-    result += str(c.command) + ": {\"in\": " + in(c.in) +
-              ", \"out\": " + out(c.out) + "}";
-  }
-  result += "}, \"peers\": {";
-  first = true;
+  json doc;
+  doc["uuid"] = bytes_text(x.uuid);
+  doc["host"] = bytes_text(x.host);
+  doc["port"] = x.port;
+  doc["encryption"] = x.encryption;
+  doc["sender"] = {{"sent", x.sender.sent},
+                   {"send_failed", x.sender.send_failed},
+                   {"dropped", x.sender.dropped},
+                   {"queued", x.sender.queued},
+                   {"held", x.sender.held}};
+  doc["receiver"] = {{"received", x.received},
+                     {"malformed", x.malformed},
+                     {"impostors", x.impostors},
+                     {"handshake_failures", x.handshake_failures},
+                     {"unknown_command", x.unknown_command}};
+  doc["router"] = {{"received", x.router.received},
+                   {"sent", x.router.sent},
+                   {"dropped", x.router.dropped},
+                   {"looped", x.router.looped}};
+  doc["ask_around"] = {{"searches", x.ask_around.searches},
+                       {"questions", x.ask_around.questions},
+                       {"answered", x.ask_around.answered},
+                       {"passed_on", x.ask_around.passed_on},
+                       {"routes_found", x.ask_around.routes_found}};
+  auto& concerns = members(doc["concerns"] = json::object());
+  for (auto& c : x.concerns)
+    concerns.emplace_back(
+        bytes_text(c.command),
+        json{{"in", in_json(c.in)}, {"out", out_json(c.out)}});
+  auto& peers = members(doc["peers"] = json::object());
+  peers.reserve(x.peers.size());
   for (auto& p : x.peers) {
-    if (!first)
-      result += ", ";
-    first = false;
-    result +=
-        str(p.uuid) + ": {\"state\": \"" + std::string{to_string(p.state)} +
-        "\", \"host\": " + (p.host.empty() ? "null" : str(p.host)) +
-        ", \"port\": " + u(p.port) +
-        ", \"via\": " + (p.via.empty() ? "null" : str(p.via)) +
-        ", \"seconds_in_state\": " + number(p.seconds_in_state) +
-        ", \"seconds_since_heard\": " +
-        (p.seconds_since_heard < 0 ? "null" : number(p.seconds_since_heard)) +
-        ", \"heart_beat_slow_down_seconds\": " +
-        number(p.heart_beat_slow_down_seconds) +
-        ", \"rtt\": " + rtt(p.round_trips) + ", \"in\": " + in(p.in) +
-        ", \"out\": " + out(p.out) + "}";
+    json entry;
+    entry["state"] = std::string{to_string(p.state)};
+    entry["host"] = p.host.empty() ? json(nullptr) : json(bytes_text(p.host));
+    entry["port"] = p.port;
+    entry["via"] = p.via.empty() ? json(nullptr) : json(bytes_text(p.via));
+    entry["seconds_in_state"] = rounded(p.seconds_in_state, 1e3);
+    entry["seconds_since_heard"] =
+        p.seconds_since_heard < 0 ? json(nullptr)
+                                  : json(rounded(p.seconds_since_heard, 1e3));
+    entry["heart_beat_slow_down_seconds"] =
+        rounded(p.heart_beat_slow_down_seconds, 1e3);
+    entry["rtt"] = rtt_json(p.round_trips);
+    entry["in"] = in_json(p.in);
+    entry["out"] = out_json(p.out);
+    peers.emplace_back(bytes_text(p.uuid), std::move(entry));
   }
-  result += "}}";
-  return result;
+  return one_line(doc);
 }
 
 std::string to_prometheus(const local_peer_metrics& x) {

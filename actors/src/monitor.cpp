@@ -1,6 +1,7 @@
 #include "monitor.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <string_view>
 
@@ -74,6 +75,11 @@ std::string_view protocol_error_name(std::uint32_t code) {
 std::string on_off(bool x) {
   return x ? "on" : "off";
 }
+
+/// What to do about peers that disagree on encryption.
+constexpr const char* same_setting =
+    "give both peers the same setting: encryption is on by default, off "
+    "with --no-encryption (p2p0mq-node) or p2p0mq.encryption=false";
 
 } // namespace
 
@@ -170,7 +176,7 @@ std::string handshake_log::describe(socket_role role, std::uint16_t event,
     if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
       why = "security mechanism mismatch: this peer has encryption " +
             on_off(encryption_) + ", the other side has it " +
-            on_off(!encryption_);
+            on_off(!encryption_) + "; " + same_setting;
     else
       why = std::string{protocol_error_name(value)};
     break;
@@ -185,6 +191,14 @@ std::string handshake_log::describe(socket_role role, std::uint16_t event,
   default:
     why = "error " + std::to_string(value) + " (" +
           zmq_strerror(static_cast<int>(value)) + ")";
+    // The side that sees a mismatch first closes the connection; the other
+    // sees only that.
+    if (value == EPIPE || value == ECONNRESET)
+      why = "the other side closed the connection during the handshake (" +
+            why +
+            "): most likely its encryption setting differs from this "
+            "peer's (encryption " +
+            on_off(encryption_) + " here); " + same_setting;
     break;
   }
   return short_uuid(local_uuid_) + ": handshake with " + who +

@@ -7,6 +7,7 @@
 #include <caf/config_option_adder.hpp>
 
 #include "p2p0mq/actors/types.hpp"
+#include "p2p0mq/errc.hpp"
 
 namespace p2p0mq {
 
@@ -92,6 +93,78 @@ system_config::system_config() {
            "least time between two log lines of one source about its input")
       .add(settings.log_max_sources, "log-max-sources",
            "the most sources of bad input the log follows one by one");
+}
+
+caf::error system_config::take_booleans(string_list& args) {
+  booleans_.clear();
+  for (auto i = args.begin(); i != args.end();) {
+    const auto& arg = *i;
+    if (arg == "--")
+      break;
+    auto eq = arg.find('=');
+    if (arg.compare(0, 2, "--") != 0 || eq == std::string::npos) {
+      ++i;
+      continue;
+    }
+    auto name = arg.substr(2, eq - 2);
+    auto opt = custom_options_.cli_long_name_lookup(name);
+    if (opt == nullptr || !opt->is_flag()) {
+      ++i;
+      continue;
+    }
+    auto text = arg.substr(eq + 1);
+    bool value = false;
+    if (text == "true")
+      value = true;
+    else if (text != "false")
+      return make_error(errc::invalid_config,
+                        arg + ": a boolean option takes true or false (or no "
+                              "value, for true)");
+    std::string full{opt->full_name().begin(), opt->full_name().end()};
+    booleans_.emplace_back(std::move(full), value);
+    i = args.erase(i);
+  }
+  return caf::none;
+}
+
+void system_config::apply_booleans() {
+  for (auto& [name, value] : booleans_)
+    set(name, value);
+  booleans_.clear();
+}
+
+caf::error system_config::parse(string_list args, const char* ini_file_cstr) {
+  if (auto err = take_booleans(args))
+    return err;
+  if (auto err =
+          caf::actor_system_config::parse(std::move(args), ini_file_cstr))
+    return err;
+  apply_booleans();
+  return caf::none;
+}
+
+caf::error system_config::parse(string_list args, std::istream& ini) {
+  if (auto err = take_booleans(args))
+    return err;
+  if (auto err = caf::actor_system_config::parse(std::move(args), ini))
+    return err;
+  apply_booleans();
+  return caf::none;
+}
+
+caf::error system_config::parse(int argc, char** argv,
+                                const char* ini_file_cstr) {
+  string_list args;
+  if (argc > 1)
+    args.assign(argv + 1, argv + argc);
+  return parse(std::move(args), ini_file_cstr);
+}
+
+caf::error system_config::parse(int argc, char** argv, std::istream& ini) {
+  string_list args;
+  if (argc > 1)
+    args.assign(argv + 1, argv + argc);
+  return parse(std::move(args), ini);
 }
 
 std::string system_config::options_help() const {

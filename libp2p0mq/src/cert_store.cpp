@@ -390,8 +390,12 @@ cert_store::load_or_create_own(const std::string& uuid) const {
   if (auto err = write_certificate(*pub_path,
                                    curve_key_pair{keys->public_key, {}}, 0644))
     return err;
-  log(log_level::info, log_category::security, "generated CURVE key pair ",
-      *sec_path);
+  // A new identity is worth a line at the default level: a mistyped
+  // directory shows here, and the public file is what other peers need.
+  log(log_level::warning, log_category::security, "new identity: ", uuid,
+      " had no key pair, so one was made: ", *sec_path, " (secret) and ",
+      *pub_path, " (public: copy it to the peers that should trust ", uuid,
+      ")");
   return keys;
 }
 

@@ -40,12 +40,32 @@ std::string make_uuid() {
   return result;
 }
 
+bool is_generated_uuid(const std::string& uuid) noexcept {
+  if (uuid.size() != 32)
+    return false;
+  for (auto c : uuid)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
 std::string short_uuid(const std::string& uuid) {
-  auto result = uuid.substr(0, 8);
-  for (auto& c : result) {
+  // 8 of 32 random hexadecimal digits tell peers apart (a clash needs tens
+  // of thousands of peers); a chosen name is shown whole.
+  if (is_generated_uuid(uuid))
+    return uuid.substr(0, 8);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string result;
+  result.reserve(uuid.size());
+  for (auto c : uuid) {
     auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte > 0x7E)
-      c = '?';
+    if (byte < 0x20 || byte > 0x7E || c == '\\') {
+      result += "\\x";
+      result += digits[byte >> 4];
+      result += digits[byte & 0x0F];
+    } else {
+      result += c;
+    }
   }
   return result;
 }

@@ -4,8 +4,10 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -614,11 +616,11 @@ TEST_CASE("metrics render as JSON and as Prometheus text with every field, "
         "\"looped\": 0}",
         "\"ask_around\": {\"searches\": 0, \"questions\": 0, \"answered\": 0, "
         "\"passed_on\": 0, \"routes_found\": 2}",
-        "\"concerns\": {\"q\\\"u\\\\o\\u000ate\": {\"in\": {\"messages\": 3, "
+        "\"concerns\": {\"q\\\"u\\\\o\\nte\": {\"in\": {\"messages\": 3, "
         "\"bytes\": 30}, \"out\": {\"messages\": 2, \"bytes\": 20, "
         "\"send_failed\": 1, \"dropped\": 5}}}",
-        "\"rtt\": {\"last\": 0.000750, \"min\": 0.000250, \"mean\": 0.000500, "
-        "\"max\": 0.000750, \"samples\": 2, \"count\": 2}, \"in\": "
+        "\"rtt\": {\"last\": 0.00075, \"min\": 0.00025, \"mean\": 0.0005, "
+        "\"max\": 0.00075, \"samples\": 2, \"count\": 2}, \"in\": "
         "{\"messages\": 7, \"bytes\": 70}, \"out\": {\"messages\": 6, "
         "\"bytes\": 60, \"send_failed\": 0, \"dropped\": 0}}",
         "\"peer-q-0003\": {\"state\": \"INITIAL\"", "\"rtt\": null"}) {
@@ -668,4 +670,52 @@ TEST_CASE("metrics render as JSON and as Prometheus text with every field, "
     }
   }
   CHECK(families.size() == 39);
+}
+
+TEST_CASE("system_config takes a boolean option alone, =true and =false on "
+          "the command line, over the config file",
+          "[system_config]") {
+  auto parse = [](std::vector<std::string> args, const std::string& ini) {
+    auto cfg = std::make_unique<system_config>();
+    std::istringstream file{ini};
+    auto err = cfg->parse(std::move(args), file);
+    return std::make_pair(std::move(cfg), err);
+  };
+  SECTION("=false and =true") {
+    auto [off, err] = parse({"--p2p0mq.encryption=false"}, "");
+    REQUIRE(!err);
+    CHECK_FALSE(off->settings.encryption);
+    auto [on, err2] = parse({"--p2p0mq.encryption=true"}, "");
+    REQUIRE(!err2);
+    CHECK(on->settings.encryption);
+  }
+  SECTION("the command line wins over the config file, in every spelling") {
+    auto file = "[p2p0mq]\nencryption=false\n";
+    auto [from_file, err] = parse({}, file);
+    REQUIRE(!err);
+    CHECK_FALSE(from_file->settings.encryption);
+    auto [alone, err2] = parse({"--p2p0mq.encryption"}, file);
+    REQUIRE(!err2);
+    CHECK(alone->settings.encryption);
+    auto [given, err3] = parse({"--p2p0mq.encryption=true"}, file);
+    REQUIRE(!err3);
+    CHECK(given->settings.encryption);
+    CHECK(caf::get_or(given->content, "p2p0mq.encryption", false));
+  }
+  SECTION("with the arguments of main, beside other options") {
+    system_config cfg;
+    std::string program = "app";
+    std::string flag = "--p2p0mq.encryption=false";
+    std::string other = "--p2p0mq.heart-beat-interval=2s";
+    char* argv[] = {program.data(), flag.data(), other.data(), nullptr};
+    REQUIRE(!cfg.parse(3, argv));
+    CHECK_FALSE(cfg.settings.encryption);
+    CHECK(cfg.settings.heart_beat_interval == 2s);
+  }
+  SECTION("another value is an error naming the argument") {
+    auto [cfg, err] = parse({"--p2p0mq.encryption=yes please"}, "");
+    CHECK(is(err, errc::invalid_config));
+    CHECK_THAT(context_of(err),
+               Catch::Matchers::Contains("--p2p0mq.encryption=yes please"));
+  }
 }

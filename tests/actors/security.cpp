@@ -163,6 +163,15 @@ TEST_CASE("a peer with encryption off and one with it on do not connect, and "
       mark, {"security mechanism mismatch", "this peer has encryption off"}));
   CHECK(net.logged(
       mark, {"security mechanism mismatch", "this peer has encryption on"}));
+  // Both sides also say what to do; so does a side that saw only the
+  // connection closed by the other (libzmq's EPIPE or ECONNRESET).
+  CHECK(net.logged(mark, {"this peer has encryption off",
+                          "give both peers the same setting"}));
+  CHECK(net.logged(mark, {"this peer has encryption on",
+                          "give both peers the same setting"}));
+  CHECK(net.log.count(mark, {"handshake with"}) ==
+        net.log.count(mark, {"handshake with", "encryption",
+                             "give both peers the same setting"}));
   CHECK(b->receiver().received() == 0);
   CHECK(b->find_peer(a->uuid()) == make_error(errc::unknown_peer));
   CHECK(!net.sees(*a, *b, peer_state::connected));

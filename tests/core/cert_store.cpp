@@ -14,7 +14,9 @@
 #include <zmq.h>
 
 #include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
+#include "support/log_capture.hpp"
 
 namespace fs = std::filesystem;
 
@@ -329,6 +331,24 @@ TEST_CASE("load_or_create_own generates a pair once and loads it after",
     check_error(store.load_or_create_own("peer-1"), errc::bad_certificate,
                 dir / "public/peer-1.key");
   }
+}
+
+TEST_CASE("a new key pair is announced at the default log level, naming "
+          "both files; loading it again is silent",
+          "[cert_store][log]") {
+  auto& log = p2p0mq::testing::log_capture::install();
+  REQUIRE(p2p0mq::log_enabled(p2p0mq::log_level::warning,
+                              p2p0mq::log_category::security));
+  temp_dir dir;
+  cert_store store{dir / "public", dir / "private"};
+  auto mark = log.mark();
+  REQUIRE(store.load_or_create_own("peer-1"));
+  CHECK(log.count(mark, {"warning security: new identity: peer-1",
+                         dir / "private/peer-1.key_secret",
+                         dir / "public/peer-1.key"}) == 1);
+  mark = log.mark();
+  REQUIRE(store.load_or_create_own("peer-1"));
+  CHECK(log.count(mark, {}) == 0);
 }
 
 TEST_CASE("ensure_dirs creates the private directory with mode 0700",

@@ -33,21 +33,42 @@ TEST_CASE("10,000 generated uuids are all distinct", "[uuid]") {
   }
 }
 
-TEST_CASE("short_uuid keeps the first 8 bytes", "[uuid]") {
+TEST_CASE("short_uuid shortens a generated uuid to its first 8 digits",
+          "[uuid]") {
   CHECK(p2p0mq::short_uuid("0123456789abcdef0123456789abcdef") == "01234567");
-  CHECK(p2p0mq::short_uuid("abcd") == "abcd");
-  CHECK(p2p0mq::short_uuid("").empty());
   auto x = p2p0mq::make_uuid();
+  CHECK(p2p0mq::is_generated_uuid(x));
   CHECK(p2p0mq::short_uuid(x) == x.substr(0, 8));
 }
 
-TEST_CASE("short_uuid replaces non-printable bytes with question marks",
+TEST_CASE("short_uuid shows a chosen uuid whole, so that names sharing a "
+          "prefix stay apart",
+          "[uuid]") {
+  CHECK(p2p0mq::short_uuid("alice-0001") == "alice-0001");
+  CHECK(p2p0mq::short_uuid("alice-0002") == "alice-0002");
+  CHECK(p2p0mq::short_uuid("abcd") == "abcd");
+  CHECK(p2p0mq::short_uuid("").empty());
+  // Almost the generated form: one digit too many, upper case, not hex.
+  CHECK(p2p0mq::short_uuid("0123456789abcdef0123456789abcdef0") ==
+        "0123456789abcdef0123456789abcdef0");
+  CHECK(p2p0mq::short_uuid("0123456789ABCDEF0123456789ABCDEF") ==
+        "0123456789ABCDEF0123456789ABCDEF");
+  CHECK_FALSE(p2p0mq::is_generated_uuid("0123456789abcdef0123456789abcdeg"));
+}
+
+TEST_CASE("short_uuid writes bytes that are not printable as \\xNN, keeping "
+          "uuids apart",
           "[uuid]") {
   CHECK(p2p0mq::short_uuid(std::string{"\x01\x7f"
                                        "ab\xff"
                                        "cd\n"
                                        "zz",
-                                       10}) == "??ab?cd?");
-  CHECK(p2p0mq::short_uuid(std::string{"\0\0\0\0", 4}) == "????");
+                                       10}) == "\\x01\\x7fab\\xffcd\\x0azz");
+  CHECK(p2p0mq::short_uuid(std::string{"\0\0\0\0", 4}) ==
+        "\\x00\\x00\\x00\\x00");
+  CHECK(p2p0mq::short_uuid(std::string{"a\0b", 3}) !=
+        p2p0mq::short_uuid(std::string{"a\1b", 3}));
+  // The backslash itself is escaped, so no uuid reads like another.
+  CHECK(p2p0mq::short_uuid("a\\x01") == "a\\x5cx01");
   CHECK(p2p0mq::short_uuid("1~1~1~1 ") == "1~1~1~1 ");
 }

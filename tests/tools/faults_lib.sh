@@ -122,10 +122,10 @@ wait_for() {
 }
 
 # state_of NAME UUID: the state of peer UUID at node NAME, as its log said
-# last ("info connector: fault-b- CONNECTED -> UNREACHABLE"; the log names a
-# peer by the first 8 bytes of its uuid).
+# last ("info connector: fault-b-0002 CONNECTED -> UNREACHABLE"; the log
+# names a peer by its whole uuid, a generated one by its first 8 digits).
 state_of() {
-  sed -n "s/^info connector: ${2:0:8} [A-Z_]* -> \([A-Z_]*\).*/\1/p" \
+  sed -n "s/^info connector: $2 [A-Z_]* -> \([A-Z_]*\).*/\1/p" \
     "$work/$1.err" | tail -n 1
 }
 

@@ -26,6 +26,9 @@ check '[ $? -eq 2 ]' "a short uuid exits 2"
 check '[ $? -eq 2 ]' "--public without --private exits 2"
 "$keygen" --uuid peer-0001 --bogus 2>/dev/null
 check '[ $? -eq 2 ]' "an unknown flag exits 2"
+out=$("$keygen" --uuid peer-0001 --certs "$work/typo/c" 2>&1)
+check '[ $? -eq 2 ] && grep -q "parent directory $work/typo does not exist" <<<"$out" && [ ! -e "$work/typo" ]' \
+  "a --certs whose parent does not exist exits 2 and makes nothing"
 
 key=$("$keygen" --uuid peer-0001 --certs "$work/c" --print)
 check '[ $? -eq 0 ]' "creating a pair exits 0"

@@ -61,6 +61,59 @@ expect 1 "node-x-0001.key_secret" --uuid node-x-0001 --certs "$work/bad" \
 cp "$work/certs/public/"*.key "$work/bad/public/node-y-0002.key"
 expect 1 "node-y-0002.key_secret" --uuid node-y-0002 --certs "$work/bad" \
   --duration 0.2
+# A new identity is announced on standard error, naming its files; the next
+# start with the same directory loads it silently.
+expect 0 "new identity: node-k-0001 had no key pair, so one was made: $work/fresh/private/node-k-0001.key_secret (secret) and $work/fresh/public/node-k-0001.key" \
+  --uuid node-k-0001 --certs "$work/fresh" --duration 0.1
+if "$node" --uuid node-k-0001 --certs "$work/fresh" --duration 0.1 2>&1 |
+    grep -q "new identity"; then
+  echo "FAILED: the second start announced a new identity"; fail=1
+fi
+# A --certs whose parent does not exist is a typo, not a new directory.
+expect 2 "--certs $work/nosuch/certs: its parent directory $work/nosuch does not exist" \
+  --certs "$work/nosuch/certs" --duration 0.1
+if [ -e "$work/nosuch" ]; then
+  echo "FAILED: a --certs under a missing parent was created"; fail=1
+fi
+# An address that cannot be bound names the flag that chose it.
+expect 1 "--bind nosuchhost.invalid:1: nosuchhost.invalid is neither an address" \
+  --bind nosuchhost.invalid:1 --no-encryption --duration 0.1
+printf '[p2p0mq]\nhost="nosuchhost.invalid"\n' >"$work/host.ini"
+expect 1 "p2p0mq.host/p2p0mq.port (nosuchhost.invalid:0): nosuchhost.invalid is neither" \
+  --config "$work/host.ini" --no-encryption --duration 0.1
+# Boolean options take CAF's spellings: alone (true), =true and =false; on
+# the command line they win over the config file.
+printf '[p2p0mq]\nencryption=false\n' >"$work/plain.ini"
+expect 0 "(encryption off)" --p2p0mq.encryption=false --duration 0.1
+expect 0 "(encryption on)" --p2p0mq.encryption=true --duration 0.1 \
+  --certs "$work/certs"
+expect 0 "(encryption off)" --config "$work/plain.ini" --duration 0.1
+expect 0 "(encryption on)" --config "$work/plain.ini" --p2p0mq.encryption \
+  --duration 0.1 --certs "$work/certs"
+expect 0 "(encryption on)" "--config=$work/plain.ini" \
+  --p2p0mq.encryption=true --duration 0.1 --certs "$work/certs"
+expect 2 "--p2p0mq.encryption=maybe: a boolean option takes true or false" \
+  --p2p0mq.encryption=maybe
+# A flag beside the config file wins, and says so.
+printf '[p2p0mq]\nport=1\ndatabase="%s"\ndefault-route="node-r-0001"\n' \
+  "$work/file.db" >"$work/over.ini"
+expect 0 "--bind 127.0.0.1:0 overrides p2p0mq.host/p2p0mq.port (127.0.0.1:1) from the config" \
+  --config "$work/over.ini" --bind 127.0.0.1:0 --db "$work/flag.db" \
+  --route-via node-s-0002 --no-encryption --duration 0.1
+expect 0 "--db $work/flag.db overrides p2p0mq.database=$work/file.db from the config" \
+  --config "$work/over.ini" --bind 127.0.0.1:0 --db "$work/flag.db" \
+  --route-via node-s-0002 --no-encryption --duration 0.1
+expect 0 "--route-via node-s-0002 overrides p2p0mq.default-route=node-r-0001" \
+  --config "$work/over.ini" --bind 127.0.0.1:0 --db "$work/flag.db" \
+  --route-via node-s-0002 --no-encryption --duration 0.1
+if [ -e "$work/file.db" ] || [ ! -e "$work/flag.db" ]; then
+  echo "FAILED: --db did not win over p2p0mq.database"; fail=1
+fi
+printf '[p2p0mq]\nencryption=true\n' >"$work/secure.ini"
+expect 0 "--no-encryption overrides p2p0mq.encryption=true from the config" \
+  --config "$work/secure.ini" --no-encryption --duration 0.1
+expect 0 "(encryption off)" --config "$work/secure.ini" --no-encryption \
+  --duration 0.1
 # Without encryption no certificate is read or written.
 expect 0 '"peers": {}' --no-encryption --certs "$work/none" --json \
   --duration 0.2

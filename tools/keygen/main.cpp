@@ -104,6 +104,14 @@ int main(int argc, char** argv) {
     return fail(2, "--certs and --public/--private exclude each other");
   if (public_dir.empty() != private_dir.empty())
     return fail(2, "--public and --private go together");
+  if (!certs.empty()) {
+    // A mistyped --certs would be made silently: only DIR itself may be new.
+    auto parent = std::filesystem::path{certs}.parent_path();
+    std::error_code ec;
+    if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
+      return fail(2, "--certs " + certs + ": its parent directory " +
+                         parent.string() + " does not exist");
+  }
   if (certs.empty() && public_dir.empty())
     certs = p2p0mq::default_cert_dir();
   if (tls) {

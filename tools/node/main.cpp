@@ -2,8 +2,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -38,22 +41,79 @@ int fail(int code, const std::string& what) {
   return code;
 }
 
+std::string format_seconds(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g s", x);
+  return buf;
+}
+
 std::string explain(const caf::error& err) {
   auto text = context_of(err);
   return text.empty() ? render(err) : text;
 }
 
-/// Waits until `deadline` or a blocked SIGINT/SIGTERM; true on a signal.
-bool wait_for_signal(const sigset_t& signals,
-                     steady_clock::time_point deadline) {
-  auto left = deadline - steady_clock::now();
-  if (left <= steady_clock::duration::zero())
-    return false;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-  timespec ts{static_cast<time_t>(ns / 1000000000),
-              static_cast<long>(ns % 1000000000)};
-  return sigtimedwait(&signals, nullptr, &ts) > 0;
+/// What a failed bind of the receiver to `host` means, in words.
+std::string bind_hint(const std::string& host, const caf::error& err) {
+  auto text = context_of(err);
+  auto why = text.substr(text.rfind(": ") + 2);
+  if (why == "No such device")
+    return host +
+           " is neither an address of this machine nor the name of one of "
+           "its interfaces or a host name that resolves to one (ZeroMQ: " +
+           why + ")";
+  if (why == "Address already in use")
+    return "the address is in use by another program; choose another port, "
+           "or 0 for any free one";
+  if (why == "Cannot assign requested address")
+    return host + " is not an address of this machine (ZeroMQ: " + why + ")";
+  return "cannot bind there (ZeroMQ: " + why + ")";
 }
+
+/// Takes SIGINT and SIGTERM (blocked in every thread) on a thread of its
+/// own: the first becomes a message `("signal", int)` to the actor given to
+/// `start`, and a second one ends the process at once, should stopping take
+/// long.
+class signal_forwarder {
+public:
+  explicit signal_forwarder(const sigset_t& signals) : signals_(signals) {
+  }
+
+  void start(caf::actor to) {
+    target_ = std::make_shared<target>();
+    target_->to = std::move(to);
+    std::thread{[signals = signals_, t = target_] {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0)
+        return;
+      {
+        std::lock_guard<std::mutex> guard{t->mutex};
+        if (t->to)
+          caf::anon_send(t->to, std::string{"signal"}, sig);
+      }
+      if (sigwait(&signals, &sig) == 0) {
+        std::fprintf(stderr, "p2p0mq-node: %s again, exiting at once\n",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+        std::_Exit(130);
+      }
+    }}.detach();
+  }
+
+  /// Lets go of the actor (before the actor system ends).
+  ~signal_forwarder() {
+    if (!target_)
+      return;
+    std::lock_guard<std::mutex> guard{target_->mutex};
+    target_->to = nullptr;
+  }
+
+private:
+  struct target {
+    std::mutex mutex;
+    caf::actor to;
+  };
+  sigset_t signals_;
+  std::shared_ptr<target> target_;
+};
 
 } // namespace
 
@@ -82,7 +142,7 @@ int main(int argc, char** argv) {
   system_config cfg;
   std::vector<std::string> caf_args = opts->caf_args;
   if (auto err = cfg.parse(caf_args))
-    return fail(2, cfg.render(err));
+    return fail(2, context_of(err).empty() ? cfg.render(err) : explain(err));
   if (cfg.cli_helptext_printed)
     return 0;
   // Flags win over the config file; each conflict is reported.
@@ -100,26 +160,59 @@ int main(int argc, char** argv) {
     if ((cfg.settings.host != defaults.host &&
          cfg.settings.host != opts->host) ||
         (cfg.settings.port != defaults.port && cfg.settings.port != opts->port))
-      overrides("--bind", "p2p0mq.host/p2p0mq.port");
+      overrides("--bind " + opts->host + ":" + std::to_string(opts->port),
+                "p2p0mq.host/p2p0mq.port (" + cfg.settings.host + ":" +
+                    std::to_string(cfg.settings.port) + ")");
     cfg.settings.host = opts->host;
     cfg.settings.port = opts->port;
   }
-  if (!opts->encryption)
+  if (!opts->encryption) {
+    if (cfg.settings.encryption && caf::get_if<bool>(&cfg, "p2p0mq.encryption"))
+      overrides("--no-encryption", "p2p0mq.encryption=true");
     cfg.settings.encryption = false;
-  if (!opts->certs.empty()) {
-    cfg.settings.public_cert_dir = opts->certs + "/public";
-    cfg.settings.private_cert_dir = opts->certs + "/private";
   }
-  if (!opts->database.empty())
+  if (!opts->certs.empty()) {
+    auto pub = opts->certs + "/public";
+    auto priv = opts->certs + "/private";
+    if ((!cfg.settings.public_cert_dir.empty() &&
+         cfg.settings.public_cert_dir != pub) ||
+        (!cfg.settings.private_cert_dir.empty() &&
+         cfg.settings.private_cert_dir != priv))
+      overrides("--certs " + opts->certs,
+                "p2p0mq.public-cert-dir/p2p0mq.private-cert-dir");
+    cfg.settings.public_cert_dir = pub;
+    cfg.settings.private_cert_dir = priv;
+  }
+  if (!opts->database.empty()) {
+    if (!cfg.settings.database.empty() &&
+        cfg.settings.database != opts->database)
+      overrides("--db " + opts->database,
+                "p2p0mq.database=" + cfg.settings.database);
     cfg.settings.database = opts->database;
-  if (!opts->route_via.empty())
+  }
+  if (!opts->route_via.empty()) {
+    if (!cfg.settings.default_route.empty() &&
+        cfg.settings.default_route != opts->route_via)
+      overrides("--route-via " + opts->route_via,
+                "p2p0mq.default-route=" + cfg.settings.default_route);
     cfg.settings.default_route = opts->route_via;
+  }
   if (auto err = cfg.settings.validate())
     return fail(2, explain(err));
   caf::actor_system sys{cfg};
   local_peer peer{sys, cfg.settings};
-  if (auto err = peer.start())
+  if (auto err = peer.start()) {
+    // Name the flag (or option) that chose the address that does not work.
+    if (is(err, errc::socket_error) &&
+        context_of(err).rfind("cannot bind", 0) == 0) {
+      auto where = cfg.settings.host + ":" + std::to_string(cfg.settings.port);
+      auto source = opts->bind_given
+                        ? "--bind " + where
+                        : "p2p0mq.host/p2p0mq.port (" + where + ")";
+      return fail(1, source + ": " + bind_hint(cfg.settings.host, err));
+    }
     return fail(1, explain(err));
+  }
   std::fprintf(stderr, "p2p0mq-node %s listening on %s:%u (encryption %s)\n",
                peer.uuid().c_str(), peer.settings().host.c_str(),
                static_cast<unsigned>(peer.port()),
@@ -163,16 +256,26 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(opts->ping_timeout));
     pinger = node::spawn_pinger(sys, peer.context(), plan,
                                 caf::actor_cast<caf::actor>(self));
-    if (auto err = peer.add_concern(echo_command,
-                                    echo(caf::actor_cast<caf::actor>(pinger))))
+    if (auto err = peer.add_concern(
+            echo_command, echo(caf::actor_cast<caf::actor>(pinger)))) {
+      caf::anon_send_exit(pinger, caf::exit_reason::user_shutdown);
       return fail(1, explain(err));
+    }
   } else if (opts->echo) {
     if (auto err = peer.add_concern(echo_command, echo()))
       return fail(1, explain(err));
   }
+  // From here on every way out stops the pinger first: the actor system
+  // waits for every actor before `main` returns.
+  auto stop_pinger = [&] {
+    if (pinger)
+      caf::anon_send_exit(pinger, caf::exit_reason::user_shutdown);
+  };
   for (auto& p : opts->peers)
-    if (auto err = peer.add_peer(p.uuid, p.host, p.port))
+    if (auto err = peer.add_peer(p.uuid, p.host, p.port)) {
+      stop_pinger();
       return fail(2, "--peer " + p.uuid + ": " + explain(err));
+    }
   auto start = steady_clock::now();
   auto end = opts->duration > 0
                  ? start + std::chrono::duration_cast<steady_clock::duration>(
@@ -181,9 +284,35 @@ int main(int argc, char** argv) {
   auto period = opts->json ? std::chrono::milliseconds{500}
                            : std::chrono::milliseconds{1000};
   bool tty = isatty(STDOUT_FILENO) == 1;
-  int rc = pinging ? 1 : 0;
+  int rc = 0;
+  bool pinger_done = false;
+  std::string why;
+  int stopped_by = 0;
   auto next_report = start;
-  for (;;) {
+  // Waits for the pinger's report or a signal until `deadline`.
+  auto wait_until = [&](steady_clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - steady_clock::now());
+    if (left.count() < 0)
+      left = std::chrono::milliseconds{0};
+    self->receive(
+        [&](const std::string& what, int code, std::string& reason) {
+          if (what == "done") {
+            pinger_done = true;
+            rc = code;
+            why = std::move(reason);
+          }
+        },
+        [&](const std::string& what, int sig) {
+          if (what == "signal")
+            stopped_by = sig;
+        },
+        caf::after(left) >> [] {});
+  };
+  // Declared after `self`: it lets go of `self` before `self` ends.
+  signal_forwarder forward_signals{signals};
+  forward_signals.start(caf::actor_cast<caf::actor>(self));
+  while (stopped_by == 0 && !pinger_done) {
     auto now = steady_clock::now();
     if (now >= end)
       break;
@@ -202,20 +331,27 @@ int main(int argc, char** argv) {
       write_topology();
       next_report += period;
     }
-    if (wait_for_signal(signals, std::min(next_report, end)))
-      break;
-    bool done = false;
-    self->receive(
-        [&](const std::string& what, int code) {
-          if (what == "done") {
-            done = true;
-            rc = code;
-          }
-        },
-        caf::after(std::chrono::seconds{0}) >> [] {});
-    if (done)
-      break;
+    wait_until(std::min(next_report, end));
   }
+  if (pinging && !pinger_done) {
+    // Cut short by a signal or by --duration: the pinger prints what it has
+    // and says what was not answered.
+    stop_pinger();
+    auto deadline = steady_clock::now() + std::chrono::seconds{1};
+    while (!pinger_done && steady_clock::now() < deadline)
+      wait_until(deadline);
+    if (!pinger_done) {
+      rc = 1;
+      why = "the pinger did not report";
+    }
+    auto cause = stopped_by == SIGINT ? std::string{"SIGINT"}
+                 : stopped_by == SIGTERM
+                     ? std::string{"SIGTERM"}
+                     : "--duration " + format_seconds(opts->duration);
+    why = "stopped by " + cause + (why.empty() ? "" : ": " + why);
+  }
+  if (rc != 0 && !why.empty())
+    std::fprintf(stderr, "p2p0mq-node: %s\n", why.c_str());
   write_topology();
   metrics.reset();
   // A pinger that has not finished (a signal, --duration) would keep the

@@ -51,11 +51,15 @@ struct metrics_server::impl {
     else
       text = response("404 Not Found", "text/plain",
                       "p2p0mq serves GET /metrics only\n");
-    socket.send(zmq::buffer(id), zmq::send_flags::sndmore);
-    socket.send(zmq::buffer(text), zmq::send_flags::none);
+    // Never blocks: a scraper that stopped reading (or went away) loses its
+    // answer, and the endpoint stays free to stop at once.
+    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (!socket.send(zmq::buffer(id), more) ||
+        !socket.send(zmq::buffer(text), zmq::send_flags::dontwait))
+      return;
     // An empty frame closes the connection.
-    socket.send(zmq::buffer(id), zmq::send_flags::sndmore);
-    socket.send(zmq::message_t{}, zmq::send_flags::none);
+    if (socket.send(zmq::buffer(id), more))
+      socket.send(zmq::message_t{}, zmq::send_flags::dontwait);
   }
 
   void on_frames() {

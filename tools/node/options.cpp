@@ -2,7 +2,9 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
+#include <system_error>
 
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/config.hpp"
@@ -157,6 +159,15 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
         return err;
       if (result.certs.empty())
         return bad(flag, "needs a directory");
+      // A mistyped directory would be created silently, with a new
+      // identity in it: only DIR itself may be new.
+      auto parent = std::filesystem::path{result.certs}.parent_path();
+      std::error_code ec;
+      if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
+        return bad(flag + " " + result.certs,
+                   "its parent directory " + parent.string() +
+                       " does not exist (a new DIR is created, not its "
+                       "parents)");
     } else if (flag == "--duration") {
       if (auto err = value(text))
         return err;
@@ -212,9 +223,9 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
     } else if (flag == "--watch") {
       result.watch = true;
     } else if (flag.rfind("--", 0) == 0 &&
-               flag.find('.') != std::string::npos &&
-               flag.find('=') != std::string::npos) {
-      // CAF's own options, e.g. --p2p0mq.heart-beat-interval=2s.
+               flag.substr(0, flag.find('=')).find('.') != std::string::npos) {
+      // CAF's own options, e.g. --p2p0mq.heart-beat-interval=2s, or a
+      // boolean alone: --p2p0mq.encryption.
       result.caf_args.emplace_back(flag);
     } else if (flag == "--config-file" || flag == "--config") {
       // CAF's own parser reads the file; it takes the form with '='.
@@ -246,8 +257,9 @@ std::string usage() {
          " survive a restart\n"
          "                          (default: none, peers in memory only)\n";
   out +=
-      "  --certs DIR             certificates in DIR/public and DIR/private"
-      " (default:\n                          " +
+      "  --certs DIR             certificates in DIR/public and DIR/private,"
+      " made on the\n                          first start (DIR's parent must"
+      " exist; default:\n                          " +
       (default_cert_dir().empty() ? std::string{"none"} : default_cert_dir()) +
       ")\n";
   out += "  --no-encryption         plain TCP, no CURVE (peers must agree)\n";
@@ -262,7 +274,9 @@ std::string usage() {
          " route through peer ID\n";
   out += "  --count N               number of pings (default: 4)\n";
   out += "  --interval SECONDS      time between pings (default: 0.2)\n";
-  out += "  --ping-timeout SECONDS  wait for each answer (default: 5)\n";
+  out += "  --ping-timeout SECONDS  wait for each answer, and for the target"
+         " to become\n"
+         "                          reachable (default: 5)\n";
   out += "  --log-level SPEC        LEVEL (error, warning, info, debug, trace)"
          " for every\n"
          "                          category, CATEGORY=LEVEL for one, or a"

@@ -4,11 +4,13 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <string>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "p2p0mq/actors/echo.hpp"
@@ -33,6 +35,10 @@ struct pinger_state {
   ping_plan plan;
   caf::actor report_to;
   bool reachable = false;
+  /// When the pinger started waiting for the target to become reachable.
+  time_point started{};
+  /// How the target looked the last time it was not reachable yet.
+  std::string last_seen = "unknown: no record of it, no connected peer";
   int next_seq = 1;
   time_point next_send{};
   std::map<std::uint64_t, outstanding> waiting;
@@ -46,13 +52,26 @@ double ms(duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-void finish(pinger_ptr self) {
+std::string fmt_seconds(duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g s",
+                std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+/// Prints the statistics, reports the exit code and why to `report_to`, and
+/// quits. `why` is empty when every request was answered.
+void finish(pinger_ptr self, std::string why) {
   auto& st = self->state;
+  auto sent = st.next_seq - 1;
   auto received = static_cast<int>(st.rtts_ms.size());
   std::printf("--- %s echo statistics ---\n",
               short_uuid(st.plan.target).c_str());
-  std::printf("%d requests, %d replies, %.0f%% lost\n", st.plan.count, received,
-              100.0 * (st.plan.count - received) / st.plan.count);
+  if (sent > 0)
+    std::printf("%d requests, %d replies, %.0f%% lost\n", sent, received,
+                100.0 * (sent - received) / sent);
+  else
+    std::printf("0 requests sent\n");
   if (received > 0) {
     auto xs = st.rtts_ms;
     std::sort(xs.begin(), xs.end());
@@ -63,8 +82,12 @@ void finish(pinger_ptr self) {
                 sum / received, xs[xs.size() / 2], xs.back());
   }
   std::fflush(stdout);
-  caf::anon_send(st.report_to, std::string{"done"},
-                 received == st.plan.count ? 0 : 1);
+  if (why.empty() && received < st.plan.count)
+    why = std::to_string(st.plan.count - received) + " of " +
+          std::to_string(st.plan.count) + " echo requests to " +
+          st.plan.target + " went unanswered";
+  caf::anon_send(st.report_to, std::string{"done"}, why.empty() ? 0 : 1,
+                 std::move(why));
   self->quit();
 }
 
@@ -88,7 +111,8 @@ void send_ping(pinger_ptr self, time_point now) {
 /// ourselves), through the network once we are connected to anyone: the
 /// requests wait in the sender while the ask-around concern finds a route.
 /// Null while neither holds.
-const char* ready(const std::vector<peer>& peers, const std::string& target) {
+const char* ready(const std::vector<peer>& peers, const std::string& target,
+                  std::string& seen) {
   bool connected_to_any = false;
   const peer* known = nullptr;
   for (auto& p : peers) {
@@ -103,6 +127,11 @@ const char* ready(const std::vector<peer>& peers, const std::string& target) {
     return "ROUTED";
   if ((!known || known->host.empty()) && connected_to_any)
     return "no route yet, looking for one";
+  if (known)
+    seen = std::string{to_string(known->state)} +
+           (known->host.empty()
+                ? ", no address of it and no connected peer"
+                : " at " + known->host + ":" + std::to_string(known->port));
   return nullptr;
 }
 
@@ -124,7 +153,7 @@ void on_step(pinger_ptr self) {
   if (st.next_seq <= st.plan.count && now >= st.next_send)
     send_ping(self, now);
   if (st.next_seq > st.plan.count && st.waiting.empty()) {
-    finish(self);
+    finish(self, {});
     return;
   }
   self->delayed_send(self, step, tick_atom::value);
@@ -135,6 +164,23 @@ concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
   self->state.ctx = std::move(ctx);
   self->state.plan = std::move(plan);
   self->state.report_to = std::move(report_to);
+  self->state.started = self->clock().now();
+  // Told to stop (SIGINT, SIGTERM, the end of --duration): the statistics
+  // of what was answered so far, and why it ends early.
+  self->set_exit_handler([self](caf::exit_msg&) {
+    auto& st = self->state;
+    auto answered = static_cast<int>(st.rtts_ms.size());
+    if (answered == st.plan.count) {
+      finish(self, {});
+      return;
+    }
+    finish(self, !st.reachable
+                     ? st.plan.target + " never became reachable (" +
+                           st.last_seen + ")"
+                     : std::to_string(answered) + " of " +
+                           std::to_string(st.plan.count) +
+                           " echo requests to " + st.plan.target + " answered");
+  });
   self->send(self, tick_atom::value);
   return {
       [self](incoming_atom, const message& msg) {
@@ -159,14 +205,27 @@ concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
         self->request(st.ctx.peers, caf::infinite, get_atom::value)
             .then(
                 [self](const std::vector<peer>& peers) {
-                  auto& todo = self->state.plan;
-                  if (auto how = ready(peers, todo.target)) {
+                  auto& ps = self->state;
+                  auto& todo = ps.plan;
+                  if (auto how = ready(peers, todo.target, ps.last_seen)) {
                     self->state.reachable = true;
                     std::printf("echo %s: %s, %d requests\n",
                                 short_uuid(todo.target).c_str(), how,
                                 todo.count);
                     std::fflush(stdout);
                     on_step(self);
+                    return;
+                  }
+                  // Becoming reachable counts against the first request's
+                  // time-out.
+                  auto waited = self->clock().now() - ps.started;
+                  if (waited >= todo.timeout) {
+                    std::printf("echo %s: not reachable within %.1f s\n",
+                                short_uuid(todo.target).c_str(),
+                                ms(todo.timeout) / 1000);
+                    finish(self, todo.target + " not reachable within " +
+                                     fmt_seconds(todo.timeout) +
+                                     " (--ping-timeout): " + ps.last_seen);
                     return;
                   }
                   self->delayed_send(self, step, tick_atom::value);

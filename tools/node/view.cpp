@@ -166,7 +166,17 @@ std::string table(double t, const local_peer_metrics& m, bool colour) {
     by_concern += "  " + printable(c.command, 16) + " " + count(c.in.messages) +
                   "/" + count(c.out.messages);
   add_line(out, by_concern);
-  std::snprintf(line, sizeof(line), "%-8s %-13s %5s %5s %6s %6s %6s  %s",
+  // The peer column is as wide as the longest name: names are never cut, so
+  // alice-0001 and alice-0002 stay apart.
+  int width = 8;
+  for (auto& p : m.peers)
+    width = std::max(width, static_cast<int>(short_uuid(p.uuid).size()));
+  // The address gives the names their room, down to 12 columns (long names
+  // then widen the view past 80).
+  auto wider = static_cast<std::size_t>(width - 8);
+  auto address_room =
+      wider + 12 < address_width ? address_width - wider : std::size_t{12};
+  std::snprintf(line, sizeof(line), "%-*s %-13s %5s %5s %6s %6s %6s  %s", width,
                 "PEER", "STATE", "SINCE", "HEARD", "RTT", "IN", "OUT",
                 "ADDRESS");
   add_line(out, line);
@@ -182,12 +192,12 @@ std::string table(double t, const local_peer_metrics& m, bool colour) {
                                   : p.host + ":" + std::to_string(p.port);
     std::string state{to_string(p.state)};
     std::snprintf(
-        line, sizeof(line), "%-8s %s%-13s%s %5s %5s %6s %6s %6s  %s",
+        line, sizeof(line), "%-*s %s%-13s%s %5s %5s %6s %6s %6s  %s", width,
         short_uuid(p.uuid).c_str(), colour ? colour_of(p.state) : "",
         state.c_str(), colour ? "\x1b[0m" : "", ago(p.seconds_in_state).c_str(),
         ago(p.seconds_since_heard).c_str(), round_trip(p.round_trips).c_str(),
         bytes(p.in.bytes).c_str(), bytes(p.out.bytes).c_str(),
-        printable(where, address_width).c_str());
+        printable(where, address_room).c_str());
     out += line;
     out += '\n';
   }

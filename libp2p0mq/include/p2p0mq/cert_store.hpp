@@ -102,7 +102,8 @@ public:
 
   /// Returns the key pair of the local peer `uuid`. If neither of its files
   /// exists, creates the directories, generates a pair and writes both files
-  /// (the secret one with mode 0600). If only the secret file exists, writes
+  /// (the secret one with mode 0600), and says so in a warning of the
+  /// `security` log naming both files. If only the secret file exists, writes
   /// the public file from it. Fails with `errc::missing_certificate` if the
   /// public file exists without its secret file, with
   /// `errc::bad_certificate` if the two files hold different public keys, and

@@ -10,8 +10,16 @@ namespace p2p0mq {
 /// kernel has no random source at all.
 std::string make_uuid();
 
-/// Returns a short, stable form of `uuid` for logs and tables: its first 8
-/// bytes, printable characters only.
+/// Whether `uuid` has the form `make_uuid` generates: 32 lowercase
+/// hexadecimal digits.
+bool is_generated_uuid(const std::string& uuid) noexcept;
+
+/// Returns a form of `uuid` for logs and tables that tells it apart from
+/// every other uuid: a generated uuid (`is_generated_uuid`) is shortened to
+/// its first 8 digits, which differ between peers unless a network holds
+/// tens of thousands of them; any other uuid, a name someone chose such as
+/// `alice-0001`, is shown whole, each byte that is not printable ASCII (and
+/// the backslash) written as `\xNN`.
 std::string short_uuid(const std::string& uuid);
 
 } // namespace p2p0mq

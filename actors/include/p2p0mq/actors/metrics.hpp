@@ -116,8 +116,11 @@ struct local_peer_metrics {
 /// when it was never heard, `rtt` before its first answered heart-beat;
 /// `rtt`'s `min`, `mean` and `max` cover its last `samples` answered beats
 /// (at most `round_trip_times::window`), `count` all of them. `in` and
-/// `out` are `peer_metrics::in` and `out` (`concern_metrics` for concerns). Bytes of uuids and commands that are not printable ASCII are
-/// escaped as `\u00XX`.
+/// `out` are `peer_metrics::in` and `out` (`concern_metrics` for
+/// concerns). Times in a state are rounded to milliseconds, round trips to
+/// microseconds. Uuids and command ids are bytes: a byte above 0x7f is
+/// written as `\u00XX`, control bytes as JSON escapes them (`\n`,
+/// `\u0001`, ...). Rendered by nlohmann-json, on one line.
 std::string to_json(const local_peer_metrics& x);
 
 /// The Prometheus text exposition format (version 0.0.4): every counter and
