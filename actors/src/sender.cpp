@@ -548,6 +548,10 @@ sender_impl_actor::behavior_type stopped(sender_ptr self) {
       [](stop_atom) { return std::uint64_t{0}; },
       [](round_atom) {},
       [](timeout_atom) {},
+      [self](flush_log_atom) {
+        self->state.flush_armed = false;
+        self->state.limiter.flush(self->clock().now());
+      },
   };
 }
 

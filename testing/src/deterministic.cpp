@@ -40,8 +40,20 @@ bool deterministic::run_once() {
   return true;
 }
 
+std::optional<time_point> deterministic::next_event() const {
+  return std::nullopt;
+}
+
+void deterministic::fire_events(time_point) {
+  // nop
+}
+
 std::size_t deterministic::advance_time(duration d) {
-  auto fired = sched_.advance_time(d);
+  auto& clock = sched_.clock();
+  clock.current_time += d;
+  fire_events(clock.current_time);
+  run();
+  auto fired = sched_.advance_time(duration::zero());
   run();
   return fired;
 }
@@ -51,11 +63,21 @@ std::size_t deterministic::run_for(duration d) {
   auto& clock = sched_.clock();
   auto end = clock.current_time + d;
   std::size_t fired = 0;
-  while (clock.has_pending_timeout() &&
-         clock.schedule().begin()->first <= end) {
-    // Sets the clock to the timeout's own time.
-    clock.trigger_timeout();
-    ++fired;
+  for (;;) {
+    auto timer = clock.has_pending_timeout() ? clock.schedule().begin()->first
+                                             : time_point::max();
+    auto own = next_event().value_or(time_point::max());
+    if (std::min(timer, own) > end)
+      break;
+    if (own <= timer) {
+      // The subclass's events of an instant come before its timers.
+      clock.current_time = std::max(clock.current_time, own);
+      fire_events(own);
+    } else {
+      // Sets the clock to the timeout's own time.
+      clock.trigger_timeout();
+      ++fired;
+    }
     run();
   }
   clock.current_time = end;

@@ -361,14 +361,28 @@ send_status sim_network::deliver(const std::string& from, const frames& xs,
   auto& in_traffic = dest.traffic[xs[4]];
   ++in_traffic.received;
   in_traffic.bytes_received += bytes;
-  std::vector<message> batch{std::move(*msg)};
   if (latency == duration::zero())
     caf::anon_send(dest.actors.dispatcher(), incoming_atom::value,
-                   std::move(batch));
+                   std::vector<message>{std::move(*msg)});
   else
-    caf::delayed_anon_send(dest.actors.dispatcher(), latency,
-                           incoming_atom::value, std::move(batch));
+    in_flight_.emplace(at + latency,
+                       in_flight{dest.actors.dispatcher(), std::move(*msg)});
   return send_status::sent;
+}
+
+std::optional<time_point> sim_network::next_event() const {
+  if (in_flight_.empty())
+    return std::nullopt;
+  return in_flight_.begin()->first;
+}
+
+void sim_network::fire_events(time_point now) {
+  while (!in_flight_.empty() && in_flight_.begin()->first <= now) {
+    auto x = std::move(in_flight_.begin()->second);
+    in_flight_.erase(in_flight_.begin());
+    caf::anon_send(x.to, incoming_atom::value,
+                   std::vector<message>{std::move(x.msg)});
+  }
 }
 
 std::uint64_t sim_network::ping(const std::string& from, const std::string& to,

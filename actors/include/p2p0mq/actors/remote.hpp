@@ -81,8 +81,8 @@ struct remote_options {
 };
 
 /// Loads CAF's middleman and, with a certificate, CAF's OpenSSL module into
-/// `cfg`, configured from `opts` (CAF's `openssl.*` options); call it once,
-/// before the actor system is made, instead of loading the middleman. The
+/// `cfg`, configured from `opts` (the `openssl` options of CAF); call it
+/// once, before the actor system is made, instead of loading the middleman. The
 /// certificate and key are checked here, and the trusted directory
 /// gathered, so that a mistake shows now rather than at the first
 /// connection. Errors: `errc::missing_certificate`,

@@ -43,8 +43,9 @@ public:
   bool run_once();
 
   /// Moves virtual time forward by `d` in one jump: every timeout that comes
-  /// due on the way fires at the end, then every message that follows runs.
-  /// Returns the timeouts fired. See `run_for` for time that passes evenly.
+  /// due on the way fires at the end (a subclass's own events first), then
+  /// every message that follows runs. Returns the timeouts fired. See
+  /// `run_for` for time that passes evenly.
   std::size_t advance_time(duration d);
 
   /// Moves virtual time forward by `d`, firing each timeout at its own time
@@ -73,6 +74,15 @@ public:
   caf::scheduler::test_coordinator& sched() noexcept {
     return sched_;
   }
+
+protected:
+  /// The time of the next event a subclass schedules itself (not a CAF
+  /// timer), if any: moving time fires it at its own time, before the CAF
+  /// timers of the same instant.
+  virtual std::optional<time_point> next_event() const;
+
+  /// Fires the subclass's events due by `now`.
+  virtual void fire_events(time_point now);
 
 private:
   deterministic_config cfg_;

@@ -349,7 +349,21 @@ public:
   send_status deliver(const std::string& from, const frames& xs,
                       caf::error& err);
 
+protected:
+  /// The wire's next arrival: moving time delivers it at its own time,
+  /// before the timers of the same instant fire (what arrives at an instant
+  /// is read before the peers' timers of that instant look at their peers).
+  std::optional<time_point> next_event() const override;
+
+  void fire_events(time_point now) override;
+
 private:
+  /// A message on its way, and the dispatcher it goes to.
+  struct in_flight {
+    dispatcher_actor to;
+    message msg;
+  };
+
   void spawn_actors(sim_peer& p);
   void stop_actors(sim_peer& p, caf::exit_reason reason);
   bool kept(const std::string& a, const std::string& b) const;
@@ -365,6 +379,8 @@ private:
   std::uint64_t digest_ = 14695981039346656037ull;
   std::uint64_t count_ = 0;
   time_point started_;
+  /// Messages on their way, by arrival time (equal times in sending order).
+  std::multimap<time_point, in_flight> in_flight_;
 };
 
 /// The uuid of simulated peer `i`: `sim-` and `i` in 6 digits.
