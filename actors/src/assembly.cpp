@@ -94,7 +94,8 @@ assembly assembly::spawn(caf::actor_system& sys, assembly_parts parts) {
                                            std::move(parts.wire));
   ctx.peers =
       spawn_peer_table(sys, settings, ctx.sender, std::move(parts.store));
-  result.router_ = spawn_router(sys, settings->uuid, settings, ctx.sender);
+  result.router_ =
+      spawn_router(sys, settings->uuid, settings, ctx.sender, ctx.peers);
   result.dispatcher_ = spawn_dispatcher(
       sys, settings, ctx.peers, result.router_, std::move(parts.credit));
   ctx.requester = spawn_requester(sys, ctx, result.dispatcher_);

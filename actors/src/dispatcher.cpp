@@ -137,7 +137,7 @@ void learn_reverse_path(dispatcher_ptr self, const message& msg,
     return;
   h.relay = msg.previous_hop;
   h.at = now;
-  caf::anon_send(st.peers, via_atom::value, msg.source, msg.previous_hop);
+  self->send(st.peers, heard_atom::value, msg.source, msg.previous_hop);
 }
 
 /// Hands a reply a requester waits for to it, or drops a duplicate of one

@@ -697,6 +697,51 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         flush(self);
         return p;
       },
+      [self](heard_atom, const std::string& uuid, const std::string& relay) {
+        auto& st = self->state;
+        if (check_route_hint(*st.settings, uuid, relay))
+          return;
+        auto now = self->clock().now();
+        auto i = st.peers.find(uuid);
+        if (i == st.peers.end()) {
+          if (make_room(self, now)) {
+            flush(self);
+            return;
+          }
+          auto& p = create(self, uuid, now);
+          log(log_level::info, log_category::router, "new peer ",
+              short_uuid(uuid), " reached via ", short_uuid(relay));
+          reindex(st, p);
+          note_address(st, p);
+          note_change(st, change_kind::added, p, p.state);
+          i = st.peers.find(uuid);
+        }
+        auto& p = i->second;
+        // A route that works is kept: traffic that takes another way round
+        // proves the peer alive, not that the way is better (re-pointing
+        // routes at every relayed message made them flap, and loop).
+        if (p.state == peer_state::routed) {
+          p.reset_heart_beat(now, *st.settings);
+          schedule(self, p);
+        } else {
+          update(self, p,
+                 [&](peer& x) { x.become_routed(relay, now, *st.settings); });
+        }
+        flush(self);
+      },
+      [self](lost_atom, const std::string& uuid) {
+        auto& st = self->state;
+        auto i = st.peers.find(uuid);
+        if (i == st.peers.end() || i->second.state != peer_state::routed)
+          return;
+        log(log_level::info, log_category::router, "the route to ",
+            short_uuid(uuid), " via ", short_uuid(i->second.via),
+            " came round a loop: dropped");
+        auto now = self->clock().now();
+        update(self, i->second,
+               [&](peer& x) { x.become_no_connection(now, *st.settings); });
+        flush(self);
+      },
       [self](greet_atom, const std::string& uuid) {
         auto& st = self->state;
         auto i = st.peers.find(uuid);

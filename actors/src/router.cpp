@@ -44,6 +44,7 @@ struct router_state {
   std::string local_uuid;
   std::shared_ptr<const config> settings;
   sender_actor sender;
+  peer_table_actor peers;
   router_stats stats;
   /// Fingerprints of the messages forwarded within the loop window, and
   /// when, oldest first.
@@ -111,7 +112,11 @@ void drop(router_ptr self, const message& msg, const caf::error& reason) {
 }
 
 void drop_looped(router_ptr self, const message& msg, const char* why) {
-  ++self->state.stats.looped;
+  auto& st = self->state;
+  ++st.stats.looped;
+  // The way to its destination goes round: let the peer table forget it.
+  if (st.peers)
+    self->send(st.peers, lost_atom::value, msg.to);
   drop(self, msg, make_error(errc::peer_unreachable, why), "loop");
 }
 
@@ -157,8 +162,10 @@ void forward(router_ptr self, message& msg, time_point now) {
 
 router_impl_actor::behavior_type router(router_ptr self, std::string local_uuid,
                                         std::shared_ptr<const config> settings,
-                                        sender_actor sender) {
+                                        sender_actor sender,
+                                        peer_table_actor peers) {
   auto& st = self->state;
+  st.peers = std::move(peers);
   st.local_uuid = std::move(local_uuid);
   st.limiter = log_limiter{log_limits_of(*settings)};
   st.settings = std::move(settings);
@@ -193,9 +200,10 @@ router_impl_actor::behavior_type router(router_ptr self, std::string local_uuid,
 
 router_actor spawn_router(caf::actor_system& sys, std::string local_uuid,
                           std::shared_ptr<const config> settings,
-                          sender_actor sender) {
-  return caf::actor_cast<router_actor>(sys.spawn(
-      router, std::move(local_uuid), std::move(settings), std::move(sender)));
+                          sender_actor sender, peer_table_actor peers) {
+  return caf::actor_cast<router_actor>(
+      sys.spawn(router, std::move(local_uuid), std::move(settings),
+                std::move(sender), std::move(peers)));
 }
 
 } // namespace p2p0mq

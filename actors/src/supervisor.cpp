@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -27,8 +26,10 @@ struct entry {
   concern_actor handle;
   /// Empty for a concern registered as a running actor (not restarted).
   concern_factory factory;
-  /// When it was restarted, within the restart window.
-  std::deque<time_point> restarts;
+  /// When it was restarted, within the restart window, oldest first (a
+  /// vector: most concerns never restart, and an empty deque would still
+  /// hold a block of memory).
+  std::vector<time_point> restarts;
 };
 
 struct supervisor_state {
@@ -79,8 +80,10 @@ void on_concern_exit(supervisor_ptr self, const std::string& command,
   }
   auto now = self->clock().now();
   auto window = st.ctx.settings->concern_restart_window;
-  while (!e.restarts.empty() && now - e.restarts.front() > window)
-    e.restarts.pop_front();
+  e.restarts.erase(
+      std::remove_if(e.restarts.begin(), e.restarts.end(),
+                     [&](time_point t) { return now - t > window; }),
+      e.restarts.end());
   if (e.restarts.size() >= st.ctx.settings->concern_max_restarts) {
     log(log_level::error, log_category::manager, "concern '", command,
         "' failed ", e.restarts.size() + 1,

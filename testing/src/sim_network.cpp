@@ -141,11 +141,15 @@ void sim_network::spawn_actors(sim_peer& p) {
     parts.store.detached = false;
   }
   p.actors = assembly::spawn(sys(), std::move(parts));
-  p.owner = sys().spawn(sim_owner, &p.outcomes);
-  p.listener = sys().spawn(sim_listener, &p.outcomes);
-  if (options_.echo)
+  // The test's own actors of a peer cost memory in networks of thousands:
+  // the owner of its requests comes with its first request (`send`).
+  p.owner = owner_actor{};
+  p.listener = caf::actor{};
+  if (options_.echo) {
+    p.listener = sys().spawn(sim_listener, &p.outcomes);
     caf::anon_send(p.actors.supervisor(), add_atom::value,
                    std::string{echo_command}, echo(p.listener));
+  }
   p.alive = true;
   run();
 }
@@ -398,6 +402,8 @@ std::uint64_t sim_network::send(const std::string& from, const std::string& to,
   auto msg =
       p.actors.context().make_request(to, command, std::move(body), now());
   auto id = msg.id;
+  if (!p.owner)
+    p.owner = sys().spawn(sim_owner, &p.outcomes);
   caf::anon_send(p.actors.sender(), outgoing_atom::value, std::move(msg), prio,
                  p.owner);
   run();

@@ -732,6 +732,64 @@ TEST_CASE("a route hint moves a peer without a direct route to the new relay "
   CHECK(fix.wire.routes.empty());
 }
 
+TEST_CASE("a peer heard through a relay takes that route when it has none, "
+          "and keeps the route it has otherwise",
+          "[peer_table]") {
+  table_fixture fix;
+  auto heard_via = [&](const std::string& uuid, const std::string& relay) {
+    caf::anon_send(fix.peers, p2p0mq::heard_atom::value, uuid, relay);
+    fix.run();
+    return fix.get(uuid);
+  };
+  // Unknown: created ROUTED through the relay.
+  auto p = heard_via("peer-0001", "relay-0001");
+  CHECK(p.state == peer_state::routed);
+  CHECK(p.via == "relay-0001");
+  auto t0 = fix.now();
+  fix.advance_time(3s);
+  // Through another relay: the route stays, the peer counts as heard.
+  p = heard_via("peer-0001", "relay-0002");
+  CHECK(p.via == "relay-0001");
+  CHECK(p.last_heard == t0 + 3s);
+  CHECK(p.next_heart_beat == t0 + 3s + 4s);
+  // A peer given up on takes the route it is heard through.
+  fix.add("peer-0002");
+  REQUIRE(fix.set_state("peer-0002", peer_state::no_connection));
+  p = heard_via("peer-0002", "relay-0002");
+  CHECK(p.state == peer_state::routed);
+  CHECK(p.via == "relay-0002");
+  // A CONNECTED peer keeps its direct route.
+  fix.add("peer-0003");
+  REQUIRE(fix.heard(fix.incoming("peer-0003", "hb")));
+  CHECK(heard_via("peer-0003", "relay-0001").state == peer_state::connected);
+  // Nonsense is ignored: ourselves, a peer as its own relay.
+  caf::anon_send(fix.peers, p2p0mq::heard_atom::value,
+                 std::string{table_fixture::local}, std::string{"relay-0001"});
+  caf::anon_send(fix.peers, p2p0mq::heard_atom::value, std::string{"peer-0004"},
+                 std::string{"peer-0004"});
+  fix.run();
+  CHECK(fix.lookup("peer-0004").error() == errc::unknown_peer);
+}
+
+TEST_CASE("a ROUTED peer whose route came round a loop loses it",
+          "[peer_table]") {
+  table_fixture fix;
+  REQUIRE(hint(fix, "peer-0001", "relay-0001"));
+  fix.add("peer-0002");
+  REQUIRE(fix.heard(fix.incoming("peer-0002", "hb")));
+  fix.wire.clear();
+  for (auto& x : {"peer-0001", "peer-0002", "peer-0009"})
+    caf::anon_send(fix.peers, p2p0mq::lost_atom::value, std::string{x});
+  fix.run();
+  auto p = fix.get("peer-0001");
+  CHECK(p.state == peer_state::no_connection);
+  CHECK(p.via.empty());
+  CHECK(fix.get("peer-0002").state == peer_state::connected);
+  REQUIRE(fix.wire.routes.size() == 1);
+  CHECK(fix.wire.routes[0].uuid == "peer-0001");
+  CHECK(fix.wire.routes[0].state == peer_state::no_connection);
+}
+
 TEST_CASE("a ROUTED peer comes back to CONNECTED when a direct message "
           "arrives",
           "[peer_table]") {
@@ -863,6 +921,7 @@ TEST_CASE("a full peer table refuses a new peer when every peer is pinned or "
   fix.add("peer-0001");
   fix.add("peer-0002");
   REQUIRE(learn(fix, "peer-0003"));
+  fix.add("peer-0003");
   REQUIRE(fix.heard(fix.incoming("peer-0003", "hb")));
   auto learned = learn(fix, "peer-0004");
   REQUIRE(!learned);

@@ -28,9 +28,12 @@ namespace {
 /// A fake sender (recording what the router hands it) and a router.
 class router_fixture : public table_fixture {
 public:
-  router_fixture() {
+  /// With `tell_table`, the router tells the fixture's peer table of loops.
+  explicit router_fixture(bool tell_table = false) {
     settings->message_ttl = 20s;
-    router = p2p0mq::spawn_router(sys(), local, settings, sender);
+    router =
+        p2p0mq::spawn_router(sys(), local, settings, sender,
+                             tell_table ? peers : p2p0mq::peer_table_actor{});
     run();
   }
 
@@ -174,6 +177,33 @@ TEST_CASE("the router drops a message that came back round a loop within a "
   CHECK(st.looped == 1);
   REQUIRE(warnings.lines.size() == 1);
   CHECK(warnings.lines[0].find("loop") != std::string::npos);
+}
+
+TEST_CASE("a message that came round a loop costs its destination the route "
+          "that loops",
+          "[router]") {
+  router_fixture fix{true};
+  // peer-0002 is reached through peer-0004, which sends it back to us.
+  REQUIRE(p2p0mq::testing::ask<p2p0mq::peer>(
+      fix, fix.peers, p2p0mq::via_atom::value, std::string{"peer-0002"},
+      std::string{"peer-0004"}));
+  auto msg = fix.transit("peer-0001", "peer-0002", 1);
+  fix.forward({msg});
+  auto looped = msg;
+  looped.previous_hop = "peer-0004";
+  fix.forward({looped});
+  auto p = fix.get("peer-0002");
+  CHECK(p.state == p2p0mq::peer_state::no_connection);
+  CHECK(p.via.empty());
+  // A CONNECTED destination keeps its direct route.
+  fix.add("peer-0003");
+  REQUIRE(fix.heard(fix.incoming("peer-0003", "hb")));
+  auto direct = fix.transit("peer-0001", "peer-0003", 2);
+  fix.forward({direct});
+  direct.previous_hop = "peer-0004";
+  fix.forward({direct});
+  CHECK(fix.get("peer-0003").state == p2p0mq::peer_state::connected);
+  CHECK(fix.stats().looped == 2);
 }
 
 TEST_CASE("the router drops our own message coming back, and one for us",

@@ -67,10 +67,11 @@ typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
 ///
 /// Reverse paths: a message that reached us through a relay (its source is
 /// not its previous hop), whoever it is for, tells the peer table that its
-/// source can be reached through that relay (`via_atom`; a CONNECTED source
-/// keeps its direct route), so that replies find their way back. The hint
-/// for one source is repeated only when the relay changes or a heart-beat
-/// interval has passed.
+/// source was heard through that relay (`(heard_atom, source, relay)`: a
+/// source without a route becomes ROUTED through the relay; a CONNECTED or
+/// ROUTED one keeps its route), so that replies find their way back. It is
+/// told again only when the relay changes or a heart-beat interval has
+/// passed.
 ///
 /// Time: one timer, armed only while a reply is awaited or a command is in
 /// its grace period. With a `receive_credit`, it gives one back each time it

@@ -382,6 +382,8 @@ using sender_actor = caf::typed_actor<
 /// | `(remove_atom, uuid)` | whether it was there | |
 /// | `(heard_atom, message)` | none: the message's source after `peer::become_connected` | |
 /// | `(heard_atom, message, timespan rtt)` | none: the same, and a round-trip time of a heart-beat | |
+/// | `(heard_atom, uuid, relay)` | none: a message from the peer came through `relay` (the dispatcher's reverse paths): a peer without a route becomes ROUTED via `relay`; a ROUTED one keeps its route and is heard | |
+/// | `(lost_atom, uuid)` | none: a message for the peer came back round a loop (the router): a ROUTED peer loses its route (NO_CONNECTION) | |
 /// | `(state_atom, uuid, peer_state)` | the peer after the outcome of a `hello` | `unknown_peer` |
 /// | `(via_atom, uuid, relay)` | the peer after a route hint | `invalid_peer`, `peer_table_full` |
 /// | `(greet_atom, uuid)` | none: greet the peer now, unless a greeting is in flight | |
@@ -399,6 +401,8 @@ using peer_table_actor = caf::typed_actor<
     caf::replies_to<remove_atom, std::string>::with<bool>,
     caf::reacts_to<heard_atom, message>,
     caf::reacts_to<heard_atom, message, caf::timespan>,
+    caf::reacts_to<heard_atom, std::string, std::string>,
+    caf::reacts_to<lost_atom, std::string>,
     caf::replies_to<state_atom, std::string, peer_state>::with<peer>,
     caf::replies_to<via_atom, std::string, std::string>::with<peer>,
     caf::reacts_to<greet_atom, std::string>,

@@ -60,7 +60,9 @@ typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
 /// `looped`) a message whose source is the local peer, and a message it has
 /// forwarded already within the last second (same source, destination,
 /// kind, id, command and payload): a message that came round a loop of
-/// stale routes.
+/// stale routes. It tells the peer table (`(lost_atom, to)`) that the route
+/// to the message's destination loops, so that a ROUTED destination loses
+/// that route and is looked for afresh.
 ///
 /// Its log: every drop goes through a `log_limiter` (kind
 /// `log_kinds::dropped_in_transit`, `settings` giving its limits), keyed by
@@ -78,9 +80,9 @@ using router_actor =
                         caf::replies_to<stats_atom>::with<router_stats>>;
 
 /// Spawns the router of the local peer `local_uuid`; it hands the messages it
-/// forwards to `sender`.
+/// forwards to `sender`, and tells `peers` of routes that loop (may be null).
 router_actor spawn_router(caf::actor_system& sys, std::string local_uuid,
                           std::shared_ptr<const config> settings,
-                          sender_actor sender);
+                          sender_actor sender, peer_table_actor peers = {});
 
 } // namespace p2p0mq
