@@ -93,6 +93,8 @@ fetch_source() {
   local opts=(-o "Dir::Etc::SourceList=$apt/sources.list"
     -o "Dir::Etc::SourceParts=$apt/sources.list.d"
     -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache")
+  # apt's download user cannot write into root's cache directory.
+  [[ $(id -u) -ne 0 ]] || opts+=(-o APT::Sandbox::User=root)
   echo "tsan: fetching the sources of $source $version"
   # A repository without sources (a vendor's binaries) fails its part of
   # the update; the others are enough.
@@ -143,7 +145,7 @@ build_caf() {
     -DCAF_NO_SUMMARY=yes >/dev/null
   cmake --build "$dir/build" -j"$jobs"
   cmake --install "$dir/build" >/dev/null
-  rm -rf "$dir/src" "$dir/build"
+  rm -rf "$dir/src" "$dir/build" "$dir/apt" "$tarball"
 }
 
 # libzmq, from its Debian source package with Debian's patches, with CURVE
@@ -170,7 +172,7 @@ build_zmq() {
     -DWITH_PERF_TOOL=OFF -DENABLE_CPACK=OFF -Wno-dev >/dev/null
   cmake --build "$dir/build" -j"$jobs"
   cmake --install "$dir/build" >/dev/null
-  rm -rf "$dir/src" "$dir/build"
+  rm -rf "$dir/src" "$dir/build" "$dir/apt" "$dir"/zeromq3_*
 }
 
 cached "$caf" build_caf
@@ -178,7 +180,11 @@ cached "$zmq" build_zmq
 echo "tsan: CAF in $caf, libzmq in $zmq"
 ((libraries_only)) && exit 0
 
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   -DP2P0MQ_SANITIZERS=thread -DP2P0MQ_ENABLE_FUZZ=OFF \
   -DCAF_INCLUDE_DIR="$caf/install/include" \
   -DCAF_core_LIBRARY="$caf/install/lib/libcaf_core.so" \

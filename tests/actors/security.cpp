@@ -22,6 +22,7 @@
 #include "p2p0mq/testing/deterministic.hpp"
 #include "support/concern_fixture.hpp"
 #include "support/log_capture.hpp"
+#include "support/log_levels.hpp"
 #include "support/loopback.hpp"
 #include "support/settings.hpp"
 #include "support/wait.hpp"
@@ -320,6 +321,7 @@ TEST_CASE("the authenticator reads its directory again for an unknown key "
           "when the directory changed, at most once a second otherwise, and on "
           "its interval",
           "[security][zap]") {
+  p2p0mq::testing::log_levels_guard levels;
   zap_fixture fix;
   set_log_level(log_category::security, log_level::debug);
   cert_store store{fix.dir / "public", fix.dir / "private"};
