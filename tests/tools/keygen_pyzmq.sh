@@ -6,7 +6,16 @@
 #   keygen_pyzmq.sh PATH/TO/p2p0mq-keygen
 set -u
 keygen=$1
-python3 -c "import zmq.auth" 2>/dev/null || {
+# The first Python that has pyzmq: the one on PATH, or Debian's, where the
+# package python3-zmq puts it.
+py=
+for candidate in python3 /usr/bin/python3; do
+  if "$candidate" -c "import zmq.auth" 2>/dev/null; then
+    py=$candidate
+    break
+  fi
+done
+[ -n "$py" ] || {
   echo "SKIPPED: pyzmq is not installed (Debian package python3-zmq)"
   exit 77
 }
@@ -22,7 +31,7 @@ check() {
 
 # Ours load in pyzmq.
 "$keygen" --uuid peer-0002 --certs "$work/c" >/dev/null 2>&1
-py_key=$(python3 -c '
+py_key=$("$py" -c '
 import sys, zmq.auth
 pub, _ = zmq.auth.load_certificate(sys.argv[1])
 pub2, sec = zmq.auth.load_certificate(sys.argv[2])
@@ -34,7 +43,7 @@ check '[ -n "$py_key" ] && [ "$py_key" = "$our_key" ]' \
   "pyzmq reads our certificates ('$py_key' vs '$our_key')"
 # pyzmq's load in ours.
 mkdir -p "$work/py/public" "$work/py/private"
-py_key=$(python3 -c '
+py_key=$("$py" -c '
 import sys, zmq.auth
 pub_file, sec_file = zmq.auth.create_certificates(sys.argv[1], "py-peer-01")
 print(zmq.auth.load_certificate(pub_file)[0].decode())' "$work/py/public")
