@@ -296,7 +296,7 @@ struct middleman_net {
           return x && y && x->state == peer_state::connected &&
                  y->state == peer_state::connected;
         },
-        5000ms);
+        60000ms);
   }
 
   /// Whether `peer`'s manager lists `command`.
@@ -339,24 +339,24 @@ TEST_CASE("a concern in another process serves requests, and its death is "
   child_process child{*port, "upper"};
   REQUIRE(child.pid() > 0);
   REQUIRE(p2p0mq::testing::wait_until(
-      net.sys, [&] { return net.serves(*server, "upper"); }, 10000ms));
+      net.sys, [&] { return net.serves(*server, "upper"); }, 60000ms));
   // The third peer asks; the child answers.
   for (auto word : {"one", "two", "three"}) {
-    auto reply = client->request(server->uuid(), "upper", text(word), 5s);
+    auto reply = client->request(server->uuid(), "upper", text(word), 60s);
     INFO((reply ? "" : render(reply.error())));
     REQUIRE(reply);
     CHECK(reply->source == server->uuid());
     CHECK(reply->payload.get_integer("pid") ==
           static_cast<std::int64_t>(child.pid()));
   }
-  auto rejected = client->request(server->uuid(), "upper", payload{}, 5s);
+  auto rejected = client->request(server->uuid(), "upper", payload{}, 60s);
   REQUIRE_FALSE(rejected);
   CHECK(rejected.error() == errc::rejected);
   // Killed: the manager notices and unregisters it.
   auto mark = net.log.mark();
   child.kill_now();
   CHECK(p2p0mq::testing::wait_until(
-      net.sys, [&] { return !net.serves(*server, "upper"); }, 10000ms));
+      net.sys, [&] { return !net.serves(*server, "upper"); }, 60000ms));
   CHECK(net.log.contains(mark, {"concern 'upper' went down"}));
   // Its requests are dropped now: nobody answers.
   auto unanswered =
@@ -366,7 +366,7 @@ TEST_CASE("a concern in another process serves requests, and its death is "
   CHECK(p2p0mq::testing::wait_until(
       net.sys,
       [&] { return net.log.contains(mark, {"unknown command 'upper'"}); },
-      5000ms));
+      60000ms));
 }
 
 TEST_CASE("a request for a concern in another process that restarts within "
@@ -381,10 +381,10 @@ TEST_CASE("a request for a concern in another process that restarts within "
   REQUIRE(port);
   auto first = std::make_unique<child_process>(*port, "upper");
   REQUIRE(p2p0mq::testing::wait_until(
-      net.sys, [&] { return net.serves(*server, "upper"); }, 10000ms));
+      net.sys, [&] { return net.serves(*server, "upper"); }, 60000ms));
   first->kill_now();
   REQUIRE(p2p0mq::testing::wait_until(
-      net.sys, [&] { return !net.serves(*server, "upper"); }, 10000ms));
+      net.sys, [&] { return !net.serves(*server, "upper"); }, 60000ms));
   // Asked while nobody serves it: the request is held.
   caf::scoped_actor self{net.sys};
   auto handle =

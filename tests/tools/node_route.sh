@@ -90,9 +90,14 @@ if ! grep '}}}$' "$work/e.json" | tail -n 1 |
 fi
 echo "E reached D through its default route B alone, without asking around"
 
+# D is stopped with SIGINT, the others with SIGTERM: both stop a node
+# cleanly (exit 0).
+signal=INT
 for i in "${!pids[@]}"; do
-  kill -TERM "${pids[$i]}"
-  wait "${pids[$i]}" || { echo "a node of the line did not stop cleanly"; exit 1; }
+  kill -$signal "${pids[$i]}"
+  wait "${pids[$i]}" ||
+    { echo "a node of the line did not stop cleanly on SIG$signal"; exit 1; }
+  signal=TERM
 done
 pids=()
 echo "pings answered across the line, every node stopped cleanly"

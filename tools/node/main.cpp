@@ -8,7 +8,9 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 #include <pthread.h>
 #include <unistd.h>
 #include <zmq.hpp>
@@ -150,6 +152,8 @@ int main(int argc, char** argv) {
   };
   caf::scoped_actor self{sys};
   bool pinging = !opts->ping.empty();
+  // Stopped at the end, done or not: the actor system waits for it.
+  concern_actor pinger;
   if (pinging) {
     node::ping_plan plan;
     plan.target = opts->ping;
@@ -158,8 +162,8 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(opts->interval));
     plan.timeout = std::chrono::duration_cast<duration>(
         std::chrono::duration<double>(opts->ping_timeout));
-    auto pinger = node::spawn_pinger(sys, peer.context(), plan,
-                                     caf::actor_cast<caf::actor>(self));
+    pinger = node::spawn_pinger(sys, peer.context(), plan,
+                                caf::actor_cast<caf::actor>(self));
     if (auto err = peer.add_concern(echo_command,
                                     echo(caf::actor_cast<caf::actor>(pinger))))
       return fail(1, explain(err));
@@ -215,6 +219,8 @@ int main(int argc, char** argv) {
   }
   write_topology();
   metrics.reset();
+  if (pinger)
+    caf::anon_send_exit(pinger, caf::exit_reason::user_shutdown);
   peer.stop();
   return rc;
 }

@@ -51,11 +51,27 @@ struct metrics_server::impl {
     else
       text = response("404 Not Found", "text/plain",
                       "p2p0mq serves GET /metrics only\n");
-    socket.send(zmq::buffer(id), zmq::send_flags::sndmore);
-    socket.send(zmq::buffer(text), zmq::send_flags::none);
-    // An empty frame closes the connection.
-    socket.send(zmq::buffer(id), zmq::send_flags::sndmore);
-    socket.send(zmq::message_t{}, zmq::send_flags::none);
+    // An empty frame after the answer closes the connection.
+    if (send(id, zmq::buffer(text)))
+      send(id, zmq::const_buffer{});
+  }
+
+  /// Sends `body` to connection `id` without waiting: a client that went
+  /// away, or whose connection libzmq is closing, gets nothing (a blocking
+  /// send would wait for it for ever, and no other client would be
+  /// answered). Returns whether it went.
+  bool send(const std::string& id, zmq::const_buffer body) {
+    try {
+      if (!socket.send(zmq::buffer(id),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return false;
+      // The second part of a message whose first went is always taken.
+      socket.send(body, zmq::send_flags::dontwait);
+      return true;
+    } catch (const zmq::error_t&) {
+      // EHOSTUNREACH: the connection is gone.
+      return false;
+    }
   }
 
   void on_frames() {
