@@ -234,26 +234,63 @@ PY
 }
 
 # shows NAME COUNT UUID STATE: whether a JSON line of node NAME after its
-# first COUNT lists peer UUID in STATE.
+# first COUNT lists peer UUID in STATE (cheap: polled).
 shows() {
-  [ -n "$(json_after "$@")" ]
+  tail -n +$(($2 + 1)) "$work/$1.out" | grep '}}}$' |
+    grep -q "\"$3\": {\"state\": \"$4\""
 }
 
-# expect_silence NAME COUNT UUID STATE THRESHOLD: waits (at most 10 s) for a
-# JSON line of node NAME after its first COUNT that lists UUID in STATE,
-# and fails unless the silence the node measured when it entered STATE was
-# above THRESHOLD seconds and at most THRESHOLD + beat_gap_s (to the
-# millisecond the lines give). Prints the silence.
+# expect_silence NAME COUNT UUID STATE THRESHOLD: fails unless a JSON line
+# of node NAME after its first COUNT lists UUID in STATE (see `await_line`)
+# and the silence the node measured when it entered STATE was above
+# THRESHOLD seconds and at most THRESHOLD + beat_gap_s (to the millisecond
+# the lines give). Prints the silence.
 expect_silence() {
   local name=$1 count=$2 uuid=$3 state=$4 threshold=$5 silence
-  wait_for 10 shows "$name" "$count" "$uuid" "$state" ||
-    fail "node $name listed $uuid in no JSON line as $state"
   silence=$(json_after "$name" "$count" "$uuid" "$state" | cut -d' ' -f1)
+  [ -n "$silence" ] || fail "node $name listed $uuid in no JSON line as $state"
   awk -v s="$silence" -v t="$threshold" -v g="$beat_gap_s" \
     'BEGIN { exit !(s + 0.001 > t && s <= t + g + 0.001) }' ||
     fail "node $name made $uuid $state after $silence s of silence," \
       "not within ($threshold, $threshold + $beat_gap_s] s"
   echo "$silence"
+}
+
+# await_line NAME COUNT UUID STATE: waits (at most 10 s) until a JSON line
+# of node NAME after its first COUNT lists peer UUID in STATE (the node
+# writes one every 0.5 s).
+await_line() {
+  wait_for 10 shows "$@" ||
+    fail "node $1 listed $3 in no JSON line as $4 (for 10 s)"
+}
+
+# expect_back MS MARK NAME UUID [moved]: waits (at most 30 s) until node NAME took
+# peer UUID back (its last change logged after its first MARK lines is to
+# CONNECTED), then fails unless the changes are those the rules allow for a
+# fault of MS milliseconds that made it UNREACHABLE: shorter than 7 s (the
+# no-connection threshold less a heart-beat interval and a margin), back
+# at once or through CONNECTING; longer, also through NO_CONNECTION.
+# With a fifth argument "moved" (the peer came back at another address),
+# only through CONNECTING.
+expect_back() {
+  local ms=$1 mark=$2 name=$3 uuid=$4 got
+  local at_once="CONNECTED -> UNREACHABLE;UNREACHABLE -> CONNECTED"
+  local anew="CONNECTED -> UNREACHABLE;UNREACHABLE -> CONNECTING;CONNECTING -> CONNECTED"
+  [ "${5:-}" = moved ] && at_once=$anew
+  if [ "$ms" -lt 7000 ]; then
+    expect_path 30 "$mark" "$name" "$uuid" CONNECTED "$at_once" "$anew"
+    return
+  fi
+  wait_for 30 ends_in "$mark" "$name" "$uuid" CONNECTED ||
+    fail "node $name did not make $uuid CONNECTED within 30 s"
+  got=$(changes_after "$mark" "$name" "$uuid" | paste -sd';')
+  case "$got" in
+  "$at_once" | "$anew") ;;
+  "CONNECTED -> UNREACHABLE;UNREACHABLE -> NO_CONNECTION;"*"-> CONNECTED")
+    echo "  (the fault lasted $(seconds "$ms") s: $name gave $uuid up first)" ;;
+  *) fail "node $name changed $uuid's state '$got' after a fault of" \
+    "$(seconds "$ms") s" ;;
+  esac
 }
 
 # heard NAME UUID: the node's time of the last message from peer UUID in the
