@@ -10,7 +10,7 @@ set -u
 node=$1
 work=$(mktemp -d)
 source "$(dirname "$0")/faults_lib.sh"
-trap 'faults_cleanup; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'faults_cleanup; rm -rf "$work"' EXIT
 
 a=fault-a-0001
 b=fault-b-0002
