@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds with ThreadSanitizer (build dir build-tsan) and runs the tests where
 # threads meet: the actor and loopback tests (p2p0mq-actors-tests), the
-# examples and the tool tests (p2p0mq-node processes). A data race makes the
-# program that saw it exit with 66, failing its test.
+# examples, and the tool and fault tests (p2p0mq-node processes). A data
+# race makes the program that saw it exit with 66, failing its test.
 #   scripts/tsan.sh [CTEST ARGS...]   e.g. scripts/tsan.sh -R 'actors\.'
 #   scripts/tsan.sh --libraries-only  builds (or finds) CAF and libzmq only
 #
@@ -194,6 +194,6 @@ cmake --build "$build" -j"$jobs"
 export TSAN_OPTIONS="suppressions=$PWD/scripts/tsan.supp ${TSAN_OPTIONS:-}"
 cd "$build"
 if (($# == 0)); then
-  set -- -R '^(actors\.|example: |tools: )'
+  set -- -R '^(actors\.|example|tools: |faults: )'
 fi
 ctest --output-on-failure -j"$jobs" --timeout 900 "$@"
