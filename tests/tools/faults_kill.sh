@@ -118,13 +118,11 @@ restart_b() {
   expect_heard_again a $b $count $b_port
   echo "B restarted $how ($b_port): B saw A CONNECTED $t_b s after its" \
     "start, A heard B again and lists it CONNECTED there at $(since $name) s"
-  # Once it held B UNREACHABLE, A connects to B's new address; on its old
-  # one, A takes B back either at once (B answered a heart-beat of A) or
-  # after connecting to it anew (B's hello came first).
-  if [ $when = later ] && [ "$port_wanted" != 0 ]; then
+  # Once it held B UNREACHABLE, A takes B back either at once (it heard
+  # from B directly and connects to its address as it does) or after
+  # greeting it anew; on a new port, it heard B again there (above).
+  if [ $when = later ]; then
     expect_back $fault_ms $mark a $b
-  elif [ $when = later ]; then
-    expect_back $fault_ms $mark a $b moved
   fi
 }
 # 1. to 4. B killed and restarted on its port or a new one, at once (before

@@ -264,19 +264,16 @@ await_line() {
     fail "node $1 listed $3 in no JSON line as $4 (for 10 s)"
 }
 
-# expect_back MS MARK NAME UUID [moved]: waits (at most 30 s) until node NAME took
+# expect_back MS MARK NAME UUID: waits (at most 30 s) until node NAME took
 # peer UUID back (its last change logged after its first MARK lines is to
 # CONNECTED), then fails unless the changes are those the rules allow for a
 # fault of MS milliseconds that made it UNREACHABLE: shorter than 7 s (the
 # no-connection threshold less a heart-beat interval and a margin), back
 # at once or through CONNECTING; longer, also through NO_CONNECTION.
-# With a fifth argument "moved" (the peer came back at another address),
-# only through CONNECTING.
 expect_back() {
   local ms=$1 mark=$2 name=$3 uuid=$4 got
   local at_once="CONNECTED -> UNREACHABLE;UNREACHABLE -> CONNECTED"
   local anew="CONNECTED -> UNREACHABLE;UNREACHABLE -> CONNECTING;CONNECTING -> CONNECTED"
-  [ "${5:-}" = moved ] && at_once=$anew
   if [ "$ms" -lt 7000 ]; then
     expect_path 30 "$mark" "$name" "$uuid" CONNECTED "$at_once" "$anew"
     return

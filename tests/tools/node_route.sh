@@ -50,14 +50,16 @@ connected c route-d-0004
 connected b route-c-0003
 
 # searches NAME: the ask-around searches in the last JSON line of NAME's
-# ping run, as "SEARCHES QUESTIONS".
+# ping run, as "SEARCHES QUESTIONS". (Its pings are a second apart, so that
+# line comes after the answers to the first two.)
 searches() {
   grep '}}}$' "$work/$1.json" | tail -n 1 |
     sed -n 's/.*"ask_around": {"searches": \([0-9]*\), "questions": \([0-9]*\),.*/\1 \2/p'
 }
 
 "$node" --uuid route-a-0001 --peer "route-b-0002@127.0.0.1:$b_port" \
-  --certs "$work/certs" --ping route-d-0004 --count 3 --duration 60 --json \
+  --certs "$work/certs" --ping route-d-0004 --count 3 --interval 1 \
+  --duration 60 --json \
   >"$work/a.json" 2>"$work/a.ping"
 rc=$?
 cat "$work/a.ping"
@@ -73,7 +75,7 @@ echo "A asked around ($a_searches searches, $a_questions questions)"
 
 "$node" --uuid route-e-0005 --peer "route-b-0002@127.0.0.1:$b_port" \
   --certs "$work/certs" --route-via route-b-0002 --ping route-d-0004 \
-  --count 3 --duration 60 --json >"$work/e.json" 2>"$work/e.ping"
+  --count 3 --interval 1 --duration 60 --json >"$work/e.json" 2>"$work/e.ping"
 rc=$?
 cat "$work/e.ping"
 if [ $rc -ne 0 ]; then
