@@ -191,9 +191,23 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   -DCAF_io_LIBRARY="$caf/install/lib/libcaf_io.so" \
   -DZeroMQ_DIR="$zmq/install/lib/cmake/ZeroMQ"
 cmake --build "$build" -j"$jobs"
-export TSAN_OPTIONS="suppressions=$PWD/scripts/tsan.supp ${TSAN_OPTIONS:-}"
+# Every report of every process goes to a file of its own as well, so that
+# a race in a process whose exit code no test reads (a node a script kills)
+# is seen too.
+reports=$build/tsan-reports
+rm -rf "$reports"
+mkdir -p "$reports"
+export TSAN_OPTIONS="suppressions=$PWD/scripts/tsan.supp log_path=$reports/report ${TSAN_OPTIONS:-}"
 cd "$build"
 if (($# == 0)); then
   set -- -R '^(actors\.|example|tools: |faults: )'
 fi
-ctest --output-on-failure -j"$jobs" --timeout 900 "$@"
+rc=0
+ctest --output-on-failure -j"$jobs" --timeout 900 "$@" || rc=$?
+if compgen -G "$reports/report*" >/dev/null; then
+  echo "tsan: ThreadSanitizer reported in $(ls "$reports" | wc -l) processes:"
+  head -n 40 "$reports"/report*
+  exit 1
+fi
+echo "tsan: no ThreadSanitizer report in any process"
+exit $rc
