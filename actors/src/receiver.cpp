@@ -258,9 +258,13 @@ void receiver_loop(caf::blocking_actor* self,
       if (credit) {
         // A stale wake-up (the credit came back before we waited) only
         // costs one more turn.
-        if (items[0].socket == nullptr)
+        auto waited = items[0].socket == nullptr;
+        if (waited)
           credit->clear();
-        items[0] = credit->available() ? read_socket : await_credit;
+        auto available = credit->available();
+        if (!available && !waited)
+          credit->pause();
+        items[0] = available ? read_socket : await_credit;
       }
       try {
         zmq::poll(items.data(), items.size(), timeout());
@@ -326,6 +330,14 @@ int receive_credit::fd() const noexcept {
 
 void receive_credit::clear() noexcept {
   wake_->clear();
+}
+
+void receive_credit::pause() noexcept {
+  pauses_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::uint64_t receive_credit::pauses() const noexcept {
+  return pauses_.load(std::memory_order_acquire);
 }
 
 receiver::receiver(caf::actor self, std::shared_ptr<detail::stop_signal> signal)

@@ -533,19 +533,19 @@ TEST_CASE("a local peer asks a concern of another and gets its reply, or the "
                     caf::after(0ms) >> [&] { done = true; });
   };
   // Blocking.
-  auto reply = net.a->request(net.b->uuid(), "shout", text("abc"), 5s);
+  auto reply = net.a->request(net.b->uuid(), "shout", text("abc"), 60s);
   INFO((reply ? "" : render(reply.error())));
   REQUIRE(reply);
   CHECK(reply->payload.get_string("text") == std::string{"ABC"});
   CHECK(reply->source == net.b->uuid());
   // Through a scoped actor's response handle.
   std::string got;
-  net.a->request(self, net.b->uuid(), "shout", text("def"), 5s)
+  net.a->request(self, net.b->uuid(), "shout", text("def"), 60s)
       .receive([&](message& x) { got = text_of(x.payload); },
                [&](caf::error& err) { got = render(err); });
   CHECK(got == "DEF");
   // Rejected.
-  auto rejected = net.a->request(net.b->uuid(), "shout", payload{}, 5s);
+  auto rejected = net.a->request(net.b->uuid(), "shout", payload{}, 60s);
   REQUIRE_FALSE(rejected);
   CHECK(rejected.error() == errc::rejected);
   CHECK_THAT(context_of(rejected.error()), Contains("missing_field"));
@@ -560,7 +560,7 @@ TEST_CASE("a local peer asks a concern of another and gets its reply, or the "
   std::string fired;
   self->receive(
       [&](incoming_atom, const message& req) { fired = text_of(req.payload); },
-      caf::after(5s) >> [] {});
+      caf::after(60s) >> [] {});
   CHECK(fired == "fire");
 }
 

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,26 +27,35 @@ using namespace std::chrono_literals;
 namespace {
 
 /// A receiver on an inproc ROUTER (listening on 127.0.0.1 too) whose
-/// "dispatcher" is the test's scoped actor,
-/// and a DEALER client that plays a remote peer.
+/// "dispatcher" is the test's scoped actor, and a DEALER client that plays a
+/// remote peer. `before_start` runs once the client is connected and before
+/// the receiver starts: what it sends is waiting in the socket when the
+/// receiver first looks.
 struct receiver_fixture {
-  explicit receiver_fixture(std::shared_ptr<receive_credit> credit = nullptr,
-                            log_limits logging = {})
+  explicit receiver_fixture(
+      std::shared_ptr<receive_credit> credit = nullptr,
+      const std::function<void(receiver_fixture&)>& before_start = nullptr,
+      log_limits logging = {})
       : sys(cfg), self(sys) {
     zmq::socket_t server{context, zmq::socket_type::router};
     server.set(zmq::sockopt::routing_id, zmq::str_buffer("local-uuid"));
     server.bind("inproc://receiver-test");
     server.bind("tcp://127.0.0.1:*");
     tcp_endpoint = server.get(zmq::sockopt::last_endpoint);
+    client.set(zmq::sockopt::routing_id, zmq::str_buffer("remote-uuid"));
+    client.set(zmq::sockopt::linger, 0);
+    // No high-water mark: a test may queue thousands of messages before
+    // the receiver reads.
+    client.set(zmq::sockopt::sndhwm, 0);
+    client.connect("inproc://receiver-test");
+    if (before_start)
+      before_start(*this);
     receiver_options opts;
     opts.credit = std::move(credit);
     opts.logging = logging;
     rec = spawn_receiver(sys, std::move(server), "local-uuid",
                          caf::actor_cast<dispatcher_actor>(self),
                          std::move(opts));
-    client.set(zmq::sockopt::routing_id, zmq::str_buffer("remote-uuid"));
-    client.set(zmq::sockopt::linger, 0);
-    client.connect("inproc://receiver-test");
   }
 
   ~receiver_fixture() {
@@ -53,12 +64,37 @@ struct receiver_fixture {
   }
 
   /// Sends a message as a remote peer's sender would (frame 0 is added by
-  /// the receiving ROUTER).
-  void send(const std::vector<std::string>& parts) {
-    for (std::size_t i = 0; i < parts.size(); ++i)
-      client.send(zmq::buffer(parts[i]), i + 1 < parts.size()
-                                             ? zmq::send_flags::sndmore
-                                             : zmq::send_flags::none);
+  /// the receiving ROUTER). With `wait` false, gives up at once when no
+  /// connection takes it (the receiver's socket is closed) and returns
+  /// whether it went.
+  bool send(const std::vector<std::string>& parts, bool wait = true) {
+    auto last = wait ? zmq::send_flags::none : zmq::send_flags::dontwait;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      auto more = i + 1 < parts.size();
+      if (!client.send(zmq::buffer(parts[i]),
+                       more ? last | zmq::send_flags::sndmore : last))
+        return false;
+    }
+    return true;
+  }
+
+  /// The next batch, or an empty one when none came within 10 s.
+  std::vector<message> next_batch() {
+    std::vector<message> result;
+    self->receive(
+        [&](incoming_atom, std::vector<message>& batch) {
+          result = std::move(batch);
+        },
+        caf::after(10s) >> [] {});
+    return result;
+  }
+
+  /// Whether a batch is in the mailbox now (without waiting).
+  bool batch_waiting() {
+    bool came = false;
+    self->receive([&](incoming_atom, std::vector<message>&) { came = true; },
+                  caf::after(0s) >> [] {});
+    return came;
   }
 
   /// Receives decoded messages until `n` arrived or 5 s passed.
@@ -85,8 +121,20 @@ struct receiver_fixture {
   receiver rec;
 };
 
-std::vector<std::string> hb_request(std::uint8_t id) {
-  return {"", "", "\x01", "hb", std::string(1, static_cast<char>(id)), "\x80"};
+/// `x` as msgpack writes an unsigned integer (positive fixint, uint8 or
+/// uint16).
+std::string msgpack_uint(std::uint16_t x) {
+  if (x < 128)
+    return std::string(1, static_cast<char>(x));
+  if (x < 256)
+    return std::string{"\xcc"} + static_cast<char>(x);
+  return std::string{"\xcd"} + static_cast<char>(x >> 8) +
+         static_cast<char>(x & 0xff);
+}
+
+std::vector<std::string> hb_request(std::uint16_t id,
+                                    std::string body = "\x80") {
+  return {"", "", "\x01", "hb", msgpack_uint(id), std::move(body)};
 }
 
 } // namespace
@@ -130,47 +178,118 @@ TEST_CASE("the receiver drops malformed messages and goes on", "[receiver]") {
   CHECK(fix.rec.received() == 1);
 }
 
-TEST_CASE("a stopped receiver ends its thread", "[receiver]") {
+TEST_CASE("a stopped receiver ends its thread and reads nothing more, and "
+          "stop is idempotent",
+          "[receiver]") {
   receiver_fixture fix;
+  fix.send(hb_request(1));
+  REQUIRE(fix.receive(1).size() == 1);
   fix.rec.stop();
   fix.rec.stop();
   fix.self->wait_for(fix.rec.handle());
-  CHECK(fix.rec.received() == 0);
+  // The thread is gone and the socket closed: this one, if the closing
+  // connection still takes it, stays unread.
+  fix.send(hb_request(2), false);
+  CHECK(fix.rec.received() == 1);
+  CHECK_FALSE(fix.batch_waiting());
+}
+
+TEST_CASE("the receiver hands over batches of at most 1024 messages",
+          "[receiver]") {
+  // 2500 messages wait in the socket before the receiver first reads.
+  constexpr std::uint16_t sent = 2500;
+  receiver_fixture fix{nullptr, [](receiver_fixture& f) {
+                         for (std::uint16_t i = 1; i <= sent; ++i)
+                           f.send(hb_request(i));
+                       }};
+  std::vector<std::size_t> sizes;
+  std::uint64_t next_id = 1;
+  while (next_id <= sent) {
+    auto batch = fix.next_batch();
+    REQUIRE_FALSE(batch.empty());
+    sizes.push_back(batch.size());
+    for (auto& msg : batch)
+      CHECK(msg.id == next_id++);
+  }
+  CHECK(sizes == std::vector<std::size_t>{1024, 1024, 452});
+  CHECK(fix.rec.received() == sent);
+}
+
+TEST_CASE("the receiver ends a batch with the message that brings its frames "
+          "to 4 MiB",
+          "[receiver]") {
+  // Messages of about 100 KiB each wait in the socket before the receiver
+  // first reads.
+  constexpr std::uint16_t sent = 60;
+  auto body = payload_builder{}
+                  .add_bytes("blob", std::string(100 * 1024, 'b'))
+                  .build()
+                  .bytes();
+  // The frames the receiver sees of one message: the routing id the ROUTER
+  // adds ("remote-uuid"), then the six the client sends.
+  std::size_t per_message = std::string{"remote-uuid"}.size();
+  for (auto& part : hb_request(1, body))
+    per_message += part.size();
+  std::size_t first = 0;
+  for (std::size_t bytes = 0; bytes < (std::size_t{4} << 20); ++first)
+    bytes += per_message;
+  REQUIRE(first == 41);
+  receiver_fixture fix{nullptr, [&](receiver_fixture& f) {
+                         for (std::uint16_t i = 1; i <= sent; ++i)
+                           f.send(hb_request(i, body));
+                       }};
+  auto one = fix.next_batch();
+  auto two = fix.next_batch();
+  CHECK(one.size() == first);
+  CHECK(two.size() == sent - first);
+  REQUIRE_FALSE(two.empty());
+  CHECK(two.front().id == first + 1);
+  CHECK(two.back().id == sent);
+  CHECK(fix.rec.received() == sent);
 }
 
 TEST_CASE("the receiver reads nothing while the manager holds as many "
           "unprocessed batches as its credit allows, and goes on when one is "
           "given back",
           "[receiver]") {
+  // 2050 messages wait before the receiver first reads: two full batches
+  // use up a credit of 2, and the last two stay in the socket.
+  constexpr std::uint16_t sent = 2050;
   auto credit = std::make_shared<receive_credit>(2);
-  receiver_fixture fix{credit};
-  // One message at a time, so that each makes a batch of its own.
-  fix.send(hb_request(1));
-  REQUIRE(fix.receive(1).size() == 1);
-  fix.send(hb_request(2));
-  REQUIRE(fix.receive(1).size() == 1);
+  receiver_fixture fix{credit, [](receiver_fixture& f) {
+                         for (std::uint16_t i = 1; i <= sent; ++i)
+                           f.send(hb_request(i));
+                       }};
+  CHECK(fix.next_batch().size() == 1024);
+  CHECK(fix.next_batch().size() == 1024);
+  // The receiver pauses once it handed the second over, and has read
+  // nothing more when it does.
+  REQUIRE(p2p0mq::testing::wait_until(
+      fix.sys, [&] { return credit->pauses() == 1; }, 10s));
+  CHECK(fix.rec.received() == 2048);
   CHECK(credit->pending() == 2);
   CHECK_FALSE(credit->available());
-  // The third stays in the socket: no batch comes within half a second.
-  fix.send(hb_request(3));
-  fix.send(hb_request(4));
-  bool came = false;
-  fix.self->receive([&](incoming_atom, std::vector<message>&) { came = true; },
-                    caf::after(500ms) >> [] {});
-  CHECK_FALSE(came);
-  CHECK(fix.rec.received() == 2);
-  // One batch handled: the receiver reads the rest in one batch.
+  CHECK_FALSE(fix.batch_waiting());
+  // Messages that come meanwhile wait too.
+  fix.send(hb_request(sent + 1));
+  CHECK(fix.rec.received() == 2048);
+  // One batch handled: the receiver reads all that waits in one batch, and
+  // pauses again.
   credit->give();
-  auto got = fix.receive(2);
-  REQUIRE(got.size() == 2);
-  CHECK(got[0].id == 3);
-  CHECK(got[1].id == 4);
+  auto rest = fix.next_batch();
+  REQUIRE(rest.size() == 3);
+  CHECK(rest[0].id == 2049);
+  CHECK(rest[1].id == 2050);
+  CHECK(rest[2].id == 2051);
   CHECK(credit->pending() == 2);
+  CHECK(p2p0mq::testing::wait_until(
+      fix.sys, [&] { return credit->pauses() == 2; }, 10s));
   credit->give();
   credit->give();
   fix.send(hb_request(5));
   REQUIRE(fix.receive(1).size() == 1);
   CHECK(credit->pending() == 1);
+  CHECK(fix.rec.received() == sent + 2);
 }
 
 TEST_CASE("a receiver stops while its credit is used up", "[receiver]") {
@@ -178,10 +297,13 @@ TEST_CASE("a receiver stops while its credit is used up", "[receiver]") {
   receiver_fixture fix{credit};
   fix.send(hb_request(1));
   REQUIRE(fix.receive(1).size() == 1);
+  REQUIRE(p2p0mq::testing::wait_until(
+      fix.sys, [&] { return credit->pauses() == 1; }, 10s));
   fix.send(hb_request(2));
   fix.rec.stop();
   fix.self->wait_for(fix.rec.handle());
   CHECK(fix.rec.received() == 1);
+  CHECK_FALSE(fix.batch_waiting());
 }
 
 namespace {
@@ -205,7 +327,7 @@ TEST_CASE("the receiver logs a client's first malformed message in full, "
   auto& logs = p2p0mq::testing::log_capture::install();
   // A short interval, so that the summaries come while the test runs.
   constexpr auto interval = 300ms;
-  receiver_fixture fix{nullptr, log_limits{interval, 4}};
+  receiver_fixture fix{nullptr, nullptr, log_limits{interval, 4}};
   auto mark = logs.mark();
   constexpr std::uint64_t n = 40000;
   auto start = std::chrono::steady_clock::now();

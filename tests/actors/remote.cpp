@@ -374,7 +374,7 @@ struct middleman_net {
           return x && y && x->state == peer_state::connected &&
                  y->state == peer_state::connected;
         },
-        5000ms);
+        60000ms);
   }
 
   /// Whether `peer`'s supervisor lists `command`.
@@ -417,24 +417,24 @@ TEST_CASE("a concern in another process with a trusted certificate serves "
   child_process child{*port, "upper", tls_dirs::get().trusted.path(), "host"};
   REQUIRE(child.pid() > 0);
   REQUIRE(p2p0mq::testing::wait_until(
-      net.sys, [&] { return net.serves(*server, "upper"); }, 10000ms));
+      net.sys, [&] { return net.serves(*server, "upper"); }, 60000ms));
   // The third peer asks; the child answers.
   for (auto word : {"one", "two", "three"}) {
-    auto reply = client->request(server->uuid(), "upper", text(word), 5s);
+    auto reply = client->request(server->uuid(), "upper", text(word), 60s);
     INFO((reply ? "" : render(reply.error())));
     REQUIRE(reply);
     CHECK(reply->source == server->uuid());
     CHECK(reply->payload.get_integer("pid") ==
           static_cast<std::int64_t>(child.pid()));
   }
-  auto rejected = client->request(server->uuid(), "upper", payload{}, 5s);
+  auto rejected = client->request(server->uuid(), "upper", payload{}, 60s);
   REQUIRE_FALSE(rejected);
   CHECK(rejected.error() == errc::rejected);
   // Killed: the supervisor notices and unregisters it.
   auto mark = net.log.mark();
   child.kill_now();
   CHECK(p2p0mq::testing::wait_until(
-      net.sys, [&] { return !net.serves(*server, "upper"); }, 10000ms));
+      net.sys, [&] { return !net.serves(*server, "upper"); }, 60000ms));
   CHECK(net.log.contains(mark, {"concern 'upper' went down"}));
   // Its requests are dropped now: nobody answers.
   auto unanswered =
@@ -444,7 +444,7 @@ TEST_CASE("a concern in another process with a trusted certificate serves "
   CHECK(p2p0mq::testing::wait_until(
       net.sys,
       [&] { return net.log.contains(mark, {"unknown command 'upper'"}); },
-      5000ms));
+      60000ms));
 }
 
 TEST_CASE("a request for a concern in another process that restarts within "
@@ -460,10 +460,10 @@ TEST_CASE("a request for a concern in another process that restarts within "
   auto trusted = tls_dirs::get().trusted.path();
   auto first = std::make_unique<child_process>(*port, "upper", trusted, "host");
   REQUIRE(p2p0mq::testing::wait_until(
-      net.sys, [&] { return net.serves(*server, "upper"); }, 10000ms));
+      net.sys, [&] { return net.serves(*server, "upper"); }, 60000ms));
   first->kill_now();
   REQUIRE(p2p0mq::testing::wait_until(
-      net.sys, [&] { return !net.serves(*server, "upper"); }, 10000ms));
+      net.sys, [&] { return !net.serves(*server, "upper"); }, 60000ms));
   // Asked while nobody serves it: the request is held.
   caf::scoped_actor self{net.sys};
   auto handle =

@@ -20,6 +20,7 @@
 #include "p2p0mq/log.hpp"
 #include "support/concern_fixture.hpp"
 #include "support/log_capture.hpp"
+#include "support/log_levels.hpp"
 
 using namespace std::chrono_literals;
 using namespace p2p0mq;
@@ -168,6 +169,7 @@ TEST_CASE("replies arriving out of order reach the caller of their request",
 TEST_CASE("a duplicate reply is logged and dropped, and reaches no one",
           "[requester]") {
   auto& log = log_capture::install();
+  p2p0mq::testing::log_levels_guard levels;
   set_log_level(log_category::manager, log_level::info);
   requester_fixture fix;
   auto answer = fix.ask();

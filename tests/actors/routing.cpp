@@ -201,10 +201,17 @@ TEST_CASE("a ring with a chord asks each peer once at most about a target "
   std::map<std::pair<std::string, std::string>, int> asks;
   for (auto& x : net.transfers_of("r", true))
     ++asks[{x.from, x.to()}];
+  // A asked both its neighbours, and the question went round: every other
+  // peer was asked.
+  CHECK(asks.count({a, b}) == 1);
+  CHECK(asks.count({a, e}) == 1);
+  std::set<std::string> asked;
   for (auto& [link, n] : asks) {
+    asked.insert(link.second);
     INFO(link.first << " asked " << link.second << " " << n << " times");
     CHECK(n == 1);
   }
+  CHECK(asked == std::set<std::string>{b, c, d, e});
   CHECK(net.transfers_of("r", false).empty());
   REQUIRE(net[a].outcomes.dropped.size() == 1);
   CHECK(has_code(net[a].outcomes.dropped[0].second, errc::message_expired));

@@ -41,6 +41,7 @@ struct wire_record {
 
   std::vector<std::pair<std::string, std::string>> connects;
   std::vector<std::string> lost;
+  std::vector<std::string> forgotten;
   std::vector<attempt> attempts;
   /// Decides the status of each attempt; none means always `sent`.
   std::function<send_status(const frames&)> script;
@@ -75,6 +76,10 @@ public:
 
   void lost(const std::string& endpoint) override {
     rec_->lost.push_back(endpoint);
+  }
+
+  void forget(const std::string& uuid) override {
+    rec_->forgotten.push_back(uuid);
   }
 
   send_status send(const frames& xs, caf::error& err) override {
@@ -323,6 +328,49 @@ TEST_CASE("sender passes a lost connection on to its transport", "[sender]") {
                  std::string{"tcp://127.0.0.1:5555"});
   f.det.run();
   CHECK(f.wire->lost == std::vector<std::string>{"tcp://127.0.0.1:5555"});
+}
+
+TEST_CASE("sender forgets an evicted peer: its route, its connect error and "
+          "its connection go, and messages for it wait for a route again",
+          "[sender]") {
+  fixture f;
+  f.start();
+  f.wire->connect_error =
+      make_error(errc::missing_certificate, "/certs/public/peer-0001.key");
+  caf::anon_send(f.sender, connect_atom::value, std::string{"peer-0001"},
+                 std::string{"tcp://127.0.0.1:5555"});
+  f.det.run();
+  f.route("peer-0001", peer_state::connected);
+  f.hand(f.make_routed("peer-0001", 1));
+  REQUIRE(f.wire->attempts.size() == 1);
+  CHECK(f.wire->attempts[0].xs[0] == "peer-0001");
+  // Evicted: the transport is told, once.
+  caf::anon_send(f.sender, remove_atom::value, std::string{"peer-0001"});
+  f.det.run();
+  CHECK(f.wire->forgotten == std::vector<std::string>{"peer-0001"});
+  // The route is gone: a message without a next hop waits.
+  f.hand(f.make_routed("peer-0001", 2));
+  CHECK(f.wire->attempts.size() == 1);
+  CHECK(f.stats().held == 1);
+  // The connect error is gone: a send that finds no connection reports
+  // that, not the old reason.
+  f.wire->script = [](const frames&) { return send_status::unreachable; };
+  f.hand(f.make("peer-0001", 3));
+  REQUIRE(f.wire->attempts.size() == 2);
+  auto failed = f.out.of(outcomes::failed);
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].msg.id == 3);
+  CHECK(has_code(failed[0].err, errc::peer_unreachable));
+  // A new route takes the waiting message.
+  f.wire->script = nullptr;
+  f.route("peer-0001", peer_state::connected);
+  REQUIRE(f.wire->attempts.size() == 3);
+  CHECK(id_of(f.wire->attempts[2].xs) == 2);
+  CHECK(f.stats().held == 0);
+  auto sent = f.out.of(outcomes::sent);
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0].msg.id == 1);
+  CHECK(sent[1].msg.id == 2);
 }
 
 TEST_CASE("sender drops a message handed over after its deadline as expired",

@@ -262,10 +262,16 @@ TEST_CASE("zmq transport closes a forgotten peer's connection and connects "
   auto tx = make_zmq_transport(context, local, config{});
   REQUIRE_FALSE(tx->connect(remote, rx.endpoint));
   REQUIRE(deliver(*tx, rx, remote, 1));
+  auto forgotten = std::chrono::steady_clock::now();
   tx->forget(remote);
+  // The other side may hold the old connection still: the endpoint is
+  // refused for a second (checked when this thread got here within it).
+  auto again = tx->connect(remote, rx.endpoint);
+  if (std::chrono::steady_clock::now() - forgotten < 1s)
+    CHECK(again == errc::peer_unreachable);
+  else
+    WARN("the connect came more than a second after forget: not checked");
   CHECK(unreachable_soon(*tx, rx, remote));
-  // The other side may hold the old connection still.
-  CHECK(tx->connect(remote, rx.endpoint) == errc::peer_unreachable);
   CHECK(connect_when_allowed(*tx, remote, rx) == caf::error{});
   // Forgetting a peer never connected changes nothing.
   tx->forget("nobody-0000");

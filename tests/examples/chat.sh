@@ -17,9 +17,9 @@ printf 'hi alice\nfine, thanks\n' >"$work/bob.in"
   --timeout 20 <"$work/alice.in" >"$work/alice.out" 2>"$work/alice.err" &
 a_pid=$!
 
-# Alice announces her port; wait for it (at most 10 s).
+# Alice announces her port; wait for it (at most 60 s).
 port=
-for _ in $(seq 100); do
+for _ in $(seq 600); do
   port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/alice.out")
   [ -n "$port" ] && break
   read -rt 0.1 <> <(:) || true

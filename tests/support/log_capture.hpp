@@ -1,9 +1,12 @@
 #pragma once
 
-// Capturing p2p0mq's log lines in tests. The capture sink is installed once
-// per test process, before the first local peer starts (each test case runs
-// in a process of its own), and keeps every line it sees, beside writing it
-// to standard error as the default sink does.
+// Capturing p2p0mq's log lines in tests. The capture is made once per test
+// process, and its sink installed by every call of `install`, before the
+// test's actors start: a test run earlier in the same process may have put
+// the default sink back (each test case runs in a process of its own under
+// ctest, but not when the test program is run by hand). The sink keeps every
+// line it sees, beside writing it to standard error as the default sink
+// does.
 
 #include <cstddef>
 #include <cstdlib>
@@ -19,28 +22,28 @@ namespace p2p0mq::testing {
 
 class log_capture {
 public:
-  /// Installs the capture sink (once) and returns the capture. The
-  /// environment variable `P2P0MQ_TEST_LOG_LEVEL` (e.g. `debug`) raises the
-  /// level of every category, to see more of a failing test.
+  /// Installs the capture sink and returns the capture. Call it before the
+  /// test's actors start. The environment variable `P2P0MQ_TEST_LOG_LEVEL`
+  /// (e.g. `debug`) raises the level of every category, to see more of a
+  /// failing test.
   static log_capture& install() {
     static log_capture* instance = [] {
       if (auto name = std::getenv("P2P0MQ_TEST_LOG_LEVEL"))
         if (auto level = parse_log_level(name))
           set_log_level(*level);
-      auto result = new log_capture;
-      set_log_sink(
-          [result](log_level level, log_category cat, std::string_view text) {
-            std::string line{to_string(level)};
-            line += ' ';
-            line += to_string(cat);
-            line += ": ";
-            line += text;
-            std::cerr << line + '\n';
-            std::lock_guard<std::mutex> guard{result->mutex_};
-            result->lines_.push_back(std::move(line));
-          });
-      return result;
+      return new log_capture;
     }();
+    set_log_sink([result = instance](log_level level, log_category cat,
+                                     std::string_view text) {
+      std::string line{to_string(level)};
+      line += ' ';
+      line += to_string(cat);
+      line += ": ";
+      line += text;
+      std::cerr << line + '\n';
+      std::lock_guard<std::mutex> guard{result->mutex_};
+      result->lines_.push_back(std::move(line));
+    });
     return *instance;
   }
 

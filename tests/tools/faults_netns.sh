@@ -58,45 +58,48 @@ start a --in $ns_a --uuid $a --certs "$work/certs" --bind 10.231.0.1:0
 a_port=$port
 start b --in $ns_b --uuid $b --certs "$work/certs" --bind 10.231.0.2:0 \
   --peer "$a@10.231.0.1:$a_port"
-wait_for 10 in_state b $a CONNECTED || fail "B never listed A as CONNECTED"
-wait_for 10 in_state a $b CONNECTED || fail "A never listed B as CONNECTED"
+wait_for 30 in_state b $a CONNECTED || fail "B never listed A as CONNECTED"
+wait_for 30 in_state a $b CONNECTED || fail "A never listed B as CONNECTED"
 echo "A (10.231.0.1:$a_port, namespace $ns_a) and B (10.231.0.2, namespace" \
   "$ns_b) connected"
 
-ip -n $ns_a link set veth-a down || fail "cannot cut the link"
-lost='UNREACHABLE\|NO_CONNECTION'
-wait_for 10 in_state a $b "$lost" || fail "A did not see B UNREACHABLE"
-t_a=$took_ms
-wait_for 10 in_state b $a "$lost" || fail "B did not see A UNREACHABLE"
-echo "link cut: A saw B $(state_of a $b) after $(seconds $t_a) s," \
-  "B saw A $(state_of b $a) $(seconds $took_ms) s later"
+# cut_link STATE...: cuts the link and waits until each node logged the
+# changes of the other's state STATE... (exactly those, in that order),
+# then checks the silence after which each made the other the last of
+# them; restores the link and waits until each took the other back.
+cut_link() {
+  local mark_a mark_b count_a count_b threshold=$unresponsive_s
+  [ "${!#}" = "UNREACHABLE -> NO_CONNECTION" ] && threshold=$no_connection_s
+  mark_a=$(log_mark a)
+  mark_b=$(log_mark b)
+  count_a=$(lines a)
+  count_b=$(lines b)
+  ip -n $ns_a link set veth-a down || fail "cannot cut the link"
+  expect_changes 30 $mark_a a $b "$@"
+  local t_a=$took_ms
+  expect_changes 30 $mark_b b $a "$@"
+  local last=${!#}
+  last=${last##* }
+  echo "link cut: A saw B $last after $(seconds $t_a) s, B saw A $last" \
+    "$(seconds $took_ms) s later"
+  echo "  (after $(expect_silence a $count_a $b $last $threshold) s and" \
+    "$(expect_silence b $count_b $a $last $threshold) s of silence)"
+  ip -n $ns_a link set veth-a up || fail "cannot restore the link"
+  wait_for 30 ends_in $mark_a a $b CONNECTED ||
+    fail "A did not see B CONNECTED after the link came back"
+  t_a=$took_ms
+  wait_for 30 ends_in $mark_b b $a CONNECTED ||
+    fail "B did not see A CONNECTED after the link came back"
+  echo "link restored: A saw B CONNECTED after $(seconds $t_a) s," \
+    "B saw A CONNECTED $(seconds $took_ms) s later"
+}
 
-ip -n $ns_a link set veth-a up || fail "cannot restore the link"
-wait_for 15 in_state a $b CONNECTED ||
-  fail "A did not see B CONNECTED after the link came back"
-t_a=$took_ms
-wait_for 15 in_state b $a CONNECTED ||
-  fail "B did not see A CONNECTED after the link came back"
-echo "link restored: A saw B CONNECTED after $(seconds $t_a) s," \
-  "B saw A CONNECTED $(seconds $took_ms) s later"
-
+# A short cut: each holds the other UNREACHABLE, then takes it back.
+cut_link "CONNECTED -> UNREACHABLE"
 # A longer cut, past the no-connection threshold (8 s here): each gives the
 # other up; once the link is back, the connector greets again after the
 # reconnect wait (1 s here) and both are CONNECTED again.
-ip -n $ns_a link set veth-a down || fail "cannot cut the link"
-wait_for 20 in_state a $b NO_CONNECTION || fail "A did not give B up"
-t_a=$took_ms
-wait_for 20 in_state b $a NO_CONNECTION || fail "B did not give A up"
-echo "link cut again: A saw B NO_CONNECTION after $(seconds $t_a) s," \
-  "B saw A NO_CONNECTION $(seconds $took_ms) s later"
-ip -n $ns_a link set veth-a up || fail "cannot restore the link"
-wait_for 15 in_state a $b CONNECTED ||
-  fail "A did not see B CONNECTED after the link came back"
-t_a=$took_ms
-wait_for 15 in_state b $a CONNECTED ||
-  fail "B did not see A CONNECTED after the link came back"
-echo "link restored: A saw B CONNECTED after $(seconds $t_a) s," \
-  "B saw A CONNECTED $(seconds $took_ms) s later"
+cut_link "CONNECTED -> UNREACHABLE" "UNREACHABLE -> NO_CONNECTION"
 
 for name in a b; do
   kill -TERM "${pid_of[$name]}"

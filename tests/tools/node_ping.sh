@@ -13,9 +13,9 @@ trap 'kill $a_pid 2>/dev/null; rm -rf "$work"' EXIT
   >"$work/a.out" 2>"$work/a.err" &
 a_pid=$!
 
-# A announces its port on standard error; wait for it (at most 10 s).
+# A announces its port on standard error; wait for it (at most 60 s).
 port=
-for _ in $(seq 100); do
+for _ in $(seq 600); do
   port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/a.err")
   [ -n "$port" ] && break
   read -rt 0.1 <> <(:) || true
@@ -25,7 +25,7 @@ if [ -z "$port" ]; then
 fi
 
 "$node" --uuid node-b-0002 --peer "node-a-0001@127.0.0.1:$port" --certs "$work/certs" \
-  --ping node-a-0001 --count 3 --duration 20
+  --ping node-a-0001 --count 3 --duration 60
 b_rc=$?
 if [ $b_rc -ne 0 ]; then
   echo "ping exited with $b_rc"; cat "$work/a.err"; exit 1

@@ -51,15 +51,27 @@ struct metrics_server::impl {
     else
       text = response("404 Not Found", "text/plain",
                       "p2p0mq serves GET /metrics only\n");
-    // Never blocks: a scraper that stopped reading (or went away) loses its
-    // answer, and the endpoint stays free to stop at once.
-    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-    if (!socket.send(zmq::buffer(id), more) ||
-        !socket.send(zmq::buffer(text), zmq::send_flags::dontwait))
-      return;
-    // An empty frame closes the connection.
-    if (socket.send(zmq::buffer(id), more))
-      socket.send(zmq::message_t{}, zmq::send_flags::dontwait);
+    // An empty frame after the answer closes the connection.
+    if (send(id, zmq::buffer(text)))
+      send(id, zmq::const_buffer{});
+  }
+
+  /// Sends `body` to connection `id` without waiting: a client that went
+  /// away, or whose connection libzmq is closing, gets nothing (a blocking
+  /// send would wait for it for ever, and no other client would be
+  /// answered). Returns whether it went.
+  bool send(const std::string& id, zmq::const_buffer body) {
+    try {
+      if (!socket.send(zmq::buffer(id),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return false;
+      // The second part of a message whose first went is always taken.
+      socket.send(body, zmq::send_flags::dontwait);
+      return true;
+    } catch (const zmq::error_t&) {
+      // EHOSTUNREACH: the connection is gone.
+      return false;
+    }
   }
 
   void on_frames() {

@@ -62,12 +62,20 @@ public:
   /// Readable after `give` made a credit available again; `clear` resets it.
   int fd() const noexcept;
 
+  /// Counts a pause: the receiver found every credit taken and waits for
+  /// one before it reads again.
+  void pause() noexcept;
+
+  /// The pauses so far.
+  std::uint64_t pauses() const noexcept;
+
   /// Resets `fd`.
   void clear() noexcept;
 
 private:
   std::size_t limit_;
   std::atomic<std::size_t> pending_{0};
+  std::atomic<std::uint64_t> pauses_{0};
   std::unique_ptr<detail::wake_fd> wake_;
 };
 
