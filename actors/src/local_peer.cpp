@@ -139,6 +139,10 @@ caf::error local_peer::start() {
   parts.store.store = std::move(store);
   parts.credit = credit;
   peer_ = assembly::spawn(sys_, std::move(parts));
+  if (zap_)
+    // A certificate that appears greets the peer given up for want of it.
+    caf::anon_send(zap_->authenticator(), subscribe_atom::value,
+                   settings_->uuid, trust_watcher_actor{peer_.peer_table()});
   watch.sender = peer_.sender();
   watch.credit = std::move(credit);
   receiver_ = spawn_receiver(sys_, std::move(socket), settings_->uuid,

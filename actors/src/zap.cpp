@@ -61,6 +61,8 @@ struct domain_keys {
   std::uint64_t generation = 0;
   /// The rejections of clients of this domain, by address.
   log_limiter log;
+  /// Told of each certificate a reading finds that the one before did not.
+  trust_watcher_actor watcher;
 };
 
 struct zap_state {
@@ -122,6 +124,14 @@ void read_keys(zap_ptr self, const std::string& domain, domain_keys& d) {
   log(log_level::debug, log_category::security, "authenticator of ",
       short_uuid(domain), " trusts ", keys.size(), " certificates in ",
       d.public_dir);
+  if (d.watcher) {
+    std::set<std::string> before;
+    for (auto& kvp : d.uuid_of_key)
+      before.insert(kvp.second);
+    for (auto& kvp : keys)
+      if (before.count(kvp.second) == 0)
+        self->send(d.watcher, trusted_atom::value, kvp.second);
+  }
   d.uuid_of_key = std::move(keys);
   d.read_at = self->clock().now();
 }
@@ -208,6 +218,12 @@ zap_impl_actor::behavior_type zap_fun(zap_ptr self, duration min_reload_gap,
         d.generation = self->state.next_generation++;
         read_keys(self, domain, d);
         arm_reload(self, domain, d);
+      },
+      [self](subscribe_atom, const std::string& domain,
+             trust_watcher_actor& who) {
+        auto i = self->state.domains.find(domain);
+        if (i != self->state.domains.end())
+          i->second.watcher = std::move(who);
       },
       [self](remove_atom, const std::string& domain) {
         self->state.domains.erase(domain);

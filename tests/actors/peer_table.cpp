@@ -478,6 +478,30 @@ TEST_CASE("a NO_CONNECTION peer is greeted again after 120 s, then after a "
   }
 }
 
+TEST_CASE("a peer given up is greeted at once when the user adds it again or "
+          "its certificate appears",
+          "[peer_table]") {
+  table_fixture fix;
+  fix.add("peer-0001", "10.0.0.1", 5001);
+  fix.add("peer-0002", "10.0.0.2", 5002);
+  CHECK(fix.greet() == strings{"peer-0001", "peer-0002"});
+  // Both hellos failed (e.g. a missing certificate): given up for 120 s.
+  REQUIRE(fix.set_state("peer-0001", peer_state::no_connection));
+  REQUIRE(fix.set_state("peer-0002", peer_state::no_connection));
+  fix.advance_time(10s);
+  CHECK(fix.greet().empty());
+  // The user adds it again: greeted now.
+  fix.add("peer-0001", "10.0.0.1", 5001);
+  CHECK(fix.greet() == strings{"peer-0001"});
+  // Its certificate appears: greeted now; a connected peer's does nothing.
+  caf::anon_send(fix.peers, p2p0mq::trusted_atom::value,
+                 std::string{"peer-0002"});
+  caf::anon_send(fix.peers, p2p0mq::trusted_atom::value,
+                 std::string{"peer-0009"});
+  CHECK(fix.greet() == strings{"peer-0002"});
+  CHECK(fix.get("peer-0002").state == peer_state::no_connection);
+}
+
 TEST_CASE("a CONNECTING peer is given up strictly after 40 s without an answer",
           "[peer_table]") {
   table_fixture fix;

@@ -98,6 +98,33 @@ TEST_CASE("two encrypted peers that exchanged certificates reach CONNECTED "
   CHECK(b->certificates()->public_key(a->uuid()) == own->public_key);
 }
 
+TEST_CASE("a peer added before the certificates were exchanged connects once "
+          "they are, not after the reconnect wait",
+          "[security][loopback]") {
+  secure_net net;
+  auto slow = [&](const std::string& uuid) {
+    auto settings = net.settings_for(uuid, uuid);
+    // Only the certificate's arrival can bring them together in time.
+    settings.reconnect_wait = std::chrono::hours{1};
+    return net.start(settings);
+  };
+  auto a = slow("peer-a-0001");
+  auto b = slow("peer-b-0002");
+  auto mark = net.log.mark();
+  REQUIRE(!a->add_peer(b->uuid(), "127.0.0.1", b->port()));
+  // a has no key for b: its hello fails, and it gives b up.
+  CHECK(net.logged(mark, {"missing_certificate"}));
+  REQUIRE(wait_until(
+      net.sys,
+      [&] {
+        auto p = a->find_peer(b->uuid());
+        return p && p->state == peer_state::no_connection;
+      },
+      60000ms));
+  REQUIRE(!exchange_certificates(*a, *b));
+  CHECK(net.connected_both_ways(*a, *b, 60000ms));
+}
+
 TEST_CASE("a peer whose key is not trusted never reaches CONNECTED, its hello "
           "never reaches the other's concerns, and the rejection is logged",
           "[security][loopback]") {

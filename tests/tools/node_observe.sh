@@ -235,8 +235,9 @@ check 'grep -q "in/out by concern:.*echo [1-9]" "$work/tty.log"' \
 check 'grep -q $'"'"'\x1b\[32mCONNECTED'"'"' "$work/tty.log"' \
   "the live view colours CONNECTED peers"
 # (The first and last lines are script's own; the log line of D's new
-# identity is standard error, not the view.)
-wide=$(grep -v '^Script \(started\|done\)\|^warning security: new identity' "$work/tty.log" |
+# identity and the node's last word on its pings are standard error, not the
+# view.)
+wide=$(grep -v '^Script \(started\|done\)\|^warning security: new identity\|^p2p0mq-node: stopped by' "$work/tty.log" |
   sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | tr -d '\r' | awk 'length > 80' | wc -l)
 check '[ "$wide" -eq 0 ]' "the live view fits 80 columns ($wide wider lines)"
 # Not a terminal: no escapes at all.

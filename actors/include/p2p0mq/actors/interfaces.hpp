@@ -224,6 +224,11 @@ using peer_watcher_actor =
 using due_watcher_actor =
     caf::typed_actor<caf::reacts_to<due_atom, due_kind, std::vector<peer>>>;
 
+/// Hears of peers whose certificate became trusted:
+/// `(trusted_atom, uuid)` (the peer table, from the authenticator).
+using trust_watcher_actor =
+    caf::typed_actor<caf::reacts_to<trusted_atom, std::string>>;
+
 /// Hears of destinations that start to wait for a route:
 /// `(wanted_atom, std::vector<wanted_route>)`.
 using route_watcher_actor =

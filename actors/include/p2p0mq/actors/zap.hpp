@@ -42,6 +42,7 @@ using authenticate_atom = caf::atom_constant<caf::atom("auth")>;
 /// | message | reply |
 /// |---|---|
 /// | `(add_atom, domain, public_dir, reload_interval)` | none: trust the certificates in `public_dir` for `domain` (read at once) |
+/// | `(subscribe_atom, domain, trust_watcher_actor)` | none: tell it `(trusted_atom, uuid)` for each certificate that a later reading of `domain`'s directory finds and the one before did not (the local peer's peer table, which greets a peer given up for want of its certificate at once) |
 /// | `(remove_atom, domain)` | none: forget `domain` |
 /// | `(reload_atom, domain)` | the number of certificates trusted after reading `public_dir` again; `errc::unknown_peer` for an unknown domain |
 /// | `(authenticate_atom, domain, address, mechanism, client_key)` | `zap_verdict`: accepted if `mechanism` is `CURVE` and `client_key` (32 bytes) is in a certificate of `domain`'s directory; rejections are logged (see below) |
@@ -56,6 +57,7 @@ using authenticate_atom = caf::atom_constant<caf::atom("auth")>;
 /// (`unknown key`, `not CURVE`, `unknown domain`).
 using zap_actor = caf::typed_actor<
     caf::reacts_to<add_atom, std::string, std::string, duration>,
+    caf::reacts_to<subscribe_atom, std::string, trust_watcher_actor>,
     caf::reacts_to<remove_atom, std::string>,
     caf::replies_to<reload_atom, std::string>::with<std::uint64_t>,
     caf::replies_to<authenticate_atom, std::string, std::string, std::string,
