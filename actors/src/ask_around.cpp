@@ -90,6 +90,12 @@ protected:
   }
 
   void on_peers_changed(const std::vector<peer_change>& changes) override {
+    for (auto& x : changes) {
+      if (x.what != change_kind::removed && x.record.legacy())
+        legacy_.insert(x.record.uuid);
+      else
+        legacy_.erase(x.record.uuid);
+    }
     // A search that found nobody to ask tries again once a peer is there.
     if (stalled_.empty())
       return;
@@ -113,9 +119,9 @@ protected:
     if (!q)
       return no_reply;
     if (q->breadcrumbs.empty()) {
-      log(log_level::warning, log_category::router,
-          "dropped an r request without breadcrumbs from ",
-          short_uuid(msg.source));
+      log_dropped(log_kinds::bad_ask_around, msg,
+                  make_error(errc::missing_field, "a request without "
+                                                  "breadcrumbs"));
       return no_reply;
     }
     if (q->target == local_uuid()) {
@@ -179,12 +185,19 @@ private:
   std::optional<question> checked(const message& msg) {
     auto q = decode(msg);
     if (!q) {
-      log(log_level::warning, log_category::router, "dropped an r ",
-          to_string(msg.kind), " from ", short_uuid(msg.source), ": ",
-          render(q.error()));
+      log_dropped(log_kinds::bad_ask_around, msg, q.error());
       return std::nullopt;
     }
     return std::move(*q);
+  }
+
+  /// Whether `p` answers questions: it announced ask-around in its
+  /// `hello`; a peer that announced nothing (a legacy peer) or whose `hello`
+  /// never came only when the settings say so.
+  bool answers(const peer& p) const {
+    if (p.speaks && p.speaks->announced)
+      return p.speaks->has(capability::ask_around);
+    return cfg().ask_around_legacy_peers;
   }
 
   answer answer_to(const question& q) {
@@ -260,8 +273,9 @@ private:
     for (auto& x : xs) {
       std::vector<std::string> ask;
       for (auto& p : peers)
-        if (p.state == peer_state::connected && p.uuid != x.target &&
-            !contains(x.exclude, p.uuid) && !contains(x.breadcrumbs, p.uuid))
+        if (p.state == peer_state::connected && answers(p) &&
+            p.uuid != x.target && !contains(x.exclude, p.uuid) &&
+            !contains(x.breadcrumbs, p.uuid))
           ask.push_back(p.uuid);
       if (ask.empty()) {
         // An ask that reaches nobody does not count against the interval.
@@ -310,14 +324,24 @@ private:
       return;
     }
     if (q.breadcrumbs.back() != local_uuid()) {
-      log(log_level::warning, log_category::router, "dropped an r reply from ",
-          short_uuid(msg.source), ": its last breadcrumb is ",
-          short_uuid(q.breadcrumbs.back()), ", not us");
+      log_dropped(log_kinds::bad_ask_around, msg,
+                  make_error(errc::wrong_field_type,
+                             "its last breadcrumb is " +
+                                 quote_bytes(q.breadcrumbs.back()) +
+                                 ", not us"));
       return;
     }
     if (q.target == local_uuid()) {
-      log(log_level::warning, log_category::router, "dropped an r reply from ",
-          short_uuid(msg.source), " about ourselves");
+      log_dropped(log_kinds::bad_ask_around, msg,
+                  make_error(errc::wrong_field_type, "an answer about us"));
+      return;
+    }
+    if (legacy_.count(msg.previous_hop) > 0) {
+      // A legacy peer cannot forward: its answer is no route (nor is it the
+      // first answer, which would keep a later one out).
+      log(log_level::debug, log_category::router, "an answer about ",
+          short_uuid(q.target), " through ", short_uuid(msg.previous_hop),
+          ", which does not relay: not taken");
       return;
     }
     q.breadcrumbs.pop_back();
@@ -410,6 +434,8 @@ private:
   std::unordered_map<std::string, time_point> found_;
   /// Our own targets whose last search found nobody to ask.
   std::unordered_set<std::string> stalled_;
+  /// The legacy peers of the table: they relay nothing.
+  std::unordered_set<std::string> legacy_;
   std::uint64_t searches_ = 0;
   std::uint64_t questions_ = 0;
   std::uint64_t answered_ = 0;

@@ -89,15 +89,20 @@ assembly assembly::spawn(caf::actor_system& sys, assembly_parts parts) {
   ctx.port = parts.port;
   ctx.settings = settings;
   ctx.ids = std::make_shared<message_id_counter>();
+  ctx.speaks = parts.legacy ? capabilities{} : capabilities::ours();
+  if (!parts.built_in_concerns)
+    ctx.speaks.bits &= ~static_cast<std::uint32_t>(capability::ask_around);
   ctx.sender = parts.sender ? std::move(parts.sender)
                             : spawn_sender(sys, settings->uuid, settings,
                                            std::move(parts.wire));
   ctx.peers =
       spawn_peer_table(sys, settings, ctx.sender, std::move(parts.store));
-  result.router_ =
-      spawn_router(sys, settings->uuid, settings, ctx.sender, ctx.peers);
+  if (!parts.legacy)
+    result.router_ =
+        spawn_router(sys, settings->uuid, settings, ctx.sender, ctx.peers);
   result.dispatcher_ = spawn_dispatcher(
-      sys, settings, ctx.peers, result.router_, std::move(parts.credit));
+      sys, settings, ctx.peers, result.router_, std::move(parts.credit),
+      parts.legacy ? sender_actor{} : ctx.sender);
   ctx.requester = spawn_requester(sys, ctx, result.dispatcher_);
   result.supervisor_ = spawn_supervisor(sys, ctx, result.dispatcher_);
   if (parts.built_in_concerns) {

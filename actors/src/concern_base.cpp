@@ -100,6 +100,14 @@ concern_base::behavior_type concern_base::make_behavior() {
 
 void concern_base::handle_tick() {
   auto now = clock().now();
+  if (log_ && log_flush_at_ && *log_flush_at_ <= now) {
+    log_flush_at_.reset();
+    auto next = log_->flush(now);
+    if (next != time_point::max()) {
+      log_flush_at_ = next;
+      delayed_send(this, next - now, tick_atom::value);
+    }
+  }
   auto one_shot = tick_at_ && *tick_at_ <= now;
   auto periodic = period_ > duration::zero() && next_periodic_ <= now;
   if (!one_shot && !periodic)
@@ -132,6 +140,21 @@ void concern_base::tick_after(duration delay) {
     return;
   tick_at_ = at;
   delayed_send(this, std::max(delay, duration::zero()), tick_atom::value);
+}
+
+bool concern_base::log_dropped(const log_kind& kind, const message& msg,
+                               const caf::error& why) {
+  if (!log_)
+    log_ = std::make_unique<log_limiter>(log_limits_of(*ctx_.settings));
+  auto now = clock().now();
+  auto written = p2p0mq::log_dropped(*log_, now, kind, msg, why);
+  auto next = log_->next_due();
+  if (next != time_point::max() && (!log_flush_at_ || next < *log_flush_at_)) {
+    log_flush_at_ = next;
+    delayed_send(this, std::max(next - now, duration::zero()),
+                 tick_atom::value);
+  }
+  return written;
 }
 
 void concern_base::watch_peers() {

@@ -54,7 +54,7 @@ protected:
     // before it learns of the peer, so that our reply finds the connection.
     auto direct = msg.source == msg.previous_hop;
     request(context().peers, caf::infinite, learn_atom::value, msg.source,
-            addr->host, addr->port, direct)
+            addr->host, addr->port, direct, addr->speaks)
         .then(
             [this, msg, direct](const peer& p) {
               reply(msg, our_address());
@@ -75,7 +75,7 @@ protected:
     if (!addr)
       return;
     request(context().peers, caf::infinite, learn_atom::value, msg.source,
-            addr->host, addr->port, false)
+            addr->host, addr->port, false, addr->speaks)
         .then(
             [this, msg](const peer&) {
               send(context().peers, heard_atom::value, msg);
@@ -111,16 +111,14 @@ protected:
 private:
   /// Our receiver's address, as `hello` carries it.
   payload our_address() const {
-    return make_hello_payload(context().host, context().port);
+    return make_hello_payload(context().host, context().port, context().speaks);
   }
 
   /// The address a `hello` carries, or nothing (logged).
   std::optional<hello_body> parse(const message& msg) {
     auto addr = parse_hello_payload(msg.payload);
     if (!addr) {
-      log(log_level::warning, log_category::connector, "dropped a hello ",
-          to_string(msg.kind), " from ", short_uuid(msg.source), ": ",
-          render(addr.error()));
+      log_dropped(log_kinds::bad_hello, msg, addr.error());
       return std::nullopt;
     }
     return std::move(*addr);

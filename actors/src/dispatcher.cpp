@@ -14,7 +14,10 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "p2p0mq/actors/receiver.hpp"
+#include "p2p0mq/concern_payloads.hpp"
+#include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
+#include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/uuid.hpp"
 #include "traffic.hpp"
 
@@ -52,7 +55,12 @@ struct dispatcher_state {
   std::shared_ptr<const config> settings;
   peer_table_actor peers;
   router_actor router;
+  sender_actor sender;
   std::unordered_map<std::string, concern_actor> concerns;
+  /// Messages for unknown commands, by previous hop.
+  log_limiter log;
+  /// Whether a `flush_log_atom` is on its way.
+  bool flush_armed = false;
   /// Replies requesters wait for, and those that came, until they expire.
   std::map<expectation_key, expectation> expected;
   /// The same keys by expiry.
@@ -69,7 +77,8 @@ struct dispatcher_state {
 
 /// The dispatcher's own interface: the public one plus its timer.
 using dispatcher_impl_actor =
-    dispatcher_actor::extend<caf::reacts_to<timeout_atom>>;
+    dispatcher_actor::extend<caf::reacts_to<timeout_atom>,
+                             caf::reacts_to<flush_log_atom>>;
 
 using dispatcher_ptr =
     dispatcher_impl_actor::stateful_pointer<dispatcher_state>;
@@ -89,6 +98,16 @@ void arm_timer(dispatcher_ptr self) {
     return;
   st.timer_at = next;
   self->scheduled_send(self, next, timeout_atom::value);
+}
+
+/// Makes sure the log's summaries are written when due.
+void arm_log_flush(dispatcher_ptr self) {
+  auto& st = self->state;
+  auto due = st.log.next_due();
+  if (st.flush_armed || due == time_point::max())
+    return;
+  st.flush_armed = true;
+  self->scheduled_send(self, due, flush_log_atom::value);
 }
 
 /// Forgets the expectations that expired by `now`.
@@ -173,6 +192,29 @@ bool hold(dispatcher_state& st, message& msg, time_point now) {
   return true;
 }
 
+/// Answers a request for a command no concern serves with a rejection, if
+/// its source announced that it understands one.
+void reject_unknown(dispatcher_ptr self, message msg) {
+  auto& st = self->state;
+  self->request(st.peers, caf::infinite, get_atom::value, msg.source)
+      .then(
+          [self, msg](const peer& p) {
+            if (!p.speaks || !p.speaks->has(capability::reject))
+              return;
+            auto& own = self->state;
+            auto now = self->clock().now();
+            auto why = "no concern serves '" + msg.command + "'";
+            auto reply = msg.make_reply(
+                make_rejection_payload(why, unknown_command_code),
+                now + own.settings->message_ttl);
+            self->send(own.sender, outgoing_atom::value, std::move(reply),
+                       priority::fast, owner_actor{self});
+          },
+          [](const caf::error&) {
+            // Not a peer we know: it gets nothing.
+          });
+}
+
 void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
   auto& st = self->state;
   auto now = self->clock().now();
@@ -205,9 +247,15 @@ void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
     if (hold(st, msg, now))
       continue;
     ++st.stats.unknown_command;
-    log(log_level::warning, log_category::manager, "unknown command '",
-        msg.command, "' in a ", to_string(msg.kind), " from ",
-        short_uuid(msg.source), "; dropped");
+    st.log.report(now, log_source(msg), log_kinds::unknown_command,
+                  to_string(msg.kind), [&] {
+                    return "unknown command '" + msg.command + "' in a " +
+                           std::string{to_string(msg.kind)} + " from " +
+                           quote_bytes(msg.source) + "; dropped";
+                  });
+    arm_log_flush(self);
+    if (msg.is_request() && st.sender)
+      reject_unknown(self, std::move(msg));
   }
   if (!transit.empty())
     self->send(st.router, incoming_atom::value, std::move(transit));
@@ -216,7 +264,9 @@ void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
 dispatcher_impl_actor::behavior_type
 dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
            peer_table_actor peers, router_actor router,
-           std::shared_ptr<receive_credit> credit) {
+           std::shared_ptr<receive_credit> credit, sender_actor sender) {
+  self->state.sender = std::move(sender);
+  self->state.log = log_limiter{log_limits_of(*settings)};
   self->state.settings = std::move(settings);
   self->state.peers = std::move(peers);
   self->state.router = std::move(router);
@@ -264,11 +314,27 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
         st.expected[std::move(key)] = expectation{std::move(who), until};
         arm_timer(self);
       },
+      [](sent_atom, const message&) {
+        // A rejection went.
+      },
+      [](send_failed_atom, const message&, const caf::error&) {
+        // Not tried again: the asker's timeout tells it.
+        return false;
+      },
+      [](dropped_atom, const message& msg, const caf::error& err) {
+        log(log_level::debug, log_category::manager, "rejection ", msg.id,
+            " to ", short_uuid(msg.to), " dropped: ", render(err));
+      },
       [self](stats_atom) {
         auto result = self->state.stats;
         for (auto& kvp : self->state.concerns)
           result.commands.try_emplace(kvp.first);
         return result;
+      },
+      [self](flush_log_atom) {
+        self->state.flush_armed = false;
+        self->state.log.flush(self->clock().now());
+        arm_log_flush(self);
       },
       [self](timeout_atom) {
         auto& st = self->state;
@@ -287,9 +353,10 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
 dispatcher_actor spawn_dispatcher(caf::actor_system& sys,
                                   std::shared_ptr<const config> settings,
                                   peer_table_actor peers, router_actor router,
-                                  std::shared_ptr<receive_credit> credit) {
+                                  std::shared_ptr<receive_credit> credit,
+                                  sender_actor sender) {
   return sys.spawn(dispatcher, std::move(settings), std::move(peers),
-                   std::move(router), std::move(credit));
+                   std::move(router), std::move(credit), std::move(sender));
 }
 
 } // namespace p2p0mq

@@ -84,7 +84,7 @@ caf::error local_peer::start() {
     auto keys = certs_->load_or_create_own(settings_->uuid);
     if (!keys)
       return std::move(keys.error());
-    auto service = zap_service::attach(sys_, zmq_);
+    auto service = zap_service::attach(sys_, zmq_, log_limits_of(*settings_));
     if (!service)
       return std::move(service.error());
     zap_ = std::move(*service);
@@ -103,6 +103,7 @@ caf::error local_peer::start() {
   receiver_options watch;
   watch.encryption = settings_->encryption;
   watch.check_user_id = settings_->encryption;
+  watch.logging = log_limits_of(*settings_);
   try {
     socket = zmq::socket_t{*zmq_, zmq::socket_type::router};
     socket.set(zmq::sockopt::routing_id, zmq::buffer(settings_->uuid));
@@ -296,6 +297,19 @@ caf::expected<local_peer_metrics> local_peer::metrics() {
 caf::expected<peer> local_peer::find_peer(const std::string& peer_uuid) {
   return call<peer>("find_peer", peer_.peer_table(), get_atom::value,
                     peer_uuid);
+}
+
+caf::expected<peer> local_peer::wait_connected(const std::string& peer_uuid,
+                                               caf::timespan timeout,
+                                               bool routed) {
+  if (!running_)
+    return make_error(errc::not_started, "wait_connected before start");
+  caf::expected<peer> result{peer{}};
+  caf::scoped_actor self{sys_};
+  await_connected(self, peer_uuid, timeout, routed)
+      .receive([&](peer& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+  return result;
 }
 
 caf::error local_peer::add_concern(const std::string& command,

@@ -115,6 +115,18 @@ struct peer_table_state {
   std::unordered_map<std::string, peer> peers;
   /// Peers handed out to greet, and when (see `spawn_peer_table`).
   std::unordered_map<std::string, time_point> greeting;
+  /// Callers waiting for a peer to be CONNECTED (or ROUTED), by uuid.
+  struct waiter {
+    caf::typed_response_promise<peer> promise;
+    bool routed;
+    time_point until;
+  };
+  std::unordered_map<std::string, std::vector<waiter>> waiters;
+  /// The waiters' deadlines; the timer of the earliest one.
+  std::multimap<time_point, std::string> waiter_deadlines;
+  std::optional<time_point> waiter_timer;
+  /// CONNECTED peers greeted to learn what they speak, and when.
+  std::unordered_map<std::string, time_point> speaks_asked;
   /// When each peer is due next.
   due_index due;
   /// When the pending timer fires, if one is pending.
@@ -147,7 +159,8 @@ struct peer_table_state {
 /// store actor tells it.
 using peer_table_impl_actor =
     peer_table_actor::extend<caf::reacts_to<timeout_atom>,
-                             caf::reacts_to<sync_atom, store_changes>>;
+                             caf::reacts_to<sync_atom, store_changes>,
+                             caf::reacts_to<await_atom>>;
 
 using peer_table_ptr =
     peer_table_impl_actor::stateful_pointer<peer_table_state>;
@@ -257,6 +270,24 @@ void reindex(peer_table_state& st, const peer& p) {
     st.evictable.erase(p.uuid);
 }
 
+/// Answers the callers waiting for `p` that its state satisfies.
+void answer_waiters(peer_table_state& st, const peer& p) {
+  auto i = st.waiters.find(p.uuid);
+  if (i == st.waiters.end())
+    return;
+  auto& xs = i->second;
+  auto ok = [&](const peer_table_state::waiter& w) {
+    return p.state == peer_state::connected ||
+           (w.routed && p.state == peer_state::routed);
+  };
+  for (auto& w : xs)
+    if (ok(w))
+      w.promise.deliver(p);
+  xs.erase(std::remove_if(xs.begin(), xs.end(), ok), xs.end());
+  if (xs.empty())
+    st.waiters.erase(i);
+}
+
 /// Applies `change` to `p`, files it by its next due time, and tells the
 /// sender and the watchers when its state or route changed.
 template <class F>
@@ -272,13 +303,32 @@ void update(peer_table_ptr self, peer& p, F change) {
   log(log_level::info, log_category::connector, short_uuid(p.uuid), " ",
       to_string(old_state), " -> ", to_string(p.state),
       p.via.empty() ? "" : " via ", short_uuid(p.via));
-  self->send(st.sender, route_atom::value, p.uuid, p.state, p.via);
+  self->send(st.sender, route_atom::value, p.uuid, p.state, p.via, p.relays());
   note_change(st, change_kind::changed, p, old_state);
+  answer_waiters(st, p);
+}
+
+/// Records what `p` speaks, from its `hello`; tells the sender when whether
+/// it relays changed, and warns when the default route turns out not to.
+void learn_speaks(peer_table_ptr self, peer& p, const capabilities& speaks) {
+  auto& st = self->state;
+  auto relayed = p.relays();
+  p.speaks = speaks;
+  st.speaks_asked.erase(p.uuid);
+  if (p.relays() == relayed)
+    return;
+  self->send(st.sender, route_atom::value, p.uuid, p.state, p.via, p.relays());
+  if (!p.relays() && p.uuid == st.settings->default_route)
+    log(log_level::warning, log_category::router, "the default route ",
+        short_uuid(p.uuid),
+        " does not relay messages for other peers (its hello announces no "
+        "forwarding: a Python peer?); nothing goes through it");
 }
 
 /// Forgets `uuid` everywhere but in `peers`.
 void forget(peer_table_state& st, const std::string& uuid) {
   st.greeting.erase(uuid);
+  st.speaks_asked.erase(uuid);
   st.pinned.erase(uuid);
   st.evictable.erase(uuid);
   st.due.erase(uuid);
@@ -440,11 +490,24 @@ caf::error check_route_hint(const config& cfg, const std::string& uuid,
   return caf::none;
 }
 
+/// Refuses `relay` as a hop when its `hello` showed that it does not relay
+/// messages for others (a legacy peer).
+caf::error check_relay(const peer_table_state& st, const std::string& relay) {
+  auto i = st.peers.find(relay);
+  if (i == st.peers.end() || i->second.relays())
+    return caf::none;
+  return make_error(errc::not_a_relay,
+                    short_uuid(relay) + " announced no forwarding");
+}
+
 std::vector<peer> sorted(std::vector<peer> xs) {
   std::sort(xs.begin(), xs.end(),
             [](const peer& x, const peer& y) { return x.uuid < y.uuid; });
   return xs;
 }
+
+void hand_out(peer_table_ptr self, std::vector<due_watcher_actor>& to,
+              due_kind kind, std::vector<peer> xs);
 
 /// A message from `msg.source` arrived: applies it to its record.
 void on_heard(peer_table_ptr self, const message& msg,
@@ -472,6 +535,18 @@ void on_heard(peer_table_ptr self, const message& msg,
     self->send(st.sender, connect_atom::value, p.uuid, endpoint_of(p));
   auto now = self->clock().now();
   update(self, p, [&](peer& x) { x.become_connected(msg, now, *st.settings); });
+  // A peer that talks to us directly but never said what it speaks (we know
+  // it from the store, it knew us from before): greet it, so that its
+  // `hello` tells.
+  if (direct && !p.speaks && p.state == peer_state::connected &&
+      !st.greeters.empty() && !p.host.empty() && p.port != 0) {
+    auto [asked, added] = st.speaks_asked.try_emplace(p.uuid, now);
+    if (added || now - asked->second > 2 * st.settings->message_ttl) {
+      asked->second = now;
+      self->send(st.sender, connect_atom::value, p.uuid, endpoint_of(p));
+      hand_out(self, st.greeters, due_kind::greeting, {p});
+    }
+  }
 }
 
 // -- due work -----------------------------------------------------------------
@@ -614,14 +689,18 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         return result;
       },
       [self](learn_atom, const std::string& uuid, std::string& host,
-             std::uint16_t port, bool connect) {
+             std::uint16_t port, bool connect, const capabilities& speaks) {
         auto result = add_peer(self, uuid, host, port, false);
         auto i = self->state.peers.find(uuid);
+        if (i != self->state.peers.end())
+          learn_speaks(self, i->second, speaks);
         if (connect && i != self->state.peers.end() &&
             !i->second.host.empty() && i->second.port != 0)
           self->send(self->state.sender, connect_atom::value, uuid,
                      endpoint_of(i->second));
         flush(self);
+        if (i != self->state.peers.end())
+          return caf::result<peer>{i->second};
         return result;
       },
       [self](remove_atom, const std::string& uuid) {
@@ -676,6 +755,8 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         auto& st = self->state;
         if (auto err = check_route_hint(*st.settings, uuid, relay))
           return err;
+        if (auto err = check_relay(st, relay))
+          return err;
         auto now = self->clock().now();
         auto i = st.peers.find(uuid);
         if (i == st.peers.end()) {
@@ -699,7 +780,8 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
       },
       [self](heard_atom, const std::string& uuid, const std::string& relay) {
         auto& st = self->state;
-        if (check_route_hint(*st.settings, uuid, relay))
+        if (check_route_hint(*st.settings, uuid, relay) ||
+            check_relay(st, relay))
           return;
         auto now = self->clock().now();
         auto i = st.peers.find(uuid);
@@ -787,6 +869,78 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
         for (auto& kvp : st.peers)
           result.emplace_back(kvp.second);
         return sorted(std::move(result));
+      },
+      [self](route_atom, const std::string& uuid) {
+        auto& st = self->state;
+        if (st.peers.count(uuid) > 0)
+          return true;
+        auto& fallback = st.settings->default_route;
+        if (!fallback.empty()) {
+          auto i = st.peers.find(fallback);
+          if (i != st.peers.end() && i->second.relays() &&
+              i->second.state == peer_state::connected)
+            return true;
+        }
+        for (auto& kvp : st.peers) {
+          auto& p = kvp.second;
+          if (p.state != peer_state::connected)
+            continue;
+          if (p.speaks && p.speaks->announced
+                  ? p.speaks->has(capability::ask_around)
+                  : st.settings->ask_around_legacy_peers)
+            return true;
+        }
+        return false;
+      },
+      [self](await_atom, const std::string& uuid, caf::timespan timeout,
+             bool routed) -> caf::result<peer> {
+        auto& st = self->state;
+        auto i = st.peers.find(uuid);
+        if (i != st.peers.end() &&
+            (i->second.state == peer_state::connected ||
+             (routed && i->second.state == peer_state::routed)))
+          return i->second;
+        auto until = self->clock().now() + timeout;
+        auto promise = self->make_response_promise<peer>();
+        st.waiters[uuid].push_back({promise, routed, until});
+        st.waiter_deadlines.emplace(until, uuid);
+        if (!st.waiter_timer || until < *st.waiter_timer) {
+          st.waiter_timer = until;
+          self->scheduled_send(self, until, await_atom::value);
+        }
+        return promise;
+      },
+      [self](await_atom) {
+        // Callers whose wait is over.
+        auto& st = self->state;
+        auto now = self->clock().now();
+        if (st.waiter_timer && *st.waiter_timer <= now)
+          st.waiter_timer.reset();
+        while (!st.waiter_deadlines.empty() &&
+               st.waiter_deadlines.begin()->first <= now) {
+          auto uuid = st.waiter_deadlines.begin()->second;
+          st.waiter_deadlines.erase(st.waiter_deadlines.begin());
+          auto i = st.waiters.find(uuid);
+          if (i == st.waiters.end())
+            continue;
+          auto& xs = i->second;
+          for (auto& w : xs)
+            if (w.until <= now)
+              w.promise.deliver(
+                  make_error(errc::request_timeout,
+                             short_uuid(uuid) + " is not connected"));
+          xs.erase(std::remove_if(xs.begin(), xs.end(),
+                                  [&](const peer_table_state::waiter& w) {
+                                    return w.until <= now;
+                                  }),
+                   xs.end());
+          if (xs.empty())
+            st.waiters.erase(i);
+        }
+        if (!st.waiter_deadlines.empty() && !st.waiter_timer) {
+          st.waiter_timer = st.waiter_deadlines.begin()->first;
+          self->scheduled_send(self, *st.waiter_timer, await_atom::value);
+        }
       },
       [self](stop_atom) -> caf::result<bool> {
         auto& st = self->state;

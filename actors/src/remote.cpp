@@ -245,6 +245,7 @@ attach_concern(caf::actor_system& sys, const std::string& host,
   ctx.port = info.port;
   ctx.peers = info.peers;
   ctx.sender = info.sender;
+  ctx.speaks = info.speaks;
   ctx.settings = std::move(settings);
   ctx.command = command;
   ctx.requester = info.requester;

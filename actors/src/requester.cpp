@@ -29,6 +29,9 @@ namespace {
 using requester_impl_actor = requester_actor::extend_with<owner_actor>::extend<
     caf::reacts_to<incoming_atom, message>, caf::reacts_to<timeout_atom>>;
 
+/// The most peers `requester_state::reachable` remembers.
+constexpr std::size_t max_reachable = 4096;
+
 /// Request ids by the time their callers stop waiting.
 using deadline_map = std::multimap<time_point, std::uint64_t>;
 
@@ -53,6 +56,8 @@ struct requester_state {
   std::unordered_set<std::uint64_t> posted;
   /// When the callers of `pending` stop waiting.
   deadline_map deadlines;
+  /// Peers the peer table said messages can find (no need to ask again).
+  std::unordered_set<std::string> reachable;
   /// When the pending timer fires, if one is pending. CAF cannot cancel a
   /// timer: one set for a request answered since fires anyway, and sets the
   /// next.
@@ -113,6 +118,17 @@ void settle(requester_ptr self, std::uint64_t id, T&& x) {
     p.promise.deliver(std::forward<T>(x));
 }
 
+/// Registers the reply `msg` waits for and hands it to the sender.
+void launch(requester_ptr self, message msg, priority prio,
+            caf::timespan timeout) {
+  auto& st = self->state;
+  // Registered first: the reply cannot overtake the registration.
+  self->send(st.correlator, expect_atom::value, msg.to, msg.id, timeout,
+             caf::actor_cast<inbox_actor>(self));
+  self->send(st.ctx.sender, outgoing_atom::value, std::move(msg), prio,
+             caf::actor_cast<owner_actor>(self));
+}
+
 /// Sets the timer to the earliest deadline, unless it fires by then already.
 void arm_timer(requester_ptr self) {
   auto& st = self->state;
@@ -157,13 +173,35 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
         st.pending.emplace(id, pending_request{promise, std::move(peer),
                                                std::move(command), timeout,
                                                deadline});
-        owner_actor owner = caf::actor_cast<owner_actor>(self);
-        // Registered first: the reply cannot overtake the registration.
-        self->send(st.correlator, expect_atom::value, msg.to, id, timeout,
-                   caf::actor_cast<inbox_actor>(self));
-        self->send(st.ctx.sender, outgoing_atom::value, std::move(msg), prio,
-                   owner);
         arm_timer(self);
+        if (st.reachable.count(msg.to) > 0) {
+          launch(self, std::move(msg), prio, timeout);
+          return promise;
+        }
+        // A peer we have not sent to yet: fail at once if no message can
+        // find it, rather than at the timeout.
+        self->request(st.ctx.peers, caf::infinite, route_atom::value, msg.to)
+            .then(
+                [self, msg, prio, timeout](bool ok) mutable {
+                  auto& own = self->state;
+                  if (own.pending.count(msg.id) == 0)
+                    return; // Timed out meanwhile.
+                  if (!ok) {
+                    settle(self, msg.id,
+                           make_error(errc::unknown_peer,
+                                      "never heard of, and no peer to ask "
+                                      "about it"));
+                    return;
+                  }
+                  if (own.reachable.size() >= max_reachable)
+                    own.reachable.clear();
+                  own.reachable.insert(msg.to);
+                  launch(self, std::move(msg), prio, timeout);
+                },
+                [self, msg, prio, timeout](const caf::error&) mutable {
+                  // The table did not answer: send it anyway.
+                  launch(self, std::move(msg), prio, timeout);
+                });
         return promise;
       },
       [self](send_atom, std::string& peer, std::string& command, payload& body,
@@ -192,9 +230,11 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
         }
         if (auto why = rejection_of(msg.payload)) {
           auto by = "by " + short_uuid(msg.source);
-          settle(
-              self, msg.id,
-              make_error(errc::rejected, why->empty() ? by : by + ": " + *why));
+          auto code = rejection_code_of(msg.payload) == unknown_command_code
+                          ? errc::unknown_command
+                          : errc::rejected;
+          settle(self, msg.id,
+                 make_error(code, why->empty() ? by : by + ": " + *why));
           return;
         }
         settle(self, msg.id, std::move(msg));

@@ -33,9 +33,6 @@ constexpr auto loop_window = std::chrono::seconds{1};
 /// first (only at rates where a loop shows within far less than a second).
 constexpr std::size_t max_remembered = 1 << 16;
 
-/// Time to write the summaries of the router's log.
-using flush_log_atom = caf::atom_constant<caf::atom("flushlog")>;
-
 /// The router's own interface: the public one and its log's timer.
 using router_impl_actor = router_actor::extend<caf::reacts_to<flush_log_atom>>;
 

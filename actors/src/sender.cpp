@@ -33,9 +33,6 @@ namespace {
 /// Internal: the sender's own. Run one round of the send queues.
 using round_atom = caf::atom_constant<caf::atom("round")>;
 
-/// Internal: time to write the summaries of the sender's log.
-using flush_log_atom = caf::atom_constant<caf::atom("flushlog")>;
-
 /// The sender's own interface: the public one plus its self-messages, so
 /// that fakes of `sender_actor` elsewhere need not know about them.
 /// `(round_atom)` runs a round; `(timeout_atom)` is its one timer, set to the
@@ -75,6 +72,8 @@ struct entry {
 struct route {
   peer_state state = peer_state::initial;
   std::string via;
+  /// Whether the peer may be a hop for others (see `peer::relays`).
+  bool relays = true;
 };
 
 /// Each message gets a ticket, a number unique within the sender; it rides
@@ -210,7 +209,8 @@ const std::string* rule_hop(const sender_state& st, const message& msg) {
   if (fallback.empty())
     return nullptr;
   auto j = st.routes.find(fallback);
-  if (j == st.routes.end() || j->second.state != peer_state::connected)
+  if (j == st.routes.end() || j->second.state != peer_state::connected ||
+      !j->second.relays)
     return nullptr;
   return &fallback;
 }
@@ -479,11 +479,12 @@ void release_waiting(
 }
 
 void on_route(sender_ptr self, const std::string& uuid, peer_state state,
-              std::string& via) {
+              std::string& via, bool relays) {
   auto& st = self->state;
   auto& r = st.routes[uuid];
   r.state = state;
   r.via = std::move(via);
+  r.relays = relays;
   if (uuid == st.settings->default_route) {
     // Every waiting message may go through the default route now.
     for (auto w = st.waiting_for.begin(); w != st.waiting_for.end();)
@@ -539,7 +540,8 @@ sender_impl_actor::behavior_type stopped(sender_ptr self) {
         self->send(owner, dropped_atom::value, std::move(msg),
                    make_error(errc::local_peer_stopped, "the sender stopped"));
       },
-      [](route_atom, const std::string&, peer_state, const std::string&) {},
+      [](route_atom, const std::string&, peer_state, const std::string&, bool) {
+      },
       [](lost_atom, const std::string&) {},
       [](remove_atom, const std::string&) {},
       [](find_atom) { return std::vector<wanted_route>{}; },
@@ -615,7 +617,8 @@ sender_fun(sender_ptr self, std::string local_uuid,
         hand_over(self, msg, prio, owner);
       },
       [self](route_atom, const std::string& uuid, peer_state state,
-             std::string& via) { on_route(self, uuid, state, via); },
+             std::string& via,
+             bool relays) { on_route(self, uuid, state, via, relays); },
       [self](lost_atom, const std::string& endpoint) {
         log(log_level::debug, log_category::sender, "the connection to ",
             endpoint, " ended after a failed handshake");

@@ -187,7 +187,8 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
                                   own.settings->message_ttl),
                               own.requester,
                               own.peers,
-                              own.sender};
+                              own.sender,
+                              own.speaks};
       },
       [self](outgoing_atom, message& msg, priority prio, owner_actor& owner) {
         // From another node: its clock and its numbers mean nothing here.

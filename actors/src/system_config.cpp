@@ -85,6 +85,8 @@ system_config::system_config() {
            "longest a blocking local_peer call waits")
       .add(settings.default_route, "default-route",
            "uuid of the peer messages without a route go through")
+      .add(settings.ask_around_legacy_peers, "ask-around-legacy-peers",
+           "ask peers that did not announce ask-around (Python peers) too")
       .add(settings.concern_grace_period, "concern-grace-period",
            "how long messages for a concern that went down are held")
       .add(settings.concern_grace_limit, "concern-grace-limit",

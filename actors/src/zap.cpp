@@ -36,9 +36,6 @@ namespace {
 
 // -- the authenticator --------------------------------------------------------
 
-/// Time to write the summaries of the rejection log.
-using flush_log_atom = caf::atom_constant<caf::atom("flushlog")>;
-
 /// The authenticator's own interface: the public one plus its reload timer,
 /// `(timeout_atom, domain, generation)`, and its log's timer.
 using zap_impl_actor =

@@ -5,8 +5,9 @@
 // Alice asks bob three ways: waiting for the answer (`request` without an
 // actor), from a scoped actor (`request(self, ...)` and `.receive`), and
 // from an event-based actor (`.then`). Then she sees the errors a caller
-// gets: a rejection (no "text") and a timeout (a command bob does not
-// serve). Both peers keep their certificates in one temporary directory, so
+// gets: a rejection (no "text"), an unknown command (bob's hello told alice
+// that bob answers a command it does not serve) and a timeout (a peer that
+// never answers). Both peers keep their certificates in one temporary directory, so
 // they trust each other. Prints one line per step and a last line
 // "echo: success ..."; exits 0 when every step went as expected, 1 otherwise.
 //
@@ -119,16 +120,12 @@ int main(int argc, char** argv) {
   alice.add_peer(bob.uuid(), "127.0.0.1", bob.port());
 
   // Wait until the two greeted each other.
-  caf::scoped_actor self{sys};
-  auto connected = [&] {
-    auto p = alice.find_peer(bob.uuid());
-    return p && p->state == peer_state::connected;
-  };
-  for (int i = 0; i < 100 && !connected(); ++i)
-    self->receive(caf::after(50ms) >> [] {});
-  if (!connected())
-    return std::fprintf(stderr, "alice and bob did not connect\n"), 1;
+  if (auto bob_seen = alice.wait_connected(bob.uuid(), 5s); !bob_seen)
+    return std::fprintf(stderr, "alice and bob did not connect: %s\n",
+                        render(bob_seen.error()).c_str()),
+           1;
   std::printf("alice and bob are connected\n");
+  caf::scoped_actor self{sys};
 
   int good = 0;
   // 1. Waiting for the answer.
@@ -157,22 +154,29 @@ int main(int argc, char** argv) {
         good += what == "FROM AN ACTOR";
       },
       caf::after(10s) >> [] { std::printf("event-based: no answer\n"); });
-  // 4. Errors: a rejection, and a timeout.
+  // 4. Errors: a rejection, an unknown command, and a timeout.
   auto rejected = alice.request(bob.uuid(), "shout", payload{}, 5s);
   std::printf("rejected:    %s\n",
               rejected ? "(a reply?)" : render(rejected.error()).c_str());
   good += !rejected && rejected.error() == errc::rejected;
-  auto unanswered = alice.request(bob.uuid(), "whisper", text("?"), 500ms);
+  auto unknown = alice.request(bob.uuid(), "whisper", text("?"), 5s);
+  std::printf("unknown:     %s\n",
+              unknown ? "(a reply?)" : render(unknown.error()).c_str());
+  good += !unknown && unknown.error() == errc::unknown_command;
+  // Bob stops: alice still thinks him connected, and her request waits
+  // until its timeout.
+  bob.stop();
+  auto unanswered = alice.request(bob.uuid(), "shout", text("?"), 500ms);
   std::printf("timeout:     %s\n",
               unanswered ? "(a reply?)" : render(unanswered.error()).c_str());
   good += !unanswered && unanswered.error() == errc::request_timeout;
 
   alice.stop();
-  bob.stop();
-  if (good != 5) {
-    std::printf("echo: %d of 5 steps went as expected\n", good);
+  if (good != 6) {
+    std::printf("echo: %d of 6 steps went as expected\n", good);
     return 1;
   }
-  std::printf("echo: success: 3 replies, 1 rejection, 1 timeout\n");
+  std::printf("echo: success: 3 replies, 1 rejection, 1 unknown command, "
+              "1 timeout\n");
   return 0;
 }

@@ -9,11 +9,14 @@
 
 namespace p2p0mq {
 
-payload make_hello_payload(const std::string& host, std::uint16_t port) {
-  return payload_builder{}
-      .add_string("host", host)
-      .add_integer("port", port)
-      .build();
+payload make_hello_payload(const std::string& host, std::uint16_t port,
+                           const capabilities& speaks) {
+  payload_builder result;
+  result.add_string("host", host).add_integer("port", port);
+  if (speaks.announced)
+    result.add_string_array(speaks_field, speaks.names())
+        .add_integer(speaks_version_field, capabilities::version);
+  return result.build();
 }
 
 caf::expected<hello_body> parse_hello_payload(const payload& body) {
@@ -28,7 +31,15 @@ caf::expected<hello_body> parse_hello_payload(const payload& body) {
                       "port " + std::to_string(*port) + " out of range");
   if (host->empty())
     return make_error(errc::wrong_field_type, "empty host");
-  return hello_body{std::move(*host), static_cast<std::uint16_t>(*port)};
+  hello_body result{std::move(*host), static_cast<std::uint16_t>(*port), {}};
+  if (body.contains(speaks_field)) {
+    result.speaks.announced = true;
+    if (auto names = body.get_bytes_array(speaks_field))
+      for (auto& name : *names)
+        if (auto x = parse_capability(name))
+          result.speaks.add(*x);
+  }
+  return result;
 }
 
 payload make_ask_around_payload(const std::string& target,
@@ -64,8 +75,18 @@ caf::expected<ask_around_body> parse_ask_around_payload(const payload& body) {
   return ask_around_body{std::move(*target), std::move(*breadcrumbs)};
 }
 
-payload make_rejection_payload(const std::string& why) {
-  return payload_builder{}.add_string(rejection_field, why).build();
+payload make_rejection_payload(const std::string& why,
+                               const std::string& code) {
+  payload_builder result;
+  result.add_string(rejection_field, why);
+  if (!code.empty())
+    result.add_string(rejection_code_field, code);
+  return result.build();
+}
+
+std::string rejection_code_of(const payload& body) {
+  auto code = body.get_string(rejection_code_field);
+  return code ? std::move(*code) : std::string{};
 }
 
 std::optional<std::string> rejection_of(const payload& body) {

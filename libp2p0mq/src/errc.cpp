@@ -79,6 +79,8 @@ std::string to_string(errc x) {
     return "invalid_request";
   case errc::peer_table_full:
     return "peer_table_full";
+  case errc::not_a_relay:
+    return "not_a_relay";
   }
   return "<unknown errc>";
 }

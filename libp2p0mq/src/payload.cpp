@@ -347,6 +347,17 @@ payload_builder::add_bytes_array(std::string_view key,
   return *this;
 }
 
+payload_builder&
+payload_builder::add_string_array(std::string_view key,
+                                  const std::vector<std::string>& values) {
+  add_key(key);
+  string_packer out{body_};
+  out.pk.pack_array(checked_length(values.size()));
+  for (const auto& x : values)
+    pack_str(out.pk, x);
+  return *this;
+}
+
 payload payload_builder::build() const {
   std::string bytes;
   bytes.reserve(body_.size() + 5);

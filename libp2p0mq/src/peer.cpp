@@ -82,6 +82,55 @@ std::optional<peer_state> parse_peer_state(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+namespace {
+
+constexpr capability all_capabilities[] = {
+    capability::forward, capability::ask_around, capability::reject,
+    capability::groups,  capability::exchange,
+};
+
+} // namespace
+
+std::string_view to_string(capability x) noexcept {
+  switch (x) {
+  case capability::forward:
+    return "forward";
+  case capability::ask_around:
+    return "ask-around";
+  case capability::reject:
+    return "reject";
+  case capability::groups:
+    return "groups";
+  case capability::exchange:
+    return "exchange";
+  }
+  return "<unknown capability>";
+}
+
+std::optional<capability> parse_capability(std::string_view name) noexcept {
+  for (auto x : all_capabilities)
+    if (to_string(x) == name)
+      return x;
+  return std::nullopt;
+}
+
+capabilities capabilities::ours() noexcept {
+  capabilities result;
+  result.announced = true;
+  result.add(capability::forward)
+      .add(capability::ask_around)
+      .add(capability::reject);
+  return result;
+}
+
+std::vector<std::string> capabilities::names() const {
+  std::vector<std::string> result;
+  for (auto x : all_capabilities)
+    if (has(x))
+      result.emplace_back(to_string(x));
+  return result;
+}
+
 bool peer::needs_reconnect() const noexcept {
   switch (state) {
   case peer_state::initial:

@@ -130,6 +130,7 @@ void sim_network::spawn_actors(sim_peer& p) {
   parts.host = "sim";
   parts.port = p.port;
   parts.wire = std::make_unique<sim_transport>(this, p.uuid);
+  parts.legacy = p.legacy;
   if (!p.settings->database.empty()) {
     auto opened = peer_store::open(p.settings->database, p.uuid,
                                    p.settings->store_lock_wait);
@@ -163,6 +164,17 @@ void sim_network::stop_actors(sim_peer& p, caf::exit_reason reason) {
 
 sim_peer& sim_network::add(const std::string& uuid,
                            const std::function<void(config&)>& tune) {
+  return add_peer(uuid, tune, false);
+}
+
+sim_peer& sim_network::add_legacy(const std::string& uuid,
+                                  const std::function<void(config&)>& tune) {
+  return add_peer(uuid, tune, true);
+}
+
+sim_peer& sim_network::add_peer(const std::string& uuid,
+                                const std::function<void(config&)>& tune,
+                                bool legacy) {
   if (uuid.size() < 4)
     throw std::invalid_argument{"sim peer uuid too short: " + uuid};
   if (peers_.count(uuid) > 0)
@@ -180,6 +192,7 @@ sim_peer& sim_network::add(const std::string& uuid,
   if (tune)
     tune(*p->settings);
   p->settings->encryption = false;
+  p->legacy = legacy;
   auto& result = *p;
   peers_.emplace(uuid, std::move(p));
   spawn_actors(result);

@@ -90,7 +90,8 @@ std::pair<std::string, std::int64_t> address_in(const payload& body) {
   auto port = parsed->get_integer("port");
   REQUIRE(host);
   REQUIRE(port);
-  CHECK(parsed->size() == 2);
+  // And what we speak (see the capability tests below).
+  CHECK(parsed->size() == 4);
   return {*host, *port};
 }
 
@@ -119,7 +120,8 @@ TEST_CASE("an INITIAL peer is greeted at once: connect, then a hello carrying "
   CHECK(hellos[0].prio == priority::fast);
   CHECK(address_in(msg.payload) ==
         std::make_pair(std::string{"127.0.0.1"}, std::int64_t{7000}));
-  CHECK(msg.payload.bytes() == address_payload("127.0.0.1", 7000).bytes());
+  CHECK(msg.payload.bytes() ==
+        p2p0mq::make_hello_payload("127.0.0.1", 7000, fix.ctx.speaks).bytes());
   // As the peer reads it off its receiver socket.
   auto frames = msg.encode(concern_fixture::local);
   CHECK(frames[0] == "peer-0001");
@@ -162,8 +164,8 @@ TEST_CASE("a sent hello makes the peer CONNECTING", "[connector]") {
   CHECK(fix.wire.routes[0].state == peer_state::connecting);
 }
 
-TEST_CASE("a hello that found no connection yet is retried; one that failed "
-          "otherwise is not; neither changes the peer",
+TEST_CASE("a hello that found no connection yet is retried, one that failed "
+          "otherwise is not, neither changes the peer",
           "[connector]") {
   connector_fixture fix;
   fix.add("peer-0001", "10.0.0.2", 5001);
@@ -500,4 +502,39 @@ TEST_CASE("a hello with the extreme ports 1 and 65535 is accepted",
                             address_payload("10.0.0.3", port)));
   CHECK(fix.get("peer-0002").port == port);
   CHECK(fix.replies().size() == 1);
+}
+
+// -- capabilities -------------------------------------------------------------
+
+TEST_CASE("a hello carries what we speak, and the peer's hello tells what it "
+          "speaks, and one without it makes a legacy peer",
+          "[connector][capabilities]") {
+  connector_fixture fix;
+  fix.add("peer-0001", "10.0.0.2", 5001);
+  auto hello = fix.greeted("peer-0001");
+  auto body = p2p0mq::parse_hello_payload(hello.msg.payload);
+  REQUIRE(body);
+  CHECK(body->speaks.announced);
+  CHECK(body->speaks == fix.ctx.speaks);
+  CHECK(body->speaks.has(p2p0mq::capability::forward));
+  CHECK(body->speaks.has(p2p0mq::capability::reject));
+  // Its reply says what it speaks: a C++ peer.
+  auto speaks = p2p0mq::capabilities::ours();
+  fix.deliver(
+      fix.from_wire("peer-0001", "", message_kind::reply, hello.msg.id,
+                    p2p0mq::make_hello_payload("10.0.0.2", 5001, speaks)));
+  auto p = fix.get("peer-0001");
+  REQUIRE(p.speaks);
+  CHECK(*p.speaks == speaks);
+  CHECK_FALSE(p.legacy());
+  CHECK(p.relays());
+  // A hello from a Python peer: host and port only.
+  fix.deliver(fix.from_wire("python-01", "", message_kind::request, 4,
+                            p2p0mq::make_hello_payload("10.0.0.3", 5003)));
+  auto py = fix.get("python-01");
+  CHECK(py.legacy());
+  CHECK_FALSE(py.relays());
+  // It is answered all the same (a Python peer reads host and port only).
+  REQUIRE(fix.replies().size() == 1);
+  CHECK(fix.replies()[0].msg.to == "python-01");
 }

@@ -891,9 +891,9 @@ namespace {
 
 /// Adds `uuid` as a peer that introduced itself (`learn_atom`).
 caf::expected<peer> learn(table_fixture& fix, const std::string& uuid) {
-  return p2p0mq::testing::ask<peer>(fix, fix.peers, p2p0mq::learn_atom::value,
-                                    uuid, std::string{"10.0.0.1"},
-                                    std::uint16_t{5000}, false);
+  return p2p0mq::testing::ask<peer>(
+      fix, fix.peers, p2p0mq::learn_atom::value, uuid, std::string{"10.0.0.1"},
+      std::uint16_t{5000}, false, p2p0mq::capabilities::ours());
 }
 
 strings removed(const table_fixture& fix) {

@@ -79,6 +79,8 @@ public:
     add_concern("upper", [this](caf::local_actor* parent, concern_context) {
       return parent->spawn(recorder, &upper);
     });
+    // The peer asked: a known one, so that requests leave.
+    connected_peer(remote);
   }
 
   /// Starts a request; its answer arrives in the returned slot.
@@ -266,6 +268,41 @@ TEST_CASE("a rejection reply is the error rejected with its reason",
   CHECK(err == errc::rejected);
   CHECK_THAT(context_of(err), Catch::Matchers::Contains("no such key"));
   CHECK_THAT(context_of(err), Catch::Matchers::Contains("by peer-000"));
+}
+
+TEST_CASE("a rejection for a command the peer does not serve is the error "
+          "unknown_command",
+          "[requester]") {
+  requester_fixture fix;
+  auto answer = fix.ask();
+  auto id = fix.last_outgoing().msg.id;
+  fix.deliver(
+      fix.reply_to(id, make_rejection_payload("no concern serves 'upper'",
+                                              unknown_command_code)));
+  auto err = error_of(answer);
+  CHECK(err == errc::unknown_command);
+  CHECK_THAT(context_of(err), Catch::Matchers::Contains("'upper'"));
+}
+
+TEST_CASE("a request to a peer nobody knows fails at once with unknown_peer, "
+          "unless a CONNECTED peer answers ask-around",
+          "[requester]") {
+  requester_fixture fix;
+  auto before = fix.wire.outgoing.size();
+  // The only peer does not answer ask-around (a legacy peer).
+  REQUIRE(p2p0mq::testing::ask<peer>(
+      fix, fix.peers, learn_atom::value, std::string{remote},
+      std::string{"10.0.0.1"}, std::uint16_t{5000}, false, capabilities{}));
+  auto answer = fix.ask("stranger-01");
+  CHECK(error_of(answer) == errc::unknown_peer);
+  CHECK(fix.wire.outgoing.size() == before);
+  // A peer that answers questions: the request leaves, and waits in the
+  // sender while the ask-around looks for a route.
+  fix.connected_peer("asker-0001");
+  auto later = fix.ask("stranger-01");
+  REQUIRE(fix.wire.outgoing.size() == 1);
+  CHECK(fix.last_outgoing().msg.to == "stranger-01");
+  CHECK(!later->has_value());
 }
 
 TEST_CASE("requests that cannot be made are invalid_request and send nothing",

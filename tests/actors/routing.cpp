@@ -331,3 +331,97 @@ TEST_CASE("a ROUTED peer comes back to CONNECTED when a direct message "
   REQUIRE(requests.size() == 1);
   check_frames(requests[0], a, c, "", "");
 }
+
+// -- legacy peers (the Python p2p0mq) -----------------------------------------
+
+namespace {
+
+/// The transfers that carried a message for `to` into `hop`: frame 0 names
+/// the hop, frame 2 the final destination.
+std::size_t carried_for(const sim_network& net, const std::string& hop,
+                        const std::string& to) {
+  std::size_t result = 0;
+  for (auto& x : net.transfers())
+    if (x.to() == hop && x.xs[2] == to)
+      ++result;
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("with only a legacy peer between A and C, nothing for C goes to it "
+          "and A's sender reports the drop",
+          "[routing][legacy]") {
+  sim_network net;
+  const std::string py = "python-01";
+  net.add(a);
+  net.add_legacy(py);
+  net.add(c);
+  net.line({a, py, c});
+  REQUIRE(net.run_until([&] { return net.connected({a, py, c}); }, 5s));
+  // A knows what each neighbour speaks from its hello.
+  auto seen = net.record(a, py);
+  REQUIRE(seen);
+  CHECK(seen->legacy());
+  CHECK_FALSE(seen->relays());
+  net.clear_transfers();
+  auto id = net.ping(a, c);
+  net.run_for(40s);
+  CHECK_FALSE(net.answered(a, id));
+  CHECK(carried_for(net, py, c) == 0);
+  // Not even asked: a legacy peer does not answer ask-around.
+  CHECK(net.transfers_of("r", true, a).empty());
+  auto& dropped = net[a].outcomes.dropped;
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped[0].first.id == id);
+  CHECK(has_code(dropped[0].second, errc::message_expired));
+  // The legacy peer itself is reached directly.
+  auto direct = net.ping(a, py);
+  CHECK(net.run_until([&] { return net.answered(a, direct); }, 5s));
+}
+
+TEST_CASE("with a legacy hop and a C++ hop to C, the route goes through the "
+          "C++ hop, whichever answers first",
+          "[routing][legacy]") {
+  // A asks legacy peers too (as if the network's Python peers ran the
+  // ask-around concern), and the legacy peer is the quicker to answer.
+  auto py_first = GENERATE(true, false);
+  CAPTURE(py_first);
+  sim_network net;
+  const std::string py = "python-01";
+  net.add(a, [](p2p0mq::config& cfg) { cfg.ask_around_legacy_peers = true; });
+  net.add_legacy(py);
+  net.add(b);
+  net.add(c);
+  net.line({a, py, c});
+  net.line({a, b, c});
+  REQUIRE(net.run_until([&] { return net.connected({a, py, c, b, a}); }, 5s));
+  net.set_link(a, b, {py_first ? 50ms : 1ms, 0}, false);
+  net.set_link(a, py, {py_first ? 1ms : 50ms, 0}, false);
+  net.clear_transfers();
+  auto id = net.ping(a, c);
+  REQUIRE(net.run_until([&] { return net.answered(a, id); }, 10s));
+  CHECK(net.sees(a, c, peer_state::routed, b));
+  CHECK(carried_for(net, py, c) == 0);
+  CHECK(carried_for(net, b, c) >= 1);
+  // The legacy peer was asked, and answered.
+  CHECK(net.transfers_of("r", true, a).size() == 2);
+  CHECK(net.transfers_of("r", false, py).size() == 1);
+}
+
+TEST_CASE("a default route through a legacy peer carries nothing",
+          "[routing][legacy]") {
+  sim_network net;
+  const std::string py = "python-01";
+  net.add(a, [&](p2p0mq::config& cfg) { cfg.default_route = py; });
+  net.add_legacy(py);
+  net.add(c);
+  net.line({a, py, c});
+  REQUIRE(net.run_until([&] { return net.connected({a, py, c}); }, 5s));
+  net.clear_transfers();
+  auto id = net.ping(a, c);
+  net.run_for(40s);
+  CHECK_FALSE(net.answered(a, id));
+  CHECK(carried_for(net, py, c) == 0);
+  REQUIRE(net[a].outcomes.dropped.size() == 1);
+}

@@ -214,8 +214,10 @@ struct fixture {
     det.run();
   }
 
-  void route(const std::string& uuid, peer_state state, std::string via = {}) {
-    caf::anon_send(sender, route_atom::value, uuid, state, std::move(via));
+  void route(const std::string& uuid, peer_state state, std::string via = {},
+             bool relays = true) {
+    caf::anon_send(sender, route_atom::value, uuid, state, std::move(via),
+                   relays);
     det.run();
   }
 
@@ -560,6 +562,29 @@ TEST_CASE("sender sends a message without a route through the default route "
   f.hand(f.make_routed("peer-0002", 6));
   CHECK(f.wire->attempts.size() == before);
   CHECK(f.stats().held == 2);
+}
+
+TEST_CASE("sender sends nothing for other peers through a default route that "
+          "does not relay",
+          "[sender]") {
+  fixture f;
+  f.settings->default_route = "python-01";
+  f.start();
+  // A legacy peer (a Python peer): CONNECTED, but it cannot forward.
+  f.route("python-01", peer_state::connected, {}, false);
+  f.hand(f.make_routed("peer-0001", 1));
+  CHECK(f.wire->attempts.empty());
+  // Messages for the legacy peer itself go straight to it.
+  f.hand(f.make_routed("python-01", 2));
+  REQUIRE(f.wire->attempts.size() == 1);
+  CHECK(f.wire->attempts[0].xs[0] == "python-01");
+  CHECK(f.wire->attempts[0].xs[2].empty());
+  // The first message waits until its deadline, and its owner hears why.
+  f.det.advance_time(30s);
+  auto dropped = f.out.of(outcomes::dropped);
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped[0].msg.id == 1);
+  CHECK(has_code(dropped[0].err, errc::message_expired));
 }
 
 TEST_CASE("sender never sends a message back to the peer it came from",
@@ -1013,7 +1038,8 @@ TEST_CASE("sender ends every message handed to it exactly once, whatever the "
     } else if (action < 80) {
       caf::anon_send(f.sender, route_atom::value, peers[pick(peers.size())],
                      states[pick(states.size())],
-                     chance(0.5) ? std::string{} : std::string{"relay"});
+                     chance(0.5) ? std::string{} : std::string{"relay"},
+                     chance(0.9));
     } else if (action < 85) {
       f.det.run();
       auto st = f.stats();

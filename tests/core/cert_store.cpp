@@ -334,7 +334,7 @@ TEST_CASE("load_or_create_own generates a pair once and loads it after",
 }
 
 TEST_CASE("a new key pair is announced at the default log level, naming "
-          "both files; loading it again is silent",
+          "both files, loading it again is silent",
           "[cert_store][log]") {
   auto& log = p2p0mq::testing::log_capture::install();
   REQUIRE(p2p0mq::log_enabled(p2p0mq::log_level::warning,

@@ -27,6 +27,7 @@
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/peer_table.hpp"
+#include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/config.hpp"
 #include "p2p0mq/message.hpp"
 #include "p2p0mq/payload.hpp"
@@ -69,6 +70,7 @@ struct sender_record {
     std::string uuid;
     peer_state state;
     std::string via;
+    bool relays;
     time_point at;
   };
 
@@ -128,9 +130,9 @@ inline sender_actor::behavior_type fake_sender(sender_actor::pointer self,
                                  std::move(owner), self->clock().now()});
       },
       [self, rec](route_atom, std::string& uuid, peer_state state,
-                  std::string& via) {
+                  std::string& via, bool relays) {
         rec->routes.push_back({rec->calls++, std::move(uuid), state,
-                               std::move(via), self->clock().now()});
+                               std::move(via), relays, self->clock().now()});
       },
       [](lost_atom, const std::string&) {},
       [self, rec](remove_atom, std::string& uuid) {
@@ -173,11 +175,15 @@ caf::expected<T> ask(deterministic& fix, const Handle& dest, Ts... xs) {
   return std::move(*result);
 }
 
-/// A payload `{"host": host, "port": port}`, as `hello` carries.
+/// A `hello` payload of a C++ peer: `{"host": host, "port": port}` and what
+/// it speaks (`capabilities::ours()`). A legacy hello (the Python peer's)
+/// is `make_hello_payload(host, port)`.
 inline payload address_payload(const std::string& host, std::int64_t port) {
   return payload_builder{}
       .add_string("host", host)
       .add_integer("port", port)
+      .add_string_array(speaks_field, capabilities::ours().names())
+      .add_integer(speaks_version_field, capabilities::version)
       .build();
 }
 
@@ -356,12 +362,16 @@ public:
     run();
   }
 
-  /// Makes `uuid` a known CONNECTED peer (heard from directly now), then
-  /// forgets what the sender was told so far.
+  /// Makes `uuid` a known CONNECTED peer (heard from directly now) that
+  /// said in its `hello` it speaks `speaks` (by default what our peers do),
+  /// then forgets what the sender was told so far.
   void connected_peer(const std::string& uuid,
                       const std::string& host = "10.0.0.1",
-                      std::uint16_t port = 5000) {
+                      std::uint16_t port = 5000,
+                      capabilities speaks = capabilities::ours()) {
     add(uuid, host, port);
+    REQUIRE(ask<peer>(*this, peers, learn_atom::value, uuid, host, port, false,
+                      speaks));
     auto p = heard(incoming(uuid, "hb", message_kind::reply));
     REQUIRE(p);
     REQUIRE(p->state == peer_state::connected);

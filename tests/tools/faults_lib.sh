@@ -182,10 +182,13 @@ log_mark() {
 }
 
 # changes_after MARK NAME UUID: the changes of peer UUID's state node NAME
-# logged after its first MARK lines, one "OLD -> NEW" a line.
+# logged after its first MARK lines, one "OLD -> NEW" a line (the log names
+# a chosen uuid whole, a generated one by its first 8 digits).
 changes_after() {
+  local shown=$3
+  [[ $3 =~ ^[0-9a-f]{32}$ ]] && shown=${3:0:8}
   tail -n +$(($1 + 1)) "$work/$2.err" |
-    sed -n "s/^info connector: ${3:0:8} \([A-Z_]* -> [A-Z_]*\).*/\1/p"
+    sed -n "s/^info connector: $shown \([A-Z_]* -> [A-Z_]*\).*/\1/p"
 }
 
 # changed_after MARK NAME UUID [COUNT]: whether node NAME logged at least

@@ -15,6 +15,7 @@
 #include <caf/expected.hpp>
 
 #include "p2p0mq/payload.hpp"
+#include "p2p0mq/peer.hpp"
 
 namespace p2p0mq {
 
@@ -23,14 +24,28 @@ namespace p2p0mq {
 struct hello_body {
   std::string host;
   std::uint16_t port = 0;
+  /// What it speaks: `announced` false for a `hello` without the field.
+  capabilities speaks;
 };
 
-/// Encodes `{"host": str, "port": int}`.
-payload make_hello_payload(const std::string& host, std::uint16_t port);
+/// The payload key of the capabilities in a `hello`: an array of str.
+inline constexpr const char* speaks_field = "speaks";
+
+/// The payload key of the version of the capability field: an integer.
+inline constexpr const char* speaks_version_field = "speaks_version";
+
+/// Encodes `{"host": str, "port": int}`, and with `speaks` announced also
+/// `"speaks": [str, ...]` and `"speaks_version": 1` (a Python peer reads
+/// only `host` and `port`).
+payload make_hello_payload(const std::string& host, std::uint16_t port,
+                           const capabilities& speaks = {});
 
 /// Reads a `hello` payload. Fails with `errc::missing_field` without a
 /// `host` or `port`, with `errc::wrong_field_type` when `host` is not a str
-/// or is empty, or `port` is not an integer within 1..65535.
+/// or is empty, or `port` is not an integer within 1..65535. Without a
+/// `speaks` field, `speaks.announced` is false (a legacy peer); names it
+/// does not know are ignored, and a `speaks` that is not an array of str or
+/// bin counts as announcing nothing.
 caf::expected<hello_body> parse_hello_payload(const payload& body);
 
 /// What an `r` (ask-around) request asks or its reply answers: the peer
@@ -65,8 +80,19 @@ caf::expected<ask_around_body> parse_ask_around_payload(const payload& body);
 /// (`concern_base` replies so when its request handler returns an error.)
 inline constexpr const char* rejection_field = "_rejected";
 
-/// Encodes a rejection saying `why`.
-payload make_rejection_payload(const std::string& why);
+/// The payload key of the kind of a rejection, beside `rejection_field`:
+/// a str, e.g. `unknown_command` (absent: the concern rejected the request).
+inline constexpr const char* rejection_code_field = "_code";
+
+/// The rejection code of a request for a command the peer does not serve.
+inline constexpr const char* unknown_command_code = "unknown_command";
+
+/// Encodes a rejection saying `why`, of the kind `code` when not empty.
+payload make_rejection_payload(const std::string& why,
+                               const std::string& code = {});
+
+/// The kind of a rejection (`rejection_code_field`); empty when it has none.
+std::string rejection_code_of(const payload& body);
 
 /// Whether a reply's payload rejects its request: `std::nullopt` when it has
 /// no `rejection_field`, otherwise the reason it gives (empty when the

@@ -137,6 +137,13 @@ struct config {
   /// Never the local peer's own uuid.
   std::string default_route;
 
+  /// Whether the ask-around concern asks peers that did not announce it in
+  /// their `hello` (legacy peers such as the Python p2p0mq, and peers whose
+  /// `hello` never came): set it when the network's Python peers run their
+  /// optional ask-around concern. Off, they are never asked: each question
+  /// would cost such a peer an error line and the asker the wait.
+  bool ask_around_legacy_peers = false;
+
   /// How long the messages for a command whose concern went down (one
   /// registered as a running actor, e.g. from another process) are held for
   /// a concern that registers for that command again; they are delivered to

@@ -85,10 +85,13 @@ enum class errc : std::uint8_t {
   /// The peer table holds `config::max_peers` peers and none of them may be
   /// evicted to make room for another.
   peer_table_full,
+  /// The peer does not relay messages for other peers (a legacy peer, such
+  /// as the Python p2p0mq): it cannot be a hop.
+  not_a_relay,
 };
 
 /// The last value of `errc`, for code that walks every value.
-inline constexpr errc last_errc = errc::peer_table_full;
+inline constexpr errc last_errc = errc::not_a_relay;
 
 /// The category atom of p2p0mq errors (`caf::atom("p2p0mq")`).
 inline constexpr caf::atom_value error_category = caf::atom("p2p0mq");

@@ -110,6 +110,10 @@ public:
   payload_builder& add_bytes_array(std::string_view key,
                                    const std::vector<std::string>& values);
 
+  /// Adds `key` with an array of msgpack str, one per value.
+  payload_builder& add_string_array(std::string_view key,
+                                    const std::vector<std::string>& values);
+
   /// Number of entries added so far.
   std::size_t size() const noexcept {
     return count_;

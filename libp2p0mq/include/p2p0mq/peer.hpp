@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "p2p0mq/time.hpp"
 
@@ -97,6 +98,63 @@ struct round_trip_times {
   duration max() const noexcept;
 };
 
+/// What a peer can do for others, as a C++ peer announces it in its `hello`
+/// (docs/PROTOCOL.md, "Capabilities"). A Python p2p0mq peer announces
+/// nothing: it speaks only what every peer speaks.
+enum class capability : std::uint32_t {
+  /// It relays messages addressed to other peers (its router).
+  forward = 1u << 0,
+  /// It answers ask-around questions (`r`).
+  ask_around = 1u << 1,
+  /// It answers a request for a command it does not serve with a rejection.
+  reject = 1u << 2,
+  /// It speaks the group protocol.
+  groups = 1u << 3,
+  /// It exchanges the addresses of its peers.
+  exchange = 1u << 4,
+};
+
+/// The name of `x` on the wire, e.g. `"ask-around"`.
+std::string_view to_string(capability x) noexcept;
+
+/// The capability named `name`, or none for a name this version does not
+/// know (a newer peer's: ignored).
+std::optional<capability> parse_capability(std::string_view name) noexcept;
+
+/// What a peer said it speaks in a `hello`.
+struct capabilities {
+  /// The version of the capability field this side writes.
+  static constexpr std::int64_t version = 1;
+
+  /// Whether the `hello` carried the field at all: one without it comes from
+  /// a legacy peer (the Python p2p0mq), which speaks none of the above.
+  bool announced = false;
+
+  /// Bits of `capability`.
+  std::uint32_t bits = 0;
+
+  /// What the C++ peers of this version announce: every capability above
+  /// but `groups` and `exchange`, which come with their concerns.
+  static capabilities ours() noexcept;
+
+  bool has(capability x) const noexcept {
+    return (bits & static_cast<std::uint32_t>(x)) != 0;
+  }
+
+  capabilities& add(capability x) noexcept {
+    bits |= static_cast<std::uint32_t>(x);
+    return *this;
+  }
+
+  /// The names of the capabilities set, in bit order.
+  std::vector<std::string> names() const;
+
+  friend bool operator==(const capabilities& x,
+                         const capabilities& y) noexcept {
+    return x.announced == y.announced && x.bits == y.bits;
+  }
+};
+
 /// One remote peer as a local peer knows it: identity, address, state and the
 /// times its rules run on. A plain value; the rules take the current time as a
 /// parameter and never read a clock.
@@ -141,6 +199,24 @@ struct peer {
   /// Round-trip times of its last answered heart-beats (not stored in the
   /// peer store).
   round_trip_times round_trips;
+
+  /// What it said it speaks in its last `hello`; none while no `hello` of
+  /// its came (not stored in the peer store either).
+  std::optional<capabilities> speaks;
+
+  /// Whether it said in its `hello` that it speaks none of our capabilities:
+  /// a legacy peer, such as the Python p2p0mq.
+  bool legacy() const noexcept {
+    return speaks && !speaks->announced;
+  }
+
+  /// Whether it may be a hop for messages addressed to other peers: not a
+  /// legacy peer, nor one that announced it does not relay. (A peer whose
+  /// `hello` never came is given the benefit of the doubt: a message that
+  /// came through it shows it relays.)
+  bool relays() const noexcept {
+    return !speaks || speaks->has(capability::forward);
+  }
 
   /// Whether a `hello` is due to (re)establish contact: INITIAL,
   /// NO_CONNECTION or UNREACHABLE.

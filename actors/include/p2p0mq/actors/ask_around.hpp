@@ -50,10 +50,11 @@ ask_around_stats ask_around_stats_of(const concern_counters& xs);
 ///
 /// - Looking for a target: it watches the sender's wanted routes
 ///   (`watch_wanted_routes`): each destination that starts to wait for a
-///   route is looked for at once. It asks every CONNECTED peer except the
-///   target itself, the peers to exclude (the source and previous hop of a
-///   message we forward) and the peers in the breadcrumbs, with our uuid
-///   appended to the breadcrumbs. At most once per
+///   route is looked for at once. It asks every CONNECTED peer that
+///   announced ask-around in its `hello` (legacy peers only with
+///   `ask_around_legacy_peers`) except the target itself, the peers to
+///   exclude (the source and previous hop of a message we forward) and the
+///   peers in the breadcrumbs, with our uuid appended to the breadcrumbs. At most once per
 ///   `settings->ask_around_interval` per target: when the interval is over
 ///   (a timer of its own, armed only while it remembers asks), it asks the
 ///   sender which destinations still wait (`find_atom`) and looks for them

@@ -41,6 +41,11 @@ struct assembly_parts {
   std::shared_ptr<receive_credit> credit;
   /// Start the built-in concerns `hello`, `hb` and `r`.
   bool built_in_concerns = true;
+  /// Behave as a legacy peer (the Python p2p0mq) does, for simulations of
+  /// mixed networks: announce no capabilities in `hello`, forward nothing
+  /// (no router: messages for other peers are dropped with a log line) and
+  /// answer no request for an unknown command.
+  bool legacy = false;
 };
 
 /// The actors of one local peer, built, connected and stopped in one place:

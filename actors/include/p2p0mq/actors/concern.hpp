@@ -28,6 +28,10 @@ struct concern_context {
   /// Port our receiver is bound to.
   std::uint16_t port = 0;
 
+  /// What the local peer announces it speaks in its `hello` (see
+  /// `capabilities`).
+  capabilities speaks;
+
   /// Where outgoing messages go (on another node: for anything but outgoing
   /// messages, which go to `outlet`).
   sender_actor sender;

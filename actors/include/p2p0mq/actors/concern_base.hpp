@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -23,6 +24,7 @@
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/field.hpp"
+#include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/message.hpp"
 #include "p2p0mq/payload.hpp"
 #include "p2p0mq/send_queues.hpp"
@@ -233,6 +235,14 @@ public:
   /// of `hello`, heart-beats for the concern of `hb`.
   void take_due(due_kind kind);
 
+  /// Logs that the concern dropped `msg`, a message from the network it
+  /// cannot use, for `why`, through a `log_limiter` of its own (limits from
+  /// the settings): in full at most once per interval per previous hop,
+  /// summarised otherwise (see `p2p0mq::log_dropped`). Returns whether the
+  /// full line was written.
+  bool log_dropped(const log_kind& kind, const message& msg,
+                   const caf::error& why);
+
   /// Calls `on_routes_wanted` for each destination that starts to wait in
   /// the sender for a route; `context().sender` lists them all on
   /// `find_atom`.
@@ -299,6 +309,10 @@ private:
   time_point next_periodic_{};
   /// The earliest time `tick_after` asked for, if any.
   std::optional<time_point> tick_at_;
+  /// The log of dropped messages, made on first use, and when its pending
+  /// flush timer fires.
+  std::unique_ptr<log_limiter> log_;
+  std::optional<time_point> log_flush_at_;
 };
 
 /// The handlers of a function-based concern (see `make_concern`); each is

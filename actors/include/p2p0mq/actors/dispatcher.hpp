@@ -63,7 +63,12 @@ typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
 ///    `concern_grace_limit`) and handed, in order, to the next concern that
 ///    registers for it within `concern_grace_period`; the rest is dropped
 ///    with a log line when the period ends;
-/// 5. anything else is logged and dropped (`unknown_command`).
+/// 5. anything else is logged and dropped (`unknown_command`); a request
+///    from a peer that announced `capability::reject` in its `hello` is
+///    answered with a rejection of code `unknown_command`
+///    (`make_rejection_payload`), so that its caller learns at once. (A
+///    legacy peer is never sent a reply it did not ask for.) The dispatcher
+///    owns these replies; their outcomes are only counted.
 ///
 /// Reverse paths: a message that reached us through a relay (its source is
 /// not its previous hop), whoever it is for, tells the peer table that its
@@ -77,19 +82,21 @@ typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
 /// its grace period. With a `receive_credit`, it gives one back each time it
 /// has dispatched a batch.
 using dispatcher_actor =
-    caf::typed_actor<caf::reacts_to<incoming_atom, std::vector<message>>,
-                     caf::reacts_to<add_atom, std::string, concern_actor>,
-                     caf::reacts_to<remove_atom, std::string, bool>,
-                     caf::reacts_to<expect_atom, std::string, std::uint64_t,
-                                    caf::timespan, inbox_actor>,
-                     caf::replies_to<stats_atom>::with<dispatcher_stats>>;
+    owner_actor::extend<caf::reacts_to<incoming_atom, std::vector<message>>,
+                        caf::reacts_to<add_atom, std::string, concern_actor>,
+                        caf::reacts_to<remove_atom, std::string, bool>,
+                        caf::reacts_to<expect_atom, std::string, std::uint64_t,
+                                       caf::timespan, inbox_actor>,
+                        caf::replies_to<stats_atom>::with<dispatcher_stats>>;
 
 /// Spawns the dispatcher of the local peer `local_uuid`. It tells `peers`
-/// the reverse paths it learns and hands messages for other peers to
-/// `router` (null: they are dropped).
+/// the reverse paths it learns, hands messages for other peers to `router`
+/// (null: they are dropped) and its rejections of unknown commands to
+/// `sender` (null: it sends none).
 dispatcher_actor spawn_dispatcher(caf::actor_system& sys,
                                   std::shared_ptr<const config> settings,
                                   peer_table_actor peers, router_actor router,
-                                  std::shared_ptr<receive_credit> credit);
+                                  std::shared_ptr<receive_credit> credit,
+                                  sender_actor sender = {});
 
 } // namespace p2p0mq

@@ -64,6 +64,11 @@ typename Inspector::result_type inspect(Inspector& f, round_trip_times& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, capabilities& x) {
+  return f(caf::meta::type_name("capabilities"), x.announced, x.bits);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer& x) {
   auto state = static_cast<std::uint8_t>(x.state);
   bool has_db_id = x.db_id.has_value();
@@ -75,6 +80,8 @@ typename Inspector::result_type inspect(Inspector& f, peer& x) {
   auto slow_down = x.slow_down.count();
   auto next_connect = ns(x.next_connect);
   auto last_ask_around = ns(x.last_ask_around);
+  bool has_speaks = x.speaks.has_value();
+  auto speaks = x.speaks.value_or(capabilities{});
   auto load = caf::meta::load_callback([&]() -> caf::error {
     auto tp = [](duration::rep n) { return time_point{duration{n}}; };
     x.state = static_cast<peer_state>(state);
@@ -85,11 +92,13 @@ typename Inspector::result_type inspect(Inspector& f, peer& x) {
     x.slow_down = duration{slow_down};
     x.next_connect = tp(next_connect);
     x.last_ask_around = tp(last_ask_around);
+    x.speaks = has_speaks ? std::optional<capabilities>{speaks} : std::nullopt;
     return caf::none;
   });
   return f(caf::meta::type_name("peer"), x.uuid, x.host, x.port, state,
            state_since, x.via, has_db_id, db_id, last_heard, next_heart_beat,
-           slow_down, next_connect, last_ask_around, x.round_trips, load);
+           slow_down, next_connect, last_ask_around, x.round_trips, has_speaks,
+           speaks, load);
 }
 
 } // namespace p2p0mq

@@ -98,6 +98,9 @@ using trusted_atom = caf::atom_constant<caf::atom("trusted")>;
 /// An actor's own timer fired.
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 
+/// An actor's own timer: time to write the summaries of its `log_limiter`.
+using flush_log_atom = caf::atom_constant<caf::atom("flushlog")>;
+
 /// Ask an actor for its counters.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
@@ -127,6 +130,9 @@ using send_atom = caf::atom_constant<caf::atom("send")>;
 
 /// Register the reply a requester waits for.
 using expect_atom = caf::atom_constant<caf::atom("expect")>;
+
+/// Wait for something to happen.
+using await_atom = caf::atom_constant<caf::atom("await")>;
 
 /// Ask what a concern on another node needs to know of a local peer.
 using context_atom = caf::atom_constant<caf::atom("context")>;
@@ -356,7 +362,7 @@ typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
 /// | `(outgoing_atom, message, priority, owner_actor)` | concerns, router, requester | none: queue it; `owner` learns its outcome |
 /// | `(lost_atom, endpoint)` | receiver | none: the next connect to `endpoint` connects anew |
 /// | `(remove_atom, uuid)` | peer table | none: the peer left the table: forget its route and connection |
-/// | `(route_atom, uuid, peer_state, via)` | peer table | none: the peer's route changed; waiting messages may go |
+/// | `(route_atom, uuid, peer_state, via, bool relays)` | peer table | none: the peer's route changed (`relays`: it may be a hop for others, see `peer::relays`); waiting messages may go |
 /// | `(find_atom)` | ask-around | the destinations messages wait for without a route |
 /// | `(subscribe_atom, route_watcher_actor)` | ask-around | none: tell it of each destination that starts to wait |
 /// | `(stats_atom)` | anyone | `sender_stats` |
@@ -364,7 +370,7 @@ typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
 using sender_actor = caf::typed_actor<
     caf::reacts_to<connect_atom, std::string, std::string>,
     caf::reacts_to<outgoing_atom, message, priority, owner_actor>,
-    caf::reacts_to<route_atom, std::string, peer_state, std::string>,
+    caf::reacts_to<route_atom, std::string, peer_state, std::string, bool>,
     caf::reacts_to<lost_atom, std::string>,
     caf::reacts_to<remove_atom, std::string>,
     caf::replies_to<find_atom>::with<std::vector<wanted_route>>,
@@ -383,7 +389,7 @@ using sender_actor = caf::typed_actor<
 /// | `(get_atom)` | all peers, sorted by uuid | |
 /// | `(get_atom, uuid)` | that peer | `unknown_peer` |
 /// | `(add_atom, uuid, host, port)` | the peer, added INITIAL or its address updated; pinned (never evicted); one not connected is greeted now | `invalid_peer`, `peer_table_full` |
-/// | `(learn_atom, uuid, host, port, bool connect)` | as `add_atom` for a peer that introduced itself (`hello`): evictable; with `connect` the sender connects to it first | `invalid_peer`, `peer_table_full` |
+/// | `(learn_atom, uuid, host, port, bool connect, capabilities)` | as `add_atom` for a peer that introduced itself (`hello`), with what it speaks: evictable; with `connect` the sender connects to it first | `invalid_peer`, `peer_table_full` |
 /// | `(remove_atom, uuid)` | whether it was there | |
 /// | `(heard_atom, message)` | none: the message's source after `peer::become_connected` | |
 /// | `(heard_atom, message, timespan rtt)` | none: the same, and a round-trip time of a heart-beat | |
@@ -395,14 +401,16 @@ using sender_actor = caf::typed_actor<
 /// | `(trusted_atom, uuid)` | none: its certificate appeared: a NO_CONNECTION peer is greeted now | |
 /// | `(subscribe_atom, due_kind, due_watcher_actor)` | none: hand it that work from now on | |
 /// | `(subscribe_atom, peer_watcher_actor)` | all peers now; their changes follow | |
+/// | `(route_atom, uuid)` | whether a message for the peer can find its way: it is known, or unknown but a CONNECTED peer answers ask-around or the default route relays | |
+/// | `(await_atom, uuid, timespan, bool routed)` | the peer once it is CONNECTED (or ROUTED, with `routed`), at once if it is | `request_timeout` after the timespan |
 /// | `(stop_atom)` | `true`, once the last changes reached the store; then it exits | |
 using peer_table_actor = caf::typed_actor<
     caf::replies_to<get_atom>::with<std::vector<peer>>,
     caf::replies_to<get_atom, std::string>::with<peer>,
     caf::replies_to<add_atom, std::string, std::string,
                     std::uint16_t>::with<peer>,
-    caf::replies_to<learn_atom, std::string, std::string, std::uint16_t,
-                    bool>::with<peer>,
+    caf::replies_to<learn_atom, std::string, std::string, std::uint16_t, bool,
+                    capabilities>::with<peer>,
     caf::replies_to<remove_atom, std::string>::with<bool>,
     caf::reacts_to<heard_atom, message>,
     caf::reacts_to<heard_atom, message, caf::timespan>,
@@ -415,6 +423,8 @@ using peer_table_actor = caf::typed_actor<
     caf::reacts_to<subscribe_atom, due_kind, due_watcher_actor>,
     caf::replies_to<subscribe_atom,
                     peer_watcher_actor>::with<std::vector<peer>>,
+    caf::replies_to<route_atom, std::string>::with<bool>,
+    caf::replies_to<await_atom, std::string, caf::timespan, bool>::with<peer>,
     caf::replies_to<stop_atom>::with<bool>>;
 
 } // namespace p2p0mq

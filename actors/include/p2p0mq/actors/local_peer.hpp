@@ -141,6 +141,28 @@ public:
   /// The record of one peer. Error: `errc::unknown_peer`.
   caf::expected<peer> find_peer(const std::string& uuid);
 
+  /// Waits until the peer `uuid` is CONNECTED (or ROUTED too, with
+  /// `routed`), at most `timeout`, and returns its record; at once when it
+  /// is. Errors: `errc::request_timeout`, `errc::not_started`.
+  caf::expected<peer> wait_connected(const std::string& uuid,
+                                     caf::timespan timeout,
+                                     bool routed = false);
+
+  /// `wait_connected` for actors: CAF's response handle of the peer's
+  /// record, or the error, e.g. in an event-based actor:
+  ///
+  /// ~~~
+  /// peer.await_connected(self, "bob-0002", std::chrono::seconds{10})
+  ///     .then([=](p2p0mq::peer& bob) { ... },
+  ///           [=](caf::error& err) { ... });
+  /// ~~~
+  template <class Self>
+  auto await_connected(Self&& self, std::string uuid, caf::timespan timeout,
+                       bool routed = false) const {
+    return self->request(peer_.peer_table(), caf::infinite, await_atom::value,
+                         std::move(uuid), timeout, routed);
+  }
+
   /// Adds a concern for `command`, spawned from `factory` now and again
   /// whenever it fails. Error: `errc::duplicate_concern`.
   caf::error add_concern(const std::string& command, concern_factory factory);

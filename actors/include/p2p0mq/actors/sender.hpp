@@ -51,7 +51,8 @@ namespace p2p0mq {
 ///    if it has one), other messages wait;
 /// 4. otherwise (unknown, INITIAL, CONNECTING, NO_CONNECTION) through the
 ///    default route (`config::default_route`) when one is set and that peer
-///    is CONNECTED;
+///    is CONNECTED and relays for others (not a legacy peer, see
+///    `peer::relays`);
 /// 5. otherwise the message waits, until its deadline, for a route; each
 ///    destination that starts to wait is told to the route watchers
 ///    (`wanted_atom`, the ask-around concern), and `find_atom` lists them

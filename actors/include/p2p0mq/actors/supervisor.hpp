@@ -34,12 +34,14 @@ struct remote_context {
   /// Its sender, for what concerns ask of it besides outgoing messages
   /// (those go through the supervisor, see `supervisor_actor`).
   sender_actor sender;
+  /// What it announces it speaks.
+  capabilities speaks;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_context& x) {
   return f(caf::meta::type_name("remote_context"), x.local_uuid, x.host, x.port,
-           x.message_ttl, x.requester, x.peers, x.sender);
+           x.message_ttl, x.requester, x.peers, x.sender, x.speaks);
 }
 
 /// The supervisor: starts, restarts and stops the concerns of one local

@@ -154,6 +154,8 @@ struct sim_peer {
   assembly actors;
   /// Whether it runs (see `sim_network::kill` and `restart`).
   bool alive = true;
+  /// Whether it is a legacy peer (see `sim_network::add_legacy`).
+  bool legacy = false;
   /// Peers its sender has connected to.
   std::set<std::string> connected;
   /// Traffic by command.
@@ -180,6 +182,12 @@ public:
   /// Throws `std::invalid_argument` for a uuid shorter than 4 bytes or taken.
   sim_peer& add(const std::string& uuid,
                 const std::function<void(config&)>& tune = nullptr);
+
+  /// Adds a running legacy peer, as the Python p2p0mq is on the network
+  /// (see `assembly_parts::legacy`): its `hello` announces nothing, it
+  /// forwards nothing and rejects nothing; it runs `hello`, `hb` and `r`.
+  sim_peer& add_legacy(const std::string& uuid,
+                       const std::function<void(config&)>& tune = nullptr);
 
   /// Registers the concern of `command` on `uuid`, from `factory`.
   void add_concern(const std::string& uuid, const std::string& command,
@@ -358,6 +366,9 @@ protected:
   void fire_events(time_point now) override;
 
 private:
+  sim_peer& add_peer(const std::string& uuid,
+                     const std::function<void(config&)>& tune, bool legacy);
+
   /// A message on its way, and the dispatcher it goes to.
   struct in_flight {
     dispatcher_actor to;
