@@ -186,8 +186,6 @@ connect_action peer::connect_due(time_point now,
       return connect_action::send_hello;
     break;
   case peer_state::routed:
-    if (!host.empty() && now >= next_connect)
-      return connect_action::send_hello;
     break;
   case peer_state::connecting:
     if (now - state_since > cfg.unresponsive_threshold)

@@ -172,12 +172,19 @@ public:
   void reply_arrived(const std::string& local, const message& rep) {
     auto r = find(rep.payload);
     if (r == nullptr && rejection_of(rep.payload)) {
-      // A rejection carries no token: the request to be rejected that this
-      // peer's incarnation sent with that id (its caller stopped waiting).
+      // A rejection carries no token: a request to be rejected that this
+      // peer sent with that id, in this incarnation or an earlier one, and
+      // whose caller stopped waiting. Ids start again at 1 after a restart:
+      // when more than one fits, the rejection is not counted.
+      std::vector<tracked*> fits;
       for (auto& [token, x] : msgs)
         if (x.asked && x.reject && x.from == local && x.to == rep.source &&
-            x.id == rep.id && x.incarnation == incarnation[local])
-          r = &x;
+            x.id == rep.id)
+          fits.push_back(&x);
+      if (fits.size() > 1)
+        return;
+      if (fits.size() == 1)
+        r = fits.front();
     }
     if (r == nullptr) {
       fail(chaos_invariant::one_answer,
@@ -427,6 +434,7 @@ public:
         net_(net_options(o)) {
     rec_.now = [this] { return net_.now(); };
     rec_.t0 = net_.now();
+    t1_ = rec_.t0;
     report_.seed = o.seed;
     report_.reconnect_limit = reconnect_limit(o.settings);
   }
@@ -435,7 +443,7 @@ public:
     setup();
     if (!report_.ok)
       return finish();
-    auto t0 = net_.now();
+    t1_ = net_.now();
     for (step_ = 1; step_ <= opts_.steps; ++step_) {
       take_step();
       if (!check())
@@ -443,7 +451,6 @@ public:
     }
     step_ = opts_.steps + 1;
     end();
-    report_.length = net_.now() - t0;
     return finish();
   }
 
@@ -619,7 +626,9 @@ private:
     auto loss = 0.2 + 0.6 * chance();
     std::string text;
     for (std::size_t i = 0; i < n; ++i) {
-      auto [a, b] = any_of(xs);
+      auto j = pick(xs.size());
+      auto [a, b] = xs[j];
+      xs.erase(xs.begin() + static_cast<std::ptrdiff_t>(j));
       for (auto [x, y] : {std::make_pair(a, b), std::make_pair(b, a)}) {
         auto l = net_.link(x, y);
         l.loss = loss;
@@ -793,12 +802,17 @@ private:
       hop_key key{xs[1].empty() ? t.from : xs[1], xs[2].empty() ? xs[0] : xs[2],
                   xs[3], xs[5], xs[6]};
       auto& path = hops_[key];
-      path.push_back(t.from + ">" + t.to());
-      report_.max_hops = std::max(report_.max_hops, path.size());
-      if (path.size() > limit) {
-        std::string text;
+      path.push_back(t.from + ">" + t.to() + "@" + secs(t.at - rec_.t0) +
+                     (t.fate == sim_fate::lost ? "(lost)" : ""));
+      std::string text;
+      if (path.size() > report_.max_hops || path.size() > limit)
         for (auto& hop : path)
           text += " " + hop;
+      if (path.size() > report_.max_hops) {
+        report_.max_hops = path.size();
+        report_.longest_path = text.substr(1);
+      }
+      if (path.size() > limit) {
         violate(chaos_invariant::hop_limit,
                 std::string{t.is_request() ? "a request" : "a reply"} +
                     " from " + std::get<0>(key) + " to " + std::get<1>(key) +
@@ -953,6 +967,7 @@ private:
   }
 
   chaos_report finish() {
+    report_.length = net_.now() - t1_;
     if (report_.ok) {
       scan_transfers();
       if (rec_.violation)
@@ -995,6 +1010,8 @@ private:
   std::map<hop_key, std::vector<std::string>> hops_;
   std::uint64_t next_token_ = 1;
   std::size_t step_ = 0;
+  /// When the first step began.
+  time_point t1_;
   chaos_report report_;
 };
 
@@ -1037,8 +1054,8 @@ config chaos_settings() {
 }
 
 duration reconnect_limit(const config& settings) {
-  return settings.reconnect_wait + settings.heart_beat_max_slow_down +
-         seconds{10};
+  return settings.unresponsive_threshold + settings.reconnect_wait +
+         settings.heart_beat_max_slow_down + seconds{10};
 }
 
 chaos_report run_chaos(const chaos_options& options) {
@@ -1090,6 +1107,9 @@ void write_report(std::ostream& out, const chaos_report& x) {
       << " s after the last heal (limit " << secs(x.reconnect_limit)
       << " s); largest table " << x.max_table << ", most held by a sender "
       << x.max_held << "\n";
+  if (x.max_hops > 2)
+    out << "  the path of the message with the most transfers: "
+        << x.longest_path << "\n";
   if (x.ok)
     return;
   out << "  invariant '" << to_string(x.invariant) << "' broken at step "
