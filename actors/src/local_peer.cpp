@@ -149,9 +149,9 @@ caf::error local_peer::start() {
   receiver_ = spawn_receiver(sys_, std::move(socket), settings_->uuid,
                              peer_.dispatcher(), std::move(watch));
   running_ = true;
-  log(log_level::info, log_category::manager, "local peer ", short_uuid(uuid()),
-      " listens on ", settings_->host, ":", port_, " with encryption ",
-      settings_->encryption ? "on" : "off");
+  log(log_level::info, log_category::concerns, "local peer ",
+      short_uuid(uuid()), " listens on ", settings_->host, ":", port_,
+      " with encryption ", settings_->encryption ? "on" : "off");
   return caf::none;
 }
 
@@ -180,8 +180,8 @@ void local_peer::stop() {
     zmq_.reset();
     owns_zmq_ = false;
   }
-  log(log_level::info, log_category::manager, "local peer ", short_uuid(uuid()),
-      " stopped");
+  log(log_level::info, log_category::concerns, "local peer ",
+      short_uuid(uuid()), " stopped");
 }
 
 template <class T, class Handle, class... Ts>
