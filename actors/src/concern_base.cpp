@@ -1,6 +1,7 @@
 #include "p2p0mq/actors/concern_base.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <utility>
 
@@ -16,7 +17,8 @@ namespace p2p0mq {
 
 concern_base::concern_base(caf::actor_config& cfg, concern_context ctx)
     : super(cfg), ctx_(std::move(ctx)) {
-  // nop
+  if (ctx_.backlog)
+    ctx_.backlog->counted.store(true, std::memory_order_relaxed);
 }
 
 concern_base::~concern_base() {
@@ -64,6 +66,14 @@ concern_base::behavior_type concern_base::make_behavior() {
   guarded("on_start", [this] { on_start(); });
   return {
       [this](incoming_atom, const message& msg) {
+        if (auto& b = ctx_.backlog) {
+          // Out of the mailbox now. (Not below zero: a message sent here by
+          // another than the dispatcher was never counted.)
+          auto n = b->waiting.load(std::memory_order_relaxed);
+          while (n > 0 && !b->waiting.compare_exchange_weak(
+                              n, n - 1, std::memory_order_relaxed)) {
+          }
+        }
         if (msg.is_request())
           handle_request(msg);
         else

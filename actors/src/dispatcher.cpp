@@ -50,13 +50,20 @@ struct hint {
 /// Beyond this many remembered hints, the old ones are forgotten.
 constexpr std::size_t max_hints = 4096;
 
+/// A registered concern, and the count of what waits in its mailbox (null:
+/// not bounded).
+struct registered {
+  concern_actor handle;
+  std::shared_ptr<concern_backlog> backlog;
+};
+
 struct dispatcher_state {
   static inline const char* name = "p2p0mq.dispatcher";
   std::shared_ptr<const config> settings;
   peer_table_actor peers;
   router_actor router;
   sender_actor sender;
-  std::unordered_map<std::string, concern_actor> concerns;
+  std::unordered_map<std::string, registered> concerns;
   /// Messages for unknown commands, by previous hop.
   log_limiter log;
   /// Whether a `flush_log_atom` is on its way.
@@ -192,27 +199,55 @@ bool hold(dispatcher_state& st, message& msg, time_point now) {
   return true;
 }
 
-/// Answers a request for a command no concern serves with a rejection, if
-/// its source announced that it understands one.
-void reject_unknown(dispatcher_ptr self, message msg) {
+/// Answers a request that no concern takes with a rejection of kind `code`,
+/// if its source announced that it understands one.
+void reject(dispatcher_ptr self, message msg, std::string why,
+            const char* code) {
   auto& st = self->state;
   self->request(st.peers, caf::infinite, get_atom::value, msg.source)
       .then(
-          [self, msg](const peer& p) {
+          [self, msg, why, code](const peer& p) {
             if (!p.speaks || !p.speaks->has(capability::reject))
               return;
             auto& own = self->state;
             auto now = self->clock().now();
-            auto why = "no concern serves '" + msg.command + "'";
-            auto reply = msg.make_reply(
-                make_rejection_payload(why, unknown_command_code),
-                now + own.settings->message_ttl);
+            auto reply = msg.make_reply(make_rejection_payload(why, code),
+                                        now + own.settings->message_ttl);
             self->send(own.sender, outgoing_atom::value, std::move(reply),
                        priority::fast, owner_actor{self});
           },
           [](const caf::error&) {
             // Not a peer we know: it gets nothing.
           });
+}
+
+/// Hands `msg` to its concern, or drops it when the concern has no room.
+void deliver(dispatcher_ptr self, registered& to, message msg, time_point now) {
+  auto& st = self->state;
+  if (auto& b = to.backlog) {
+    auto limit = st.settings->concern_queue_limit;
+    if (limit > 0 && b->counted.load(std::memory_order_relaxed) &&
+        b->waiting.load(std::memory_order_relaxed) >= limit) {
+      ++st.stats.concern_busy;
+      st.log.report(now, log_source(msg), log_kinds::concern_busy, msg.command,
+                    [&] {
+                      return "concern '" + msg.command + "' holds " +
+                             std::to_string(limit) +
+                             " messages not yet handled (concern-queue-"
+                             "limit): a " +
+                             std::string{to_string(msg.kind)} + " from " +
+                             quote_bytes(msg.source) + " dropped";
+                    });
+      arm_log_flush(self);
+      if (msg.is_request() && st.sender) {
+        auto why = "concern '" + msg.command + "' is busy";
+        reject(self, std::move(msg), std::move(why), concern_busy_code);
+      }
+      return;
+    }
+    b->waiting.fetch_add(1, std::memory_order_relaxed);
+  }
+  self->send(to.handle, incoming_atom::value, std::move(msg));
 }
 
 void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
@@ -241,7 +276,7 @@ void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
       continue;
     auto i = st.concerns.find(msg.command);
     if (i != st.concerns.end()) {
-      self->send(i->second, incoming_atom::value, std::move(msg));
+      deliver(self, i->second, std::move(msg), now);
       continue;
     }
     if (hold(st, msg, now))
@@ -254,8 +289,10 @@ void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
                            quote_bytes(msg.source) + "; dropped";
                   });
     arm_log_flush(self);
-    if (msg.is_request() && st.sender)
-      reject_unknown(self, std::move(msg));
+    if (msg.is_request() && st.sender) {
+      auto why = "no concern serves '" + msg.command + "'";
+      reject(self, std::move(msg), std::move(why), unknown_command_code);
+    }
   }
   if (!transit.empty())
     self->send(st.router, incoming_atom::value, std::move(transit));
@@ -277,9 +314,11 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
         if (self->state.credit)
           self->state.credit->give();
       },
-      [self](add_atom, std::string& command, concern_actor& handle) {
+      [self](add_atom, std::string& command, concern_actor& handle,
+             std::shared_ptr<concern_backlog>& backlog) {
         auto& st = self->state;
-        st.concerns[command] = handle;
+        auto& to = st.concerns[command];
+        to = registered{handle, std::move(backlog)};
         auto i = st.held.find(command);
         if (i == st.held.end())
           return;
@@ -288,8 +327,9 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
         log(log_level::info, log_category::concerns, "concern '", command,
             "' registered within its grace period: ", h.messages.size(),
             " held messages delivered, ", h.dropped, " dropped");
+        auto now = self->clock().now();
         for (auto& msg : h.messages)
-          self->send(handle, incoming_atom::value, std::move(msg));
+          deliver(self, to, std::move(msg), now);
       },
       [self](remove_atom, const std::string& command, bool keep) {
         auto& st = self->state;

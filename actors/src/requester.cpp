@@ -230,9 +230,10 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
         }
         if (auto why = rejection_of(msg.payload)) {
           auto by = "by " + short_uuid(msg.source);
-          auto code = rejection_code_of(msg.payload) == unknown_command_code
-                          ? errc::unknown_command
-                          : errc::rejected;
+          auto kind = rejection_code_of(msg.payload);
+          auto code = kind == unknown_command_code ? errc::unknown_command
+                      : kind == concern_busy_code  ? errc::concern_busy
+                                                   : errc::rejected;
           settle(self, msg.id,
                  make_error(code, why->empty() ? by : by + ": " + *why));
           return;

@@ -52,9 +52,12 @@ std::string command_of(supervisor_ptr self, const caf::actor_addr& addr) {
 void start_concern(supervisor_ptr self, const std::string& command, entry& e) {
   auto ctx = self->state.ctx;
   ctx.command = command;
+  auto backlog = std::make_shared<concern_backlog>();
+  ctx.backlog = backlog;
   e.handle = e.factory(self, std::move(ctx));
   self->link_to(e.handle);
-  self->send(self->state.dispatcher, add_atom::value, command, e.handle);
+  self->send(self->state.dispatcher, add_atom::value, command, e.handle,
+             std::move(backlog));
 }
 
 void unregister(supervisor_ptr self, const std::string& command, bool hold) {
@@ -146,7 +149,8 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
           return duplicate(command);
         self->monitor(handle);
         st.concerns[command].handle = handle;
-        self->send(st.dispatcher, add_atom::value, command, handle);
+        self->send(st.dispatcher, add_atom::value, command, handle,
+                   std::shared_ptr<concern_backlog>{});
         log(log_level::debug, log_category::concerns, "concern '", command,
             "' registered");
         return caf::unit;

@@ -91,6 +91,8 @@ system_config::system_config() {
            "how long messages for a concern that went down are held")
       .add(settings.concern_grace_limit, "concern-grace-limit",
            "the most messages held for one command in its grace period")
+      .add(settings.concern_queue_limit, "concern-queue-limit",
+           "the most messages waiting in one concern's mailbox (0: no bound)")
       .add(settings.log_summary_interval, "log-summary-interval",
            "least time between two log lines of one source about its input")
       .add(settings.log_max_sources, "log-max-sources",

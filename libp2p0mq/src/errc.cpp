@@ -81,6 +81,8 @@ std::string to_string(errc x) {
     return "peer_table_full";
   case errc::not_a_relay:
     return "not_a_relay";
+  case errc::concern_busy:
+    return "concern_busy";
   }
   return "<unknown errc>";
 }

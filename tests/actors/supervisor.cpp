@@ -16,6 +16,9 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "p2p0mq/actors/concern_base.hpp"
+#include "p2p0mq/actors/dispatcher.hpp"
+#include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/errc.hpp"
 #include "support/concern_fixture.hpp"
 
@@ -637,4 +640,64 @@ TEST_CASE("the supervisor hands out the concern registered for a command",
       fix, fix.supervisor, get_atom::value, std::string{"beta"});
   REQUIRE(none);
   CHECK(!*none);
+}
+
+// -- bounded concern mailboxes ------------------------------------------------
+
+TEST_CASE("a concern that does not keep up has at most concern_queue_limit "
+          "messages waiting: the rest are dropped, counted and rejected to "
+          "a peer that reads rejections, and it takes messages again once "
+          "it caught up",
+          "[supervisor][backlog]") {
+  supervisor_fixture fix{
+      [](p2p0mq::config& cfg) { cfg.concern_queue_limit = 3; }};
+  fix.connected_peer("peer-0001");
+  auto seen = std::make_shared<std::vector<std::uint64_t>>();
+  p2p0mq::concern_handlers h;
+  h.on_request = [seen](p2p0mq::concern_base&,
+                        const message& req) -> p2p0mq::answer {
+    seen->push_back(req.id);
+    return p2p0mq::answer{p2p0mq::no_reply};
+  };
+  fix.add_concern("slow", p2p0mq::make_concern(h));
+  // The dispatcher alone takes the batch of 5: the concern has not run yet
+  // when the fourth and fifth come.
+  std::vector<message> batch;
+  for (std::uint64_t id = 1; id <= 5; ++id)
+    batch.push_back(fix.msg("slow", id));
+  caf::anon_send(fix.dispatcher, incoming_atom::value, std::move(batch));
+  REQUIRE(fix.run_once());
+  fix.run();
+  CHECK(*seen == std::vector<std::uint64_t>{1, 2, 3});
+  auto stats = p2p0mq::testing::ask<p2p0mq::dispatcher_stats>(
+      fix, fix.dispatcher, p2p0mq::stats_atom::value);
+  REQUIRE(stats);
+  CHECK(stats->concern_busy == 2);
+  // Each dropped request was answered with a rejection of code
+  // concern_busy.
+  auto rejections = fix.wire.outgoing_of("slow", message_kind::reply);
+  REQUIRE(rejections.size() == 2);
+  for (auto& x : rejections) {
+    CHECK(p2p0mq::rejection_code_of(x.msg.payload) ==
+          p2p0mq::concern_busy_code);
+    CHECK((x.msg.id == 4 || x.msg.id == 5));
+  }
+  // It caught up: the next message goes through.
+  fix.deliver(fix.msg("slow", 6));
+  CHECK(*seen == std::vector<std::uint64_t>{1, 2, 3, 6});
+}
+
+TEST_CASE("a concern that does not count what it handled is not bounded",
+          "[supervisor][backlog]") {
+  supervisor_fixture fix{
+      [](p2p0mq::config& cfg) { cfg.concern_queue_limit = 2; }};
+  concern_log alpha;
+  fix.add_concern("alpha", recording(&alpha));
+  std::vector<message> batch;
+  for (std::uint64_t id = 1; id <= 5; ++id)
+    batch.push_back(fix.msg("alpha", id));
+  caf::anon_send(fix.dispatcher, incoming_atom::value, std::move(batch));
+  REQUIRE(fix.run_once());
+  fix.run();
+  CHECK(alpha.ids() == std::vector<std::uint64_t>{1, 2, 3, 4, 5});
 }

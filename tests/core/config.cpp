@@ -87,6 +87,7 @@ TEST_CASE("the settings of the actor layer have their documented defaults",
   CHECK(cfg.call_timeout == 10s);
   CHECK(cfg.concern_grace_period == 0s);
   CHECK(cfg.concern_grace_limit == 1000);
+  CHECK(cfg.concern_queue_limit == 10000);
   CHECK(cfg.log_summary_interval == 10s);
   CHECK(cfg.log_max_sources == 64);
 }

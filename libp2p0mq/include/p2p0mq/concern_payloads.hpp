@@ -87,6 +87,10 @@ inline constexpr const char* rejection_code_field = "_code";
 /// The rejection code of a request for a command the peer does not serve.
 inline constexpr const char* unknown_command_code = "unknown_command";
 
+/// The rejection code of a request its concern had no room for (see
+/// `config::concern_queue_limit`).
+inline constexpr const char* concern_busy_code = "concern_busy";
+
 /// Encodes a rejection saying `why`, of the kind `code` when not empty.
 payload make_rejection_payload(const std::string& why,
                                const std::string& code = {});

@@ -155,6 +155,14 @@ struct config {
   /// beyond are dropped (and counted in the log line).
   std::size_t concern_grace_limit = 1000;
 
+  /// The most messages handed to one concern of this process and not yet
+  /// handled by it (its mailbox): a message beyond is dropped, counted and
+  /// logged, and a request's sender is told with a rejection of code
+  /// `concern_busy` when its `hello` announced that it reads rejections.
+  /// Applies to the concerns that count what they handled (every
+  /// `concern_base`). Zero: no bound.
+  std::size_t concern_queue_limit = 10000;
+
   /// Log lines caused by remote input (malformed messages, impostors, failed
   /// handshakes, rejected clients, messages dropped on their way to other
   /// peers, ...): per source and kind, the first is written in full, then at

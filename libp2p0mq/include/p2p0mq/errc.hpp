@@ -88,10 +88,13 @@ enum class errc : std::uint8_t {
   /// The peer does not relay messages for other peers (a legacy peer, such
   /// as the Python p2p0mq): it cannot be a hop.
   not_a_relay,
+  /// The concern of the command holds as many messages not yet handled as
+  /// `config::concern_queue_limit` allows: the message was dropped.
+  concern_busy,
 };
 
 /// The last value of `errc`, for code that walks every value.
-inline constexpr errc last_errc = errc::not_a_relay;
+inline constexpr errc last_errc = errc::concern_busy;
 
 /// The category atom of p2p0mq errors (`caf::atom("p2p0mq")`).
 inline constexpr caf::atom_value error_category = caf::atom("p2p0mq");

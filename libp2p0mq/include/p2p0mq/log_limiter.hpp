@@ -125,6 +125,11 @@ inline constexpr log_kind unknown_command{
     "unknown command", log_category::concerns,          log_level::warning,
     "dropped",         "messages for unknown commands", "from"};
 
+/// The dispatcher dropped a message for a concern that had no room for it.
+inline constexpr log_kind concern_busy{
+    "concern busy", log_category::concerns,        log_level::warning,
+    "dropped",      "messages for a busy concern", "from"};
+
 } // namespace log_kinds
 
 /// Limits the log lines of events caused by remote input, per source and

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,6 +16,16 @@
 #include "p2p0mq/send_queues.hpp"
 
 namespace p2p0mq {
+
+/// How many messages wait in the mailbox of a concern of this process: the
+/// dispatcher adds one for each message it hands over, and a concern that
+/// counts (every `concern_base`) marks `counted` and takes one off for each
+/// message it has handled. The dispatcher bounds only concerns that count,
+/// at `config::concern_queue_limit`.
+struct concern_backlog {
+  std::atomic<std::size_t> waiting{0};
+  std::atomic<bool> counted{false};
+};
 
 /// What a concern of one local peer works with. The supervisor hands a copy
 /// to every concern it spawns; it never changes while the local peer runs.
@@ -60,6 +71,11 @@ struct concern_context {
   /// which hands them to `sender`.
   outgoing_actor outlet;
 
+  /// The count of what waits in this concern's mailbox, set by the
+  /// supervisor for each concern it spawns; null elsewhere (a concern in
+  /// another process is not bounded this way). Never sent to another node.
+  std::shared_ptr<concern_backlog> backlog;
+
   /// Makes a request from us to `to`, numbered (0 without `ids`) and with its
   /// deadline one time-to-live after `now`. Its next hop is left empty: the
   /// sender picks it from the peer's route.
@@ -81,3 +97,4 @@ using concern_factory =
 } // namespace p2p0mq
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(p2p0mq::concern_factory)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<p2p0mq::concern_backlog>)

@@ -12,6 +12,7 @@
 #include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/config.hpp"
@@ -32,12 +33,15 @@ struct dispatcher_stats {
   std::map<std::string, traffic> peers;
   /// Messages dropped because no concern serves their command.
   std::uint64_t unknown_command = 0;
+  /// Messages dropped because their concern had as many waiting as
+  /// `config::concern_queue_limit` allows.
+  std::uint64_t concern_busy = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
   return f(caf::meta::type_name("dispatcher_stats"), x.commands, x.peers,
-           x.unknown_command);
+           x.unknown_command, x.concern_busy);
 }
 
 /// The dispatcher: hands each message the receiver read to whoever handles
@@ -48,7 +52,7 @@ typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
 /// | message | from | reply |
 /// |---|---|---|
 /// | `(incoming_atom, std::vector<message>)` | receiver | none: dispatch each (see below) |
-/// | `(add_atom, command, concern_actor)` | supervisor | none: `command` goes to the concern from now on |
+/// | `(add_atom, command, concern_actor, backlog)` | supervisor | none: `command` goes to the concern from now on (`backlog`, when not null, counts what waits in its mailbox) |
 /// | `(remove_atom, command, bool hold)` | supervisor | none: `command` has no concern; with `hold`, its messages are held for the grace period |
 /// | `(expect_atom, peer, id, timeout, inbox_actor)` | requester | none: the first reply from `peer` to our message `id` within `timeout` goes to the inbox |
 /// | `(stats_atom)` | anyone | `dispatcher_stats` |
@@ -58,7 +62,12 @@ typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
 ///    received, never to a concern (without a router: logged and dropped);
 /// 2. a reply a requester waits for goes to it (first one wins; later ones
 ///    are logged and dropped until the timeout has passed);
-/// 3. a message for a registered command goes to its concern;
+/// 3. a message for a registered command goes to its concern, unless the
+///    concern counts its backlog and `concern_queue_limit` messages wait in
+///    its mailbox: then the message is dropped, counted (`concern_busy`)
+///    and logged (as the log limits say), and a request from a peer that
+///    announced `capability::reject` is answered with a rejection of code
+///    `concern_busy`;
 /// 4. a message for a command in its grace period is held (at most
 ///    `concern_grace_limit`) and handed, in order, to the next concern that
 ///    registers for it within `concern_grace_period`; the rest is dropped
@@ -83,7 +92,8 @@ typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
 /// has dispatched a batch.
 using dispatcher_actor =
     owner_actor::extend<caf::reacts_to<incoming_atom, std::vector<message>>,
-                        caf::reacts_to<add_atom, std::string, concern_actor>,
+                        caf::reacts_to<add_atom, std::string, concern_actor,
+                                       std::shared_ptr<concern_backlog>>,
                         caf::reacts_to<remove_atom, std::string, bool>,
                         caf::reacts_to<expect_atom, std::string, std::uint64_t,
                                        caf::timespan, inbox_actor>,
