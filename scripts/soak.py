@@ -84,8 +84,11 @@ LOOPED = collections.Counter()
 
 
 def short(uuid):
-    """The first 8 bytes of a uuid, as the node's log names a peer."""
-    return uuid[:8]
+    """A uuid as the node's log names a peer: a generated one (32 hex
+    digits) by its first 8, a chosen one whole."""
+    if len(uuid) == 32 and all(c in "0123456789abcdef" for c in uuid):
+        return uuid[:8]
+    return uuid
 
 
 class Tail:
