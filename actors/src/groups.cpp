@@ -1,0 +1,756 @@
+#include "p2p0mq/actors/groups.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/log_limiter.hpp"
+#include "p2p0mq/uuid.hpp"
+
+namespace p2p0mq {
+
+const char* to_string(group_event_kind x) noexcept {
+  switch (x) {
+  case group_event_kind::join:
+    return "join";
+  case group_event_kind::leave:
+    return "leave";
+  case group_event_kind::exit:
+    return "exit";
+  }
+  return "?";
+}
+
+namespace {
+
+/// Group messages from the network that a peer cannot use.
+inline constexpr log_kind bad_group_message{
+    "bad group message", log_category::app,    log_level::warning,
+    "dropped",           "bad group messages", "from"};
+
+/// How long records wait to be flooded, so that those arriving together
+/// leave together.
+constexpr auto batch_delay = std::chrono::milliseconds{10};
+
+/// One peer's membership as this peer knows it.
+struct record_entry {
+  std::uint64_t version = 0;
+  /// Sorted.
+  std::vector<std::string> groups;
+  /// The neighbour its latest version came from first, or through which it
+  /// came the fewest hops: the next hop towards the origin. Empty for our
+  /// own record.
+  std::string parent;
+  /// Hops from the origin to us.
+  std::uint32_t hops = 0;
+  time_point expires = time_point::max();
+};
+
+/// What one member delivered of one publisher's publications to one group.
+struct inbound_flow {
+  std::uint64_t incarnation = 0;
+  /// The last number delivered (or passed over).
+  std::uint64_t last = 0;
+  struct held_publication {
+    std::uint64_t previous = 0;
+    std::string body;
+    time_point since;
+  };
+  /// Publications that came before the one their publisher sent us earlier,
+  /// by number.
+  std::map<std::uint64_t, held_publication> held;
+};
+
+/// A `g` request of ours that waits for its acknowledgement.
+struct pending_hop {
+  message msg;
+  /// For a publication: what it carries, to be routed again when its hop is
+  /// no neighbour any more.
+  std::optional<group_publication> pub;
+  std::uint32_t tries = 0;
+  duration wait{};
+  time_point due;
+};
+
+struct group_state {
+  static inline const char* name = "p2p0mq.groups";
+
+  concern_context ctx;
+  group_settings cfg;
+  std::uint64_t incarnation = 0;
+
+  // -- membership ---------------------------------------------------------
+  std::set<std::string> mine;
+  std::uint64_t my_version = 0;
+  time_point next_refresh = time_point::max();
+  std::map<std::string, record_entry> records;
+  std::map<std::string, std::set<std::string>> members;
+  std::set<std::string> neighbours;
+  /// Records to flood, by neighbour, by origin; and when they leave.
+  std::map<std::string, std::map<std::string, membership_record>> outbox;
+  std::optional<time_point> flush_at;
+  time_point next_expiry_check = time_point::max();
+
+  // -- publishing and forwarding ------------------------------------------
+  std::map<std::string, std::uint64_t> last_seq;
+  std::map<std::string, std::map<std::string, std::uint64_t>> last_sent;
+  std::unordered_map<std::string, std::set<std::string>> seen;
+  std::deque<std::string> seen_order;
+  std::map<std::uint64_t, pending_hop> pending;
+
+  // -- delivering ---------------------------------------------------------
+  std::map<std::pair<std::string, std::string>, inbound_flow> flows;
+  std::vector<group_listener_actor> listeners;
+
+  concern_counters counters;
+  log_limiter log;
+  std::optional<time_point> armed;
+};
+
+using group_pointer = group_actor::stateful_pointer<group_state>;
+
+time_point now_of(group_pointer self) {
+  return self->clock().now();
+}
+
+void count(group_pointer self, const char* key, std::uint64_t n = 1) {
+  self->state.counters[key] += n;
+}
+
+group_view view_of(const group_state& st) {
+  group_view result;
+  for (auto& [g, xs] : st.members)
+    if (!xs.empty())
+      result.emplace(g, std::vector<std::string>(xs.begin(), xs.end()));
+  return result;
+}
+
+void notify(group_pointer self, const group_event& ev) {
+  for (auto& x : self->state.listeners)
+    self->send(x, ev);
+}
+
+/// Hands a `g` request to the sender; with acknowledgements on, keeps it
+/// until its hop acknowledges it.
+void send_g(group_pointer self, const std::string& to, payload body,
+            std::optional<group_publication> pub = std::nullopt) {
+  auto& st = self->state;
+  auto now = now_of(self);
+  auto msg = st.ctx.make_request(to, group_command, std::move(body), now);
+  if (st.cfg.retry > caf::timespan::zero()) {
+    pending_hop entry{msg, std::move(pub), 0, st.cfg.retry, now + st.cfg.retry};
+    st.pending.emplace(msg.id, std::move(entry));
+  }
+  count(self, "transfers");
+  self->send(st.ctx.sender, outgoing_atom::value, std::move(msg),
+             priority::fast, caf::actor_cast<owner_actor>(self));
+}
+
+void arm(group_pointer self, time_point at);
+
+/// Queues `r` for every neighbour but `except`.
+void flood(group_pointer self, const membership_record& r,
+           const std::string& except) {
+  auto& st = self->state;
+  for (auto& n : st.neighbours)
+    if (n != except && n != r.origin)
+      st.outbox[n][r.origin] = r;
+  if (!st.flush_at) {
+    st.flush_at = now_of(self) + batch_delay;
+    arm(self, *st.flush_at);
+  }
+}
+
+void flush_outbox(group_pointer self) {
+  auto& st = self->state;
+  st.flush_at.reset();
+  auto out = std::move(st.outbox);
+  st.outbox.clear();
+  for (auto& [n, rs] : out) {
+    if (st.neighbours.count(n) == 0)
+      continue;
+    std::vector<membership_record> batch;
+    for (auto& kv : rs) {
+      batch.push_back(std::move(kv.second));
+      if (batch.size() == max_records_per_message) {
+        send_g(self, n, encode_membership(batch));
+        batch.clear();
+      }
+    }
+    if (!batch.empty())
+      send_g(self, n, encode_membership(batch));
+  }
+}
+
+/// Sets the groups of `origin` to `groups`, telling the listeners what
+/// changed.
+void apply_groups(group_pointer self, const std::string& origin,
+                  const std::vector<std::string>& before,
+                  const std::vector<std::string>& after,
+                  group_event_kind gone = group_event_kind::leave) {
+  auto& st = self->state;
+  for (auto& g : after)
+    if (!std::binary_search(before.begin(), before.end(), g)) {
+      auto& xs = st.members[g];
+      if (xs.size() >= max_group_members && xs.count(origin) == 0) {
+        count(self, "members_refused");
+        continue;
+      }
+      xs.insert(origin);
+      notify(self, group_event{group_event_kind::join, g, origin});
+    }
+  for (auto& g : before)
+    if (!std::binary_search(after.begin(), after.end(), g)) {
+      auto i = st.members.find(g);
+      if (i == st.members.end() || i->second.erase(origin) == 0)
+        continue;
+      if (i->second.empty())
+        st.members.erase(i);
+      notify(self, group_event{gone, g, origin});
+    }
+}
+
+/// Our own record, as it floods.
+membership_record own_record(const group_state& st) {
+  return membership_record{
+      st.ctx.local_uuid, st.my_version, 0,
+      std::vector<std::string>(st.mine.begin(), st.mine.end())};
+}
+
+/// Makes a new version of our record and floods it.
+void announce(group_pointer self) {
+  auto& st = self->state;
+  auto now = now_of(self);
+  ++st.my_version;
+  auto& e = st.records[st.ctx.local_uuid];
+  auto before = e.groups;
+  e.version = st.my_version;
+  e.groups.assign(st.mine.begin(), st.mine.end());
+  e.hops = 0;
+  apply_groups(self, st.ctx.local_uuid, before, e.groups);
+  flood(self, own_record(st), {});
+  count(self, "announced");
+  st.next_refresh = st.mine.empty() ? time_point::max() : now + st.cfg.refresh;
+  arm(self, st.next_refresh);
+}
+
+void handle_records(group_pointer self, const std::string& from,
+                    std::vector<membership_record>& rs) {
+  auto& st = self->state;
+  auto now = now_of(self);
+  for (auto& r : rs) {
+    count(self, "records");
+    if (r.origin == st.ctx.local_uuid || r.hops >= max_group_hops)
+      continue;
+    auto i = st.records.find(r.origin);
+    if (i == st.records.end()) {
+      if (st.records.size() >= max_group_records) {
+        count(self, "records_refused");
+        continue;
+      }
+      i = st.records.emplace(r.origin, record_entry{}).first;
+    } else if (r.version < i->second.version) {
+      continue;
+    } else if (r.version == i->second.version) {
+      // The same news by another way: a shorter one is the better route.
+      if (r.hops + 1 < i->second.hops) {
+        i->second.hops = r.hops + 1;
+        i->second.parent = from;
+      }
+      continue;
+    }
+    auto& e = i->second;
+    auto before = std::move(e.groups);
+    e.version = r.version;
+    e.groups = r.groups;
+    e.parent = from;
+    e.hops = r.hops + 1;
+    e.expires = now + st.cfg.expiry;
+    apply_groups(self, r.origin, before, e.groups);
+    if (st.next_expiry_check == time_point::max()) {
+      st.next_expiry_check = now + st.cfg.expiry / 8;
+      arm(self, st.next_expiry_check);
+    }
+    auto fwd = r;
+    fwd.hops = e.hops;
+    flood(self, fwd, from);
+  }
+}
+
+/// Sends every record we know to a new neighbour.
+void sync(group_pointer self, const std::string& n) {
+  auto& st = self->state;
+  auto& box = st.outbox[n];
+  for (auto& [origin, e] : st.records)
+    if (e.version > 0 && origin != n)
+      box[origin] = membership_record{origin, e.version, e.hops, e.groups};
+  count(self, "syncs");
+  if (!st.flush_at) {
+    st.flush_at = now_of(self) + batch_delay;
+    arm(self, *st.flush_at);
+  }
+}
+
+void deliver_one(group_pointer self, const std::string& group,
+                 const std::string& publisher, std::uint64_t seq,
+                 const std::string& body) {
+  auto& st = self->state;
+  if (st.mine.count(group) == 0) {
+    count(self, "not_member");
+    return;
+  }
+  auto parsed = payload::parse(body);
+  if (!parsed) // Checked on arrival: cannot happen.
+    return;
+  count(self, "delivered");
+  for (auto& x : st.listeners)
+    self->send(x, group_message{group, publisher, seq, *parsed});
+}
+
+/// Delivers what `flow` holds in order, from the publication that follows
+/// its last one.
+void drain(group_pointer self, const std::string& group,
+           const std::string& publisher, inbound_flow& flow) {
+  for (auto i = flow.held.begin();
+       i != flow.held.end() && i->second.previous <= flow.last;) {
+    if (i->first > flow.last) {
+      flow.last = i->first;
+      deliver_one(self, group, publisher, i->first, i->second.body);
+    }
+    i = flow.held.erase(i);
+  }
+}
+
+void deliver(group_pointer self, const group_publication& pub,
+             std::uint64_t previous) {
+  auto& st = self->state;
+  auto& flow = st.flows[{pub.publisher, pub.group}];
+  if (pub.incarnation < flow.incarnation) {
+    count(self, "stale");
+    return;
+  }
+  if (pub.incarnation > flow.incarnation) {
+    flow = inbound_flow{};
+    flow.incarnation = pub.incarnation;
+  }
+  if (pub.seq <= flow.last || flow.held.count(pub.seq) > 0) {
+    count(self, "duplicates");
+    return;
+  }
+  if (flow.held.size() >= 4096) {
+    // A publisher far ahead of what came: give up on the gap.
+    count(self, "gaps");
+    flow.last = flow.held.begin()->second.previous;
+  }
+  flow.held.emplace(pub.seq, inbound_flow::held_publication{previous, pub.body,
+                                                            now_of(self)});
+  drain(self, pub.group, pub.publisher, flow);
+  if (!flow.held.empty())
+    arm(self, flow.held.begin()->second.since + st.cfg.gap_wait);
+}
+
+/// Whether the forwarding cache already had `target` for `key`; remembers
+/// it.
+bool seen_before(group_state& st, const std::string& key,
+                 const std::string& target) {
+  auto i = st.seen.find(key);
+  if (i == st.seen.end()) {
+    if (st.seen_order.size() >= st.cfg.dedupe_entries) {
+      st.seen.erase(st.seen_order.front());
+      st.seen_order.pop_front();
+    }
+    i = st.seen.emplace(key, std::set<std::string>{}).first;
+    st.seen_order.push_back(key);
+  }
+  return !i->second.insert(target).second;
+}
+
+/// Delivers `pub` here if it is for us, and sends it on towards each of its
+/// other targets, one copy per next hop.
+void route(group_pointer self, group_publication pub) {
+  auto& st = self->state;
+  auto key = pub.publisher + '\0' + pub.group + '\0' +
+             std::to_string(pub.incarnation) + '\0' + std::to_string(pub.seq);
+  std::map<std::string,
+           std::pair<std::vector<std::string>, std::vector<std::uint64_t>>>
+      hops;
+  for (std::size_t k = 0; k < pub.targets.size(); ++k) {
+    auto& t = pub.targets[k];
+    if (seen_before(st, key, t)) {
+      count(self, "duplicates");
+      continue;
+    }
+    if (t == st.ctx.local_uuid) {
+      deliver(self, pub, pub.previous[k]);
+      continue;
+    }
+    std::string next;
+    if (st.neighbours.count(t) > 0) {
+      next = t;
+    } else if (auto i = st.records.find(t);
+               i != st.records.end() && st.neighbours.count(i->second.parent)) {
+      next = i->second.parent;
+    } else {
+      // No neighbour leads there: the ordinary route, through relays.
+      count(self, "unicast");
+      next = t;
+    }
+    auto& [ts, ps] = hops[next];
+    ts.push_back(t);
+    ps.push_back(pub.previous[k]);
+  }
+  if (hops.empty())
+    return;
+  if (pub.hops_left == 0) {
+    count(self, "hop_limit");
+    return;
+  }
+  for (auto& [next, tp] : hops) {
+    group_publication out;
+    out.group = pub.group;
+    out.publisher = pub.publisher;
+    out.incarnation = pub.incarnation;
+    out.seq = pub.seq;
+    out.hops_left = pub.hops_left - 1;
+    out.targets = std::move(tp.first);
+    out.previous = std::move(tp.second);
+    out.body = pub.body;
+    count(self, "forwarded");
+    auto body = encode_publication(out);
+    send_g(self, next, std::move(body), std::move(out));
+  }
+}
+
+void handle_request(group_pointer self, const message& msg) {
+  auto& st = self->state;
+  auto now = now_of(self);
+  auto drop = [&](const caf::error& why) {
+    count(self, "malformed");
+    log_dropped(st.log, now, bad_group_message, msg, why);
+    if (auto next = st.log.next_due(); next != time_point::max())
+      arm(self, next);
+  };
+  auto op = group_op_of(msg.payload);
+  if (!op) {
+    drop(op.error());
+    return;
+  }
+  // Acknowledged once read, also when it carries nothing new.
+  if (st.cfg.retry > caf::timespan::zero())
+    self->send(st.ctx.sender, outgoing_atom::value,
+               st.ctx.make_reply(msg, payload{}, now), priority::fast,
+               caf::actor_cast<owner_actor>(self));
+  if (*op == group_op::membership) {
+    if (msg.source != msg.previous_hop) {
+      drop(make_error(errc::invalid_request,
+                      "membership records come from neighbours only"));
+      return;
+    }
+    auto rs = decode_membership(msg.payload);
+    if (!rs) {
+      drop(rs.error());
+      return;
+    }
+    handle_records(self, msg.source, *rs);
+    return;
+  }
+  auto pub = decode_publication(msg.payload);
+  if (!pub) {
+    drop(pub.error());
+    return;
+  }
+  route(self, std::move(*pub));
+}
+
+void handle_peers(group_pointer self, const std::vector<peer_change>& xs) {
+  auto& st = self->state;
+  for (auto& x : xs) {
+    auto& p = x.record;
+    auto is_neighbour = x.what != change_kind::removed &&
+                        p.state == peer_state::connected && p.speaks &&
+                        p.speaks->has(capability::groups);
+    if (is_neighbour && st.neighbours.insert(p.uuid).second)
+      sync(self, p.uuid);
+    else if (!is_neighbour)
+      st.neighbours.erase(p.uuid);
+  }
+}
+
+void retransmit(group_pointer self, time_point now) {
+  auto& st = self->state;
+  std::vector<std::uint64_t> due;
+  for (auto& [id, x] : st.pending)
+    if (x.due <= now)
+      due.push_back(id);
+  for (auto id : due) {
+    auto node = st.pending.extract(id);
+    auto& x = node.mapped();
+    if (x.tries >= st.cfg.retries) {
+      count(self, "gave_up");
+      continue;
+    }
+    if (x.pub && st.neighbours.count(x.msg.to) == 0) {
+      // Its hop is gone: route what it carries again (each target once more,
+      // so forget that it was sent).
+      count(self, "rerouted");
+      auto key = x.pub->publisher + '\0' + x.pub->group + '\0' +
+                 std::to_string(x.pub->incarnation) + '\0' +
+                 std::to_string(x.pub->seq);
+      if (auto i = st.seen.find(key); i != st.seen.end())
+        for (auto& t : x.pub->targets)
+          i->second.erase(t);
+      ++x.pub->hops_left;
+      route(self, std::move(*x.pub));
+      continue;
+    }
+    ++x.tries;
+    x.wait *= 2;
+    x.due = now + x.wait;
+    x.msg.deadline = now + st.ctx.settings->message_ttl;
+    count(self, "retransmitted");
+    count(self, "transfers");
+    self->send(st.ctx.sender, outgoing_atom::value, x.msg, priority::fast,
+               caf::actor_cast<owner_actor>(self));
+    st.pending.insert(std::move(node));
+  }
+}
+
+void expire(group_pointer self, time_point now) {
+  auto& st = self->state;
+  st.next_expiry_check = time_point::max();
+  for (auto i = st.records.begin(); i != st.records.end();) {
+    if (i->first != st.ctx.local_uuid && i->second.expires <= now) {
+      auto before = std::move(i->second.groups);
+      auto origin = i->first;
+      i = st.records.erase(i);
+      apply_groups(self, origin, before, {}, group_event_kind::exit);
+      count(self, "expired");
+    } else {
+      ++i;
+    }
+  }
+  if (st.records.size() > st.records.count(st.ctx.local_uuid))
+    st.next_expiry_check = now + st.cfg.expiry / 8;
+}
+
+void skip_gaps(group_pointer self, time_point now) {
+  auto& st = self->state;
+  for (auto& [key, flow] : st.flows) {
+    while (!flow.held.empty() &&
+           flow.held.begin()->second.since + st.cfg.gap_wait <= now) {
+      count(self, "gaps");
+      flow.last = flow.held.begin()->second.previous;
+      drain(self, key.second, key.first, flow);
+    }
+  }
+}
+
+/// The earliest time any work is due.
+time_point next_due(group_state& st) {
+  auto result = std::min(st.next_refresh, st.next_expiry_check);
+  if (st.flush_at)
+    result = std::min(result, *st.flush_at);
+  for (auto& kv : st.pending)
+    result = std::min(result, kv.second.due);
+  for (auto& kv : st.flows)
+    if (!kv.second.held.empty())
+      result = std::min(result,
+                        kv.second.held.begin()->second.since + st.cfg.gap_wait);
+  return std::min(result, st.log.next_due());
+}
+
+void arm(group_pointer self, time_point at) {
+  auto& st = self->state;
+  if (at == time_point::max() || (st.armed && *st.armed <= at))
+    return;
+  st.armed = at;
+  auto now = now_of(self);
+  self->delayed_send(self, std::max(at - now, duration::zero()),
+                     tick_atom::value);
+}
+
+void on_tick(group_pointer self) {
+  auto& st = self->state;
+  auto now = now_of(self);
+  if (st.armed && *st.armed <= now)
+    st.armed.reset();
+  if (st.flush_at && *st.flush_at <= now)
+    flush_outbox(self);
+  retransmit(self, now);
+  skip_gaps(self, now);
+  if (st.next_expiry_check <= now)
+    expire(self, now);
+  if (st.next_refresh <= now)
+    announce(self);
+  if (st.log.next_due() <= now)
+    st.log.flush(now);
+  arm(self, next_due(st));
+}
+
+void init(group_pointer self, concern_context ctx, group_settings cfg) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.cfg = cfg;
+  st.log = log_limiter{log_limits_of(*st.ctx.settings)};
+  st.incarnation = cfg.incarnation;
+  if (st.incarnation == 0)
+    st.incarnation = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+  // Versions grow across restarts: the incarnation's milliseconds, then a
+  // count of changes.
+  st.my_version = st.incarnation << 20;
+}
+
+group_actor::behavior_type groups_impl(group_pointer self, concern_context ctx,
+                                       group_settings cfg) {
+  init(self, std::move(ctx), cfg);
+  self->set_down_handler([self](caf::down_msg& x) {
+    auto& xs = self->state.listeners;
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](const group_listener_actor& l) {
+                              return l.address() == x.source;
+                            }),
+             xs.end());
+  });
+  self->request(self->state.ctx.peers, caf::infinite, subscribe_atom::value,
+                caf::actor_cast<peer_watcher_actor>(self))
+      .then([self](std::vector<peer>& ps) {
+        std::vector<peer_change> xs;
+        for (auto& p : ps) {
+          auto was = p.state;
+          xs.push_back(peer_change{change_kind::added, std::move(p), was});
+        }
+        handle_peers(self, xs);
+      });
+  return {
+      // -- the application's face --------------------------------------------
+      [self](join_atom, const std::string& g) -> caf::result<bool> {
+        auto& st = self->state;
+        if (auto err = check_group_name(g))
+          return err;
+        if (st.mine.count(g) > 0)
+          return false;
+        if (st.mine.size() >= max_groups_per_peer)
+          return make_error(errc::invalid_request,
+                            "in " + std::to_string(max_groups_per_peer) +
+                                " groups already");
+        st.mine.insert(g);
+        announce(self);
+        return true;
+      },
+      [self](leave_atom, const std::string& g) -> caf::result<bool> {
+        auto& st = self->state;
+        if (st.mine.erase(g) == 0)
+          return false;
+        announce(self);
+        return true;
+      },
+      [self](publish_atom, const std::string& g,
+             const payload& body) -> caf::result<std::uint64_t> {
+        auto& st = self->state;
+        if (auto err = check_group_name(g))
+          return err;
+        if (body.bytes().size() > max_group_payload_size)
+          return make_error(errc::invalid_request,
+                            "a payload of " +
+                                std::to_string(body.bytes().size()) +
+                                " bytes, more than " +
+                                std::to_string(max_group_payload_size));
+        group_publication pub;
+        pub.group = g;
+        pub.publisher = st.ctx.local_uuid;
+        pub.incarnation = st.incarnation;
+        pub.seq = ++st.last_seq[g];
+        pub.hops_left = max_group_hops;
+        pub.body = body.bytes();
+        auto& sent = st.last_sent[g];
+        if (auto i = st.members.find(g); i != st.members.end())
+          for (auto& m : i->second) {
+            if (m == st.ctx.local_uuid)
+              continue;
+            pub.targets.push_back(m);
+            auto& last = sent[m];
+            pub.previous.push_back(last);
+            last = pub.seq;
+          }
+        count(self, "published");
+        route(self, std::move(pub));
+        return st.last_seq[g];
+      },
+      [self](subscribe_atom, group_listener_actor x) -> group_view {
+        self->monitor(x);
+        self->state.listeners.push_back(std::move(x));
+        return view_of(self->state);
+      },
+      [self](get_atom) -> group_view { return view_of(self->state); },
+      // -- the concern --------------------------------------------------------
+      [self](incoming_atom, const message& msg) {
+        auto& st = self->state;
+        if (msg.is_request()) {
+          handle_request(self, msg);
+          return;
+        }
+        auto i = st.pending.find(msg.id);
+        if (i != st.pending.end() && i->second.msg.to == msg.source) {
+          st.pending.erase(i);
+          count(self, "acknowledged");
+        }
+      },
+      [](sent_atom, const message&) {
+        // Delivery is known from the acknowledgement.
+      },
+      [self](send_failed_atom, const message&, const caf::error&) {
+        // With acknowledgements, the concern sends again itself.
+        return self->state.cfg.retry == caf::timespan::zero();
+      },
+      [self](dropped_atom, const message& msg, const caf::error& err) {
+        count(self, "dropped");
+        log(log_level::debug, log_category::app, "group message to ",
+            short_uuid(msg.to), " dropped: ", render(err));
+      },
+      [self](tick_atom) { on_tick(self); },
+      [self](changed_atom, const std::vector<peer_change>& xs) {
+        handle_peers(self, xs);
+      },
+      [](due_atom, due_kind, const std::vector<peer>&) {
+        // Takes no due work.
+      },
+      [](wanted_atom, const std::vector<wanted_route>&) {
+        // Watches no routes.
+      },
+      [self](stats_atom) {
+        auto result = self->state.counters;
+        result["records_known"] = self->state.records.size();
+        result["neighbours"] = self->state.neighbours.size();
+        result["pending"] = self->state.pending.size();
+        return result;
+      },
+  };
+}
+
+} // namespace
+
+group_actor spawn_groups(caf::actor_system& sys, concern_context ctx,
+                         group_settings settings) {
+  ctx.command = group_command;
+  return sys.spawn(groups_impl, std::move(ctx), settings);
+}
+
+} // namespace p2p0mq
