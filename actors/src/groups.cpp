@@ -152,6 +152,8 @@ void send_g(group_pointer self, const std::string& to, payload body,
   auto& st = self->state;
   auto now = now_of(self);
   auto msg = st.ctx.make_request(to, group_command, std::move(body), now);
+  if (pub)
+    count(self, "publication_transfers");
   if (st.cfg.retry > caf::timespan::zero()) {
     pending_hop entry{msg, std::move(pub), 0, st.cfg.retry, now + st.cfg.retry};
     st.pending.emplace(msg.id, std::move(entry));
@@ -451,10 +453,13 @@ void handle_request(group_pointer self, const message& msg) {
     return;
   }
   // Acknowledged once read, also when it carries nothing new.
-  if (st.cfg.retry > caf::timespan::zero())
+  if (st.cfg.retry > caf::timespan::zero()) {
+    count(self, *op == group_op::publication ? "publication_acks"
+                                             : "membership_acks");
     self->send(st.ctx.sender, outgoing_atom::value,
                st.ctx.make_reply(msg, payload{}, now), priority::fast,
                caf::actor_cast<owner_actor>(self));
+  }
   if (*op == group_op::membership) {
     if (msg.source != msg.previous_hop) {
       drop(make_error(errc::invalid_request,
@@ -524,6 +529,8 @@ void retransmit(group_pointer self, time_point now) {
     x.msg.deadline = now + st.ctx.settings->message_ttl;
     count(self, "retransmitted");
     count(self, "transfers");
+    if (x.pub)
+      count(self, "publication_transfers");
     self->send(st.ctx.sender, outgoing_atom::value, x.msg, priority::fast,
                caf::actor_cast<owner_actor>(self));
     st.pending.insert(std::move(node));

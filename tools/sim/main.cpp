@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "groups.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/testing/sim_network.hpp"
 
@@ -34,6 +35,7 @@ struct options {
   std::uint64_t seed = 1;
   std::string trace;
   bool markdown = false;
+  p2p0mq::sim_tool::group_options groups;
 };
 
 void usage(std::FILE* out) {
@@ -59,10 +61,18 @@ void usage(std::FILE* out) {
       "  --seed N         seed of the graph and of the losses (default 1)\n"
       "  --trace FILE     write every frame on the wire to FILE (costly)\n"
       "  --markdown       also print one row of the BENCHMARKS.md table\n"
+      "  --groups G       once converged, run the group experiment instead\n"
+      "                   of staying: G groups of random members (every\n"
+      "                   peer runs the group concern)\n"
+      "  --members M      members of each group (default 20)\n"
+      "  --publishes P    publications, each from a random member of a\n"
+      "                   random group (default 1000)\n"
+      "  --rate R         publications per virtual second (default 1000)\n"
       "  --help           this text\n"
       "\n"
       "Exit code: 0 when the network converged and stayed connected, 1 when\n"
-      "it did not, 2 for bad flags.\n",
+      "it did not or a member delivered a publication twice or out of its\n"
+      "publisher's order, 2 for bad flags.\n",
       out);
 }
 
@@ -128,6 +138,21 @@ options parse(int argc, char** argv) {
         bad();
       result.check = std::chrono::duration_cast<duration>(
           std::chrono::duration<double>{*x});
+    } else if (flag == "--groups" || flag == "--members" ||
+               flag == "--publishes") {
+      if (*x != static_cast<std::size_t>(*x) || (flag == "--members" && *x < 2))
+        bad();
+      auto v = static_cast<std::size_t>(*x);
+      if (flag == "--groups")
+        result.groups.groups = v;
+      else if (flag == "--members")
+        result.groups.members = v;
+      else
+        result.groups.publishes = v;
+    } else if (flag == "--rate") {
+      if (*x <= 0)
+        bad();
+      result.groups.rate = *x;
     } else if (flag == "--seed") {
       result.seed = static_cast<std::uint64_t>(*x);
     } else {
@@ -174,6 +199,9 @@ int main(int argc, char** argv) {
   so.echo = false;
   so.link.latency = opts.latency;
   so.link.loss = opts.loss;
+  if (opts.groups.groups > 0)
+    so.groups = group_settings{};
+  opts.groups.markdown = opts.markdown;
   sim_network net{so};
   // The peers start over one second, so their timers spread out over it
   // as on a real network.
@@ -208,7 +236,12 @@ int main(int argc, char** argv) {
   std::size_t worst = 0;
   auto converged_at = net.now();
   auto transfers_at_convergence = net.transfer_count();
-  while (converged && net.now() - start < opts.length) {
+  auto groups_ok = true;
+  if (converged && opts.groups.groups > 0)
+    groups_ok = p2p0mq::sim_tool::run_groups(net, graph, opts.groups,
+                                             opts.seed, opts.latency);
+  while (converged && opts.groups.groups == 0 &&
+         net.now() - start < opts.length) {
     auto step = std::min(opts.check, opts.length - (net.now() - start));
     net.advance(step);
     auto b = graph.broken_links(net);
@@ -293,5 +326,5 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  return converged && failed_checks == 0 ? 0 : 1;
+  return converged && failed_checks == 0 && groups_ok ? 0 : 1;
 }
