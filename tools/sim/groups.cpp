@@ -59,9 +59,9 @@ struct experiment {
   std::vector<double> stretch;
 };
 
-group_listener_actor::behavior_type
-listener(group_listener_actor::pointer self, experiment* x, std::string me,
-         std::size_t index) {
+group_listener_actor::behavior_type listener(group_listener_actor::pointer self,
+                                             experiment* x, std::string me,
+                                             std::size_t index) {
   return {
       [=](const group_event& ev) {
         if (ev.what != group_event_kind::join)
@@ -267,9 +267,8 @@ bool run_groups(sim_network& net, const testing::sim_graph& graph,
               "shortest path p50 %.2f ms, p99 %.2f ms; latency / shortest "
               "path p50 %.2f, p99 %.2f\n",
               percentile(x->latency_ms, 0.5), percentile(x->latency_ms, 0.99),
-              percentile(x->shortest_ms, 0.5),
-              percentile(x->shortest_ms, 0.99), percentile(x->stretch, 0.5),
-              percentile(x->stretch, 0.99));
+              percentile(x->shortest_ms, 0.5), percentile(x->shortest_ms, 0.99),
+              percentile(x->stretch, 0.5), percentile(x->stretch, 0.99));
   if (opts.markdown)
     std::printf("| %zu | %zu x %zu | %zu | %.3f | %.3f | %.3f %% | %" PRIu64
                 " | %.3f | %.3f | %.2f | %.2f |\n",

@@ -238,8 +238,8 @@ int main(int argc, char** argv) {
   auto transfers_at_convergence = net.transfer_count();
   auto groups_ok = true;
   if (converged && opts.groups.groups > 0)
-    groups_ok = p2p0mq::sim_tool::run_groups(net, graph, opts.groups,
-                                             opts.seed, opts.latency);
+    groups_ok = p2p0mq::sim_tool::run_groups(net, graph, opts.groups, opts.seed,
+                                             opts.latency);
   while (converged && opts.groups.groups == 0 &&
          net.now() - start < opts.length) {
     auto step = std::min(opts.check, opts.length - (net.now() - start));
