@@ -145,6 +145,8 @@ void notify(group_pointer self, const group_event& ev) {
     self->send(x, ev);
 }
 
+void arm(group_pointer self, time_point at);
+
 /// Hands a `g` request to the sender; with acknowledgements on, keeps it
 /// until its hop acknowledges it.
 void send_g(group_pointer self, const std::string& to, payload body,
@@ -157,13 +159,12 @@ void send_g(group_pointer self, const std::string& to, payload body,
   if (st.cfg.retry > caf::timespan::zero()) {
     pending_hop entry{msg, std::move(pub), 0, st.cfg.retry, now + st.cfg.retry};
     st.pending.emplace(msg.id, std::move(entry));
+    arm(self, now + st.cfg.retry);
   }
   count(self, "transfers");
   self->send(st.ctx.sender, outgoing_atom::value, std::move(msg),
              priority::fast, caf::actor_cast<owner_actor>(self));
 }
-
-void arm(group_pointer self, time_point at);
 
 /// Queues `r` for every neighbour but `except`.
 void flood(group_pointer self, const membership_record& r,

@@ -269,6 +269,11 @@ bool run_groups(sim_network& net, const testing::sim_graph& graph,
               percentile(x->latency_ms, 0.5), percentile(x->latency_ms, 0.99),
               percentile(x->shortest_ms, 0.5), percentile(x->shortest_ms, 0.99),
               percentile(x->stretch, 0.5), percentile(x->stretch, 0.99));
+  std::printf("group concern counters:");
+  for (auto key : {"retransmitted", "rerouted", "gave_up", "unicast",
+                   "hop_limit", "dropped", "gaps", "duplicates", "malformed"})
+    std::printf(" %s %" PRIu64, key, total(net, key));
+  std::printf("\n");
   if (opts.markdown)
     std::printf("| %zu | %zu x %zu | %zu | %.3f | %.3f | %.3f %% | %" PRIu64
                 " | %.3f | %.3f | %.2f | %.2f |\n",
