@@ -101,6 +101,9 @@ struct group_state {
   std::map<std::string, record_entry> records;
   std::map<std::string, std::set<std::string>> members;
   std::set<std::string> neighbours;
+  /// Peers that said in their `hello` they speak none of our capabilities:
+  /// never a target, never a member.
+  std::set<std::string> legacy;
   /// Records to flood, by neighbour, by origin; and when they leave.
   std::map<std::string, std::map<std::string, membership_record>> outbox;
   std::optional<time_point> flush_at;
@@ -260,6 +263,10 @@ void handle_records(group_pointer self, const std::string& from,
     count(self, "records");
     if (r.origin == st.ctx.local_uuid || r.hops >= max_group_hops)
       continue;
+    if (st.legacy.count(r.origin) > 0) {
+      count(self, "legacy_records");
+      continue;
+    }
     auto i = st.records.find(r.origin);
     if (i == st.records.end()) {
       if (st.records.size() >= max_group_records) {
@@ -408,8 +415,14 @@ void route(group_pointer self, group_publication pub) {
     } else if (auto i = st.records.find(t);
                i != st.records.end() && st.neighbours.count(i->second.parent)) {
       next = i->second.parent;
+    } else if (st.legacy.count(t) > 0) {
+      // A peer that cannot speak groups is no member, whatever a record
+      // said.
+      count(self, "legacy_targets");
+      continue;
     } else {
-      // No neighbour leads there: the ordinary route, through relays.
+      // No neighbour leads there: the ordinary route, through relays (which
+      // never include a legacy peer).
       count(self, "unicast");
       next = t;
     }
@@ -454,13 +467,15 @@ void handle_request(group_pointer self, const message& msg) {
     return;
   }
   // Acknowledged once read, also when it carries nothing new.
-  if (st.cfg.retry > caf::timespan::zero()) {
+  auto acknowledge = [&] {
+    if (st.cfg.retry == caf::timespan::zero())
+      return;
     count(self, *op == group_op::publication ? "publication_acks"
                                              : "membership_acks");
     self->send(st.ctx.sender, outgoing_atom::value,
                st.ctx.make_reply(msg, payload{}, now), priority::fast,
                caf::actor_cast<owner_actor>(self));
-  }
+  };
   if (*op == group_op::membership) {
     if (msg.source != msg.previous_hop) {
       drop(make_error(errc::invalid_request,
@@ -472,6 +487,7 @@ void handle_request(group_pointer self, const message& msg) {
       drop(rs.error());
       return;
     }
+    acknowledge();
     handle_records(self, msg.source, *rs);
     return;
   }
@@ -480,6 +496,7 @@ void handle_request(group_pointer self, const message& msg) {
     drop(pub.error());
     return;
   }
+  acknowledge();
   route(self, std::move(*pub));
 }
 
@@ -487,6 +504,10 @@ void handle_peers(group_pointer self, const std::vector<peer_change>& xs) {
   auto& st = self->state;
   for (auto& x : xs) {
     auto& p = x.record;
+    if (x.what != change_kind::removed && p.legacy())
+      st.legacy.insert(p.uuid);
+    else
+      st.legacy.erase(p.uuid);
     auto is_neighbour = x.what != change_kind::removed &&
                         p.state == peer_state::connected && p.speaks &&
                         p.speaks->has(capability::groups);
