@@ -35,6 +35,8 @@ double seconds(duration x) {
 struct experiment {
   /// The groups of the experiment, and how many members each has.
   std::map<std::string, std::size_t> sizes;
+  /// The sum of `sizes`.
+  std::size_t all = 0;
   /// Per peer: the members it knows of the experiment's groups, and when it
   /// first knew all of them.
   std::map<std::string, std::size_t> known;
@@ -64,18 +66,18 @@ group_listener_actor::behavior_type listener(group_listener_actor::pointer self,
                                              std::size_t index) {
   return {
       [=](const group_event& ev) {
-        if (ev.what != group_event_kind::join)
-          return;
         if (ev.group == "probe") {
-          x->probe_known.emplace(me, self->clock().now());
+          if (ev.what == group_event_kind::join)
+            x->probe_known.emplace(me, self->clock().now());
           return;
         }
         if (x->sizes.count(ev.group) == 0)
           return;
-        std::size_t all = 0;
-        for (auto& kv : x->sizes)
-          all += kv.second;
-        if (++x->known[me] == all)
+        if (ev.what != group_event_kind::join) {
+          --x->known[me];
+          return;
+        }
+        if (++x->known[me] == x->all)
           x->knew_all.emplace(me, self->clock().now());
       },
       [=](const group_message& m) {
@@ -155,6 +157,7 @@ bool run_groups(sim_network& net, const testing::sim_graph& graph,
     std::sort(ms.begin(), ms.end());
     auto name = "group-" + std::to_string(g + 1);
     x->sizes[name] = m;
+    x->all += m;
     groups.emplace_back(name, std::move(ms));
   }
   auto t_join = net.now();
@@ -269,6 +272,39 @@ bool run_groups(sim_network& net, const testing::sim_graph& graph,
               percentile(x->latency_ms, 0.5), percentile(x->latency_ms, 0.99),
               percentile(x->shortest_ms, 0.5), percentile(x->shortest_ms, 0.99),
               percentile(x->stretch, 0.5), percentile(x->stretch, 0.99));
+  if (opts.partition > duration::zero()) {
+    // Two halves of the ring the graph is built on, each connected.
+    std::vector<std::string> left;
+    std::vector<std::string> right;
+    for (std::size_t i = 0; i < n; ++i)
+      (i < n / 2 ? left : right).push_back(sim_uuid(i));
+    auto everyone_knows = [&] {
+      for (std::size_t i = 0; i < n; ++i)
+        if (x->known[sim_uuid(i)] != x->all)
+          return false;
+      return true;
+    };
+    net.partition({left, right});
+    net.advance(opts.partition);
+    std::size_t knowing = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      knowing += x->known[sim_uuid(i)] == x->all ? 1 : 0;
+    auto t_heal = net.now();
+    net.heal();
+    auto limit = std::chrono::seconds{600};
+    auto healed =
+        net.run_until(everyone_knows, limit, std::chrono::milliseconds{100});
+    auto took = seconds(net.now() - t_heal);
+    net.run_until([&] { return graph.broken_links(net) == 0; }, limit,
+                  std::chrono::seconds{1});
+    auto links = seconds(net.now() - t_heal);
+    std::printf("partition: two halves apart for %.0f s (%zu of %zu peers "
+                "still knew every member at the end); after it healed, "
+                "membership converged in %s%.1f s (virtual), every link "
+                "CONNECTED again after %.1f s\n",
+                seconds(opts.partition), knowing, n, healed ? "" : "more than ",
+                took, links);
+  }
   std::printf("group concern counters:");
   for (auto key : {"retransmitted", "rerouted", "gave_up", "unicast",
                    "hop_limit", "dropped", "gaps", "duplicates", "malformed"})

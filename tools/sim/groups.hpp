@@ -20,6 +20,10 @@ struct group_options {
   std::size_t publishes = 1000;
   /// Publications per virtual second.
   double rate = 1000;
+  /// After the publications, split the network in two halves for this long,
+  /// then heal it and time how long membership takes to converge again
+  /// (zero: no partition).
+  duration partition{};
   /// Print one row of the BENCHMARKS.md table.
   bool markdown = false;
 };

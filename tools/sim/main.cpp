@@ -68,6 +68,9 @@ void usage(std::FILE* out) {
       "  --publishes P    publications, each from a random member of a\n"
       "                   random group (default 1000)\n"
       "  --rate R         publications per virtual second (default 1000)\n"
+      "  --partition S    then split the network in two halves for S\n"
+      "                   virtual seconds, heal it and time how long\n"
+      "                   membership takes to converge again\n"
       "  --help           this text\n"
       "\n"
       "Exit code: 0 when the network converged and stayed connected, 1 when\n"
@@ -149,6 +152,9 @@ options parse(int argc, char** argv) {
         result.groups.members = v;
       else
         result.groups.publishes = v;
+    } else if (flag == "--partition") {
+      result.groups.partition = std::chrono::duration_cast<duration>(
+          std::chrono::duration<double>{*x});
     } else if (flag == "--rate") {
       if (*x <= 0)
         bad();
