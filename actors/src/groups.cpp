@@ -84,7 +84,26 @@ struct pending_hop {
   std::optional<group_publication> pub;
   std::uint32_t tries = 0;
   duration wait{};
-  time_point due;
+  /// When it was last handed to the sender.
+  time_point sent;
+  /// Its entry in `group_state::due`.
+  std::multimap<time_point, std::uint64_t>::iterator slot;
+};
+
+/// What a peer knows of the acknowledgements of one next hop.
+struct hop_timing {
+  /// When its last acknowledgement came.
+  time_point last_ack{};
+  /// The latest send time among the copies sent once that it acknowledged:
+  /// a copy sent before that and still unacknowledged was lost (each link
+  /// keeps order).
+  time_point latest_acked{};
+  /// Its unacknowledged copies, by id (the order they were sent in).
+  std::set<std::uint64_t> outstanding;
+  /// Smoothed round trip and its variation, from copies sent once.
+  duration srtt{};
+  duration rttvar{};
+  bool sampled = false;
 };
 
 struct group_state {
@@ -115,6 +134,9 @@ struct group_state {
   std::unordered_map<std::string, std::set<std::string>> seen;
   std::deque<std::string> seen_order;
   std::map<std::uint64_t, pending_hop> pending;
+  /// When each pending copy is due to go again.
+  std::multimap<time_point, std::uint64_t> due;
+  std::map<std::string, hop_timing> timing;
 
   // -- delivering ---------------------------------------------------------
   std::map<std::pair<std::string, std::string>, inbound_flow> flows;
@@ -150,6 +172,38 @@ void notify(group_pointer self, const group_event& ev) {
 
 void arm(group_pointer self, time_point at);
 
+/// How long to wait for `hop`'s acknowledgement: its smoothed round trip
+/// plus four times its variation, at least `group_settings::retry`, at most
+/// 10 s.
+duration retry_time(const group_state& st, const std::string& hop) {
+  duration least = st.cfg.retry;
+  auto i = st.timing.find(hop);
+  if (i == st.timing.end() || !i->second.sampled)
+    return least;
+  auto x = i->second.srtt + 4 * i->second.rttvar;
+  return std::clamp<duration>(x, least, std::chrono::seconds{10});
+}
+
+/// Takes the acknowledgement of `x` from its hop.
+void acknowledged(group_state& st, const pending_hop& x, time_point now) {
+  auto& t = st.timing[x.msg.to];
+  t.last_ack = now;
+  t.outstanding.erase(x.msg.id);
+  if (x.tries > 0)
+    return; // Which copy is answered is unknown: no sample.
+  t.latest_acked = std::max(t.latest_acked, x.sent);
+  auto sample = now - x.sent;
+  if (!t.sampled) {
+    t.srtt = sample;
+    t.rttvar = sample / 2;
+    t.sampled = true;
+  } else {
+    auto diff = t.srtt > sample ? t.srtt - sample : sample - t.srtt;
+    t.rttvar = (3 * t.rttvar + diff) / 4;
+    t.srtt = (7 * t.srtt + sample) / 8;
+  }
+}
+
 /// Hands a `g` request to the sender; with acknowledgements on, keeps it
 /// until its hop acknowledges it.
 void send_g(group_pointer self, const std::string& to, payload body,
@@ -160,9 +214,12 @@ void send_g(group_pointer self, const std::string& to, payload body,
   if (pub)
     count(self, "publication_transfers");
   if (st.cfg.retry > caf::timespan::zero()) {
-    pending_hop entry{msg, std::move(pub), 0, st.cfg.retry, now + st.cfg.retry};
+    auto wait = retry_time(st, to);
+    pending_hop entry{msg, std::move(pub), 0, wait, now, {}};
+    entry.slot = st.due.emplace(now + wait, msg.id);
+    st.timing[to].outstanding.insert(msg.id);
     st.pending.emplace(msg.id, std::move(entry));
-    arm(self, now + st.cfg.retry);
+    arm(self, now + wait);
   }
   count(self, "transfers");
   self->send(st.ctx.sender, outgoing_atom::value, std::move(msg),
@@ -520,34 +577,51 @@ void handle_peers(group_pointer self, const std::vector<peer_change>& xs) {
 
 void retransmit(group_pointer self, time_point now) {
   auto& st = self->state;
-  std::vector<std::uint64_t> due;
-  for (auto& [id, x] : st.pending)
-    if (x.due <= now)
-      due.push_back(id);
-  for (auto id : due) {
+  while (!st.due.empty() && st.due.begin()->first <= now) {
+    auto id = st.due.begin()->second;
+    st.due.erase(st.due.begin());
     auto node = st.pending.extract(id);
+    if (node.empty())
+      continue;
     auto& x = node.mapped();
+    auto& t = st.timing[x.msg.to];
+    auto rto = retry_time(st, x.msg.to);
+    auto lost = t.latest_acked > x.sent;
+    auto head = !t.outstanding.empty() && *t.outstanding.begin() == id;
+    if (!lost && st.neighbours.count(x.msg.to) > 0 &&
+        (!head || t.last_ack + rto > now)) {
+      // Nothing sent after it was acknowledged yet, and the hop either
+      // still acknowledges older copies or has older ones to answer first:
+      // busy, not lost. The oldest copy decides when the hop falls silent.
+      count(self, "postponed");
+      x.slot = st.due.emplace(std::max(t.last_ack + rto, now + rto), id);
+      st.pending.insert(std::move(node));
+      continue;
+    }
     if (x.tries >= st.cfg.retries) {
       count(self, "gave_up");
+      t.outstanding.erase(id);
       continue;
     }
     if (x.pub && st.neighbours.count(x.msg.to) == 0) {
       // Its hop is gone: route what it carries again (each target once more,
       // so forget that it was sent).
       count(self, "rerouted");
+      t.outstanding.erase(id);
       auto key = x.pub->publisher + '\0' + x.pub->group + '\0' +
                  std::to_string(x.pub->incarnation) + '\0' +
                  std::to_string(x.pub->seq);
       if (auto i = st.seen.find(key); i != st.seen.end())
-        for (auto& t : x.pub->targets)
-          i->second.erase(t);
+        for (auto& target : x.pub->targets)
+          i->second.erase(target);
       ++x.pub->hops_left;
       route(self, std::move(*x.pub));
       continue;
     }
     ++x.tries;
     x.wait *= 2;
-    x.due = now + x.wait;
+    x.sent = now;
+    x.slot = st.due.emplace(now + x.wait, id);
     x.msg.deadline = now + st.ctx.settings->message_ttl;
     count(self, "retransmitted");
     count(self, "transfers");
@@ -594,8 +668,8 @@ time_point next_due(group_state& st) {
   auto result = std::min(st.next_refresh, st.next_expiry_check);
   if (st.flush_at)
     result = std::min(result, *st.flush_at);
-  for (auto& kv : st.pending)
-    result = std::min(result, kv.second.due);
+  if (!st.due.empty())
+    result = std::min(result, st.due.begin()->first);
   for (auto& kv : st.flows)
     if (!kv.second.held.empty())
       result = std::min(result,
@@ -738,6 +812,8 @@ group_actor::behavior_type groups_impl(group_pointer self, concern_context ctx,
         }
         auto i = st.pending.find(msg.id);
         if (i != st.pending.end() && i->second.msg.to == msg.source) {
+          acknowledged(st, i->second, now_of(self));
+          st.due.erase(i->second.slot);
           st.pending.erase(i);
           count(self, "acknowledged");
         }
