@@ -152,7 +152,7 @@ void line_up(sim_network& net, const std::vector<std::string>& names) {
 
 } // namespace
 
-TEST_CASE("groups: a publication crosses a non-member and reaches the member "
+TEST_CASE("a publication crosses a non-member and reaches the member "
           "once and in order",
           "[groups]") {
   sim_network net{with_groups()};
@@ -182,7 +182,7 @@ TEST_CASE("groups: a publication crosses a non-member and reaches the member "
   CHECK(counter(net, b, "delivered") == 0);
 }
 
-TEST_CASE("groups: every peer of a network learns a join and a leave, and "
+TEST_CASE("every peer of a network learns a join and a leave, and "
           "a member that goes silent exits",
           "[groups]") {
   group_settings cfg;
@@ -221,8 +221,7 @@ TEST_CASE("groups: every peer of a network learns a join and a leave, and "
   CHECK(box.heard(group_event_kind::exit, "news", last));
 }
 
-TEST_CASE("groups: no group message goes to or through a legacy peer",
-          "[groups]") {
+TEST_CASE("no group message goes to or through a legacy peer", "[groups]") {
   sim_network net{with_groups()};
   // a - legacy - c and a - b - c: the legacy peer's way is as short.
   for (auto& x : {a, b, c})
@@ -254,7 +253,7 @@ TEST_CASE("groups: no group message goes to or through a legacy peer",
   CHECK(net.traffic(legacy).count(p2p0mq::group_command) == 0);
 }
 
-TEST_CASE("groups: over lossy links every publication is delivered once and "
+TEST_CASE("over lossy links every publication is delivered once and "
           "in order",
           "[groups]") {
   sim_network net{with_groups()};
@@ -291,7 +290,7 @@ TEST_CASE("groups: over lossy links every publication is delivered once and "
   CHECK(retransmitted > 0);
 }
 
-TEST_CASE("groups: a member that joins while traffic flows delivers in order "
+TEST_CASE("a member that joins while traffic flows delivers in order "
           "from its join on",
           "[groups]") {
   sim_network net{with_groups()};
@@ -323,7 +322,7 @@ TEST_CASE("groups: a member that joins while traffic flows delivers in order "
   CHECK(at_d.seqs(a, "live").back() == 100);
 }
 
-TEST_CASE("groups: bad names and payloads are errors, and hostile group "
+TEST_CASE("bad names and payloads are errors, and hostile group "
           "messages are dropped",
           "[groups]") {
   sim_network net{with_groups()};
