@@ -724,6 +724,8 @@ void init(group_pointer self, concern_context ctx, group_settings cfg) {
 group_actor::behavior_type groups_impl(group_pointer self, concern_context ctx,
                                        group_settings cfg) {
   init(self, std::move(ctx), cfg);
+  // A message it does not take is logged and dropped: the concern stays.
+  self->set_default_handler(caf::print_and_drop);
   self->set_down_handler([self](caf::down_msg& x) {
     auto& xs = self->state.listeners;
     xs.erase(std::remove_if(xs.begin(), xs.end(),

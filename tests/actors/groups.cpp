@@ -13,7 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
+
+#include "p2p0mq/actors/caf_group.hpp"
 
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/field.hpp"
@@ -148,6 +153,15 @@ void line_up(sim_network& net, const std::vector<std::string>& names) {
       net.add(x);
   net.line(names);
   REQUIRE(net.run_until([&] { return net.connected(names); }, 10s));
+}
+
+/// Joins `g` and keeps the strings sent to it.
+caf::behavior room_reader(caf::event_based_actor* self, caf::group g,
+                          std::vector<std::string>* got) {
+  self->join(g);
+  return {
+      [got](const std::string& x) { got->push_back(x); },
+  };
 }
 
 } // namespace
@@ -359,4 +373,46 @@ TEST_CASE("bad names and payloads are errors, and hostile group "
   publish(net, a, "g1", 1);
   net.advance(1s);
   CHECK(at_b.seqs(a, "g1") == one_to(1));
+}
+
+TEST_CASE("actors that join a CAF group of a p2p0mq group receive what is "
+          "sent to it on every member, once and in order",
+          "[groups]") {
+  sim_network net{with_groups()};
+  line_up(net, {a, b, c});
+  auto at_a = p2p0mq::make_caf_group(net.sys(), net[a].actors.groups(), "room");
+  auto at_c = p2p0mq::make_caf_group(net.sys(), net[c].actors.groups(), "room");
+  REQUIRE(at_a);
+  REQUIRE(at_c);
+  CHECK_FALSE(p2p0mq::make_caf_group(net.sys(), net[a].actors.groups(), "a b"));
+  std::vector<std::string> got_a, got_c;
+  auto reader_a = net.sys().spawn(room_reader, *at_a, &got_a);
+  auto reader_c = net.sys().spawn(room_reader, *at_c, &got_c);
+  // Ends the readers and the groups' forwarders also when a check fails,
+  // before the network goes.
+  struct cleanup {
+    std::vector<caf::actor> readers;
+    std::vector<caf::group> groups;
+    ~cleanup() {
+      for (auto& x : readers)
+        caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+      for (auto& g : groups)
+        g.get()->stop();
+    }
+  } guard{{reader_a, reader_c}, {*at_a, *at_c}};
+  // Joining the CAF group joins the p2p0mq group.
+  std::vector<std::string> both{a, c};
+  REQUIRE(net.run_until([&] { return members(net, b, "room") == both; }, 2s));
+  for (int i = 1; i <= 100; ++i)
+    caf::anon_send(*at_a, "line " + std::to_string(i));
+  net.advance(1s);
+  std::vector<std::string> expected;
+  for (int i = 1; i <= 100; ++i)
+    expected.push_back("line " + std::to_string(i));
+  CHECK(got_c == expected);
+  CHECK(got_a == expected); // the sender's own subscribers too
+  // The last subscriber leaving leaves the p2p0mq group.
+  caf::anon_send_exit(reader_c, caf::exit_reason::user_shutdown);
+  std::vector<std::string> only_a{a};
+  REQUIRE(net.run_until([&] { return members(net, b, "room") == only_a; }, 2s));
 }

@@ -25,6 +25,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "p2p0mq/actors/caf_group.hpp"
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/concern_base.hpp"
 #include "p2p0mq/actors/echo.hpp"
