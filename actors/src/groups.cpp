@@ -43,6 +43,9 @@ inline constexpr log_kind bad_group_message{
     "bad group message", log_category::app,    log_level::warning,
     "dropped",           "bad group messages", "from"};
 
+/// The most (publisher, group) flows a member keeps for ordering.
+constexpr std::size_t max_flows = 16384;
+
 /// How long records wait to be flooded, so that those arriving together
 /// leave together.
 constexpr auto batch_delay = std::chrono::milliseconds{10};
@@ -406,7 +409,19 @@ void drain(group_pointer self, const std::string& group,
 void deliver(group_pointer self, const group_publication& pub,
              std::uint64_t previous) {
   auto& st = self->state;
-  auto& flow = st.flows[{pub.publisher, pub.group}];
+  auto key = std::make_pair(pub.publisher, pub.group);
+  if (st.flows.size() >= max_flows && st.flows.count(key) == 0) {
+    // Bounded whatever publishers claim to exist: forget a flow that holds
+    // nothing (its next publication starts it afresh).
+    auto i = std::find_if(st.flows.begin(), st.flows.end(),
+                          [](auto& kv) { return kv.second.held.empty(); });
+    if (i == st.flows.end()) {
+      count(self, "flows_refused");
+      return;
+    }
+    st.flows.erase(i);
+  }
+  auto& flow = st.flows[key];
   if (pub.incarnation < flow.incarnation) {
     count(self, "stale");
     return;
@@ -464,6 +479,13 @@ void route(group_pointer self, group_publication pub) {
     }
     if (t == st.ctx.local_uuid) {
       deliver(self, pub, pub.previous[k]);
+      continue;
+    }
+    // Only to peers this peer knows as members: a publication cannot make
+    // it send copies to peers made up by whoever sent it.
+    auto member = st.members.find(pub.group);
+    if (member == st.members.end() || member->second.count(t) == 0) {
+      count(self, "unknown_targets");
       continue;
     }
     std::string next;

@@ -337,7 +337,7 @@ TEST_CASE("a member that joins while traffic flows delivers in order "
 }
 
 TEST_CASE("bad names and payloads are errors, and hostile group "
-          "messages are dropped",
+          "messages are dropped or carry nothing further",
           "[groups]") {
   sim_network net{with_groups()};
   line_up(net, {a, b});
@@ -363,8 +363,24 @@ TEST_CASE("bad names and payloads are errors, and hostile group "
            payload_builder{}.add_string("op", "p").add_string("g", "").build());
   net.send(b, a, p2p0mq::group_command,
            payload_builder{}.add_string("op", "m").build());
+  // A well-formed publication for 100 made-up members: nothing to forward.
+  p2p0mq::group_publication fake;
+  fake.group = "g1";
+  fake.publisher = b;
+  fake.incarnation = 1;
+  fake.seq = 1;
+  fake.hops_left = 10;
+  for (int i = 0; i < 100; ++i) {
+    fake.targets.push_back("made-up-" + std::to_string(i));
+    fake.previous.push_back(0);
+  }
+  fake.body = payload_builder{}.build().bytes();
+  auto forwarded = counter(net, a, "forwarded");
+  net.send(b, a, p2p0mq::group_command, p2p0mq::encode_publication(fake));
   net.advance(1s);
   CHECK(counter(net, a, "malformed") == 3);
+  CHECK(counter(net, a, "unknown_targets") == 100);
+  CHECK(counter(net, a, "forwarded") == forwarded);
   // Still working.
   inbox at_b;
   subscribe(net, b, at_b);
