@@ -89,18 +89,15 @@ struct pending_hop {
   duration wait{};
   /// When it was last handed to the sender.
   time_point sent;
-  /// Its entry in `group_state::due`.
-  std::multimap<time_point, std::uint64_t>::iterator slot;
+  /// Its entry in `group_state::due`, while it has one (only the oldest
+  /// copy to a hop waits on a timer).
+  std::optional<std::multimap<time_point, std::uint64_t>::iterator> slot;
 };
 
 /// What a peer knows of the acknowledgements of one next hop.
 struct hop_timing {
   /// When its last acknowledgement came.
   time_point last_ack{};
-  /// The latest send time among the copies sent once that it acknowledged:
-  /// a copy sent before that and still unacknowledged was lost (each link
-  /// keeps order).
-  time_point latest_acked{};
   /// Its unacknowledged copies, by id (the order they were sent in).
   std::set<std::uint64_t> outstanding;
   /// Smoothed round trip and its variation, from copies sent once.
@@ -187,15 +184,8 @@ duration retry_time(const group_state& st, const std::string& hop) {
   return std::clamp<duration>(x, least, std::chrono::seconds{10});
 }
 
-/// Takes the acknowledgement of `x` from its hop.
-void acknowledged(group_state& st, const pending_hop& x, time_point now) {
-  auto& t = st.timing[x.msg.to];
-  t.last_ack = now;
-  t.outstanding.erase(x.msg.id);
-  if (x.tries > 0)
-    return; // Which copy is answered is unknown: no sample.
-  t.latest_acked = std::max(t.latest_acked, x.sent);
-  auto sample = now - x.sent;
+/// Records a round-trip sample of `hop`.
+void sample_round_trip(hop_timing& t, duration sample) {
   if (!t.sampled) {
     t.srtt = sample;
     t.rttvar = sample / 2;
@@ -206,6 +196,12 @@ void acknowledged(group_state& st, const pending_hop& x, time_point now) {
     t.srtt = (7 * t.srtt + sample) / 8;
   }
 }
+
+/// Puts the oldest unacknowledged copy to `hop` on a timer, unless it is on
+/// one.
+void time_head(group_pointer self, const std::string& hop, time_point at);
+
+void abandon_hop(group_pointer self, const std::string& hop, bool reroute);
 
 /// Hands a `g` request to the sender; with acknowledgements on, keeps it
 /// until its hop acknowledges it.
@@ -218,11 +214,10 @@ void send_g(group_pointer self, const std::string& to, payload body,
     count(self, "publication_transfers");
   if (st.cfg.retry > caf::timespan::zero()) {
     auto wait = retry_time(st, to);
-    pending_hop entry{msg, std::move(pub), 0, wait, now, {}};
-    entry.slot = st.due.emplace(now + wait, msg.id);
+    pending_hop entry{msg, std::move(pub), 0, wait, now, std::nullopt};
     st.timing[to].outstanding.insert(msg.id);
     st.pending.emplace(msg.id, std::move(entry));
-    arm(self, now + wait);
+    time_head(self, to, now + wait);
   }
   count(self, "transfers");
   self->send(st.ctx.sender, outgoing_atom::value, std::move(msg),
@@ -590,11 +585,109 @@ void handle_peers(group_pointer self, const std::vector<peer_change>& xs) {
     auto is_neighbour = x.what != change_kind::removed &&
                         p.state == peer_state::connected && p.speaks &&
                         p.speaks->has(capability::groups);
-    if (is_neighbour && st.neighbours.insert(p.uuid).second)
+    if (is_neighbour && st.neighbours.insert(p.uuid).second) {
       sync(self, p.uuid);
-    else if (!is_neighbour)
-      st.neighbours.erase(p.uuid);
+    } else if (!is_neighbour && st.neighbours.erase(p.uuid) > 0) {
+      auto gone = x.what == change_kind::removed ||
+                  p.state == peer_state::unreachable ||
+                  p.state == peer_state::no_connection;
+      if (gone) // What it still owes us goes another way now.
+        abandon_hop(self, p.uuid, true);
+    }
   }
+}
+
+/// Sends `x` again (one more try), without a timer of its own.
+void resend(group_pointer self, pending_hop& x, time_point now) {
+  auto& st = self->state;
+  ++x.tries;
+  x.wait *= 2;
+  x.sent = now;
+  x.msg.deadline = now + st.ctx.settings->message_ttl;
+  count(self, "retransmitted");
+  count(self, "transfers");
+  if (x.pub)
+    count(self, "publication_transfers");
+  self->send(st.ctx.sender, outgoing_atom::value, x.msg, priority::fast,
+             caf::actor_cast<owner_actor>(self));
+}
+
+/// Forgets the copy `id` (acknowledged, given up or routed anew).
+void forget(group_state& st, std::uint64_t id) {
+  auto i = st.pending.find(id);
+  if (i == st.pending.end())
+    return;
+  if (i->second.slot)
+    st.due.erase(*i->second.slot);
+  st.timing[i->second.msg.to].outstanding.erase(id);
+  st.pending.erase(i);
+}
+
+void time_head(group_pointer self, const std::string& hop, time_point at) {
+  auto& st = self->state;
+  auto& t = st.timing[hop];
+  if (t.outstanding.empty())
+    return;
+  auto& x = st.pending.at(*t.outstanding.begin());
+  if (x.slot)
+    return;
+  x.slot = st.due.emplace(at, x.msg.id);
+  arm(self, at);
+}
+
+/// Gives up on every copy to `hop`, routing the publications among them
+/// anew (their hop is gone or silent).
+void abandon_hop(group_pointer self, const std::string& hop, bool reroute) {
+  auto& st = self->state;
+  auto ids = st.timing[hop].outstanding;
+  for (auto id : ids) {
+    auto i = st.pending.find(id);
+    if (i == st.pending.end())
+      continue;
+    auto pub = std::move(i->second.pub);
+    forget(st, id);
+    if (!reroute || !pub) {
+      count(self, "gave_up");
+      continue;
+    }
+    // Each target once more: forget that it was sent.
+    count(self, "rerouted");
+    auto key = pub->publisher + '\0' + pub->group + '\0' +
+               std::to_string(pub->incarnation) + '\0' +
+               std::to_string(pub->seq);
+    if (auto j = st.seen.find(key); j != st.seen.end())
+      for (auto& target : pub->targets)
+        j->second.erase(target);
+    ++pub->hops_left;
+    route(self, std::move(*pub));
+  }
+}
+
+/// Takes the acknowledgement of copy `id` from `hop`: a copy to the same hop
+/// sent once before it and still unacknowledged was lost (each link keeps
+/// order), and goes again at once.
+void take_ack(group_pointer self, const std::string& hop, std::uint64_t id) {
+  auto& st = self->state;
+  auto i = st.pending.find(id);
+  if (i == st.pending.end() || i->second.msg.to != hop)
+    return;
+  auto now = now_of(self);
+  auto& t = st.timing[hop];
+  t.last_ack = now;
+  auto first_try = i->second.tries == 0;
+  if (first_try)
+    sample_round_trip(t, now - i->second.sent);
+  forget(st, id);
+  count(self, "acknowledged");
+  if (first_try)
+    for (auto older : t.outstanding) {
+      if (older >= id)
+        break;
+      auto& x = st.pending.at(older);
+      if (x.tries == 0)
+        resend(self, x, now);
+    }
+  time_head(self, hop, now + retry_time(st, hop));
 }
 
 void retransmit(group_pointer self, time_point now) {
@@ -602,56 +695,23 @@ void retransmit(group_pointer self, time_point now) {
   while (!st.due.empty() && st.due.begin()->first <= now) {
     auto id = st.due.begin()->second;
     st.due.erase(st.due.begin());
-    auto node = st.pending.extract(id);
-    if (node.empty())
+    auto i = st.pending.find(id);
+    if (i == st.pending.end())
       continue;
-    auto& x = node.mapped();
-    auto& t = st.timing[x.msg.to];
-    auto rto = retry_time(st, x.msg.to);
-    auto lost = t.latest_acked > x.sent;
-    auto head = !t.outstanding.empty() && *t.outstanding.begin() == id;
-    if (!lost && st.neighbours.count(x.msg.to) > 0 &&
-        (!head || t.last_ack + rto > now)) {
-      // Nothing sent after it was acknowledged yet, and the hop either
-      // still acknowledges older copies or has older ones to answer first:
-      // busy, not lost. The oldest copy decides when the hop falls silent.
-      count(self, "postponed");
-      x.slot = st.due.emplace(std::max(t.last_ack + rto, now + rto), id);
-      st.pending.insert(std::move(node));
+    auto& x = i->second;
+    x.slot.reset();
+    auto hop = x.msg.to;
+    if (x.pub && st.neighbours.count(hop) == 0) {
+      abandon_hop(self, hop, true);
       continue;
     }
     if (x.tries >= st.cfg.retries) {
-      count(self, "gave_up");
-      t.outstanding.erase(id);
+      // Silent through every try: the hop is gone for now.
+      abandon_hop(self, hop, false);
       continue;
     }
-    if (x.pub && st.neighbours.count(x.msg.to) == 0) {
-      // Its hop is gone: route what it carries again (each target once more,
-      // so forget that it was sent).
-      count(self, "rerouted");
-      t.outstanding.erase(id);
-      auto key = x.pub->publisher + '\0' + x.pub->group + '\0' +
-                 std::to_string(x.pub->incarnation) + '\0' +
-                 std::to_string(x.pub->seq);
-      if (auto i = st.seen.find(key); i != st.seen.end())
-        for (auto& target : x.pub->targets)
-          i->second.erase(target);
-      ++x.pub->hops_left;
-      route(self, std::move(*x.pub));
-      continue;
-    }
-    ++x.tries;
-    x.wait *= 2;
-    x.sent = now;
+    resend(self, x, now);
     x.slot = st.due.emplace(now + x.wait, id);
-    x.msg.deadline = now + st.ctx.settings->message_ttl;
-    count(self, "retransmitted");
-    count(self, "transfers");
-    if (x.pub)
-      count(self, "publication_transfers");
-    self->send(st.ctx.sender, outgoing_atom::value, x.msg, priority::fast,
-               caf::actor_cast<owner_actor>(self));
-    st.pending.insert(std::move(node));
   }
 }
 
@@ -829,18 +889,11 @@ group_actor::behavior_type groups_impl(group_pointer self, concern_context ctx,
       [self](get_atom) -> group_view { return view_of(self->state); },
       // -- the concern --------------------------------------------------------
       [self](incoming_atom, const message& msg) {
-        auto& st = self->state;
         if (msg.is_request()) {
           handle_request(self, msg);
           return;
         }
-        auto i = st.pending.find(msg.id);
-        if (i != st.pending.end() && i->second.msg.to == msg.source) {
-          acknowledged(st, i->second, now_of(self));
-          st.due.erase(i->second.slot);
-          st.pending.erase(i);
-          count(self, "acknowledged");
-        }
+        take_ack(self, msg.source, msg.id);
       },
       [](sent_atom, const message&) {
         // Delivery is known from the acknowledgement.
