@@ -43,6 +43,11 @@ inline constexpr log_kind bad_group_message{
     "bad group message", log_category::app,    log_level::warning,
     "dropped",           "bad group messages", "from"};
 
+/// How long acknowledgements wait to leave together, and how many ids one
+/// carries at most.
+constexpr auto ack_delay = std::chrono::milliseconds{5};
+constexpr std::size_t ack_batch_size = 64;
+
 /// The most (publisher, group) flows a member keeps for ordering.
 constexpr std::size_t max_flows = 16384;
 
@@ -137,6 +142,15 @@ struct group_state {
   /// When each pending copy is due to go again.
   std::multimap<time_point, std::uint64_t> due;
   std::map<std::string, hop_timing> timing;
+  /// Acknowledgements waiting to leave, by the peer they go to: its last
+  /// request (without payload) and the ids it sent.
+  struct ack_batch {
+    message last;
+    std::vector<std::uint64_t> ids;
+    bool publications = false;
+  };
+  std::map<std::string, ack_batch> acks;
+  std::optional<time_point> acks_at;
 
   // -- delivering ---------------------------------------------------------
   std::map<std::pair<std::string, std::string>, inbound_flow> flows;
@@ -526,6 +540,27 @@ void route(group_pointer self, group_publication pub) {
   }
 }
 
+/// Sends the acknowledgements waiting for `to` (all, when empty).
+void flush_acks(group_pointer self, const std::string& to = {}) {
+  auto& st = self->state;
+  auto now = now_of(self);
+  for (auto i = st.acks.begin(); i != st.acks.end();) {
+    if (!to.empty() && i->first != to) {
+      ++i;
+      continue;
+    }
+    auto& batch = i->second;
+    count(self, batch.publications ? "publication_acks" : "membership_acks");
+    self->send(
+        st.ctx.sender, outgoing_atom::value,
+        st.ctx.make_reply(batch.last, encode_acknowledgement(batch.ids), now),
+        priority::fast, caf::actor_cast<owner_actor>(self));
+    i = st.acks.erase(i);
+  }
+  if (st.acks.empty())
+    st.acks_at.reset();
+}
+
 void handle_request(group_pointer self, const message& msg) {
   auto& st = self->state;
   auto now = now_of(self);
@@ -544,11 +579,17 @@ void handle_request(group_pointer self, const message& msg) {
   auto acknowledge = [&] {
     if (st.cfg.retry == caf::timespan::zero())
       return;
-    count(self, *op == group_op::publication ? "publication_acks"
-                                             : "membership_acks");
-    self->send(st.ctx.sender, outgoing_atom::value,
-               st.ctx.make_reply(msg, payload{}, now), priority::fast,
-               caf::actor_cast<owner_actor>(self));
+    auto& batch = st.acks[msg.source];
+    batch.last = msg;
+    batch.last.payload = payload{};
+    batch.ids.push_back(msg.id);
+    batch.publications |= *op == group_op::publication;
+    if (batch.ids.size() >= ack_batch_size) {
+      flush_acks(self, msg.source);
+    } else if (!st.acks_at) {
+      st.acks_at = now + ack_delay;
+      arm(self, *st.acks_at);
+    }
   };
   if (*op == group_op::membership) {
     if (msg.source != msg.previous_hop) {
@@ -750,6 +791,8 @@ time_point next_due(group_state& st) {
   auto result = std::min(st.next_refresh, st.next_expiry_check);
   if (st.flush_at)
     result = std::min(result, *st.flush_at);
+  if (st.acks_at)
+    result = std::min(result, *st.acks_at);
   if (!st.due.empty())
     result = std::min(result, st.due.begin()->first);
   for (auto& kv : st.flows)
@@ -776,6 +819,8 @@ void on_tick(group_pointer self) {
     st.armed.reset();
   if (st.flush_at && *st.flush_at <= now)
     flush_outbox(self);
+  if (st.acks_at && *st.acks_at <= now)
+    flush_acks(self);
   retransmit(self, now);
   skip_gaps(self, now);
   if (st.next_expiry_check <= now)
@@ -893,7 +938,16 @@ group_actor::behavior_type groups_impl(group_pointer self, concern_context ctx,
           handle_request(self, msg);
           return;
         }
-        take_ack(self, msg.source, msg.id);
+        auto ids = decode_acknowledgement(msg.payload, msg.id);
+        if (!ids) {
+          count(self, "malformed");
+          log_dropped(self->state.log, now_of(self), bad_group_message, msg,
+                      ids.error());
+          return;
+        }
+        std::sort(ids->begin(), ids->end());
+        for (auto id : *ids)
+          take_ack(self, msg.source, id);
       },
       [](sent_atom, const message&) {
         // Delivery is known from the acknowledgement.

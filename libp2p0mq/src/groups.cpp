@@ -261,4 +261,21 @@ caf::expected<group_publication> decode_publication(const payload& body) {
   return result;
 }
 
+payload encode_acknowledgement(const std::vector<std::uint64_t>& ids) {
+  return payload_builder{}.add_bytes("a", pack<8>(ids)).build();
+}
+
+caf::expected<std::vector<std::uint64_t>>
+decode_acknowledgement(const payload& body, std::uint64_t reply_id) {
+  if (!body.contains("a"))
+    return std::vector<std::uint64_t>{reply_id};
+  auto bytes = body.get_bytes("a");
+  if (!bytes)
+    return std::move(bytes.error());
+  if (bytes->size() > 8 * max_acknowledged_ids)
+    return malformed("an acknowledgement of more than " +
+                     std::to_string(max_acknowledged_ids) + " ids");
+  return unpack<8, std::uint64_t>(*bytes, "a");
+}
+
 } // namespace p2p0mq

@@ -39,6 +39,9 @@ inline constexpr std::size_t max_group_records = 16384;
 /// The most records one membership message may carry.
 inline constexpr std::size_t max_records_per_message = 256;
 
+/// The most message ids one acknowledgement may carry.
+inline constexpr std::size_t max_acknowledged_ids = 1024;
+
 /// The most hops a publication may travel before it is dropped.
 inline constexpr std::uint32_t max_group_hops = 64;
 
@@ -128,5 +131,16 @@ decode_membership(const payload& body);
 /// counts, more than `max_group_hops` hops, or a body that is not a msgpack
 /// map of at most `max_group_payload_size` bytes.
 caf::expected<group_publication> decode_publication(const payload& body);
+
+/// The payload of a `g` reply acknowledging the requests `ids` (of the
+/// peer it goes to; at most `max_acknowledged_ids`).
+payload encode_acknowledgement(const std::vector<std::uint64_t>& ids);
+
+/// The ids a `g` reply with id `reply_id` acknowledges: those of its `a`
+/// field, or `reply_id` alone for a reply without one. Fails for an `a`
+/// that is not a bin of 8-byte numbers or holds more than
+/// `max_acknowledged_ids`.
+caf::expected<std::vector<std::uint64_t>>
+decode_acknowledgement(const payload& body, std::uint64_t reply_id);
 
 } // namespace p2p0mq
