@@ -169,9 +169,6 @@ group_rates measure_group_rates(caf::actor_system& sys, const config& base,
       .receive(
           [&](concern_counters& xs) {
             result.retransmitted = xs["retransmitted"];
-            for (auto& [k, v] : xs)
-              std::fprintf(stderr, "%s=%llu ", k.c_str(),
-                           static_cast<unsigned long long>(v));
           },
           [](caf::error&) {});
   for (auto& l : listeners)
