@@ -1,5 +1,6 @@
 // Fuzz target: the payloads of the group command `g`, read as the group
-// concern reads them (membership records and publications).
+// concern reads them (membership records, publications and
+// acknowledgements).
 //
 // Input: the bytes of a payload frame.
 // Properties: nothing throws or crashes; what decodes keeps to the bounds
@@ -50,6 +51,17 @@ void publication(const payload& body) {
   P2P0MQ_FUZZ_CHECK(y && *y == *x);
 }
 
+void acknowledgement(const payload& body) {
+  auto ids = decode_acknowledgement(body, 1);
+  if (!ids)
+    return;
+  P2P0MQ_FUZZ_CHECK(ids->size() <= max_acknowledged_ids);
+  if (!body.contains("a"))
+    return;
+  auto again = decode_acknowledgement(encode_acknowledgement(*ids), 1);
+  P2P0MQ_FUZZ_CHECK(again && *again == *ids);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
@@ -63,5 +75,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   // The concern decodes by op; read each payload both ways all the same.
   membership(*body);
   publication(*body);
+  acknowledgement(*body);
   return 0;
 }

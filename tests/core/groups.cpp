@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -154,4 +155,24 @@ TEST_CASE("decode_membership rejects what breaks its rules", "[groups]") {
                     .add_string_array("gs", {""})
                     .build();
   CHECK_FALSE(p2p0mq::decode_membership(ragged));
+}
+
+TEST_CASE("an acknowledgement lists the ids it acknowledges, or its own id",
+          "[groups]") {
+  std::vector<std::uint64_t> ids{3, 7, (1ull << 40) + 1};
+  auto xs =
+      p2p0mq::decode_acknowledgement(p2p0mq::encode_acknowledgement(ids), 9);
+  REQUIRE(xs);
+  CHECK(*xs == ids);
+  auto own = p2p0mq::decode_acknowledgement(p2p0mq::payload{}, 9);
+  REQUIRE(own);
+  CHECK(*own == std::vector<std::uint64_t>{9});
+  auto ragged = payload_builder{}.add_bytes("a", std::string(9, '\0')).build();
+  CHECK(fails_with(p2p0mq::decode_acknowledgement(ragged, 9).error(),
+                   errc::malformed_payload));
+  std::vector<std::uint64_t> many(p2p0mq::max_acknowledged_ids + 1, 1);
+  CHECK(fails_with(
+      p2p0mq::decode_acknowledgement(p2p0mq::encode_acknowledgement(many), 9)
+          .error(),
+      errc::malformed_payload));
 }
