@@ -30,6 +30,8 @@ const char* to_string(group_event_kind x) noexcept {
     return "join";
   case group_event_kind::leave:
     return "leave";
+  case group_event_kind::evasive:
+    return "evasive";
   case group_event_kind::exit:
     return "exit";
   }
@@ -67,6 +69,8 @@ struct record_entry {
   /// Hops from the origin to us.
   std::uint32_t hops = 0;
   time_point expires = time_point::max();
+  /// Whether its members were reported evasive for this version.
+  bool evasive = false;
 };
 
 /// What one member delivered of one publisher's publications to one group.
@@ -360,6 +364,7 @@ void handle_records(group_pointer self, const std::string& from,
     e.parent = from;
     e.hops = r.hops + 1;
     e.expires = now + st.cfg.expiry;
+    e.evasive = false;
     apply_groups(self, r.origin, before, e.groups);
     if (st.next_expiry_check == time_point::max()) {
       st.next_expiry_check = now + st.cfg.expiry / 8;
@@ -767,6 +772,16 @@ void expire(group_pointer self, time_point now) {
       apply_groups(self, origin, before, {}, group_event_kind::exit);
       count(self, "expired");
     } else {
+      auto& e = i->second;
+      // Silent for one and a half refreshes: still a member, but overdue.
+      auto renewed = e.expires - st.cfg.expiry;
+      if (i->first != st.ctx.local_uuid && !e.evasive && !e.groups.empty() &&
+          renewed + st.cfg.refresh * 3 / 2 <= now) {
+        e.evasive = true;
+        count(self, "evasive");
+        for (auto& g : e.groups)
+          notify(self, group_event{group_event_kind::evasive, g, i->first});
+      }
       ++i;
     }
   }

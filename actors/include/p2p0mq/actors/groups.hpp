@@ -43,12 +43,16 @@ enum class group_event_kind : std::uint8_t {
   join,
   /// A peer left the group (the local peer too).
   leave,
+  /// A member's record is overdue (one and a half refreshes without news,
+  /// checked every eighth of `group_settings::expiry`): it still counts as
+  /// a member, but may be gone or cut off. Once per version of its record.
+  evasive,
   /// A member's record went unrefreshed for `group_settings::expiry`: it is
   /// gone or cut off, and counts as a member no more.
   exit,
 };
 
-/// The name of `x`: `"join"`, `"leave"` or `"exit"`.
+/// The name of `x`: `"join"`, `"leave"`, `"evasive"` or `"exit"`.
 const char* to_string(group_event_kind x) noexcept;
 
 /// A change of a group's membership, as the listeners hear it.
