@@ -117,6 +117,47 @@ SEEDS = {
 }
 
 
+def packed(width, *xs):
+    """Big-endian integers of `width` bytes each, as the group command packs
+    its numbers."""
+    return b"".join(x.to_bytes(width, "big") for x in xs)
+
+
+def mp_int(x):
+    assert 0 <= x < 128
+    return bytes([x])
+
+
+SEEDS["groups"] = {
+    "membership": mp_map(
+        (mp_str("op"), mp_str("m")),
+        (mp_str("o"), mp_array(mp_bin(b"peer-a-01"), mp_bin(b"peer-b-02"))),
+        (mp_str("v"), mp_bin(packed(8, (1 << 60) + 1, 7))),
+        (mp_str("n"), mp_bin(packed(4, 0, 3))),
+        (mp_str("gs"), mp_array(mp_str("chat news"), mp_str("")))),
+    "publication": mp_map(
+        (mp_str("op"), mp_str("p")),
+        (mp_str("g"), mp_str("chat")),
+        (mp_str("o"), mp_bin(b"peer-a-01")),
+        (mp_str("i"), mp_int(7)),
+        (mp_str("s"), mp_int(3)),
+        (mp_str("h"), mp_int(10)),
+        (mp_str("t"), mp_array(mp_bin(b"peer-b-02"), mp_bin(b"peer-c-03"))),
+        (mp_str("p"), mp_bin(packed(8, 2, 0))),
+        (mp_str("d"), mp_bin(mp_map((mp_str("seq"), mp_int(3)))))),
+    "publication-bad-previous": mp_map(
+        (mp_str("op"), mp_str("p")),
+        (mp_str("g"), mp_str("chat")),
+        (mp_str("o"), mp_bin(b"peer-a-01")),
+        (mp_str("i"), mp_int(7)),
+        (mp_str("s"), mp_int(3)),
+        (mp_str("h"), mp_int(10)),
+        (mp_str("t"), mp_array(mp_bin(b"peer-b-02"))),
+        (mp_str("p"), mp_bin(packed(8, 3))),
+        (mp_str("d"), mp_bin(mp_map()))),
+}
+
+
 def main():
     for target, seeds in SEEDS.items():
         folder = os.path.join(ROOT, target)

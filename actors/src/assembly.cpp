@@ -31,6 +31,7 @@ struct stop_plan {
   requester_actor requester;
   router_actor router;
   dispatcher_actor dispatcher;
+  group_actor groups;
 };
 
 /// Runs the stop sequence of `assembly::stop`, then exits.
@@ -53,7 +54,8 @@ caf::behavior stopper(caf::event_based_actor* self, stop_plan plan) {
     for (auto x : {caf::actor_cast<caf::strong_actor_ptr>(plan.supervisor),
                    caf::actor_cast<caf::strong_actor_ptr>(plan.requester),
                    caf::actor_cast<caf::strong_actor_ptr>(plan.router),
-                   caf::actor_cast<caf::strong_actor_ptr>(plan.dispatcher)})
+                   caf::actor_cast<caf::strong_actor_ptr>(plan.dispatcher),
+                   caf::actor_cast<caf::strong_actor_ptr>(plan.groups)})
       if (x) {
         ++*pending;
         self->monitor(x);
@@ -92,6 +94,8 @@ assembly assembly::spawn(caf::actor_system& sys, assembly_parts parts) {
   ctx.speaks = parts.legacy ? capabilities{} : capabilities::ours();
   if (!parts.built_in_concerns)
     ctx.speaks.bits &= ~static_cast<std::uint32_t>(capability::ask_around);
+  if (parts.groups && !parts.legacy)
+    ctx.speaks.add(capability::groups);
   ctx.sender = parts.sender ? std::move(parts.sender)
                             : spawn_sender(sys, settings->uuid, settings,
                                            std::move(parts.wire));
@@ -114,15 +118,23 @@ assembly assembly::spawn(caf::actor_system& sys, assembly_parts parts) {
     add(heart_beat_command, heart_beat());
     add(ask_around_command, ask_around());
   }
+  if (parts.groups && !parts.legacy) {
+    result.groups_ = spawn_groups(sys, ctx, *parts.groups);
+    caf::anon_send(result.supervisor_, add_atom::value,
+                   std::string{group_command},
+                   caf::actor_cast<concern_actor>(result.groups_));
+  }
   return result;
 }
 
 caf::actor assembly::stop(caf::actor_system& sys) const {
-  return sys.spawn(stopper, stop_plan{ctx_.sender, ctx_.peers, supervisor_,
-                                      ctx_.requester, router_, dispatcher_});
+  return sys.spawn(stopper,
+                   stop_plan{ctx_.sender, ctx_.peers, supervisor_,
+                             ctx_.requester, router_, dispatcher_, groups_});
 }
 
 void assembly::kill(caf::exit_reason reason) const {
+  caf::anon_send_exit(groups_, reason);
   caf::anon_send_exit(supervisor_, reason);
   caf::anon_send_exit(ctx_.requester, reason);
   caf::anon_send_exit(dispatcher_, reason);

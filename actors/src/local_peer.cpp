@@ -139,6 +139,7 @@ caf::error local_peer::start() {
   parts.wire = std::move(wire);
   parts.store.store = std::move(store);
   parts.credit = credit;
+  parts.groups = groups_;
   peer_ = assembly::spawn(sys_, std::move(parts));
   if (zap_)
     // A certificate that appears greets the peer given up for want of it.
@@ -333,6 +334,49 @@ caf::error local_peer::reload_certificates() {
       call<std::uint64_t>("reload_certificates", zap_->authenticator(),
                           reload_atom::value, settings_->uuid);
   return result ? caf::none : std::move(result.error());
+}
+
+caf::error local_peer::use_groups(group_settings settings) {
+  if (running_)
+    return make_error(errc::already_started, "use_groups after start");
+  groups_ = settings;
+  return caf::none;
+}
+
+namespace {
+
+caf::error no_groups() {
+  return make_error(errc::unknown_command,
+                    "groups: the local peer runs no group concern "
+                    "(use_groups)");
+}
+
+} // namespace
+
+caf::expected<bool> local_peer::join(const std::string& group) {
+  if (running_ && !peer_.groups())
+    return no_groups();
+  return call<bool>("join", peer_.groups(), join_atom::value, group);
+}
+
+caf::expected<bool> local_peer::leave(const std::string& group) {
+  if (running_ && !peer_.groups())
+    return no_groups();
+  return call<bool>("leave", peer_.groups(), leave_atom::value, group);
+}
+
+caf::expected<std::uint64_t> local_peer::publish(const std::string& group,
+                                                 payload body) {
+  if (running_ && !peer_.groups())
+    return no_groups();
+  return call<std::uint64_t>("publish", peer_.groups(), publish_atom::value,
+                             group, std::move(body));
+}
+
+caf::expected<group_view> local_peer::groups_now() {
+  if (running_ && !peer_.groups())
+    return no_groups();
+  return call<group_view>("groups_now", peer_.groups(), get_atom::value);
 }
 
 caf::error exchange_certificates(local_peer& a, local_peer& b) {

@@ -8,6 +8,7 @@
 
 #include "p2p0mq/actors/ask_around.hpp"
 #include "p2p0mq/actors/dispatcher.hpp"
+#include "p2p0mq/actors/groups.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/actors/supervisor.hpp"
@@ -47,6 +48,11 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<peer_table_actor>("p2p0mq::peer_table_actor");
   cfg.add_message_type<sender_actor>("p2p0mq::sender_actor");
   cfg.add_message_type<remote_context>("p2p0mq::remote_context");
+  cfg.add_message_type<group_event>("p2p0mq::group_event");
+  cfg.add_message_type<group_message>("p2p0mq::group_message");
+  cfg.add_message_type<group_view>("p2p0mq::group_view");
+  cfg.add_message_type<group_listener_actor>("p2p0mq::group_listener_actor");
+  cfg.add_message_type<group_actor>("p2p0mq::group_actor");
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& context) {
     std::string result = "p2p0mq.";

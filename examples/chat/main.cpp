@@ -1,13 +1,15 @@
-// chat: peers named on the command line exchange the lines typed into them.
+// chat: peers named on the command line share a chat room, a p2p0mq group.
 //
-// Each process is one local peer running the `chat` concern, written in the
-// function-based form: it prints every line it receives and acknowledges it
-// with a reply. Each line read from standard input goes, as a `chat`
-// request, to every peer CONNECTED at that moment; the sender waits for the
-// acknowledgements before reading the next line. At the end of the input,
-// the program waits until it has received `--expect` lines and every
-// acknowledgement it owes has left, prints "chat: success ..." and exits 0;
-// after `--timeout` seconds without that, it exits 1.
+// Each process is one local peer that runs the group concern and joins the
+// room (`--room`, default "chat"). A listener actor prints every line
+// published to the room by another member, with its sender, in the order
+// that member typed them. Each line read from standard input is published
+// to the room: it reaches every member the peer knows, also members several
+// hops away through peers that are not in the room. Before reading input the
+// program waits until `--wait` other members are known; at the end of the
+// input it waits until it has received `--expect` lines, prints
+// "chat: success ..." and exits 0; after `--timeout` seconds without that,
+// it exits 1.
 //
 // Run it in two terminals (peers that share a certificate directory trust
 // each other; type lines, end with Ctrl-D):
@@ -18,9 +20,10 @@
 //
 // Flags: --uuid ID (default: generated), --port N (default 0: any),
 // --peer ID@HOST:PORT (a seed; repeatable), --certs DIR (certificates in
-// DIR/public and DIR/private; default: the library's), --wait N (peers to
-// wait for before reading input; default 1), --expect N (lines to receive
-// before leaving; default 0), --timeout SECONDS (default 30).
+// DIR/public and DIR/private; default: the library's), --room NAME (default
+// chat), --wait N (other members to wait for before reading input; default
+// 1), --expect N (lines to receive before leaving; default 0), --timeout
+// SECONDS (default 30).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -33,18 +36,20 @@
 #include <caf/after.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
-#include <p2p0mq/actors/concern_base.hpp>
+#include <p2p0mq/actors/groups.hpp>
 #include <p2p0mq/actors/local_peer.hpp>
 #include <p2p0mq/actors/system_config.hpp>
 #include <p2p0mq/errc.hpp>
+#include <p2p0mq/field.hpp>
 
 namespace {
 
 using namespace p2p0mq;
 using clock_type = std::chrono::steady_clock;
 
-/// A line arrived (told to the main thread by the concern).
+/// A line arrived (told to the main thread by the listener).
 using line_atom = caf::atom_constant<caf::atom("line")>;
 
 struct seed {
@@ -58,6 +63,7 @@ struct options {
   std::uint16_t port = 0;
   std::vector<seed> seeds;
   std::string certs;
+  std::string room = "chat";
   std::size_t wait = 1;
   std::size_t expect = 0;
   int timeout = 30;
@@ -93,6 +99,8 @@ bool parse(int argc, char** argv, options& out) {
       out.seeds.push_back(x);
     } else if (flag == "--certs") {
       out.certs = value;
+    } else if (flag == "--room") {
+      out.room = value;
     } else if (flag == "--wait") {
       out.wait = static_cast<std::size_t>(std::atoi(value.c_str()));
     } else if (flag == "--expect") {
@@ -106,34 +114,36 @@ bool parse(int argc, char** argv, options& out) {
   return argc % 2 == 1 && out.timeout > 0;
 }
 
-/// The `chat` concern: prints each line and acknowledges it; tells `main`
-/// of each line (`line_atom`) and of each acknowledgement that left
-/// (`sent_atom`).
-concern_factory chat_concern(caf::actor main) {
-  concern_handlers h;
-  h.on_request = [main](concern_base&, const message& req) -> answer {
-    auto line = field<std::string>(req.payload, "line");
-    if (!line)
-      return line.error();
-    std::printf("[%s] %s\n", req.source.c_str(), line->c_str());
-    std::fflush(stdout);
-    caf::anon_send(main, line_atom::value);
-    return payload{};
+/// The room's listener: prints each line published to it and tells `main`
+/// (`line_atom`).
+group_listener_actor::behavior_type printer(group_listener_actor::pointer,
+                                            caf::actor main) {
+  return {
+      [](const group_event&) {
+        // Joins and leaves: `main` asks for the members when it needs them.
+      },
+      [main](const group_message& x) {
+        auto line = field<std::string>(x.body, "line");
+        if (!line)
+          return;
+        std::printf("[%s] %s\n", x.publisher.c_str(), line->c_str());
+        std::fflush(stdout);
+        caf::anon_send(main, line_atom::value);
+      },
   };
-  h.on_sent = [main](concern_base&, const message& msg) {
-    if (msg.is_reply())
-      caf::anon_send(main, sent_atom::value);
-  };
-  return make_concern(h);
 }
 
-/// The uuids of the peers CONNECTED now.
-std::vector<std::string> connected(local_peer& me) {
-  std::vector<std::string> result;
-  if (auto all = me.peers())
-    for (auto& p : *all)
-      if (p.state == peer_state::connected)
-        result.push_back(p.uuid);
+/// The members of `room` other than this peer, as it knows them now.
+std::size_t others_in(local_peer& me, const std::string& room) {
+  auto view = me.groups_now();
+  if (!view)
+    return 0;
+  auto i = view->find(room);
+  if (i == view->end())
+    return 0;
+  std::size_t result = 0;
+  for (auto& x : i->second)
+    result += x != me.uuid() ? 1 : 0;
   return result;
 }
 
@@ -158,10 +168,14 @@ int main(int argc, char** argv) {
     settings.private_cert_dir = opts.certs + "/private";
   }
   local_peer me{sys, settings};
+  me.use_groups();
   if (auto err = me.start())
     return std::fprintf(stderr, "%s\n", render(err).c_str()), 1;
   caf::scoped_actor self{sys};
-  me.add_concern("chat", chat_concern(caf::actor_cast<caf::actor>(self)));
+  auto listener = sys.spawn(printer, caf::actor_cast<caf::actor>(self));
+  caf::anon_send(me.groups(), subscribe_atom::value, listener);
+  if (auto joined = me.join(opts.room); !joined)
+    return std::fprintf(stderr, "%s\n", render(joined.error()).c_str()), 1;
   std::printf("chat: %s listening on 127.0.0.1:%u\n", me.uuid().c_str(),
               static_cast<unsigned>(me.port()));
   std::fflush(stdout);
@@ -171,48 +185,41 @@ int main(int argc, char** argv) {
   auto deadline = clock_type::now() + std::chrono::seconds{opts.timeout};
   auto fail = [&](const char* what) {
     std::printf("chat: %s within %d s\n", what, opts.timeout);
+    caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
     me.stop();
     return 1;
   };
-  // Lines received and acknowledgements that left, counted as they come.
   std::size_t received = 0;
-  std::size_t acks_sent = 0;
   auto on_line = [&](line_atom) { ++received; };
-  auto on_ack = [&](sent_atom) { ++acks_sent; };
-  while (connected(me).size() < opts.wait) {
+  while (others_in(me, opts.room) < opts.wait) {
     if (clock_type::now() >= deadline)
-      return fail("too few peers connected");
+      return fail("too few members known");
     self->receive(
-        on_line, on_ack, caf::after(std::chrono::milliseconds{50}) >> [] {});
+        on_line, caf::after(std::chrono::milliseconds{50}) >> [] {});
   }
 
   std::size_t lines = 0;
-  std::size_t delivered = 0;
   std::size_t failed = 0;
   for (std::string line; std::getline(std::cin, line);) {
     ++lines;
     auto body = payload_builder{}.add_string("line", line).build();
-    for (auto& peer : connected(me))
-      me.request(self, peer, "chat", body, std::chrono::seconds{5})
-          .receive([&](message&) { ++delivered; },
-                   [&](caf::error& err) {
-                     ++failed;
-                     std::printf("chat: line %zu not delivered to %s: %s\n",
-                                 lines, peer.c_str(), render(err).c_str());
-                   });
+    if (auto n = me.publish(opts.room, body); !n) {
+      ++failed;
+      std::printf("chat: line %zu not published: %s\n", lines,
+                  render(n.error()).c_str());
+    }
   }
-  // Wait for the lines expected, and until every acknowledgement owed left.
-  while (received < opts.expect || acks_sent < received) {
+  // Wait for the lines expected.
+  while (received < opts.expect) {
     auto left = deadline - clock_type::now();
     if (left <= clock_type::duration::zero())
       return fail("too few lines received");
     self->receive(
-        on_line, on_ack, caf::after(left) >> [] {});
+        on_line, caf::after(left) >> [] {});
   }
+  caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
   me.stop();
-  std::printf("chat: %s: sent %zu lines (%zu deliveries, %zu failed), "
-              "received %zu\n",
-              failed == 0 ? "success" : "failure", lines, delivered, failed,
-              received);
+  std::printf("chat: %s: published %zu lines (%zu failed), received %zu\n",
+              failed == 0 ? "success" : "failure", lines, failed, received);
   return failed == 0 ? 0 : 1;
 }

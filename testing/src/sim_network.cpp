@@ -1,6 +1,7 @@
 #include "p2p0mq/testing/sim_network.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ostream>
 #include <stdexcept>
@@ -131,6 +132,14 @@ void sim_network::spawn_actors(sim_peer& p) {
   parts.port = p.port;
   parts.wire = std::make_unique<sim_transport>(this, p.uuid);
   parts.legacy = p.legacy;
+  if (options_.groups) {
+    parts.groups = options_.groups;
+    parts.groups->incarnation =
+        1 + static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    now().time_since_epoch())
+                    .count());
+  }
   if (!p.settings->database.empty()) {
     auto opened = peer_store::open(p.settings->database, p.uuid,
                                    p.settings->store_lock_wait);

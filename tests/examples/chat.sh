@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Two chat processes on 127.0.0.1 exchange two lines each: alice on a port
-# the system picks, bob seeded with alice's address. Both read their lines
-# from a file, must print the other's lines and a success line, and exit 0.
+# Two chat processes on 127.0.0.1 share a room (a group) and exchange two
+# lines each through it: alice on a port the system picks, bob seeded with
+# alice's address. Both read their lines from a file, must print the other's
+# lines and a success line, and exit 0.
 # They share one certificate directory, so they trust each other.
 #   chat.sh PATH/TO/chat
 set -u

@@ -26,6 +26,7 @@
 
 #include "bench/concern.hpp"
 #include "bench/flood.hpp"
+#include "bench/groups.hpp"
 #include "bench/raw.hpp"
 #include "bench/store.hpp"
 #include "p2p0mq/actors/echo.hpp"
@@ -60,13 +61,15 @@ struct bench_config : system_config {
              "requests of each concern request/reply run")
         .add(only, "only",
              "runs to make, comma-separated (default: all): memory, one-way, "
-             "round-trip, concern, curve, routed, idle, store, flood")
+             "round-trip, concern, curve, routed, idle, store, flood, groups")
         .add(serve_concern, "serve-concern",
              "internal: serve the concern runs' local peer on this port")
         .add(remote_certs, "remote-certs",
              "internal: the certificates of the concern runs")
         .add(serve_plain, "serve-plain",
-             "internal: serve over plain BASP instead of TLS");
+             "internal: serve over plain BASP instead of TLS")
+        .add(group_members, "group-members", "members of the groups run")
+        .add(publications, "publications", "publications of the groups run");
   }
   std::size_t messages = 200000;
   std::size_t round_trips = 5000;
@@ -80,6 +83,8 @@ struct bench_config : system_config {
   std::string remote_certs;
   bool serve_plain = false;
   std::string only;
+  std::size_t group_members = 10;
+  std::size_t publications = 20000;
 
   /// Whether the run `name` is to be made.
   bool wanted(const std::string& name) const {
@@ -350,6 +355,10 @@ struct results {
     double secs = 0;
     std::size_t dropped = 0;
   } flood;
+  /// Publishing to a group against sending to each member; the raw libzmq
+  /// one-way rate of the same frames.
+  bench::group_rates groups;
+  double group_raw_rate = 0;
 };
 
 /// The peer tables' syncs, from their debug log lines ("synced N peers in
@@ -687,6 +696,7 @@ void store_table(const results& r, std::ostringstream& out);
 void concern_table(const results& r, std::ostringstream& out);
 void routed_table(const results& r, std::ostringstream& out);
 void flood_table(const results& r, std::ostringstream& out);
+void group_table(const results& r, std::ostringstream& out);
 
 /// The report of the runs made: a table per group of runs.
 std::string report(const results& r, const std::string& command,
@@ -709,6 +719,8 @@ std::string report(const results& r, const std::string& command,
     routed_table(r, out);
   if (cfg.wanted("flood"))
     flood_table(r, out);
+  if (cfg.wanted("groups"))
+    group_table(r, out);
   return out.str();
 }
 
@@ -868,6 +880,35 @@ void routed_table(const results& r, std::ostringstream& out) {
         << r.routed_dropped << " messages of the routed runs were dropped.\n";
 }
 
+void group_table(const results& r, std::ostringstream& out) {
+  char buf[512];
+  auto& g = r.groups;
+  out << "\nGroups: one publisher and " << g.members
+      << " local peers connected to it, all in one group; " << g.publications
+      << " publications, then the same message sent to each member one by "
+         "one (rates in publications per second, each reaching every "
+         "member).\n\n";
+  out << "| measure | raw libzmq | p2p0mq | ratio |\n";
+  out << "|---|---|---|---|\n";
+  auto raw = g.members > 0 ? r.group_raw_rate / g.members : 0;
+  std::snprintf(buf, sizeof(buf),
+                "| one by one, publications/s | %.0f | %.0f | %.0f %% |\n", raw,
+                g.one_by_one, raw > 0 ? 100 * g.one_by_one / raw : 0);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| group, publications/s | %.0f | %.0f | %.0f %% |\n", raw,
+                g.group, raw > 0 ? 100 * g.group / raw : 0);
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "\nGroup against one by one: %.0f %%. Deliveries missing: "
+                "%llu; copies sent again for want of an acknowledgement: "
+                "%llu.\n",
+                g.one_by_one > 0 ? 100 * g.group / g.one_by_one : 0,
+                static_cast<unsigned long long>(g.missing),
+                static_cast<unsigned long long>(g.retransmitted));
+  out << buf;
+}
+
 void flood_table(const results& r, std::ostringstream& out) {
   char buf[512];
   auto& f = r.flood;
@@ -1001,6 +1042,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "receive path under a flood of malformed input...\n");
     flood(cfg, sys, r);
   }
+  if (cfg.wanted("groups")) {
+    std::fprintf(stderr, "publishing to a group...\n");
+    auto body = payload_builder{}.add_integer("seq", 1000).build();
+    r.group_raw_rate =
+        bench::raw_one_way(sample_frames(body), cfg.publications * 10);
+    r.groups = bench::measure_group_rates(
+        sys, settings_for(cfg, {}), cfg.group_members, cfg.publications, body);
+  }
   auto text = report(r, command, cfg);
   std::fputs(text.c_str(), stdout);
   // A run of some of the runs has a section of its own.
@@ -1020,6 +1069,8 @@ int main(int argc, char** argv) {
         r.concern.plain.window > 0)) &&
       (!cfg.wanted("flood") ||
        (r.flood.quiet_rate > 0 && r.flood.flooded_rate > 0 &&
-        r.flood.malformed > 0));
+        r.flood.malformed > 0)) &&
+      (!cfg.wanted("groups") ||
+       (r.groups.group > 0 && r.groups.one_by_one > 0));
   return ok ? 0 : 1;
 }

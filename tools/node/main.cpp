@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
+#include "node/groups.hpp"
 #include "node/metrics_server.hpp"
 #include "node/options.hpp"
 #include "node/pinger.hpp"
@@ -201,6 +202,10 @@ int main(int argc, char** argv) {
     return fail(2, explain(err));
   caf::actor_system sys{cfg};
   local_peer peer{sys, cfg.settings};
+  // Every node runs the group concern: it relays group traffic for others
+  // also when it joins nothing.
+  bool grouping = true;
+  peer.use_groups();
   if (auto err = peer.start()) {
     // Name the flag (or option) that chose the address that does not work.
     if (is(err, errc::socket_error) &&
@@ -276,6 +281,45 @@ int main(int argc, char** argv) {
       stop_pinger();
       return fail(2, "--peer " + p.uuid + ": " + explain(err));
     }
+  int rc = 0;
+  // Groups: print what is delivered, join, publish once a member is known.
+  group_listener_actor group_printer;
+  if (grouping) {
+    group_printer = node::spawn_group_printer(sys, opts->json);
+    caf::anon_send(peer.groups(), subscribe_atom::value, group_printer);
+    for (auto& g : opts->join)
+      if (auto joined = peer.join(g); !joined) {
+        stop_pinger();
+        caf::anon_send_exit(group_printer, caf::exit_reason::user_shutdown);
+        return fail(1, "--join " + g + ": " + explain(joined.error()));
+      }
+  }
+  bool published = opts->publish.empty();
+  auto publish_when_ready = [&] {
+    if (published)
+      return;
+    auto view = peer.groups_now();
+    if (!view)
+      return;
+    auto i = view->find(opts->publish);
+    if (i == view->end() ||
+        (i->second.size() == 1 && i->second.front() == peer.uuid()))
+      return;
+    published = true;
+    for (int k = 1; k <= opts->count; ++k) {
+      auto body = payload_builder{}
+                      .add_integer("seq", k)
+                      .add_string("text", "message " + std::to_string(k) +
+                                              " from " + peer.uuid())
+                      .build();
+      if (auto n = peer.publish(opts->publish, std::move(body)); !n) {
+        std::fprintf(stderr, "p2p0mq-node: --publish %s: %s\n",
+                     opts->publish.c_str(), explain(n.error()).c_str());
+        rc = 1;
+        break;
+      }
+    }
+  };
   auto start = steady_clock::now();
   auto end = opts->duration > 0
                  ? start + std::chrono::duration_cast<steady_clock::duration>(
@@ -284,7 +328,6 @@ int main(int argc, char** argv) {
   auto period = opts->json ? std::chrono::milliseconds{500}
                            : std::chrono::milliseconds{1000};
   bool tty = isatty(STDOUT_FILENO) == 1;
-  int rc = 0;
   bool pinger_done = false;
   std::string why;
   int stopped_by = 0;
@@ -319,8 +362,13 @@ int main(int argc, char** argv) {
     if (now >= next_report) {
       auto t = std::chrono::duration<double>(now - start).count();
       if (opts->json) {
-        if (auto m = peer.metrics())
-          std::printf("%s\n", node::json_line(t, *m).c_str());
+        if (auto m = peer.metrics()) {
+          auto line = node::json_line(t, *m);
+          if (grouping)
+            if (auto view = peer.groups_now())
+              line = node::with_groups(line, *view);
+          std::printf("%s\n", line.c_str());
+        }
         std::fflush(stdout);
       } else if (!pinging || opts->watch) {
         if (auto m = peer.metrics())
@@ -331,6 +379,7 @@ int main(int argc, char** argv) {
       write_topology();
       next_report += period;
     }
+    publish_when_ready();
     wait_until(std::min(next_report, end));
   }
   if (pinging && !pinger_done) {
@@ -358,6 +407,8 @@ int main(int argc, char** argv) {
   // actor system from ending.
   if (pinger)
     caf::anon_send_exit(pinger, caf::exit_reason::user_shutdown);
+  if (group_printer)
+    caf::anon_send_exit(group_printer, caf::exit_reason::user_shutdown);
   peer.stop();
   return rc;
 }

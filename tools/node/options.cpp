@@ -9,6 +9,7 @@
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/config.hpp"
 #include "p2p0mq/errc.hpp"
+#include "p2p0mq/groups.hpp"
 #include "p2p0mq/log.hpp"
 
 namespace p2p0mq::node {
@@ -177,6 +178,18 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
       result.json = true;
     } else if (flag == "--echo") {
       result.echo = true;
+    } else if (flag == "--join") {
+      std::string group;
+      if (auto err = value(group))
+        return err;
+      if (auto err = check_group_name(group))
+        return bad(flag, context_of(err));
+      result.join.push_back(std::move(group));
+    } else if (flag == "--publish") {
+      if (auto err = value(result.publish))
+        return err;
+      if (auto err = check_group_name(result.publish))
+        return bad(flag, context_of(err));
     } else if (flag == "--ping") {
       if (auto err = value(result.ping))
         return err;
@@ -240,8 +253,10 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
       return bad(flag, "unknown flag (see --help)");
     }
   }
-  if (count_given && result.ping.empty())
-    return bad("--count", "only makes sense with --ping");
+  if (count_given && result.ping.empty() && result.publish.empty())
+    return bad("--count", "only makes sense with --ping or --publish");
+  if (!result.ping.empty() && !result.publish.empty())
+    return bad("--publish", "cannot be combined with --ping");
   return result;
 }
 
@@ -272,7 +287,13 @@ std::string usage() {
          " reachable\n";
   out += "  --route-via ID          send messages for peers without a"
          " route through peer ID\n";
-  out += "  --count N               number of pings (default: 4)\n";
+  out += "  --join GROUP            join GROUP at start (repeatable)\n";
+  out += "  --publish GROUP         once another member of GROUP is known,"
+         " publish --count\n"
+         "                          messages {\"seq\": i, \"text\": ...} to"
+         " it\n";
+  out += "  --count N               number of pings or publications"
+         " (default: 4)\n";
   out += "  --interval SECONDS      time between pings (default: 0.2)\n";
   out += "  --ping-timeout SECONDS  wait for each answer, and for the target"
          " to become\n"

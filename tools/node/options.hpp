@@ -46,6 +46,10 @@ struct options {
   std::string topology;
   /// Show the live table even while pinging.
   bool watch = false;
+  /// Groups to join at start (`--join`, repeatable).
+  std::vector<std::string> join;
+  /// The group to publish `count` messages to (`--publish`); empty: none.
+  std::string publish;
   /// The default route (`--route-via`); empty: none.
   std::string route_via;
   bool help = false;

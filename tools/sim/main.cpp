@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "groups.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/testing/chaos.hpp"
 #include "p2p0mq/testing/sim_network.hpp"
@@ -44,6 +45,7 @@ struct options {
   std::size_t steps = 30;
   bool once = false;
   bool verbose = false;
+  p2p0mq::sim_tool::group_options groups;
 };
 
 void usage(std::FILE* out) {
@@ -69,6 +71,16 @@ void usage(std::FILE* out) {
       "  --seed N         seed of the graph and of the losses (default 1)\n"
       "  --trace FILE     write every frame on the wire to FILE (costly)\n"
       "  --markdown       also print one row of the BENCHMARKS.md table\n"
+      "  --groups G       once converged, run the group experiment instead\n"
+      "                   of staying: G groups of random members (every\n"
+      "                   peer runs the group concern)\n"
+      "  --members M      members of each group (default 20)\n"
+      "  --publishes P    publications, each from a random member of a\n"
+      "                   random group (default 1000)\n"
+      "  --rate R         publications per virtual second (default 1000)\n"
+      "  --partition S    then split the network in two halves for S\n"
+      "                   virtual seconds, heal it and time how long\n"
+      "                   membership takes to converge again\n"
       "  --help           this text\n"
       "\n"
       "With --chaos, each seed lays out a network (--peers, default 8,\n"
@@ -90,8 +102,9 @@ void usage(std::FILE* out) {
       "  --trace FILE     (one seed) write every frame on the wire to FILE\n"
       "\n"
       "Exit code: 0 when the network converged and stayed connected (with\n"
-      "--chaos: every seed kept every invariant), 1 when it did not, 2 for\n"
-      "bad flags.\n",
+      "--chaos: every seed kept every invariant), 1 when it did not or a\n"
+      "member delivered a publication twice or out of its publisher's order,\n"
+      "2 for bad flags.\n",
       out);
 }
 
@@ -179,6 +192,24 @@ options parse(int argc, char** argv) {
         bad();
       result.check = std::chrono::duration_cast<duration>(
           std::chrono::duration<double>{*x});
+    } else if (flag == "--groups" || flag == "--members" ||
+               flag == "--publishes") {
+      if (*x != static_cast<std::size_t>(*x) || (flag == "--members" && *x < 2))
+        bad();
+      auto v = static_cast<std::size_t>(*x);
+      if (flag == "--groups")
+        result.groups.groups = v;
+      else if (flag == "--members")
+        result.groups.members = v;
+      else
+        result.groups.publishes = v;
+    } else if (flag == "--partition") {
+      result.groups.partition = std::chrono::duration_cast<duration>(
+          std::chrono::duration<double>{*x});
+    } else if (flag == "--rate") {
+      if (*x <= 0)
+        bad();
+      result.groups.rate = *x;
     } else if (flag == "--seed") {
       result.seed = static_cast<std::uint64_t>(*x);
     } else {
@@ -303,6 +334,9 @@ int main(int argc, char** argv) {
   so.echo = false;
   so.link.latency = opts.latency;
   so.link.loss = opts.loss;
+  if (opts.groups.groups > 0)
+    so.groups = group_settings{};
+  opts.groups.markdown = opts.markdown;
   sim_network net{so};
   // The peers start over one second, so their timers spread out over it
   // as on a real network.
@@ -337,7 +371,12 @@ int main(int argc, char** argv) {
   std::size_t worst = 0;
   auto converged_at = net.now();
   auto transfers_at_convergence = net.transfer_count();
-  while (converged && net.now() - start < opts.length) {
+  auto groups_ok = true;
+  if (converged && opts.groups.groups > 0)
+    groups_ok = p2p0mq::sim_tool::run_groups(net, graph, opts.groups, opts.seed,
+                                             opts.latency);
+  while (converged && opts.groups.groups == 0 &&
+         net.now() - start < opts.length) {
     auto step = std::min(opts.check, opts.length - (net.now() - start));
     net.advance(step);
     auto b = graph.broken_links(net);
@@ -422,5 +461,5 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  return converged && failed_checks == 0 ? 0 : 1;
+  return converged && failed_checks == 0 && groups_ok ? 0 : 1;
 }

@@ -25,9 +25,11 @@
 
 #include <caf/actor_system.hpp>
 
+#include "p2p0mq/actors/caf_group.hpp"
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/concern_base.hpp"
 #include "p2p0mq/actors/echo.hpp"
+#include "p2p0mq/actors/groups.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/local_peer.hpp"
 #include "p2p0mq/actors/metrics.hpp"
@@ -38,6 +40,7 @@
 #include "p2p0mq/config.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/field.hpp"
+#include "p2p0mq/groups.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/message.hpp"
 #include "p2p0mq/payload.hpp"

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -10,6 +11,7 @@
 
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/dispatcher.hpp"
+#include "p2p0mq/actors/groups.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/router.hpp"
 #include "p2p0mq/actors/store.hpp"
@@ -41,6 +43,10 @@ struct assembly_parts {
   std::shared_ptr<receive_credit> credit;
   /// Start the built-in concerns `hello`, `hb` and `r`.
   bool built_in_concerns = true;
+  /// Run the group concern (`g`, see `groups.hpp`) with these settings, and
+  /// announce `capability::groups`; none: no groups. Ignored for a legacy
+  /// peer.
+  std::optional<group_settings> groups;
   /// Behave as a legacy peer (the Python p2p0mq) does, for simulations of
   /// mixed networks: announce no capabilities in `hello`, forward nothing
   /// (no router: messages for other peers are dropped with a log line) and
@@ -118,11 +124,17 @@ public:
     return supervisor_;
   }
 
+  /// The group concern; an invalid handle without `assembly_parts::groups`.
+  const group_actor& groups() const noexcept {
+    return groups_;
+  }
+
 private:
   concern_context ctx_;
   router_actor router_;
   dispatcher_actor dispatcher_;
   supervisor_actor supervisor_;
+  group_actor groups_;
 };
 
 } // namespace p2p0mq

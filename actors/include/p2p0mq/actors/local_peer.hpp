@@ -14,6 +14,7 @@
 
 #include "p2p0mq/actors/assembly.hpp"
 #include "p2p0mq/actors/concern.hpp"
+#include "p2p0mq/actors/groups.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/actors/metrics.hpp"
 #include "p2p0mq/actors/receiver.hpp"
@@ -170,6 +171,34 @@ public:
   /// Removes the concern of `command`; returns whether there was one.
   caf::expected<bool> remove_concern(const std::string& command);
 
+  // -- groups (see groups.hpp) ------------------------------------------------
+
+  /// Runs the group concern with `settings` once started, and announces
+  /// `capability::groups`. Call before `start`; error:
+  /// `errc::already_started`.
+  caf::error use_groups(group_settings settings = {});
+
+  /// The group concern (valid after `start` when `use_groups` was called):
+  /// for actors, which ask it themselves.
+  const group_actor& groups() const noexcept {
+    return peer_.groups();
+  }
+
+  /// Joins `group`; returns whether it was not in it yet. Errors:
+  /// `errc::invalid_request` (a bad name, too many groups),
+  /// `errc::not_started`, `errc::unknown_command` without `use_groups`.
+  caf::expected<bool> join(const std::string& group);
+
+  /// Leaves `group`; returns whether it was in it.
+  caf::expected<bool> leave(const std::string& group);
+
+  /// Publishes `body` to `group`; returns its number in the group. Errors
+  /// as `join`, and `errc::invalid_request` for a payload too large.
+  caf::expected<std::uint64_t> publish(const std::string& group, payload body);
+
+  /// The groups and their members as this local peer knows them.
+  caf::expected<group_view> groups_now();
+
   /// Hands `msg` to the sender on behalf of `owner`, which learns its
   /// outcome. A message made with `context().make_request` leaves its next
   /// hop to the sender.
@@ -287,6 +316,7 @@ private:
   p2p0mq::receiver receiver_;
   std::optional<cert_store> certs_;
   std::shared_ptr<zap_service> zap_;
+  std::optional<group_settings> groups_;
 };
 
 /// Makes two running local peers with encryption on trust each other: copies

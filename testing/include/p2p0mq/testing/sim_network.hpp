@@ -140,6 +140,10 @@ struct sim_options {
   bool trace = true;
   /// Give every peer the `echo` concern, for `ping`.
   bool echo = true;
+  /// Give every peer (but legacy ones) the group concern with these
+  /// settings (`sim_peer::actors.groups()`); its incarnation is the virtual
+  /// time at which the peer starts.
+  std::optional<group_settings> groups;
 };
 
 class sim_network;
