@@ -13,6 +13,7 @@
 
 #include "p2p0mq/actors/ask_around.hpp"
 #include "p2p0mq/actors/connector.hpp"
+#include "p2p0mq/actors/exchange.hpp"
 #include "p2p0mq/actors/heart_beat.hpp"
 #include "p2p0mq/actors/peer_table.hpp"
 #include "p2p0mq/actors/requester.hpp"
@@ -92,6 +93,11 @@ assembly assembly::spawn(caf::actor_system& sys, assembly_parts parts) {
   ctx.speaks = parts.legacy ? capabilities{} : capabilities::ours();
   if (!parts.built_in_concerns)
     ctx.speaks.bits &= ~static_cast<std::uint32_t>(capability::ask_around);
+  // The peer exchange comes with its concern (discovery).
+  auto exchanging = parts.built_in_concerns && !parts.legacy &&
+                    settings->discovery.target_degree > 0;
+  if (exchanging)
+    ctx.speaks.add(capability::exchange);
   ctx.sender = parts.sender ? std::move(parts.sender)
                             : spawn_sender(sys, settings->uuid, settings,
                                            std::move(parts.wire));
@@ -113,6 +119,8 @@ assembly assembly::spawn(caf::actor_system& sys, assembly_parts parts) {
     add(connector_command, connector());
     add(heart_beat_command, heart_beat());
     add(ask_around_command, ask_around());
+    if (exchanging)
+      add(exchange_command, exchange());
   }
   return result;
 }
