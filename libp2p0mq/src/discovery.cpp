@@ -1,10 +1,14 @@
 #include "p2p0mq/discovery.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <limits>
 #include <utility>
 
 #include "p2p0mq/config.hpp"
 #include "p2p0mq/errc.hpp"
+#include "p2p0mq/log.hpp"
+#include "p2p0mq/uuid.hpp"
 
 namespace p2p0mq {
 
@@ -60,6 +64,98 @@ caf::expected<beacon> parse_beacon(std::string_view bytes) {
     return bad_beacon("port 0");
   result.uuid = std::string{bytes.substr(beacon_header)};
   return result;
+}
+
+beacon_filter::beacon_filter(std::string local_uuid,
+                             const discovery_settings& settings,
+                             std::function<bool(const std::string&)> trusted)
+    : local_uuid_(std::move(local_uuid)),
+      interval_(settings.interval),
+      per_source_(settings.beacons_per_source),
+      new_peers_(settings.beacon_peers_per_interval),
+      trusted_(std::move(trusted)) {
+}
+
+bool beacon_filter::spend(allowance& x, std::size_t limit, time_point now) {
+  if (now - x.since >= interval_) {
+    x.since = now;
+    x.used = 0;
+  }
+  if (x.used >= limit)
+    return false;
+  ++x.used;
+  return true;
+}
+
+void beacon_filter::remember(std::map<std::string, time_point>& xs,
+                             const std::string& uuid, time_point now) {
+  if (xs.size() >= max_remembered && xs.count(uuid) == 0) {
+    // Forget what is past its quiet period, else the oldest.
+    for (auto i = xs.begin(); i != xs.end();)
+      i = now - i->second >= quiet_period ? xs.erase(i) : std::next(i);
+    if (xs.size() >= max_remembered)
+      xs.erase(std::min_element(xs.begin(), xs.end(), [](auto& a, auto& b) {
+        return a.second < b.second;
+      }));
+  }
+  xs[uuid] = now;
+}
+
+std::optional<beacon> beacon_filter::take(std::string_view bytes,
+                                          const std::string& host,
+                                          time_point now) {
+  ++counts_.received;
+  auto source = sources_.find(host);
+  if (source == sources_.end() && sources_.size() < max_sources)
+    source = sources_.emplace(host, allowance{now, 0}).first;
+  auto& allowed = source == sources_.end() ? others_ : source->second;
+  if (!spend(allowed, per_source_, now)) {
+    ++counts_.rate_limited;
+    return std::nullopt;
+  }
+  auto x = parse_beacon(bytes);
+  if (!x) {
+    ++counts_.malformed;
+    auto logged = malformed_logged_.find(host);
+    if (logged == malformed_logged_.end() ||
+        now - logged->second >= interval_) {
+      if (malformed_logged_.size() < max_sources ||
+          logged != malformed_logged_.end()) {
+        malformed_logged_[host] = now;
+        log(log_level::warning, log_category::connector,
+            "dropped a datagram from ", host,
+            " on the beacon port: ", render(x.error()), " (", counts_.malformed,
+            " so far)");
+      }
+    }
+    return std::nullopt;
+  }
+  if (x->uuid == local_uuid_) {
+    ++counts_.own;
+    return std::nullopt;
+  }
+  if (auto i = heard_.find(x->uuid);
+      i != heard_.end() && now - i->second < quiet_period) {
+    ++counts_.repeated;
+    return std::nullopt;
+  }
+  if (trusted_ && !trusted_(x->uuid)) {
+    ++counts_.untrusted;
+    remember(heard_, x->uuid, now);
+    if (untrusted_logged_.size() < max_remembered &&
+        untrusted_logged_.insert(x->uuid).second)
+      log(log_level::warning, log_category::security, "a beacon of ",
+          short_uuid(x->uuid), " from ", host, ":", x->port,
+          ": no trusted certificate for it, not connecting (logged once)");
+    return std::nullopt;
+  }
+  if (!spend(budget_, new_peers_, now)) {
+    ++counts_.over_budget;
+    return std::nullopt;
+  }
+  ++counts_.taken;
+  remember(heard_, x->uuid, now);
+  return std::move(*x);
 }
 
 payload make_exchange_payload(const exchange_body& x) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,6 +47,10 @@ struct options {
   std::string topology;
   /// Show the live table even while pinging.
   bool watch = false;
+  /// LAN beacons and peer exchange (`--discover`).
+  bool discover = false;
+  /// The peer exchange's target degree (`--target-degree`); 0: unset.
+  std::size_t target_degree = 0;
   /// The default route (`--route-via`); empty: none.
   std::string route_via;
   bool help = false;

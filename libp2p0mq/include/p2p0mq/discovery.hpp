@@ -7,6 +7,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +90,77 @@ std::string encode_beacon(const beacon& x);
 /// (its context says why) for anything but the exact format: wrong magic,
 /// version, length, uuid size or port 0. Never throws.
 caf::expected<beacon> parse_beacon(std::string_view bytes);
+
+/// The rules that every received datagram goes through before its beacon
+/// is believed: rate per source, format, not our own, a trusted key, not
+/// heard lately, and a budget of new peers per interval. A plain value,
+/// handed the time; the beacon's socket actor owns one.
+///
+/// Memory is bounded whatever arrives: at most `max_sources` sources are
+/// followed one by one (the others share one allowance), and at most
+/// `max_remembered` uuids are remembered as heard (the oldest forgotten).
+class beacon_filter {
+public:
+  /// The most sources followed one by one.
+  static constexpr std::size_t max_sources = 1024;
+
+  /// The most uuids remembered as heard lately, and as logged untrusted.
+  static constexpr std::size_t max_remembered = 4096;
+
+  /// How long a beacon of a uuid heard already is ignored.
+  static constexpr duration quiet_period = std::chrono::seconds{30};
+
+  /// What became of the datagrams so far.
+  struct counters {
+    std::uint64_t received = 0;
+    std::uint64_t rate_limited = 0;
+    std::uint64_t malformed = 0;
+    std::uint64_t own = 0;
+    std::uint64_t repeated = 0;
+    std::uint64_t untrusted = 0;
+    std::uint64_t over_budget = 0;
+    std::uint64_t taken = 0;
+  };
+
+  /// `trusted` says whether a uuid may be connected (with CURVE: whether
+  /// its public certificate is there; null: every uuid).
+  beacon_filter(std::string local_uuid, const discovery_settings& settings,
+                std::function<bool(const std::string&)> trusted = nullptr);
+
+  /// The beacon in `bytes`, a datagram from `host` at `now`, if it is to be
+  /// learnt; nothing otherwise (counted). Logs a malformed beacon once per
+  /// source and interval, and an untrusted uuid once.
+  std::optional<beacon> take(std::string_view bytes, const std::string& host,
+                             time_point now);
+
+  const counters& counts() const noexcept {
+    return counts_;
+  }
+
+private:
+  struct allowance {
+    time_point since;
+    std::size_t used = 0;
+  };
+
+  bool spend(allowance& x, std::size_t limit, time_point now);
+
+  void remember(std::map<std::string, time_point>& xs, const std::string& uuid,
+                time_point now);
+
+  std::string local_uuid_;
+  duration interval_;
+  std::size_t per_source_;
+  std::size_t new_peers_;
+  std::function<bool(const std::string&)> trusted_;
+  std::map<std::string, allowance> sources_;
+  allowance others_;
+  allowance budget_;
+  std::map<std::string, time_point> heard_;
+  std::set<std::string> untrusted_logged_;
+  std::map<std::string, time_point> malformed_logged_;
+  counters counts_;
+};
 
 // -- peer exchange ------------------------------------------------------------
 
