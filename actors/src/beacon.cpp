@@ -78,8 +78,16 @@ caf::expected<in_addr> broadcast_address(const std::string& name) {
       ::inet_pton(AF_INET, "127.255.255.255", &lo);
       result = lo;
     } else if ((x->ifa_flags & IFF_BROADCAST) != 0 &&
-               x->ifa_broadaddr != nullptr) {
-      result = reinterpret_cast<const sockaddr_in*>(x->ifa_broadaddr)->sin_addr;
+               x->ifa_netmask != nullptr) {
+      // The network's broadcast address, from the address and its mask (an
+      // address added without `brd` has no broadcast address of its own).
+      auto addr =
+          reinterpret_cast<const sockaddr_in*>(x->ifa_addr)->sin_addr.s_addr;
+      auto mask =
+          reinterpret_cast<const sockaddr_in*>(x->ifa_netmask)->sin_addr.s_addr;
+      in_addr bcast{};
+      bcast.s_addr = addr | ~mask;
+      result = bcast;
     }
   }
   ::freeifaddrs(all);
