@@ -239,3 +239,12 @@ TEST_CASE("discovery is off by default and its settings are checked",
     d.exchange_dials = 0;
   }));
 }
+
+TEST_CASE("make_exchange_payload writes the golden leave payload",
+          "[discovery]") {
+  exchange_body x;
+  x.what = exchange_body::kind::leave;
+  x.degree = 3;
+  CHECK(hex(p2p0mq::make_exchange_payload(x).bytes()) ==
+        "82a26f70a56c65617665a664656772656503");
+}
