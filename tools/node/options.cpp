@@ -225,8 +225,7 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
     } else if (flag == "--target-degree") {
       if (auto err = value(text))
         return err;
-      if (!parse_number(text, result.target_degree) ||
-          result.target_degree < 1)
+      if (!parse_number(text, result.target_degree) || result.target_degree < 1)
         return bad(flag, "expected a number of 1 or more, got '" + text + "'");
     } else if (flag == "--watch") {
       result.watch = true;
