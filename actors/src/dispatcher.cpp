@@ -129,7 +129,7 @@ void end_grace_periods(dispatcher_state& st, time_point now) {
     }
     auto count = i->second.messages.size() + i->second.dropped;
     if (count > 0)
-      log(log_level::warning, log_category::manager, count, " messages for '",
+      log(log_level::warning, log_category::concerns, count, " messages for '",
           i->first,
           "' dropped: no concern registered for it within its grace period");
     i = st.held.erase(i);
@@ -169,7 +169,7 @@ bool take_expected_reply(dispatcher_ptr self, message& msg, time_point now) {
   if (i == st.expected.end() || i->second.until <= now)
     return false;
   if (!i->second.who) {
-    log(log_level::info, log_category::manager, "duplicate reply ", msg.id,
+    log(log_level::info, log_category::concerns, "duplicate reply ", msg.id,
         " '", msg.command, "' from ", short_uuid(msg.source), "; dropped");
     return true;
   }
@@ -285,7 +285,7 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
           return;
         auto h = std::move(i->second);
         st.held.erase(i);
-        log(log_level::info, log_category::manager, "concern '", command,
+        log(log_level::info, log_category::concerns, "concern '", command,
             "' registered within its grace period: ", h.messages.size(),
             " held messages delivered, ", h.dropped, " dropped");
         for (auto& msg : h.messages)
@@ -298,7 +298,7 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
         if (!keep || period <= duration::zero())
           return;
         st.held[command].until = self->clock().now() + period;
-        log(log_level::info, log_category::manager, "messages for '", command,
+        log(log_level::info, log_category::concerns, "messages for '", command,
             "' are held for ",
             std::chrono::duration_cast<std::chrono::milliseconds>(period)
                 .count(),
@@ -322,7 +322,7 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
         return false;
       },
       [](dropped_atom, const message& msg, const caf::error& err) {
-        log(log_level::debug, log_category::manager, "rejection ", msg.id,
+        log(log_level::debug, log_category::concerns, "rejection ", msg.id,
             " to ", short_uuid(msg.to), " dropped: ", render(err));
       },
       [self](stats_atom) {

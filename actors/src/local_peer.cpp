@@ -159,9 +159,9 @@ caf::error local_peer::start() {
   }
   // -- discovery: end --
   running_ = true;
-  log(log_level::info, log_category::manager, "local peer ", short_uuid(uuid()),
-      " listens on ", settings_->host, ":", port_, " with encryption ",
-      settings_->encryption ? "on" : "off");
+  log(log_level::info, log_category::concerns, "local peer ",
+      short_uuid(uuid()), " listens on ", settings_->host, ":", port_,
+      " with encryption ", settings_->encryption ? "on" : "off");
   return caf::none;
 }
 
@@ -193,8 +193,8 @@ void local_peer::stop() {
     zmq_.reset();
     owns_zmq_ = false;
   }
-  log(log_level::info, log_category::manager, "local peer ", short_uuid(uuid()),
-      " stopped");
+  log(log_level::info, log_category::concerns, "local peer ",
+      short_uuid(uuid()), " stopped");
 }
 
 template <class T, class Handle, class... Ts>

@@ -625,6 +625,7 @@ void run_due(peer_table_ptr self) {
           (g != st.greeting.end() && now - g->second <= 2 * cfg.message_ttl))
         break;
       st.greeting[p.uuid] = now;
+      p.greeted(now, cfg);
       self->send(st.sender, connect_atom::value, p.uuid, endpoint_of(p));
       greetings.emplace_back(p);
       break;

@@ -144,12 +144,12 @@ bool is_loopback_host(const std::string& host) {
   return false;
 }
 
-caf::expected<std::uint16_t> publish_manager(local_peer& peer,
-                                             std::uint16_t port,
-                                             const std::string& host,
-                                             remote_transport transport) {
+caf::expected<std::uint16_t> publish_supervisor(local_peer& peer,
+                                                std::uint16_t port,
+                                                const std::string& host,
+                                                remote_transport transport) {
   if (!peer.running())
-    return make_error(errc::not_started, "publish_manager before start");
+    return make_error(errc::not_started, "publish_supervisor before start");
   auto& sys = peer.system();
   if (auto err = check_transport(sys, transport, host))
     return err;
@@ -168,13 +168,13 @@ caf::expected<std::uint16_t> publish_manager(local_peer& peer,
                  [&](caf::error& x) { result = std::move(x); });
   }
   if (result)
-    log(log_level::info, log_category::manager, "manager of ",
+    log(log_level::info, log_category::concerns, "supervisor of ",
         short_uuid(peer.uuid()), " published on ", host, ":", *result, " (",
         transport_name(transport), ")");
   return result;
 }
 
-caf::error unpublish_manager(local_peer& peer, std::uint16_t port) {
+caf::error unpublish_supervisor(local_peer& peer, std::uint16_t port) {
   auto& sys = peer.system();
   if (!sys.has_middleman())
     return no_middleman();
@@ -186,7 +186,7 @@ caf::error unpublish_manager(local_peer& peer, std::uint16_t port) {
 
 namespace {
 
-/// The manager published on `host:port`, over TLS.
+/// The supervisor published on `host:port`, over TLS.
 caf::expected<supervisor_actor> connect_tls(caf::actor_system& sys,
                                             const std::string& host,
                                             std::uint16_t port) {
@@ -220,16 +220,16 @@ attach_concern(caf::actor_system& sys, const std::string& host,
                remote_transport transport) {
   if (auto err = check_transport(sys, transport, host))
     return err;
-  auto manager =
+  auto supervisor =
       transport == remote_transport::plain
           ? sys.middleman().remote_actor<supervisor_actor>(host, port)
           : connect_tls(sys, host, port);
-  if (!manager)
-    return std::move(manager.error());
+  if (!supervisor)
+    return std::move(supervisor.error());
   caf::scoped_actor self{sys};
   caf::error err;
   remote_context info;
-  self->request(*manager, timeout, context_atom::value)
+  self->request(*supervisor, timeout, context_atom::value)
       .receive([&](remote_context& x) { info = std::move(x); },
                [&](caf::error& x) { err = std::move(x); });
   if (err)
@@ -249,17 +249,17 @@ attach_concern(caf::actor_system& sys, const std::string& host,
   ctx.settings = std::move(settings);
   ctx.command = command;
   ctx.requester = info.requester;
-  ctx.outlet = *manager;
+  ctx.outlet = *supervisor;
   auto concern = factory(self.ptr(), std::move(ctx));
-  self->request(*manager, timeout, add_atom::value, command, concern)
+  self->request(*supervisor, timeout, add_atom::value, command, concern)
       .receive([] {}, [&](caf::error& x) { err = std::move(x); });
   if (err) {
     self->send_exit(concern, caf::exit_reason::user_shutdown);
     return err;
   }
-  log(log_level::info, log_category::manager, "concern '", command,
-      "' registered with the manager of ", short_uuid(info.local_uuid), " at ",
-      host, ":", port, " (", transport_name(transport), ")");
+  log(log_level::info, log_category::concerns, "concern '", command,
+      "' registered with the supervisor of ", short_uuid(info.local_uuid),
+      " at ", host, ":", port, " (", transport_name(transport), ")");
   return concern;
 }
 

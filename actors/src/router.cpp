@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <string_view>
 #include <unordered_set>
@@ -15,6 +14,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "p2p0mq/errc.hpp"
+#include "p2p0mq/fifo.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/log_limiter.hpp"
 #include "p2p0mq/uuid.hpp"
@@ -45,7 +45,7 @@ struct router_state {
   router_stats stats;
   /// Fingerprints of the messages forwarded within the loop window, and
   /// when, oldest first.
-  std::deque<std::pair<time_point, std::uint64_t>> recent;
+  fifo<std::pair<time_point, std::uint64_t>> recent;
   std::unordered_set<std::uint64_t> remembered;
   /// The drops, by previous hop.
   log_limiter limiter;

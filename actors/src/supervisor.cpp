@@ -73,7 +73,7 @@ void on_concern_exit(supervisor_ptr self, const std::string& command,
   auto& st = self->state;
   auto& e = st.concerns[command];
   if (exited_on_purpose(msg.reason)) {
-    log(log_level::info, log_category::manager, "concern '", command,
+    log(log_level::info, log_category::concerns, "concern '", command,
         "' stopped");
     unregister(self, command, false);
     return;
@@ -85,14 +85,14 @@ void on_concern_exit(supervisor_ptr self, const std::string& command,
                      [&](time_point t) { return now - t > window; }),
       e.restarts.end());
   if (e.restarts.size() >= st.ctx.settings->concern_max_restarts) {
-    log(log_level::error, log_category::manager, "concern '", command,
+    log(log_level::error, log_category::concerns, "concern '", command,
         "' failed ", e.restarts.size() + 1,
         " times within the restart window and stays down: ",
         self->system().render(msg.reason));
     unregister(self, command, false);
     return;
   }
-  log(log_level::warning, log_category::manager, "concern '", command,
+  log(log_level::warning, log_category::concerns, "concern '", command,
       "' failed (", self->system().render(msg.reason), "); restarting it");
   e.restarts.push_back(now);
   start_concern(self, command, e);
@@ -122,7 +122,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
     auto command = command_of(self, msg.source);
     if (command.empty())
       return;
-    log(log_level::warning, log_category::manager, "concern '", command,
+    log(log_level::warning, log_category::concerns, "concern '", command,
         "' went down (", self->system().render(msg.reason), "); unregistered");
     unregister(self, command, true);
   });
@@ -135,7 +135,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         auto& e = st.concerns[command];
         e.factory = std::move(factory);
         start_concern(self, command, e);
-        log(log_level::debug, log_category::manager, "concern '", command,
+        log(log_level::debug, log_category::concerns, "concern '", command,
             "' started");
         return caf::unit;
       },
@@ -147,7 +147,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         self->monitor(handle);
         st.concerns[command].handle = handle;
         self->send(st.dispatcher, add_atom::value, command, handle);
-        log(log_level::debug, log_category::manager, "concern '", command,
+        log(log_level::debug, log_category::concerns, "concern '", command,
             "' registered");
         return caf::unit;
       },

@@ -2,15 +2,15 @@
 // peer makes.
 //
 // This process runs two local peers, `front-0001` and `asker-0002`, and
-// publishes front's manager with CAF's middleman over TLS on 127.0.0.1 (a
+// publishes front's supervisor with CAF's middleman over TLS on 127.0.0.1 (a
 // port the system picks). It makes two certificates first, one for itself
 // and one for the second process, in a directory both trust. It then starts
 // itself again as a second process (`--serve=PORT --certs=DIR`), which
-// connects to the published manager with its own certificate and registers
+// connects to the published supervisor with its own certificate and registers
 // the `upper` concern there. asker sends `upper` requests to front over
-// ZeroMQ; front's manager hands them to the concern in the second process,
+// ZeroMQ; front's supervisor hands them to the concern in the second process,
 // and its replies leave through front, exactly as a local concern's would.
-// At the end front stops: the second process sees the manager go and exits
+// At the end front stops: the second process sees the supervisor go and exits
 // by itself. Prints each step and a last line "remote_concern: success ...";
 // exits 0 when every request was answered by the second process and it
 // ended cleanly, 1 otherwise.
@@ -50,15 +50,16 @@ using namespace std::chrono_literals;
 struct example_config : system_config {
   example_config() {
     caf::config_option_adder{custom_options_, "global"}
-        .add(serve, "serve", "serve `upper` for the manager published on PORT")
+        .add(serve, "serve",
+             "serve `upper` for the supervisor published on PORT")
         .add(certs, "certs", "the certificate directory of --serve");
   }
   std::uint16_t serve = 0;
   std::string certs;
 };
 
-/// The second process: registers `upper` with the manager on `port` and
-/// serves it until the manager goes away.
+/// The second process: registers `upper` with the supervisor on `port` and
+/// serves it until the supervisor goes away.
 int serve(caf::actor_system& sys, std::uint16_t port) {
   auto served = std::make_shared<int>(0);
   auto pid = static_cast<std::int64_t>(getpid());
@@ -83,12 +84,13 @@ int serve(caf::actor_system& sys, std::uint16_t port) {
                 static_cast<long long>(pid), render(concern.error()).c_str());
     return 1;
   }
-  std::printf("  [process %lld] serving 'upper' for the manager on port %u\n",
-              static_cast<long long>(pid), static_cast<unsigned>(port));
+  std::printf(
+      "  [process %lld] serving 'upper' for the supervisor on port %u\n",
+      static_cast<long long>(pid), static_cast<unsigned>(port));
   std::fflush(stdout);
   caf::scoped_actor self{sys};
   self->wait_for(*concern);
-  std::printf("  [process %lld] the manager went away after %d requests; "
+  std::printf("  [process %lld] the supervisor went away after %d requests; "
               "done\n",
               static_cast<long long>(pid), *served);
   return 0;
@@ -172,10 +174,10 @@ int main(int argc, char** argv) {
     if (auto err = peer->start())
       return std::fprintf(stderr, "%s\n", render(err).c_str()), 1;
   asker.add_peer(front.uuid(), "127.0.0.1", front.port());
-  auto port = publish_manager(front);
+  auto port = publish_supervisor(front);
   if (!port)
     return std::fprintf(stderr, "%s\n", render(port.error()).c_str()), 1;
-  std::printf("front-0001's manager is published over TLS on 127.0.0.1:%u\n",
+  std::printf("front-0001's supervisor is published over TLS on 127.0.0.1:%u\n",
               static_cast<unsigned>(*port));
   std::fflush(stdout);
 

@@ -61,8 +61,8 @@ std::string_view to_string(log_category x) noexcept {
     return "security";
   case log_category::store:
     return "store";
-  case log_category::manager:
-    return "manager";
+  case log_category::concerns:
+    return "concerns";
   case log_category::sender:
     return "sender";
   case log_category::app:

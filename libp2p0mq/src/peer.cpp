@@ -201,6 +201,8 @@ void peer::become_connected(const message& msg, time_point now,
     via.clear();
     set_state(peer_state::connected, now);
   } else {
+    if (state != peer_state::routed)
+      next_connect = now + cfg.reconnect_wait;
     via = msg.previous_hop;
     set_state(peer_state::routed, now);
   }
@@ -211,6 +213,8 @@ bool peer::become_routed(const std::string& relay, time_point now,
                          const config& cfg) {
   if (state == peer_state::connected)
     return false;
+  if (state != peer_state::routed)
+    next_connect = now + cfg.reconnect_wait;
   via = relay;
   set_state(peer_state::routed, now);
   reset_heart_beat(now, cfg);
@@ -248,22 +252,32 @@ connect_action peer::connect_due(time_point now,
     if (!host.empty() && now >= next_connect)
       return connect_action::send_hello;
     break;
+  case peer_state::routed:
+    if (!host.empty() && now >= next_connect)
+      return connect_action::send_hello;
+    break;
   case peer_state::connecting:
     if (now - state_since > cfg.unresponsive_threshold)
       return connect_action::give_up;
     break;
   case peer_state::connected:
-  case peer_state::routed:
   case peer_state::unreachable:
     break;
   }
   return connect_action::none;
 }
 
+void peer::greeted(time_point now, const config& cfg) noexcept {
+  if (state == peer_state::routed)
+    next_connect = now + cfg.reconnect_wait;
+}
+
 time_point peer::next_due(const config& cfg) const noexcept {
   switch (state) {
-  case peer_state::connected:
   case peer_state::routed:
+    return host.empty() ? next_heart_beat
+                        : std::min(next_heart_beat, next_connect);
+  case peer_state::connected:
   case peer_state::unreachable:
     return next_heart_beat;
   case peer_state::initial:

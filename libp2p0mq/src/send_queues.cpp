@@ -14,7 +14,7 @@ const std::string& destination_of(const message& msg) noexcept {
 
 /// Moves every expired message of `xs` to `out`, keeping the order of the
 /// others. Returns how many were moved.
-std::size_t sweep(std::deque<queued_message>& xs, time_point now,
+std::size_t sweep(fifo<queued_message>& xs, time_point now,
                   std::vector<queued_message>& out) {
   auto kept = xs.begin();
   for (auto i = xs.begin(); i != xs.end(); ++i) {
@@ -27,13 +27,13 @@ std::size_t sweep(std::deque<queued_message>& xs, time_point now,
     }
   }
   auto removed = static_cast<std::size_t>(xs.end() - kept);
-  xs.erase(kept, xs.end());
+  xs.erase_from(kept);
   return removed;
 }
 
 /// Pops expired messages off the front of `xs` into `out`, then pops the
 /// first live one into `to_send`, if any. Returns how many left `xs`.
-std::size_t take_one(std::deque<queued_message>& xs, time_point now,
+std::size_t take_one(fifo<queued_message>& xs, time_point now,
                      send_queues::round& out) {
   std::size_t removed = 0;
   while (!xs.empty()) {
@@ -53,8 +53,7 @@ std::size_t take_one(std::deque<queued_message>& xs, time_point now,
 /// empty are forgotten, the others go to the back of the line. Returns how
 /// many messages were removed in all.
 template <class Map, class Take>
-std::size_t serve_medium(Map& medium, std::deque<std::string>& order,
-                         Take take) {
+std::size_t serve_medium(Map& medium, fifo<std::string>& order, Take take) {
   std::size_t removed = 0;
   for (auto n = order.size(); n > 0; --n) {
     auto key = std::move(order.front());

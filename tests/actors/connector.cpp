@@ -408,7 +408,7 @@ TEST_CASE("a hello from an unknown peer through a relay is answered through "
   REQUIRE(!fix.wire.connects.empty());
   CHECK(fix.wire.connects.back().endpoint == "tcp://10.0.0.3:5003");
   CHECK(fix.wire.connects.back().seq < hellos[0].seq);
-  // The manager learnt the way back through the relay.
+  // The dispatcher learnt the way back through the relay.
   auto p = fix.get("peer-0002");
   CHECK(p.state == peer_state::routed);
   CHECK(p.via == relay);

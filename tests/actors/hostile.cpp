@@ -45,6 +45,7 @@
 #include "p2p0mq/payload.hpp"
 #include "support/log_capture.hpp"
 #include "support/loopback.hpp"
+#include "support/raw_wire.hpp"
 #include "support/settings.hpp"
 #include "support/wait.hpp"
 
@@ -55,6 +56,8 @@ using p2p0mq::message;
 using p2p0mq::payload;
 using p2p0mq::payload_builder;
 using p2p0mq::peer_state;
+using p2p0mq::testing::wire_frames;
+using p2p0mq::testing::zmq_client;
 
 namespace {
 
@@ -245,55 +248,12 @@ std::string zmtp_message(const std::vector<std::string>& parts) {
   return out;
 }
 
-/// Frames 1-6 of a request from `source` to `dest`, as a DEALER sends them
-/// (the receiving ROUTER adds frame 0, the connection's routing id); `relay`
-/// names the client when it is not `source` itself.
-std::vector<std::string> wire_frames(const std::string& source,
-                                     const std::string& dest,
-                                     const std::string& command, payload body,
-                                     const std::string& relay = "") {
-  message msg;
-  msg.source = source;
-  msg.to = dest;
-  msg.next_hop = dest;
-  msg.command = command;
-  msg.kind = p2p0mq::message_kind::request;
-  msg.id = 1;
-  msg.payload = std::move(body);
-  auto xs = msg.encode(relay.empty() ? source : relay);
-  return {xs.begin() + 1, xs.end()};
-}
-
 payload hello_body(std::uint16_t port) {
   return payload_builder{}
       .add_string("host", "127.0.0.1")
       .add_integer("port", port)
       .build();
 }
-
-// -- raw ZeroMQ ---------------------------------------------------------------
-
-/// A DEALER of the test's own, connected to the attacked peer.
-struct zmq_client {
-  zmq_client(zmq::context_t& ctx, std::uint16_t port, const std::string& id,
-             const std::function<void(zmq::socket_t&)>& tune = nullptr)
-      : socket(ctx, zmq::socket_type::dealer) {
-    socket.set(zmq::sockopt::routing_id, id);
-    socket.set(zmq::sockopt::linger, 0);
-    if (tune)
-      tune(socket);
-    socket.connect("tcp://127.0.0.1:" + std::to_string(port));
-  }
-
-  void send(const std::vector<std::string>& parts) {
-    for (std::size_t i = 0; i < parts.size(); ++i)
-      socket.send(zmq::buffer(parts[i]), i + 1 < parts.size()
-                                             ? zmq::send_flags::sndmore
-                                             : zmq::send_flags::none);
-  }
-
-  zmq::socket_t socket;
-};
 
 // -- the attacked peer and its friend -----------------------------------------
 

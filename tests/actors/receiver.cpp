@@ -139,7 +139,7 @@ std::vector<std::string> hb_request(std::uint16_t id,
 
 } // namespace
 
-TEST_CASE("the receiver decodes a message and hands it to the manager",
+TEST_CASE("the receiver decodes a message and hands it to the dispatcher",
           "[receiver]") {
   receiver_fixture fix;
   fix.send(hb_request(7));
@@ -248,7 +248,7 @@ TEST_CASE("the receiver ends a batch with the message that brings its frames "
   CHECK(fix.rec.received() == sent);
 }
 
-TEST_CASE("the receiver reads nothing while the manager holds as many "
+TEST_CASE("the receiver reads nothing while the dispatcher holds as many "
           "unprocessed batches as its credit allows, and goes on when one is "
           "given back",
           "[receiver]") {

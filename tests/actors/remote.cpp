@@ -305,10 +305,10 @@ private:
 };
 
 /// Certificate directories for the tests, made once per test process:
-/// `trusted`, where the manager and the host trust each other; `stranger`,
-/// whose process trusts the manager but is not trusted by it; `doubter`,
-/// holding the host's certificate (trusted by the manager) without trusting
-/// the manager's.
+/// `trusted`, where the supervisor and the host trust each other; `stranger`,
+/// whose process trusts the supervisor but is not trusted by it; `doubter`,
+/// holding the host's certificate (trusted by the supervisor) without trusting
+/// the supervisor's.
 struct tls_dirs {
   tls_dirs() {
     namespace fs = std::filesystem;
@@ -411,7 +411,7 @@ TEST_CASE("a concern in another process with a trusted certificate serves "
   auto client = net.start("client-0002");
   REQUIRE(!client->add_peer(server->uuid(), "127.0.0.1", server->port()));
   REQUIRE(net.connected(*server, *client));
-  auto port = publish_manager(*server);
+  auto port = publish_supervisor(*server);
   INFO((port ? "" : render(port.error())));
   REQUIRE(port);
   child_process child{*port, "upper", tls_dirs::get().trusted.path(), "host"};
@@ -454,7 +454,7 @@ TEST_CASE("a request for a concern in another process that restarts within "
   auto client = net.start("client-0002");
   REQUIRE(!client->add_peer(server->uuid(), "127.0.0.1", server->port()));
   REQUIRE(net.connected(*server, *client));
-  auto port = publish_manager(*server);
+  auto port = publish_supervisor(*server);
   REQUIRE(port);
   auto trusted = tls_dirs::get().trusted.path();
   auto first = std::make_unique<child_process>(*port, "upper", trusted, "host");
@@ -483,10 +483,10 @@ TEST_CASE("a request for a concern in another process that restarts within "
 
 namespace {
 
-/// Publishes a running server's manager over TLS on 127.0.0.1.
+/// Publishes a running server's supervisor over TLS on 127.0.0.1.
 struct tls_server {
   tls_server() : server(net.start("server-0001")) {
-    auto published = publish_manager(*server);
+    auto published = publish_supervisor(*server);
     INFO((published ? "" : render(published.error())));
     REQUIRE(published);
     port = *published;
@@ -547,7 +547,7 @@ bool handshake_without_certificate(std::uint16_t port,
 
 } // namespace
 
-TEST_CASE("a TLS client without a certificate is refused, and the manager "
+TEST_CASE("a TLS client without a certificate is refused, and the supervisor "
           "logs why",
           "[remote][loopback][tls]") {
   tls_server fix;
@@ -565,7 +565,7 @@ TEST_CASE("a TLS client without a certificate is refused, and the manager "
 }
 
 TEST_CASE("a process without a certificate cannot attach with plain BASP to "
-          "a TLS port, and the manager logs why",
+          "a TLS port, and the supervisor logs why",
           "[remote][loopback][tls]") {
   tls_server fix;
   auto mark = fix.net.log.mark();
@@ -576,8 +576,8 @@ TEST_CASE("a process without a certificate cannot attach with plain BASP to "
       mark, {"TLS connection from 127.0.0.1:", "refused", "wrong version"}));
 }
 
-TEST_CASE("a process that does not trust the manager's certificate does not "
-          "attach, and the manager logs its refusal",
+TEST_CASE("a process that does not trust the supervisor's certificate does not "
+          "attach, and the supervisor logs its refusal",
           "[remote][loopback][tls]") {
   tls_server fix;
   auto mark = fix.net.log.mark();
@@ -615,11 +615,11 @@ TEST_CASE("plain BASP is only on a loopback address, and TLS needs a "
           "[remote][loopback][tls]") {
   middleman_net net{remote_options{}};
   auto server = net.start("server-0001");
-  auto tls = publish_manager(*server);
+  auto tls = publish_supervisor(*server);
   REQUIRE_FALSE(tls);
   CHECK(tls.error() == errc::invalid_config);
   auto anywhere =
-      publish_manager(*server, 0, "0.0.0.0", remote_transport::plain);
+      publish_supervisor(*server, 0, "0.0.0.0", remote_transport::plain);
   REQUIRE_FALSE(anywhere);
   CHECK(anywhere.error() == errc::invalid_config);
   auto away = attach_concern(net.sys, "192.0.2.1", 4000, "upper",
@@ -628,7 +628,7 @@ TEST_CASE("plain BASP is only on a loopback address, and TLS needs a "
   REQUIRE_FALSE(away);
   CHECK(away.error() == errc::invalid_config);
   auto loopback =
-      publish_manager(*server, 0, "127.0.0.1", remote_transport::plain);
+      publish_supervisor(*server, 0, "127.0.0.1", remote_transport::plain);
   INFO((loopback ? "" : render(loopback.error())));
   CHECK(loopback);
 }

@@ -172,7 +172,7 @@ TEST_CASE("a duplicate reply is logged and dropped, and reaches no one",
           "[requester]") {
   auto& log = log_capture::install();
   p2p0mq::testing::log_levels_guard levels;
-  set_log_level(log_category::manager, log_level::info);
+  set_log_level(log_category::concerns, log_level::info);
   requester_fixture fix;
   auto answer = fix.ask();
   auto id = fix.last_outgoing().msg.id;
@@ -214,7 +214,7 @@ TEST_CASE("no reply within the timeout is request_timeout, in virtual time",
   CHECK_THAT(context_of(err),
              Catch::Matchers::Contains("request " + std::to_string(id)));
   // The registration expired with it: a late reply is an ordinary reply of
-  // the command, once the manager has swept it away or not.
+  // the command, once the dispatcher has swept it away or not.
   fix.advance(1s);
   fix.deliver(fix.reply_to(id, number(1)));
   REQUIRE(fix.upper.messages.size() == 1);

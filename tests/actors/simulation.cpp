@@ -141,6 +141,40 @@ TEST_CASE("sim: partition and heal a small network") {
   REQUIRE(net.run_until([&] { return net.connected({a, b, c}); }, 130s, 1s));
 }
 
+TEST_CASE("sim: neighbours that fell back to a relay while their link was "
+          "down are CONNECTED straight again once it heals") {
+  sim_network net;
+  pair_up(net, {a, b, c});
+  net.tell(a, c);
+  REQUIRE(net.run_until([&] { return net.connected({c, a}); }, 5s));
+  // a and b lose each other, then find each other through c.
+  net.cut(a, b);
+  REQUIRE(net.run_until(
+      [&] {
+        return net.sees(a, b, peer_state::no_connection) &&
+               net.sees(b, a, peer_state::no_connection);
+      },
+      300s, 1s));
+  auto id = net.ping(b, a);
+  REQUIRE(net.run_until([&] { return net.answered(b, id); }, 30s));
+  REQUIRE(net.sees(b, a, peer_state::routed, c));
+  REQUIRE(net.sees(a, b, peer_state::routed, c));
+  net.heal();
+  // Each greets the other straight one reconnect wait (120 s) after it
+  // became ROUTED, and holds it CONNECTED once it answers. (They used to
+  // stay ROUTED through c for good.)
+  auto t0 = net.now();
+  REQUIRE(net.run_until([&] { return net.connected({a, b}); }, 130s, 1s));
+  CHECK(net.now() - t0 <= 120s);
+  net.clear_transfers();
+  auto id2 = net.ping(a, b);
+  net.advance(1s);
+  CHECK(net.answered(a, id2));
+  auto trip = net.transfers_of(p2p0mq::echo_command, true, a);
+  REQUIRE(trip.size() == 1);
+  CHECK(trip[0].to() == b);
+}
+
 TEST_CASE("sim: loss on a link is drawn from the seed") {
   auto run = [](std::uint64_t seed) {
     sim_options o;

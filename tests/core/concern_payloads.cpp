@@ -38,6 +38,58 @@ TEST_CASE("make_hello_payload writes the golden hello payload",
         "82a4686f7374a93132372e302e302e31a4706f7274cd20d2");
 }
 
+TEST_CASE("a hello that announces what it speaks has the golden bytes of "
+          "the protocol specification",
+          "[concern_payloads][capabilities]") {
+  p2p0mq::capabilities speaks;
+  speaks.announced = true;
+  speaks.add(p2p0mq::capability::forward);
+  CHECK(hex(p2p0mq::make_hello_payload("127.0.0.1", 8402, speaks).bytes()) ==
+        "84a4686f7374a93132372e302e302e31a4706f7274cd20d2a6737065616b7391a7666f"
+        "7277617264ae737065616b735f76657273696f6e01");
+}
+
+TEST_CASE("what a hello announces reads back, names of a newer version are "
+          "ignored, and a speaks that is no array of str announces nothing",
+          "[concern_payloads][capabilities]") {
+  using p2p0mq::capability;
+  auto ours = p2p0mq::capabilities::ours();
+  auto back = p2p0mq::parse_hello_payload(
+      p2p0mq::make_hello_payload("10.0.0.1", 1, ours));
+  REQUIRE(back);
+  CHECK(back->speaks.announced);
+  CHECK(back->speaks.bits == ours.bits);
+  CHECK(ours.has(capability::forward));
+  CHECK(ours.has(capability::ask_around));
+  CHECK(ours.has(capability::reject));
+
+  auto newer = payload_builder{}
+                   .add_string("host", "h")
+                   .add_integer("port", 1)
+                   .add_string_array("speaks", {"teleport", "reject"})
+                   .add_integer("speaks_version", 7)
+                   .build();
+  auto x = p2p0mq::parse_hello_payload(newer);
+  REQUIRE(x);
+  CHECK(x->speaks.announced);
+  CHECK(x->speaks.bits == static_cast<std::uint32_t>(capability::reject));
+
+  auto odd = payload_builder{}
+                 .add_string("host", "h")
+                 .add_integer("port", 1)
+                 .add_integer("speaks", 3)
+                 .build();
+  auto y = p2p0mq::parse_hello_payload(odd);
+  REQUIRE(y);
+  CHECK(y->speaks.announced);
+  CHECK(y->speaks.bits == 0);
+
+  auto legacy = p2p0mq::parse_hello_payload(
+      parsed(unhex("82a4686f7374a93132372e302e302e31a4706f7274cd20d2")));
+  REQUIRE(legacy);
+  CHECK(!legacy->speaks.announced);
+}
+
 TEST_CASE("parse_hello_payload reads host and port", "[concern_payloads]") {
   auto x = p2p0mq::parse_hello_payload(
       parsed(unhex("82a4686f7374a93132372e302e302e31a4706f7274cd20d2")));

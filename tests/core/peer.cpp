@@ -498,15 +498,68 @@ TEST_CASE("each failed reconnect waits 2 s longer, up to 130 s", "[peer]") {
   CHECK(p.next_connect == now + 1s + 120s);
 }
 
-TEST_CASE("CONNECTED, ROUTED and UNREACHABLE peers get no connector action",
-          "[peer]") {
+TEST_CASE("CONNECTED and UNREACHABLE peers get no connector action", "[peer]") {
   p2p0mq::config cfg;
-  for (auto x :
-       {peer_state::connected, peer_state::routed, peer_state::unreachable}) {
+  for (auto x : {peer_state::connected, peer_state::unreachable}) {
     INFO("state " << p2p0mq::to_string(x));
     auto p = make_peer(x);
     CHECK(p.connect_due(at(0s), cfg) == connect_action::none);
     CHECK(p.connect_due(at(1000s), cfg) == connect_action::none);
+  }
+}
+
+TEST_CASE("a peer that becomes ROUTED and has an address is greeted straight "
+          "one reconnect wait later, and again a reconnect wait after each "
+          "greeting",
+          "[peer]") {
+  p2p0mq::config cfg;
+  for (auto how : {"relayed message", "route hint"}) {
+    INFO(how);
+    auto p = make_peer(peer_state::unreachable);
+    if (how == std::string{"relayed message"})
+      p.become_connected(received("remote-peer", "relay-peer"), at(10s), cfg);
+    else
+      CHECK(p.become_routed("relay-peer", at(10s), cfg));
+    REQUIRE(p.state == peer_state::routed);
+    CHECK(p.next_connect == at(130s));
+    CHECK(p.next_due(cfg) == at(14s)); // its next beat comes first
+    p.next_heart_beat = at(1000s);
+    CHECK(p.next_due(cfg) == at(130s));
+    CHECK(p.connect_due(at(130s) - 1ns, cfg) == connect_action::none);
+    CHECK(p.connect_due(at(130s), cfg) == connect_action::send_hello);
+    // More news through a relay does not put the greeting off.
+    p.become_connected(received("remote-peer", "relay-peer"), at(100s), cfg);
+    CHECK(p.become_routed("other-relay", at(110s), cfg));
+    CHECK(p.next_connect == at(130s));
+    p.greeted(at(131s), cfg);
+    CHECK(p.next_connect == at(251s));
+    CHECK(p.connect_due(at(250s), cfg) == connect_action::none);
+    // It stays ROUTED until it answers straight.
+    CHECK(p.state == peer_state::routed);
+    p.become_connected(received("remote-peer", "remote-peer"), at(140s), cfg);
+    CHECK(p.state == peer_state::connected);
+    CHECK(p.connect_due(at(1000s), cfg) == connect_action::none);
+  }
+}
+
+TEST_CASE("a ROUTED peer without an address is never greeted", "[peer]") {
+  p2p0mq::config cfg;
+  auto p = make_peer(peer_state::initial, "");
+  CHECK(p.become_routed("relay-peer", at(10s), cfg));
+  p.next_heart_beat = at(1000s);
+  CHECK(p.connect_due(at(10000s), cfg) == connect_action::none);
+  CHECK(p.next_due(cfg) == at(1000s));
+}
+
+TEST_CASE("a greeting changes the next connect time of a ROUTED peer only",
+          "[peer]") {
+  p2p0mq::config cfg;
+  for (auto x : all_states) {
+    INFO("state " << p2p0mq::to_string(x));
+    auto p = make_peer(x);
+    p.next_connect = at(5s);
+    p.greeted(at(10s), cfg);
+    CHECK(p.next_connect == (x == peer_state::routed ? at(130s) : at(5s)));
   }
 }
 

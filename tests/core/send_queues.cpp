@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "p2p0mq/fifo.hpp"
 #include "p2p0mq/message.hpp"
 #include "p2p0mq/payload.hpp"
 
@@ -482,4 +483,46 @@ TEST_CASE("every pushed message leaves the send queues exactly once, sent or "
   CHECK(sent > 1000);
   CHECK(expired > 1000);
   CHECK(rejected > 0);
+}
+
+// -- fifo ---------------------------------------------------------------------
+
+TEST_CASE("a fifo keeps order through pushes, pops and a tail erase, "
+          "and is usable again once emptied",
+          "[fifo]") {
+  p2p0mq::fifo<std::string> q;
+  CHECK(q.empty());
+  CHECK(q.size() == 0);
+  std::vector<std::string> expected;
+  std::size_t next_in = 0;
+  std::size_t next_out = 0;
+  // Interleaved: three in, two out, so the consumed front is dropped now
+  // and then while the queue grows.
+  for (int round = 0; round < 200; ++round) {
+    for (int i = 0; i < 3; ++i)
+      q.push_back(std::to_string(next_in++));
+    for (int i = 0; i < 2; ++i) {
+      REQUIRE(q.front() == std::to_string(next_out));
+      q.pop_front();
+      ++next_out;
+    }
+    REQUIRE(q.size() == next_in - next_out);
+  }
+  std::size_t seen = next_out;
+  for (auto& x : q)
+    CHECK(x == std::to_string(seen++));
+  CHECK(seen == next_in);
+  // Erasing a tail keeps the front.
+  auto middle = q.begin() + 10;
+  q.erase_from(middle);
+  CHECK(q.size() == 10);
+  CHECK(q.front() == std::to_string(next_out));
+  while (!q.empty())
+    q.pop_front();
+  CHECK(q.size() == 0);
+  CHECK(q.begin() == q.end());
+  q.emplace_back("again");
+  CHECK(q.front() == "again");
+  q.erase_from(q.begin());
+  CHECK(q.empty());
 }

@@ -149,7 +149,7 @@ bool wait_for(caf::actor_system& sys, Pred pred,
   return true;
 }
 
-/// Publishes `server`'s manager with `transport`, starts the second process
+/// Publishes `server`'s supervisor with `transport`, starts the second process
 /// (this program again) to attach `bench-reply` to it, measures, then ends
 /// the second process and unpublishes.
 bool measure_remote(caf::actor_system& sys, local_peer& asker,
@@ -157,7 +157,7 @@ bool measure_remote(caf::actor_system& sys, local_peer& asker,
                     remote_transport transport, std::size_t requests,
                     std::size_t window, remote_rates& rates,
                     std::size_t& failed) {
-  auto port = publish_manager(server, 0, "127.0.0.1", transport);
+  auto port = publish_supervisor(server, 0, "127.0.0.1", transport);
   if (!port) {
     std::fprintf(stderr, "cannot publish: %s\n", render(port.error()).c_str());
     return false;
@@ -203,7 +203,7 @@ bool measure_remote(caf::actor_system& sys, local_peer& asker,
   }
   wait_for(
       sys, [&] { return !serves(sys, server); }, 10000ms);
-  unpublish_manager(server, *port);
+  unpublish_supervisor(server, *port);
   return ok;
 }
 
@@ -263,7 +263,7 @@ int serve_concern(caf::actor_system& sys, std::uint16_t port, bool plain) {
                  render(concern.error()).c_str());
     return 1;
   }
-  // Serves until the manager goes away or SIGTERM ends the process.
+  // Serves until the supervisor goes away or SIGTERM ends the process.
   caf::scoped_actor self{sys};
   self->wait_for(*concern);
   return 0;

@@ -25,7 +25,7 @@ struct remote_rates {
 struct concern_rates {
   /// Replies per second from a concern in the same process.
   double local = 0;
-  /// The same concern in another process, attached to the manager over
+  /// The same concern in another process, attached to the supervisor over
   /// CAF's middleman with TLS (mutual authentication).
   remote_rates tls;
   /// The same, over plain BASP on the loopback interface.
@@ -42,7 +42,7 @@ struct concern_rates {
 /// the request's payload) `requests` times, `window` requests in flight,
 /// through A's requester: first with the concern in this process, then with
 /// the same concern in a second process (this program again, run with
-/// `--bench.serve-concern=PORT`) attached to B's manager, which is published
+/// `--bench.serve-concern=PORT`) attached to B's supervisor, which is published
 /// with the middleman over TLS, then over plain BASP on 127.0.0.1. `sys`
 /// must be loaded with `load_remote` and the certificate `bench-server` of
 /// the directory `certs`, where the second process uses `bench-concern`.
@@ -51,9 +51,9 @@ concern_rates measure_concern_rates(caf::actor_system& sys, const config& base,
                                     const std::string& certs,
                                     std::size_t requests, std::size_t window);
 
-/// The second process: attaches `bench-reply` to the manager published on
+/// The second process: attaches `bench-reply` to the supervisor published on
 /// 127.0.0.1:`port` (over TLS, or plain BASP when `plain`) and serves it
-/// until the manager goes away. Returns the exit code.
+/// until the supervisor goes away. Returns the exit code.
 int serve_concern(caf::actor_system& sys, std::uint16_t port, bool plain);
 
 } // namespace p2p0mq::bench

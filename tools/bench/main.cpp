@@ -484,6 +484,8 @@ void store(bench_config& cfg, caf::actor_system& sys, results& out) {
   auto body = payload_builder{}.add_integer("seq", 1000).build();
   auto settings = settings_for(cfg, {});
   settings.store_sync_interval = cfg.store_sync_interval;
+  // Room for every peer of the table, and the pair itself.
+  settings.max_peers = std::max(settings.max_peers, cfg.store_peers + 2);
   std::vector<double> rates[2];
   std::vector<double> answers[2];
   for (int round = 0; round < 6; ++round) {

@@ -92,7 +92,7 @@ caf::error log_levels(const std::string& spec, bool apply) {
         return make_error(errc::invalid_config,
                           "'" + cat_name +
                               "' is not a category (wire, connector, "
-                              "heart-beat, router, security, store, manager, "
+                              "heart-beat, router, security, store, concerns, "
                               "sender, app)");
       if (apply)
         set_log_level(*cat, *level);

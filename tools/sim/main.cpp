@@ -1,6 +1,8 @@
 // p2p0mq-sim: runs a simulated network of local peers (the real actors on an
 // in-memory wire, in virtual time) from flags, and reports how it converged,
-// the traffic per peer and the memory per simulated peer. See --help.
+// the traffic per peer and the memory per simulated peer; with --chaos, drives
+// networks through random faults and checks the invariants of
+// p2p0mq/testing/chaos.hpp, seed by seed. See --help.
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "p2p0mq/log.hpp"
+#include "p2p0mq/testing/chaos.hpp"
 #include "p2p0mq/testing/sim_mesh.hpp"
 #include "p2p0mq/testing/sim_network.hpp"
 
@@ -39,6 +42,13 @@ struct options {
   std::uint64_t seed = 1;
   std::string trace;
   bool markdown = false;
+  bool chaos = false;
+  bool peers_given = false;
+  bool degree_given = false;
+  std::size_t seeds = 1;
+  std::size_t steps = 30;
+  bool once = false;
+  bool verbose = false;
   /// Discovery: each peer told one earlier peer (`--bootstrap-only`).
   bool bootstrap_only = false;
   std::size_t target_degree = 8;
@@ -82,8 +92,27 @@ void usage(std::FILE* out) {
       "                   2 virtual s) until the mesh converged\n"
       "  --help           this text\n"
       "\n"
-      "Exit code: 0 when the network converged and stayed connected, 1 when\n"
-      "it did not, 2 for bad flags.\n",
+      "With --chaos, each seed lays out a network (--peers, default 8,\n"
+      "--degree, default 3) with peer stores and drives it through random\n"
+      "kills and restarts, partitions and heals, one-way cuts, loss bursts "
+      "and\n"
+      "peers joining late, while concerns send requests; after every step and\n"
+      "at the end it checks that every message has one outcome and every\n"
+      "request one answer, that none is delivered twice or travels more hops\n"
+      "than the network has peers, that tables and queues stay within their\n"
+      "bounds, that every link between live peers is CONNECTED again in time\n"
+      "after the last heal, and that the seed gives the same trace twice.\n"
+      "\n"
+      "  --chaos          run chaos instead of the convergence report\n"
+      "  --seeds N        run the seeds --seed to --seed + N - 1 (default 1)\n"
+      "  --steps N        fault steps per seed (default 30)\n"
+      "  --once           run each seed once (no same-trace check)\n"
+      "  --verbose        print every seed's report and steps as they go\n"
+      "  --trace FILE     (one seed) write every frame on the wire to FILE\n"
+      "\n"
+      "Exit code: 0 when the network converged and stayed connected (with\n"
+      "--chaos: every seed kept every invariant), 1 when it did not, 2 for\n"
+      "bad flags.\n",
       out);
 }
 
@@ -121,6 +150,18 @@ options parse(int argc, char** argv) {
       result.progress = true;
       continue;
     }
+    if (flag == "--chaos") {
+      result.chaos = true;
+      continue;
+    }
+    if (flag == "--once") {
+      result.once = true;
+      continue;
+    }
+    if (flag == "--verbose") {
+      result.verbose = true;
+      continue;
+    }
     if (i + 1 >= argc)
       fail("missing value after " + std::string{flag});
     std::string_view value = argv[++i];
@@ -138,10 +179,20 @@ options parse(int argc, char** argv) {
       if (*x < 2 || *x > 64000 || *x != static_cast<std::size_t>(*x))
         fail("--peers takes a whole number from 2 to 64000");
       result.peers = static_cast<std::size_t>(*x);
+      result.peers_given = true;
     } else if (flag == "--degree") {
       if (*x < 2 || *x != static_cast<std::size_t>(*x))
         fail("--degree takes a whole number of at least 2");
       result.degree = static_cast<std::size_t>(*x);
+      result.degree_given = true;
+    } else if (flag == "--seeds") {
+      if (*x < 1 || *x != static_cast<std::size_t>(*x))
+        fail("--seeds takes a whole number of at least 1");
+      result.seeds = static_cast<std::size_t>(*x);
+    } else if (flag == "--steps") {
+      if (*x < 1 || *x != static_cast<std::size_t>(*x))
+        fail("--steps takes a whole number of at least 1");
+      result.steps = static_cast<std::size_t>(*x);
     } else if (flag == "--loss") {
       if (*x > 1)
         fail("--loss takes a chance from 0 to 1");
@@ -172,6 +223,14 @@ options parse(int argc, char** argv) {
       fail("unknown flag " + std::string{flag});
     }
   }
+  if (result.chaos) {
+    if (!result.peers_given)
+      result.peers = 8;
+    if (!result.degree_given)
+      result.degree = 3;
+    if (!result.trace.empty() && result.seeds > 1)
+      fail("--trace takes one seed");
+  }
   if (!result.bootstrap_only && result.degree >= result.peers)
     fail("--degree must be below --peers");
   if (result.bootstrap_only && !result.length_given)
@@ -199,12 +258,82 @@ double seconds_since(wall_clock::time_point t0) {
   return std::chrono::duration<double>(wall_clock::now() - t0).count();
 }
 
+/// Runs the chaos seeds of `opts`; returns the exit code.
+int run_chaos_seeds(const options& opts) {
+  auto t0 = wall_clock::now();
+  std::ofstream trace;
+  if (!opts.trace.empty()) {
+    trace.open(opts.trace);
+    if (!trace) {
+      std::fprintf(stderr, "p2p0mq-sim: cannot write %s\n", opts.trace.c_str());
+      return 1;
+    }
+  }
+  std::printf("p2p0mq-sim --chaos: seeds %" PRIu64 " to %" PRIu64
+              ", %zu peers, degree %zu, %zu steps each%s\n",
+              opts.seed, opts.seed + opts.seeds - 1, opts.peers, opts.degree,
+              opts.steps, opts.once ? "" : ", each run twice");
+  std::fflush(stdout);
+  std::size_t failed = 0;
+  std::size_t max_hops = 0;
+  std::size_t hop_limit = 0;
+  duration slowest{};
+  duration limit{};
+  std::size_t faults = 0;
+  std::size_t requests = 0;
+  std::size_t abandoned = 0;
+  std::uint64_t transfers = 0;
+  for (std::size_t i = 0; i < opts.seeds; ++i) {
+    chaos_options co;
+    co.seed = opts.seed + i;
+    co.peers = opts.peers;
+    co.degree = opts.degree;
+    co.steps = opts.steps;
+    if (opts.verbose)
+      co.steps_out = &std::cout;
+    if (trace.is_open())
+      co.trace_out = &trace;
+    auto r = opts.once ? run_chaos(co) : check_chaos_seed(co);
+    if (opts.verbose || !r.ok || opts.seeds == 1)
+      write_report(std::cout, r);
+    std::cout.flush();
+    if (!r.ok) {
+      ++failed;
+      continue;
+    }
+    max_hops = std::max(max_hops, r.max_hops);
+    hop_limit = std::max(hop_limit, r.hop_limit);
+    slowest = std::max(slowest, r.reconnected_after);
+    limit = r.reconnect_limit;
+    faults += r.kills + r.restarts + r.partitions + r.heals + r.cuts +
+              r.loss_bursts + r.joins;
+    requests += r.requests + r.asks;
+    abandoned += r.abandoned;
+    transfers += r.transfers;
+  }
+  std::printf("chaos: %zu of %zu seeds kept every invariant; %zu faults, "
+              "%zu requests (%zu left out with a killed peer), %" PRIu64
+              " transfers; at most %zu transfers of one message (limit at "
+              "least %zu); reconnected at most %.1f s after the last heal "
+              "(limit %.1f s); wall time %.1f s\n",
+              opts.seeds - failed, opts.seeds, faults, requests, abandoned,
+              transfers, max_hops, hop_limit, seconds(slowest), seconds(limit),
+              seconds_since(t0));
+  return failed == 0 ? 0 : 1;
+}
+
 } // namespace
 
 int run_bootstrap_only(const options& opts);
 
 int main(int argc, char** argv) {
   auto opts = parse(argc, argv);
+  if (opts.chaos) {
+    // The peers' own log lines (lost hellos, dropped messages, ...) are
+    // what chaos causes, not the report.
+    set_log_level(log_level::error);
+    return run_chaos_seeds(opts);
+  }
   if (opts.bootstrap_only)
     return run_bootstrap_only(opts);
   // The simulated peers' own log lines (a lost hello, ...) are not the

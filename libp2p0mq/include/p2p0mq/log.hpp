@@ -28,7 +28,7 @@ enum class log_category : std::uint8_t {
   router,
   security,
   store,
-  manager,
+  concerns,
   sender,
   app,
 };

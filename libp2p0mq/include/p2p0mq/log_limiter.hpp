@@ -120,9 +120,9 @@ inline constexpr log_kind bad_ask_around{
     "bad r",   log_category::router, log_level::warning,
     "dropped", "r messages",         "from"};
 
-/// The manager dropped a message for a command no concern serves.
+/// The dispatcher dropped a message for a command no concern serves.
 inline constexpr log_kind unknown_command{
-    "unknown command", log_category::manager,           log_level::warning,
+    "unknown command", log_category::concerns,          log_level::warning,
     "dropped",         "messages for unknown commands", "from"};
 
 } // namespace log_kinds

@@ -210,7 +210,8 @@ struct peer {
   /// the interval; grows by the slow-down step up to its maximum.
   duration slow_down{};
 
-  /// When the connector may try a NO_CONNECTION peer again.
+  /// When the connector may try a NO_CONNECTION peer again, or greet a
+  /// ROUTED peer with an address straight (see `connect_due`).
   time_point next_connect{};
 
   /// When we last asked around for it.
@@ -263,15 +264,18 @@ struct peer {
   void schedule_heart_beat(time_point now, const config& cfg) noexcept;
 
   /// Applies a message received from this peer: CONNECTED (via cleared) when
-  /// it came straight from its source, else ROUTED via its previous hop; then
-  /// resets the heart-beat.
+  /// it came straight from its source, else ROUTED via its previous hop (a
+  /// peer that becomes ROUTED is greeted straight one reconnect wait later);
+  /// then resets the heart-beat.
   void become_connected(const message& msg, time_point now, const config& cfg);
 
   /// Applies a route hint: the peer can be reached through `relay` (a
   /// message from it came through `relay`, or `relay` answered an
   /// ask-around for it). A CONNECTED peer keeps its direct route and nothing
   /// changes; any other becomes ROUTED via `relay`, with its heart-beat reset
-  /// as by a message heard at `now`. Returns whether the hint was taken.
+  /// as by a message heard at `now` (and, when it was not ROUTED, its next
+  /// straight greeting one reconnect wait from now). Returns whether the hint
+  /// was taken.
   /// Precondition: `relay` is neither empty nor the peer itself.
   bool become_routed(const std::string& relay, time_point now,
                      const config& cfg);
@@ -290,15 +294,24 @@ struct peer {
                                    const config& cfg) const noexcept;
 
   /// The connector rule at `now`: an INITIAL peer with a host, or a
-  /// NO_CONNECTION peer with a host whose `next_connect` has come →
+  /// NO_CONNECTION or ROUTED peer with a host whose `next_connect` has come →
   /// `send_hello`; a CONNECTING peer whose `hello` has gone unanswered for
-  /// more than the unresponsive threshold → `give_up`; else `none`.
+  /// more than the unresponsive threshold → `give_up`; else `none`. (A
+  /// ROUTED peer with an address is greeted straight now and then, so that a
+  /// direct link that failed and came back is used again; it stays ROUTED
+  /// until it answers straight.)
   connect_action connect_due(time_point now, const config& cfg) const noexcept;
+
+  /// Records that a `hello` to the peer went out at `now`: a ROUTED peer is
+  /// greeted straight again one reconnect wait later. (Other states change
+  /// with the greeting's outcome.)
+  void greeted(time_point now, const config& cfg) noexcept;
 
   /// The earliest time at which `heart_beat_due` or `connect_due` can ask for
   /// anything but `none`, so that the owner of the peer arms one timer
   /// instead of asking at every instant: `next_heart_beat` for a peer that
-  /// does heart-beats; `time_point{}` (due at once) for an INITIAL peer with
+  /// does heart-beats (or `next_connect`, when earlier, for a ROUTED peer
+  /// with a host); `time_point{}` (due at once) for an INITIAL peer with
   /// a host; `next_connect` for a NO_CONNECTION peer with a host; the first
   /// instant after the unresponsive threshold for a CONNECTING peer; and
   /// `time_point::max()` for a peer no rule will act on without news of it.

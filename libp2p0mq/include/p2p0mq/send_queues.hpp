@@ -2,12 +2,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "p2p0mq/fifo.hpp"
 #include "p2p0mq/message.hpp"
 #include "p2p0mq/time.hpp"
 
@@ -91,13 +91,13 @@ public:
 private:
   std::size_t limit_;
   std::size_t size_ = 0;
-  std::deque<queued_message> fast_;
+  fifo<queued_message> fast_;
   /// Medium messages per destination, oldest first.
-  std::unordered_map<std::string, std::deque<queued_message>> medium_;
+  std::unordered_map<std::string, fifo<queued_message>> medium_;
   /// Destinations with medium messages, in the order they are served.
-  std::deque<std::string> medium_order_;
+  fifo<std::string> medium_order_;
   std::size_t medium_size_ = 0;
-  std::deque<queued_message> slow_;
+  fifo<queued_message> slow_;
 };
 
 } // namespace p2p0mq

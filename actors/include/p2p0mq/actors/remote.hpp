@@ -1,7 +1,7 @@
 #pragma once
 
 // Concerns on other nodes, through CAF's middleman (BASP): a local peer's
-// manager published on a port, and a concern in another process (or on
+// supervisor published on a port, and a concern in another process (or on
 // another machine) that connects to it, registers for a command and then
 // receives its requests and sends its replies like a local concern.
 //
@@ -38,7 +38,7 @@
 
 namespace p2p0mq {
 
-/// How the BASP connection between a published manager and a concern in
+/// How the BASP connection between a published supervisor and a concern in
 /// another process is made.
 enum class remote_transport : std::uint8_t {
   /// TLS 1.3 (or 1.2) with mutual authentication: both ends present a
@@ -107,7 +107,7 @@ caf::error make_remote_certificate(const std::string& dir,
 /// Whether `host` is a loopback address (127.0.0.0/8, ::1) or `localhost`.
 bool is_loopback_host(const std::string& host);
 
-/// Publishes the manager of the running local peer `peer` with CAF's
+/// Publishes the supervisor of the running local peer `peer` with CAF's
 /// middleman on `host:port` (port 0: the system picks one) and returns the
 /// port it is bound to. Whoever connects and is trusted can register
 /// concerns and make requests in the name of the local peer. Over TLS (the
@@ -118,31 +118,31 @@ bool is_loopback_host(const std::string& host);
 /// certificate, and for plain BASP on an address that is not a loopback
 /// one; the middleman's errors (e.g. the port is in use).
 caf::expected<std::uint16_t>
-publish_manager(local_peer& peer, std::uint16_t port = 0,
-                const std::string& host = "127.0.0.1",
-                remote_transport transport = remote_transport::tls);
+publish_supervisor(local_peer& peer, std::uint16_t port = 0,
+                   const std::string& host = "127.0.0.1",
+                   remote_transport transport = remote_transport::tls);
 
-/// Closes a port `publish_manager` opened for `peer` (every one for port 0),
+/// Closes a port `publish_supervisor` opened for `peer` (every one for port 0),
 /// TLS or plain.
-caf::error unpublish_manager(local_peer& peer, std::uint16_t port = 0);
+caf::error unpublish_supervisor(local_peer& peer, std::uint16_t port = 0);
 
-/// Connects to the manager published on `host:port`, spawns a concern from
+/// Connects to the supervisor published on `host:port`, spawns a concern from
 /// `factory` in `sys` and registers it for `command`; returns the concern.
 ///
 /// The concern's `concern_context` names the remote local peer (its uuid,
 /// host, port and message time-to-live, its requester and peer table) and
-/// has the manager as its `outlet`: its outgoing messages go through the
-/// manager, which numbers new requests (leaving here with id 0) and times
+/// has the supervisor as its `outlet`: its outgoing messages go through the
+/// supervisor, which numbers new requests (leaving here with id 0) and times
 /// them on the local peer's clock. It has no `sender` and no `ids`. A
-/// `concern_base` exits when the manager goes down or becomes unreachable;
-/// when this process ends, the manager notices, unregisters the concern and
+/// `concern_base` exits when the supervisor goes down or becomes unreachable;
+/// when this process ends, the supervisor notices, unregisters the concern and
 /// drops (or, with `concern_grace_period`, holds) the messages for it.
 ///
-/// Waits at most `timeout` for each answer of the manager. Errors:
-/// `errc::invalid_config` (as for `publish_manager`); the middleman's
+/// Waits at most `timeout` for each answer of the supervisor. Errors:
+/// `errc::invalid_config` (as for `publish_supervisor`); the middleman's
 /// errors (connection refused, interface mismatch; a TLS handshake that
 /// fails ends as `sec::disconnect_during_handshake`, and its reason is
-/// logged on both ends); the manager's (`errc::duplicate_concern`; the
+/// logged on both ends); the supervisor's (`errc::duplicate_concern`; the
 /// concern is stopped then).
 caf::expected<concern_actor>
 attach_concern(caf::actor_system& sys, const std::string& host,

@@ -41,7 +41,7 @@ typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
 ///
 /// | message | from | reply |
 /// |---|---|---|
-/// | `(incoming_atom, std::vector<message>)` | manager | none: forward each message (their `to` is not the local uuid) |
+/// | `(incoming_atom, std::vector<message>)` | dispatcher | none: forward each message (their `to` is not the local uuid) |
 /// | `(incoming_atom, message)` | anyone | none: forward one message |
 /// | `(sent_atom, message)` | sender | none: counted `sent` |
 /// | `(send_failed_atom, message, error)` | sender | `true`: tried again while its deadline lasts (its next hop picked afresh) |
