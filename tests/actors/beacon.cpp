@@ -180,14 +180,25 @@ TEST_CASE("beacons: 100,000 forged beacons of 10,000 uuids from 50 addresses "
   auto elapsed = std::chrono::steady_clock::now() - t0;
   auto intervals =
       static_cast<std::uint64_t>(elapsed / settings.discovery.interval + 1);
+  INFO("received " << counts.received << ", rate limited "
+                   << counts.rate_limited << ", repeated " << counts.repeated
+                   << ", over budget " << counts.over_budget << ", taken "
+                   << counts.taken << " in " << intervals << " intervals");
   CHECK(counts.received > 0);
   CHECK(counts.rate_limited > 0);
+  // Some got through, each a new peer the table greeted.
+  CHECK(counts.taken > 0);
+  CHECK(counts.over_budget > 0);
   // New peers: at most the budget per interval.
   CHECK(counts.taken <=
         intervals * settings.discovery.beacon_peers_per_interval);
   auto peers = a->peers();
   REQUIRE(peers);
   CHECK(peers->size() <= settings.max_peers);
+  std::size_t forged = 0;
+  for (auto& p : *peers)
+    forged += p.origin == peer_origin::beacon ? 1 : 0;
+  CHECK(forged > 0);
   auto friend_record = a->find_peer(b->uuid());
   REQUIRE(friend_record);
   CHECK(friend_record->state == peer_state::connected);
