@@ -85,7 +85,12 @@ protected:
       asked = let_go(d - max_degree());
     if (auto to = pick_neighbour()) {
       ++rounds_;
-      send_request(*to, make_exchange_payload(sample_for(*to)));
+      auto body = sample_for(*to);
+      // At the target, a round only asks: the answer's sample is what we
+      // may need later, and the heart-beats' traffic does not grow with it.
+      if (d >= target())
+        body.peers.clear();
+      send_request(*to, make_exchange_payload(body));
     }
     // Too many links and nobody left to ask: wait for news (a neighbour
     // that refused asks again after an exchange interval).

@@ -18,9 +18,11 @@ inline constexpr const char* exchange_command = "pex";
 /// - Rounds: below the target degree, one every `config::tick_interval`;
 ///   at it or above, one every `exchange_interval`. A round sends one
 ///   random exchanging neighbour a `sample` request carrying our degree and
-///   a sample of our direct peers (at most `exchange_sample`, none the
-///   neighbour itself, none whose last reported degree reaches twice the
-///   target); the neighbour answers with a sample of its own.
+///   a sample of the addresses we know (at most `exchange_sample`: half of
+///   them our direct peers, none the neighbour itself, none whose last
+///   reported degree reaches twice the target; none at all once at the
+///   target, when the round only asks); the neighbour answers with a
+///   sample of its own.
 /// - Dialling: with fewer direct links than the target (counting those
 ///   dialled and not yet answered), it asks the peer table to greet peers
 ///   named in samples (`learn_atom` with `peer_origin::exchange`): a new
