@@ -114,6 +114,23 @@ SEEDS = {
                             b"CURVE", TRUSTED),
         "five-frames": frames(b"1.0", b"7", LOCAL, b"127.0.0.1", b""),
     },
+    # A datagram on the beacon port, or a pex payload (docs/PROTOCOL.md).
+    "discovery": {
+        "beacon": b"P0MQ\x01\x06\x20\xd2node-1",
+        "beacon-port-0": b"P0MQ\x01\x06\x00\x00node-1",
+        "beacons": b"P0MQ\x01\x06\x20\xd2node-1\xff\x01"
+                   b"P0MQ\x01\x06\x20\xd3node-2",
+        "leave": mp_map((mp_str("op"), mp_str("leave")),
+                        (mp_str("degree"), b"\x03")),
+        "answer": mp_map((mp_str("op"), mp_str("answer")),
+                         (mp_str("degree"), b"\x09"),
+                         (mp_str("accepted"), b"\x01")),
+        "sample": mp_map((mp_str("op"), mp_str("sample")),
+                         (mp_str("degree"), b"\x02"),
+                         (mp_str("peers"), mp_array(mp_bin(b"node-1"))),
+                         (mp_str("addresses"),
+                          mp_array(mp_str("10.0.0.1:8402")))),
+    },
 }
 
 

@@ -13,6 +13,7 @@
 
 #include "p2p0mq/actors/ask_around.hpp"
 #include "p2p0mq/actors/connector.hpp"
+#include "p2p0mq/actors/exchange.hpp"
 #include "p2p0mq/actors/heart_beat.hpp"
 #include "p2p0mq/actors/peer_table.hpp"
 #include "p2p0mq/actors/requester.hpp"
@@ -96,6 +97,11 @@ assembly assembly::spawn(caf::actor_system& sys, assembly_parts parts) {
     ctx.speaks.bits &= ~static_cast<std::uint32_t>(capability::ask_around);
   if (parts.groups && !parts.legacy)
     ctx.speaks.add(capability::groups);
+  // The peer exchange comes with its concern (discovery).
+  auto exchanging = parts.built_in_concerns && !parts.legacy &&
+                    settings->discovery.target_degree > 0;
+  if (exchanging)
+    ctx.speaks.add(capability::exchange);
   ctx.sender = parts.sender ? std::move(parts.sender)
                             : spawn_sender(sys, settings->uuid, settings,
                                            std::move(parts.wire));
@@ -117,6 +123,8 @@ assembly assembly::spawn(caf::actor_system& sys, assembly_parts parts) {
     add(connector_command, connector());
     add(heart_beat_command, heart_beat());
     add(ask_around_command, ask_around());
+    if (exchanging)
+      add(exchange_command, exchange());
   }
   if (parts.groups && !parts.legacy) {
     result.groups_ = spawn_groups(sys, ctx, *parts.groups);

@@ -149,6 +149,16 @@ caf::error local_peer::start() {
   watch.credit = std::move(credit);
   receiver_ = spawn_receiver(sys_, std::move(socket), settings_->uuid,
                              peer_.dispatcher(), std::move(watch));
+  // -- discovery: begin --
+  if (settings_->discovery.beacons) {
+    auto station = spawn_beacon(sys_, settings_, port_, peer_.peer_table());
+    if (station)
+      beacon_ = std::move(*station);
+    else
+      log(log_level::error, log_category::connector,
+          "no LAN beacons: ", render(station.error()));
+  }
+  // -- discovery: end --
   running_ = true;
   log(log_level::info, log_category::concerns, "local peer ",
       short_uuid(uuid()), " listens on ", settings_->host, ":", port_,
@@ -167,9 +177,12 @@ void local_peer::stop() {
   if (!running_)
     return;
   running_ = false;
+  beacon_.stop();
   receiver_.stop();
   auto sequence = peer_.stop(sys_);
   caf::scoped_actor self{sys_};
+  if (beacon_)
+    self->wait_for(beacon_.handle());
   self->wait_for(receiver_.handle(), sequence, peer_.sender(),
                  peer_.peer_table(), peer_.supervisor(), peer_.dispatcher(),
                  peer_.router(), peer_.requester());
@@ -275,6 +288,7 @@ caf::expected<local_peer_metrics> local_peer::metrics() {
     m.port = p.port;
     m.state = p.state;
     m.via = p.via;
+    m.origin = p.origin;
     m.seconds_in_state = secs(now - p.state_since);
     if (p.last_heard != time_point{})
       m.seconds_since_heard = secs(now - p.last_heard);

@@ -236,6 +236,7 @@ std::string to_json(const local_peer_metrics& x) {
     entry["host"] = p.host.empty() ? json(nullptr) : json(bytes_text(p.host));
     entry["port"] = p.port;
     entry["via"] = p.via.empty() ? json(nullptr) : json(bytes_text(p.via));
+    entry["learnt"] = std::string{to_string(p.origin)};
     entry["seconds_in_state"] = rounded(p.seconds_in_state, 1e3);
     entry["seconds_since_heard"] =
         p.seconds_since_heard < 0 ? json(nullptr)

@@ -378,18 +378,21 @@ caf::error make_room(peer_table_ptr self, time_point now) {
 }
 
 /// Creates the record of `uuid` (room made already) and tells the watchers.
-peer& create(peer_table_ptr self, const std::string& uuid, time_point now) {
+peer& create(peer_table_ptr self, const std::string& uuid, time_point now,
+             peer_origin origin) {
   auto& st = self->state;
   auto& p = st.peers[uuid];
   p.uuid = uuid;
   p.state_since = now;
+  p.origin = origin;
   return p;
 }
 
 /// Adds the peer `uuid` at `host`:`port`, or updates its address; `pin`
 /// keeps it from ever being evicted.
 caf::result<peer> add_peer(peer_table_ptr self, const std::string& uuid,
-                           std::string& host, std::uint16_t port, bool pin) {
+                           std::string& host, std::uint16_t port, bool pin,
+                           peer_origin origin) {
   auto& st = self->state;
   if (uuid.size() < min_uuid_size)
     return make_error(errc::invalid_peer,
@@ -403,7 +406,7 @@ caf::result<peer> add_peer(peer_table_ptr self, const std::string& uuid,
   if (i == st.peers.end()) {
     if (auto err = make_room(self, now))
       return err;
-    auto& p = create(self, uuid, now);
+    auto& p = create(self, uuid, now, origin);
     p.host = std::move(host);
     p.port = port;
     if (pin)
@@ -460,7 +463,7 @@ void apply_sync(peer_table_ptr self, store_changes& changes) {
       continue;
     }
     st.pinned.insert(x.uuid);
-    auto& p = create(self, x.uuid, now);
+    auto& p = create(self, x.uuid, now, peer_origin::store);
     p.host = std::move(x.host);
     p.port = x.port;
     p.db_id = x.db_id;
@@ -562,6 +565,24 @@ void hand_out(peer_table_ptr self, std::vector<due_watcher_actor>& to,
     self->send(to.back(), due_atom::value, kind, std::move(xs));
 }
 
+/// Greets `uuid` now, unless a greeting is in flight (see `greet_atom`).
+void greet_now(peer_table_ptr self, const std::string& uuid) {
+  auto& st = self->state;
+  auto i = st.peers.find(uuid);
+  if (i == st.peers.end() || i->second.host.empty() || i->second.port == 0 ||
+      st.greeters.empty())
+    return;
+  auto g = st.greeting.find(uuid);
+  auto now = self->clock().now();
+  if (g != st.greeting.end() && now - g->second <= 2 * st.settings->message_ttl)
+    return;
+  st.greeting[uuid] = now;
+  auto& p = i->second;
+  self->send(st.sender, connect_atom::value, p.uuid, endpoint_of(p));
+  hand_out(self, st.greeters, due_kind::greeting, {p});
+  schedule(self, p);
+}
+
 /// Applies the rules to the peers due by now and hands out the work.
 void run_due(peer_table_ptr self) {
   auto& st = self->state;
@@ -644,7 +665,7 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
       if (make_room(self, now))
         continue;
       state.pinned.insert(x.uuid);
-      auto& p = create(self, x.uuid, now);
+      auto& p = create(self, x.uuid, now, peer_origin::store);
       p.host = x.host;
       p.port = x.port;
       p.db_id = x.db_id;
@@ -685,13 +706,14 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
       },
       [self](add_atom, const std::string& uuid, std::string& host,
              std::uint16_t port) {
-        auto result = add_peer(self, uuid, host, port, true);
+        auto result = add_peer(self, uuid, host, port, true, peer_origin::flag);
         flush(self);
         return result;
       },
       [self](learn_atom, const std::string& uuid, std::string& host,
              std::uint16_t port, bool connect, const capabilities& speaks) {
-        auto result = add_peer(self, uuid, host, port, false);
+        auto result =
+            add_peer(self, uuid, host, port, false, peer_origin::hello);
         auto i = self->state.peers.find(uuid);
         if (i != self->state.peers.end())
           learn_speaks(self, i->second, speaks);
@@ -704,6 +726,34 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
           return caf::result<peer>{i->second};
         return result;
       },
+      // -- discovery: begin --
+      [self](learn_atom, const std::string& uuid, std::string& host,
+             std::uint16_t port, peer_origin origin) -> caf::result<peer> {
+        // An address heard in a beacon or from a peer: it fills in a missing
+        // address but never moves a known peer (the hearsay may be forged).
+        auto& st = self->state;
+        if (host.empty() || port == 0)
+          return make_error(errc::invalid_peer, "no address");
+        auto i = st.peers.find(uuid);
+        if (i == st.peers.end()) {
+          auto result = add_peer(self, uuid, host, port, false, origin);
+          flush(self);
+          return result;
+        }
+        auto& p = i->second;
+        if (p.host.empty() || p.port == 0) {
+          p.host = std::move(host);
+          p.port = port;
+          note_address(st, p);
+          schedule(self, p);
+        }
+        // A direct link beats a route through others.
+        if (p.state == peer_state::routed)
+          greet_now(self, uuid);
+        flush(self);
+        return p;
+      },
+      // -- discovery: end --
       [self](remove_atom, const std::string& uuid) {
         auto& st = self->state;
         auto i = st.peers.find(uuid);
@@ -765,7 +815,7 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
             flush(self);
             return err;
           }
-          auto& p = create(self, uuid, now);
+          auto& p = create(self, uuid, now, peer_origin::route);
           log(log_level::info, log_category::router, "new peer ",
               short_uuid(uuid), " reached via ", short_uuid(relay));
           reindex(st, p);
@@ -791,7 +841,7 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
             flush(self);
             return;
           }
-          auto& p = create(self, uuid, now);
+          auto& p = create(self, uuid, now, peer_origin::route);
           log(log_level::info, log_category::router, "new peer ",
               short_uuid(uuid), " reached via ", short_uuid(relay));
           reindex(st, p);
@@ -825,23 +875,7 @@ peer_table(peer_table_ptr self, std::shared_ptr<const config> settings,
                [&](peer& x) { x.become_no_connection(now, *st.settings); });
         flush(self);
       },
-      [self](greet_atom, const std::string& uuid) {
-        auto& st = self->state;
-        auto i = st.peers.find(uuid);
-        if (i == st.peers.end() || i->second.host.empty() ||
-            i->second.port == 0 || st.greeters.empty())
-          return;
-        auto g = st.greeting.find(uuid);
-        auto now = self->clock().now();
-        if (g != st.greeting.end() &&
-            now - g->second <= 2 * st.settings->message_ttl)
-          return;
-        st.greeting[uuid] = now;
-        auto& p = i->second;
-        self->send(st.sender, connect_atom::value, p.uuid, endpoint_of(p));
-        hand_out(self, st.greeters, due_kind::greeting, {p});
-        schedule(self, p);
-      },
+      [self](greet_atom, const std::string& uuid) { greet_now(self, uuid); },
       [self](trusted_atom, const std::string& uuid) {
         auto& st = self->state;
         auto i = st.peers.find(uuid);

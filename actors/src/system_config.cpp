@@ -97,6 +97,27 @@ system_config::system_config() {
            "least time between two log lines of one source about its input")
       .add(settings.log_max_sources, "log-max-sources",
            "the most sources of bad input the log follows one by one");
+  // -- discovery: begin --
+  auto& d = settings.discovery;
+  caf::config_option_adder{custom_options_, "discovery"}
+      .add(d.beacons, "beacons", "send and hear LAN beacons (off by default)")
+      .add(d.interface, "interface",
+           "interface of the beacons (default: first broadcast one)")
+      .add(d.port, "port", "UDP port of the beacons")
+      .add(d.interval, "interval", "time between two beacons")
+      .add(d.beacons_per_source, "beacons-per-source",
+           "most beacons taken from one address per interval")
+      .add(d.beacon_peers_per_interval, "beacon-peers-per-interval",
+           "most new peers beacons add per interval")
+      .add(d.target_degree, "target-degree",
+           "direct links the peer exchange keeps (0: no exchange)")
+      .add(d.exchange_interval, "exchange-interval",
+           "time between two exchanges at the target degree")
+      .add(d.exchange_sample, "exchange-sample",
+           "most addresses in one exchange message")
+      .add(d.exchange_dials, "exchange-dials",
+           "most peers dialled after one exchange");
+  // -- discovery: end --
 }
 
 caf::error system_config::take_booleans(string_list& args) {

@@ -36,6 +36,7 @@ void add_message_types(caf::actor_system_config& cfg) {
       "std::vector<p2p0mq::wanted_route>");
   cfg.add_message_type<priority>("p2p0mq::priority");
   cfg.add_message_type<peer_state>("p2p0mq::peer_state");
+  cfg.add_message_type<peer_origin>("p2p0mq::peer_origin");
   cfg.add_message_type<zap_verdict>("p2p0mq::zap_verdict");
   // Requests, and concerns on other nodes.
   cfg.add_message_type<payload>("p2p0mq::payload");

@@ -96,6 +96,26 @@ caf::error config::validate() const {
                        std::to_string(default_route.size()) + " bytes");
   if (!default_route.empty() && default_route == uuid)
     return invalid("default_route", "must not be the local peer's own uuid");
+  // -- discovery: begin --
+  if (discovery.beacons && discovery.port == 0)
+    return invalid("discovery.port", "must not be 0 with beacons on");
+  if (discovery.beacons && discovery.interval <= duration::zero())
+    return invalid("discovery.interval",
+                   "must be positive, got " + describe(discovery.interval));
+  if (discovery.beacons_per_source < 1)
+    return invalid("discovery.beacons_per_source", "must be at least 1");
+  if (discovery.exchange_interval <= duration::zero())
+    return invalid("discovery.exchange_interval",
+                   "must be positive, got " +
+                       describe(discovery.exchange_interval));
+  if (discovery.exchange_sample < 1 ||
+      discovery.exchange_sample > max_exchange_sample)
+    return invalid("discovery.exchange_sample",
+                   "must be from 1 to " + std::to_string(max_exchange_sample) +
+                       ", got " + std::to_string(discovery.exchange_sample));
+  if (discovery.target_degree > 0 && discovery.exchange_dials < 1)
+    return invalid("discovery.exchange_dials", "must be at least 1");
+  // -- discovery: end --
   if (encryption && public_certs().empty())
     return invalid("public_cert_dir",
                    "encryption is on, and neither the setting nor "

@@ -75,6 +75,24 @@ std::string_view to_string(peer_state x) noexcept {
   return "<unknown peer_state>";
 }
 
+std::string_view to_string(peer_origin x) noexcept {
+  switch (x) {
+  case peer_origin::flag:
+    return "flag";
+  case peer_origin::store:
+    return "store";
+  case peer_origin::beacon:
+    return "beacon";
+  case peer_origin::exchange:
+    return "exchange";
+  case peer_origin::hello:
+    return "hello";
+  case peer_origin::route:
+    return "route";
+  }
+  return "<unknown peer_origin>";
+}
+
 std::optional<peer_state> parse_peer_state(std::string_view name) noexcept {
   for (auto x : all_peer_states)
     if (to_string(x) == name)

@@ -198,6 +198,15 @@ int main(int argc, char** argv) {
                 "p2p0mq.default-route=" + cfg.settings.default_route);
     cfg.settings.default_route = opts->route_via;
   }
+  // -- discovery: begin --
+  if (opts->discover) {
+    cfg.settings.discovery.beacons = true;
+    if (cfg.settings.discovery.target_degree == 0)
+      cfg.settings.discovery.target_degree = 8;
+  }
+  if (opts->target_degree > 0)
+    cfg.settings.discovery.target_degree = opts->target_degree;
+  // -- discovery: end --
   if (auto err = cfg.settings.validate())
     return fail(2, explain(err));
   caf::actor_system sys{cfg};

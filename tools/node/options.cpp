@@ -233,6 +233,13 @@ caf::expected<options> parse(const std::vector<std::string>& args) {
         return err;
       if (result.topology.empty())
         return bad(flag, "needs a file name");
+    } else if (flag == "--discover") {
+      result.discover = true;
+    } else if (flag == "--target-degree") {
+      if (auto err = value(text))
+        return err;
+      if (!parse_number(text, result.target_degree) || result.target_degree < 1)
+        return bad(flag, "expected a number of 1 or more, got '" + text + "'");
     } else if (flag == "--watch") {
       result.watch = true;
     } else if (flag.rfind("--", 0) == 0 &&
@@ -311,6 +318,14 @@ std::string usage() {
          " (.svg: render\n"
          "                          with dot) every second and at the end\n";
   out += "  --watch                 the live table, also while pinging\n";
+  out += "  --discover              LAN beacons (UDP broadcast, see the"
+         " [discovery]\n"
+         "                          settings) and the peer exchange"
+         " (target degree 8\n"
+         "                          unless --target-degree says otherwise)\n";
+  out += "  --target-degree N       keep N direct links with the peer"
+         " exchange (no\n"
+         "                          beacons without --discover)\n";
   out += "  --config FILE           CAF config file, e.g. a [p2p0mq] section"
          " (also\n"
          "                          --config-file)\n";

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,6 +51,10 @@ struct options {
   std::vector<std::string> join;
   /// The group to publish `count` messages to (`--publish`); empty: none.
   std::string publish;
+  /// LAN beacons and peer exchange (`--discover`).
+  bool discover = false;
+  /// The peer exchange's target degree (`--target-degree`); 0: unset.
+  std::size_t target_degree = 0;
   /// The default route (`--route-via`); empty: none.
   std::string route_via;
   bool help = false;

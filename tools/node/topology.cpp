@@ -94,9 +94,10 @@ std::string topology_dot(const std::string& uuid,
   for (auto& p : peers)
     known.insert(p.uuid);
   for (auto& p : peers) {
-    // Two lines: the short uuid, then the state.
+    // Two lines: the short uuid, then the state and how it was learnt.
     auto label = "\"" + escaped(short_uuid(p.uuid)) + "\\n" +
-                 std::string{to_string(p.state)} + "\"";
+                 std::string{to_string(p.state)} + " (" +
+                 std::string{to_string(p.origin)} + ")\"";
     out += "  " + quoted(p.uuid) + " [label=" + label +
            ", color=" + colour_of(p.state) + "];\n";
     auto routed = p.state == peer_state::routed && !p.via.empty();

@@ -3,16 +3,20 @@
 // the traffic per peer and the memory per simulated peer; with --chaos, drives
 // networks through random faults and checks the invariants of
 // p2p0mq/testing/chaos.hpp, seed by seed. See --help.
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -20,6 +24,7 @@
 #include "groups.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/testing/chaos.hpp"
+#include "p2p0mq/testing/sim_mesh.hpp"
 #include "p2p0mq/testing/sim_network.hpp"
 
 namespace {
@@ -46,6 +51,12 @@ struct options {
   bool once = false;
   bool verbose = false;
   p2p0mq::sim_tool::group_options groups;
+  /// Discovery: each peer told one earlier peer (`--bootstrap-only`).
+  bool bootstrap_only = false;
+  std::size_t target_degree = 8;
+  std::size_t routes = 200;
+  bool progress = false;
+  bool length_given = false;
 };
 
 void usage(std::FILE* out) {
@@ -81,6 +92,16 @@ void usage(std::FILE* out) {
       "  --partition S    then split the network in two halves for S\n"
       "                   virtual seconds, heal it and time how long\n"
       "                   membership takes to converge again\n"
+      "  --bootstrap-only each peer is told one earlier peer only, and the\n"
+      "                   peer exchange grows the mesh; reports the degree\n"
+      "                   distribution, the diameter, the traffic of the\n"
+      "                   exchange against the heart-beats, and the hops of\n"
+      "                   routed echo requests (duration default 360 s)\n"
+      "  --target-degree D  direct links each peer keeps (default 8)\n"
+      "  --routes N       echo requests between random peers whose routes\n"
+      "                   are measured (default 200)\n"
+      "  --progress       with --bootstrap-only: one line per check (every\n"
+      "                   2 virtual s) until the mesh converged\n"
       "  --help           this text\n"
       "\n"
       "With --chaos, each seed lays out a network (--peers, default 8,\n"
@@ -134,6 +155,14 @@ options parse(int argc, char** argv) {
       result.markdown = true;
       continue;
     }
+    if (flag == "--bootstrap-only") {
+      result.bootstrap_only = true;
+      continue;
+    }
+    if (flag == "--progress") {
+      result.progress = true;
+      continue;
+    }
     if (flag == "--chaos") {
       result.chaos = true;
       continue;
@@ -184,7 +213,16 @@ options parse(int argc, char** argv) {
     } else if (flag == "--latency") {
       result.latency = std::chrono::duration_cast<duration>(
           std::chrono::duration<double, std::milli>{*x});
+    } else if (flag == "--target-degree") {
+      if (*x < 1 || *x != static_cast<std::size_t>(*x))
+        fail("--target-degree takes a whole number of at least 1");
+      result.target_degree = static_cast<std::size_t>(*x);
+    } else if (flag == "--routes") {
+      if (*x != static_cast<std::size_t>(*x))
+        bad();
+      result.routes = static_cast<std::size_t>(*x);
     } else if (flag == "--duration") {
+      result.length_given = true;
       result.length = std::chrono::duration_cast<duration>(
           std::chrono::duration<double>{*x});
     } else if (flag == "--check") {
@@ -224,8 +262,10 @@ options parse(int argc, char** argv) {
     if (!result.trace.empty() && result.seeds > 1)
       fail("--trace takes one seed");
   }
-  if (result.degree >= result.peers)
+  if (!result.bootstrap_only && result.degree >= result.peers)
     fail("--degree must be below --peers");
+  if (result.bootstrap_only && !result.length_given)
+    result.length = std::chrono::seconds{360};
   return result;
 }
 
@@ -315,6 +355,8 @@ int run_chaos_seeds(const options& opts) {
 
 } // namespace
 
+int run_bootstrap_only(const options& opts);
+
 int main(int argc, char** argv) {
   auto opts = parse(argc, argv);
   if (opts.chaos) {
@@ -323,6 +365,8 @@ int main(int argc, char** argv) {
     set_log_level(log_level::error);
     return run_chaos_seeds(opts);
   }
+  if (opts.bootstrap_only)
+    return run_bootstrap_only(opts);
   // The simulated peers' own log lines (a lost hello, ...) are not the
   // report: keep errors only.
   set_log_level(log_level::error);
@@ -462,4 +506,174 @@ int main(int argc, char** argv) {
     }
   }
   return converged && failed_checks == 0 && groups_ok ? 0 : 1;
+}
+
+namespace {
+
+/// Traffic of one command between two snapshots.
+sim_traffic minus(const sim_traffic& x, const sim_traffic& y) {
+  sim_traffic r;
+  r.sent = x.sent - y.sent;
+  r.bytes_sent = x.bytes_sent - y.bytes_sent;
+  return r;
+}
+
+} // namespace
+
+/// `--bootstrap-only`: grows a mesh from one bootstrap address per peer with
+/// the peer exchange, and checks the targets of docs/PROTOCOL.md's "Peer
+/// exchange" (every peer at least the target degree within 60 s, diameter at
+/// most 2 log2 N, no peer above 3 times the target, exchange traffic at most
+/// a tenth of the heart-beats' once converged).
+int run_bootstrap_only(const options& opts) {
+  set_log_level(log_level::error);
+  auto t0 = wall_clock::now();
+  sim_options so;
+  so.seed = opts.seed;
+  so.trace = !opts.trace.empty();
+  so.echo = true;
+  so.link.latency = opts.latency;
+  so.link.loss = opts.loss;
+  sim_network net{so};
+  auto target = opts.target_degree;
+  auto tune = [&](config& c) { c.discovery.target_degree = target; };
+  add_bootstrap_network(net, opts.peers, opts.seed,
+                        duration{std::chrono::seconds{1}} / opts.peers, tune);
+  auto n = opts.peers;
+  std::printf("p2p0mq-sim: %zu peers, each told one earlier peer, target "
+              "degree %zu, loss %.3g, latency %.3g ms, seed %" PRIu64
+              ", %.0f s of virtual time\n",
+              n, target, opts.loss, seconds(opts.latency) * 1000, opts.seed,
+              seconds(opts.length));
+  std::fflush(stdout);
+  auto start = net.now();
+  std::optional<double> converged;
+  sim_mesh mesh;
+  auto within = [&](const sim_mesh& m) {
+    for (auto d : m.degrees())
+      if (d < target || d > 3 * target)
+        return false;
+    return true;
+  };
+  // Checked every 2 s: reading 1,000 peer tables costs more than a
+  // virtual second of the network.
+  while (net.now() - start < opts.length) {
+    net.advance(std::chrono::seconds{2});
+    mesh = read_mesh(net);
+    if (opts.progress) {
+      auto ds = mesh.degrees();
+      std::size_t below = 0;
+      std::size_t above = 0;
+      for (auto d : ds) {
+        below += d < target ? 1 : 0;
+        above += d > 3 * target ? 1 : 0;
+      }
+      std::printf("  %.0f s: %zu peers below the target, %zu above 3 times "
+                  "it, degrees %zu to %zu\n",
+                  seconds(net.now() - start), below, above,
+                  *std::min_element(ds.begin(), ds.end()),
+                  *std::max_element(ds.begin(), ds.end()));
+      std::fflush(stdout);
+    }
+    if (within(mesh)) {
+      converged = seconds(net.now() - start);
+      break;
+    }
+  }
+  // Steady state: the traffic of the rest of the run.
+  auto before = net.total_traffic();
+  auto steady_from = net.now();
+  auto rest = opts.length - (net.now() - start);
+  if (converged && rest > duration::zero())
+    net.advance(rest);
+  auto steady = seconds(net.now() - steady_from);
+  auto after = net.total_traffic();
+  mesh = read_mesh(net);
+  auto degrees = mesh.degrees();
+  auto [lo, hi] = std::minmax_element(degrees.begin(), degrees.end());
+  double mean = 0;
+  for (auto d : degrees)
+    mean += static_cast<double>(d);
+  mean /= static_cast<double>(n);
+  auto diameter = mesh.diameter();
+  auto bound = 2 * std::log2(static_cast<double>(n));
+  if (converged)
+    std::printf("converged: every peer has %zu to %zu direct links after "
+                "%.0f s (virtual)\n",
+                target, 3 * target, *converged);
+  else
+    std::printf("did not converge within %.0f s\n", seconds(opts.length));
+  std::printf("degree at the end: min %zu, mean %.1f, max %zu (target %zu, "
+              "at most %zu)\n",
+              *lo, mean, *hi, target, 3 * target);
+  std::printf("degree distribution:");
+  auto hist = mesh.histogram();
+  for (std::size_t d = 0; d < hist.size(); ++d)
+    if (hist[d] > 0)
+      std::printf(" %zu:%zu", d, hist[d]);
+  std::printf("\n");
+  std::printf("diameter: %d hops (at most 2 log2 N = %.1f)\n", diameter, bound);
+  // Traffic once converged.
+  auto in_window = [&](const char* command) {
+    auto a = after.find(command);
+    auto b = before.find(command);
+    if (a == after.end())
+      return sim_traffic{};
+    return b == before.end() ? a->second : minus(a->second, b->second);
+  };
+  auto pex = in_window("pex");
+  auto hb = in_window("hb");
+  auto share = [](std::uint64_t x, std::uint64_t y) {
+    return y > 0 ? 100.0 * static_cast<double>(x) / static_cast<double>(y)
+                 : 0.0;
+  };
+  std::printf("once converged (%.0f s): pex %" PRIu64 " messages, %" PRIu64
+              " bytes; hb %" PRIu64 " messages, %" PRIu64
+              " bytes; pex/hb %.1f %% of messages, %.1f %% of bytes\n",
+              steady, pex.sent, pex.bytes_sent, hb.sent, hb.bytes_sent,
+              share(pex.sent, hb.sent), share(pex.bytes_sent, hb.bytes_sent));
+  // Routed traffic: echo requests between random pairs, then the hops
+  // their routes take.
+  std::mt19937_64 random{opts.seed + 1};
+  std::uniform_int_distribution<std::size_t> pick{0, n - 1};
+  std::vector<std::tuple<std::string, std::string, std::uint64_t>> pings;
+  for (std::size_t i = 0; i < opts.routes; ++i) {
+    auto a = pick(random);
+    auto b = pick(random);
+    if (a == b)
+      continue;
+    auto id = net.ping(sim_uuid(a), sim_uuid(b), static_cast<std::int64_t>(i));
+    pings.emplace_back(sim_uuid(a), sim_uuid(b), id);
+  }
+  net.advance(std::chrono::seconds{10});
+  std::size_t answered = 0;
+  std::size_t routed = 0;
+  int max_hops = 0;
+  double sum_hops = 0;
+  std::map<int, std::size_t> hop_counts;
+  for (auto& [a, b, id] : pings) {
+    if (net.answered(a, id))
+      ++answered;
+    auto h = route_hops(net, a, b);
+    ++hop_counts[h];
+    if (h > 0) {
+      ++routed;
+      sum_hops += h;
+      max_hops = std::max(max_hops, h);
+    }
+  }
+  std::printf("routed echo requests: %zu of %zu answered; hops: mean %.2f, "
+              "max %d;",
+              answered, pings.size(),
+              routed > 0 ? sum_hops / static_cast<double>(routed) : 0.0,
+              max_hops);
+  for (auto& [h, count] : hop_counts)
+    std::printf(" %d:%zu", h, count);
+  std::printf("\n");
+  std::printf("wall time: %.1f s\n", seconds_since(t0));
+  auto ok = converged && *converged <= 60 && diameter >= 0 &&
+            diameter <= bound && *lo >= target && *hi <= 3 * target &&
+            pex.bytes_sent * 10 <= hb.bytes_sent && answered == pings.size();
+  std::printf("targets: %s\n", ok ? "met" : "NOT met");
+  return ok ? 0 : 1;
 }

@@ -7,6 +7,7 @@
 
 #include <caf/error.hpp>
 
+#include "p2p0mq/discovery.hpp"
 #include "p2p0mq/time.hpp"
 
 namespace p2p0mq {
@@ -175,6 +176,10 @@ struct config {
   /// `log_summary_interval`, a limiter writes at most this many lines plus
   /// one per kind, however many sources there are.
   std::size_t log_max_sources = 64;
+
+  /// LAN beacons and peer exchange (the `discovery` group; both off by
+  /// default).
+  discovery_settings discovery;
 
   /// The public certificate directory in force: `public_cert_dir`, or the
   /// default when it is empty.

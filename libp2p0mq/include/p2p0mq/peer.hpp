@@ -38,6 +38,26 @@ std::string_view to_string(peer_state x) noexcept;
 /// Parses an upper-case state name, as returned by `to_string`.
 std::optional<peer_state> parse_peer_state(std::string_view name) noexcept;
 
+/// How a local peer first learnt of a remote peer (shown by the tools).
+enum class peer_origin : std::uint8_t {
+  /// Added by the user: a flag of the node tool, or `add_peer`.
+  flag,
+  /// Read from the peer store.
+  store,
+  /// Heard in a LAN beacon (docs/PROTOCOL.md, "Beacons").
+  beacon,
+  /// Named by a connected peer in a peer exchange (docs/PROTOCOL.md,
+  /// "Peer exchange").
+  exchange,
+  /// It greeted us with its `hello`.
+  hello,
+  /// A message or an ask-around answer showed a route to it.
+  route,
+};
+
+/// The lower-case name used in logs and JSON, e.g. `"exchange"`.
+std::string_view to_string(peer_origin x) noexcept;
+
 /// What the heart-beat rules ask for a peer at a given time.
 enum class heart_beat_action : std::uint8_t {
   /// Nothing to do now.
@@ -204,6 +224,9 @@ struct peer {
   /// What it said it speaks in its last `hello`; none while no `hello` of
   /// its came (not stored in the peer store either).
   std::optional<capabilities> speaks;
+
+  /// How the local peer first learnt of it (not stored in the peer store).
+  peer_origin origin = peer_origin::flag;
 
   /// Whether it said in its `hello` that it speaks none of our capabilities:
   /// a legacy peer, such as the Python p2p0mq.

@@ -82,6 +82,7 @@ typename Inspector::result_type inspect(Inspector& f, peer& x) {
   auto last_ask_around = ns(x.last_ask_around);
   bool has_speaks = x.speaks.has_value();
   auto speaks = x.speaks.value_or(capabilities{});
+  auto origin = static_cast<std::uint8_t>(x.origin);
   auto load = caf::meta::load_callback([&]() -> caf::error {
     auto tp = [](duration::rep n) { return time_point{duration{n}}; };
     x.state = static_cast<peer_state>(state);
@@ -93,12 +94,13 @@ typename Inspector::result_type inspect(Inspector& f, peer& x) {
     x.next_connect = tp(next_connect);
     x.last_ask_around = tp(last_ask_around);
     x.speaks = has_speaks ? std::optional<capabilities>{speaks} : std::nullopt;
+    x.origin = static_cast<peer_origin>(origin);
     return caf::none;
   });
   return f(caf::meta::type_name("peer"), x.uuid, x.host, x.port, state,
            state_since, x.via, has_db_id, db_id, last_heard, next_heart_beat,
            slow_down, next_connect, last_ask_around, x.round_trips, has_speaks,
-           speaks, load);
+           speaks, origin, load);
 }
 
 } // namespace p2p0mq

@@ -390,6 +390,7 @@ using sender_actor = caf::typed_actor<
 /// | `(get_atom, uuid)` | that peer | `unknown_peer` |
 /// | `(add_atom, uuid, host, port)` | the peer, added INITIAL or its address updated; pinned (never evicted); one not connected is greeted now | `invalid_peer`, `peer_table_full` |
 /// | `(learn_atom, uuid, host, port, bool connect, capabilities)` | as `add_atom` for a peer that introduced itself (`hello`), with what it speaks: evictable; with `connect` the sender connects to it first | `invalid_peer`, `peer_table_full` |
+/// | `(learn_atom, uuid, host, port, peer_origin)` | the peer: one heard of in a beacon or a peer exchange; a new one is added evictable and greeted, a known one without an address gets this one, a ROUTED one is greeted directly; a known address never changes | `invalid_peer`, `peer_table_full` |
 /// | `(remove_atom, uuid)` | whether it was there | |
 /// | `(heard_atom, message)` | none: the message's source after `peer::become_connected` | |
 /// | `(heard_atom, message, timespan rtt)` | none: the same, and a round-trip time of a heart-beat | |
@@ -411,6 +412,8 @@ using peer_table_actor = caf::typed_actor<
                     std::uint16_t>::with<peer>,
     caf::replies_to<learn_atom, std::string, std::string, std::uint16_t, bool,
                     capabilities>::with<peer>,
+    caf::replies_to<learn_atom, std::string, std::string, std::uint16_t,
+                    peer_origin>::with<peer>,
     caf::replies_to<remove_atom, std::string>::with<bool>,
     caf::reacts_to<heard_atom, message>,
     caf::reacts_to<heard_atom, message, caf::timespan>,

@@ -13,6 +13,7 @@
 #include <caf/timespan.hpp>
 
 #include "p2p0mq/actors/assembly.hpp"
+#include "p2p0mq/actors/beacon.hpp"
 #include "p2p0mq/actors/concern.hpp"
 #include "p2p0mq/actors/groups.hpp"
 #include "p2p0mq/actors/interfaces.hpp"
@@ -292,6 +293,12 @@ public:
     return receiver_;
   }
 
+  /// The LAN beacon, with `discovery.beacons` on (valid after `start`; it
+  /// tests false when beacons are off or could not start, which is logged).
+  const beacon_station& beacon() const noexcept {
+    return beacon_;
+  }
+
   /// The actor system this local peer runs in.
   caf::actor_system& system() noexcept {
     return sys_;
@@ -314,6 +321,7 @@ private:
   bool owns_zmq_ = false;
   p2p0mq::assembly peer_;
   p2p0mq::receiver receiver_;
+  beacon_station beacon_;
   std::optional<cert_store> certs_;
   std::shared_ptr<zap_service> zap_;
   std::optional<group_settings> groups_;

@@ -22,6 +22,8 @@ struct peer_metrics {
   peer_state state = peer_state::initial;
   /// The peer it is reached through when ROUTED; empty otherwise.
   std::string via;
+  /// How the local peer first learnt of it.
+  peer_origin origin = peer_origin::flag;
   /// Time since the peer entered `state`.
   double seconds_in_state = 0;
   /// Time since anything was heard from it; negative if never.
