@@ -13,24 +13,7 @@ work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 
-# start NAME ARGS...: starts a node in the background, its standard error in
-# $work/NAME.err and its JSON lines in $work/NAME.out; sets $port to the port
-# it announces (waits at most 60 s).
-start() {
-  local name=$1
-  shift
-  "$node" "$@" --bind 127.0.0.1:0 --json --certs "$work/certs" \
-    >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=($!)
-  port=
-  for _ in $(seq 600); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-      "$work/$name.err")
-    [ -n "$port" ] && return 0
-    read -rt 0.1 <> <(:) || true
-  done
-  echo "node $name did not announce its port"; cat "$work/$name.err"; exit 1
-}
+source "$(dirname "$0")/node_lib.sh"
 
 # connected NAME UUID: waits (at most 60 s) until node NAME lists UUID as
 # CONNECTED.
