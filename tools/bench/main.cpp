@@ -25,6 +25,7 @@
 #include <zmq.hpp>
 
 #include "bench/concern.hpp"
+#include "bench/external.hpp"
 #include "bench/flood.hpp"
 #include "bench/groups.hpp"
 #include "bench/raw.hpp"
@@ -61,7 +62,8 @@ struct bench_config : system_config {
              "requests of each concern request/reply run")
         .add(only, "only",
              "runs to make, comma-separated (default: all): memory, one-way, "
-             "round-trip, concern, curve, routed, idle, store, flood, groups")
+             "round-trip, concern, curve, routed, idle, store, flood, groups, "
+             "external")
         .add(serve_concern, "serve-concern",
              "internal: serve the concern runs' local peer on this port")
         .add(remote_certs, "remote-certs",
@@ -69,7 +71,16 @@ struct bench_config : system_config {
         .add(serve_plain, "serve-plain",
              "internal: serve over plain BASP instead of TLS")
         .add(group_members, "group-members", "members of the groups run")
-        .add(publications, "publications", "publications of the groups run");
+        .add(publications, "publications", "publications of the groups run")
+        .add(node, "node",
+             "the p2p0mq-node the external run drives (default: the one "
+             "beside this program)")
+        .add(external_requests, "external-requests",
+             "requests of each throughput round of the external run")
+        .add(paced_rate, "paced-rate",
+             "requests per second of the external run's CPU measure")
+        .add(serve_raw_echo, "serve-raw-echo",
+             "internal: be the raw-libzmq echo peer of the external run");
   }
   std::size_t messages = 200000;
   std::size_t round_trips = 5000;
@@ -85,6 +96,10 @@ struct bench_config : system_config {
   std::string only;
   std::size_t group_members = 10;
   std::size_t publications = 20000;
+  std::string node;
+  std::size_t external_requests = 100000;
+  double paced_rate = 50000;
+  bool serve_raw_echo = false;
 
   /// Whether the run `name` is to be made.
   bool wanted(const std::string& name) const {
@@ -359,6 +374,8 @@ struct results {
   /// one-way rate of the same frames.
   bench::group_rates groups;
   double group_raw_rate = 0;
+  /// One node driven from outside, beside a raw-libzmq echo peer.
+  bench::external_rates external;
 };
 
 /// The peer tables' syncs, from their debug log lines ("synced N peers in
@@ -697,6 +714,7 @@ void concern_table(const results& r, std::ostringstream& out);
 void routed_table(const results& r, std::ostringstream& out);
 void flood_table(const results& r, std::ostringstream& out);
 void group_table(const results& r, std::ostringstream& out);
+void external_table(const results& r, std::ostringstream& out);
 
 /// The report of the runs made: a table per group of runs.
 std::string report(const results& r, const std::string& command,
@@ -721,6 +739,8 @@ std::string report(const results& r, const std::string& command,
     flood_table(r, out);
   if (cfg.wanted("groups"))
     group_table(r, out);
+  if (cfg.wanted("external"))
+    external_table(r, out);
   return out.str();
 }
 
@@ -909,6 +929,49 @@ void group_table(const results& r, std::ostringstream& out) {
   out << buf;
 }
 
+void external_table(const results& r, std::ostringstream& out) {
+  char buf[512];
+  auto& x = r.external;
+  std::snprintf(
+      buf, sizeof(buf),
+      "\nFrom outside: a load generator of raw libzmq (a DEALER under its "
+      "own uuid, greeting with `hello`) sends `echo` requests over TCP on "
+      "127.0.0.1 to one `p2p0mq-node --echo` and, in the same run, to a "
+      "raw-libzmq echo peer that hands each request's frames back; each in "
+      "a process of its own. Rounds alternate: %zu requests with %zu in "
+      "flight, then %zu round trips one at a time; medians of %zu rounds. "
+      "Then %.0f requests per second for %.0f s to each, and the CPU its "
+      "process spent.\n\n",
+      x.opts.requests, x.opts.window, x.opts.round_trips, x.opts.rounds,
+      x.opts.paced_rate, x.opts.paced_secs);
+  out << buf;
+  if (!x.error.empty()) {
+    out << "The run failed: " << x.error << "\n";
+    return;
+  }
+  out << "| measure | raw echo peer | p2p0mq-node | ratio | target |\n";
+  out << "|---|---|---|---|---|\n";
+  auto ratio = [](double a, double of) { return of > 0 ? a / of : 0; };
+  std::snprintf(buf, sizeof(buf),
+                "| replies per second | %.0f | %.0f | %.2fx raw | >= 0.85x |\n",
+                x.raw.rate, x.node.rate, ratio(x.node.rate, x.raw.rate));
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| round trip p50, us | %.1f | %.1f | %.2fx raw | <= 1.25x |\n",
+                x.raw.p50, x.node.p50, ratio(x.node.p50, x.raw.p50));
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| round trip p99, us | %.1f | %.1f | %.2fx raw | |\n",
+                x.raw.p99, x.node.p99, ratio(x.node.p99, x.raw.p99));
+  out << buf;
+  std::snprintf(buf, sizeof(buf),
+                "| CPU per request at %.0f req/s (reached %.0f / %.0f), us | "
+                "%.2f | %.2f | %.2fx raw | reported |\n",
+                x.opts.paced_rate, x.raw.paced_rate, x.node.paced_rate,
+                x.raw.cpu_us, x.node.cpu_us, ratio(x.node.cpu_us, x.raw.cpu_us));
+  out << buf;
+}
+
 void flood_table(const results& r, std::ostringstream& out) {
   char buf[512];
   auto& f = r.flood;
@@ -976,6 +1039,8 @@ int main(int argc, char** argv) {
   std::string command = "p2p0mq-bench";
   for (int i = 1; i < argc; ++i)
     command += std::string{" "} + argv[i];
+  if (cfg.serve_raw_echo)
+    return bench::serve_raw_echo();
   count_syncs();
   // The concern runs reach a concern in another process over CAF's
   // middleman, with TLS certificates made for the run.
@@ -1050,6 +1115,24 @@ int main(int argc, char** argv) {
     r.groups = bench::measure_group_rates(
         sys, settings_for(cfg, {}), cfg.group_members, cfg.publications, body);
   }
+  if (cfg.wanted("external")) {
+    std::fprintf(stderr, "one node driven from outside...\n");
+    bench::external_options opts;
+    opts.node = cfg.node;
+    if (opts.node.empty()) {
+      std::string self = argv[0];
+      auto slash = self.rfind('/');
+      opts.node = (slash == std::string::npos ? std::string{"."}
+                                               : self.substr(0, slash)) +
+                  "/p2p0mq-node";
+    }
+    opts.requests = cfg.external_requests;
+    opts.paced_rate = cfg.paced_rate;
+    auto certs = bench::make_temp_dir();
+    opts.certs = certs;
+    r.external = bench::measure_external(opts);
+    bench::remove_dir(certs);
+  }
   auto text = report(r, command, cfg);
   std::fputs(text.c_str(), stdout);
   // A run of some of the runs has a section of its own.
@@ -1071,6 +1154,7 @@ int main(int argc, char** argv) {
        (r.flood.quiet_rate > 0 && r.flood.flooded_rate > 0 &&
         r.flood.malformed > 0)) &&
       (!cfg.wanted("groups") ||
-       (r.groups.group > 0 && r.groups.one_by_one > 0));
+       (r.groups.group > 0 && r.groups.one_by_one > 0)) &&
+      (!cfg.wanted("external") || r.external.error.empty());
   return ok ? 0 : 1;
 }
