@@ -262,7 +262,8 @@ public:
   bool greet() {
     auto hello = make_hello_payload("127.0.0.1", port_).bytes();
     send(hello_command, next_id_++, hello);
-    auto deadline = clock_type::now() + std::chrono::milliseconds{reply_limit_ms};
+    auto deadline =
+        clock_type::now() + std::chrono::milliseconds{reply_limit_ms};
     while (clock_type::now() < deadline) {
       auto got = receive(reply_limit_ms);
       if (got && *got == reply_of::hello)
@@ -283,18 +284,21 @@ public:
   /// Waits up to `timeout_ms` for a message. Returns what it answers (none
   /// for anything but a reply to `hello` or `echo`), or nothing on timeout.
   std::optional<reply_of> receive(int timeout_ms) {
+    // A message already there is read without a poll (and its system call).
+    if (auto r = poll_now())
+      return r;
     zmq::pollitem_t item{in_.handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, std::chrono::milliseconds{timeout_ms}) == 0)
       return std::nullopt;
-    return take();
+    return poll_now();
   }
 
   /// Reads a message that is waiting, without blocking.
   std::optional<reply_of> poll_now() {
-    zmq::pollitem_t item{in_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::milliseconds{0}) == 0)
+    zmq::message_t first;
+    if (!in_.recv(first, zmq::recv_flags::dontwait))
       return std::nullopt;
-    return take();
+    return take(std::move(first));
   }
 
   std::uint64_t last_id() const noexcept {
@@ -302,8 +306,20 @@ public:
   }
 
 private:
-  reply_of take() {
-    if (read_parts(in_, parts_) != frame_count || !is(parts_[3], reply_kind))
+  reply_of take(zmq::message_t first) {
+    std::size_t n = 1;
+    bool more = first.more();
+    parts_[0] = std::move(first);
+    while (more) {
+      zmq::message_t part;
+      if (!in_.recv(part, zmq::recv_flags::none))
+        break;
+      more = part.more();
+      if (n < frame_count)
+        parts_[n] = std::move(part);
+      ++n;
+    }
+    if (n != frame_count || !is(parts_[3], reply_kind))
       return reply_of::none;
     last_id_ = read_id(parts_[5]);
     if (is(parts_[4], echo_command))
@@ -412,9 +428,9 @@ void paced(load_client& c, const child_process& target, double rate,
   auto cpu0 = target.cpu_seconds();
   auto t0 = clock_type::now();
   auto due = [&](std::size_t i) {
-    return t0 + std::chrono::duration_cast<clock_type::duration>(
-                    std::chrono::duration<double>(static_cast<double>(i) /
-                                                  rate));
+    return t0 +
+           std::chrono::duration_cast<clock_type::duration>(
+               std::chrono::duration<double>(static_cast<double>(i) / rate));
   };
   while (got < total) {
     auto now = clock_type::now();
@@ -444,7 +460,8 @@ void paced(load_client& c, const child_process& target, double rate,
       ++got;
   }
   side.paced_rate = static_cast<double>(total) / seconds_since(t0);
-  side.cpu_us = 1e6 * (target.cpu_seconds() - cpu0) / static_cast<double>(total);
+  side.cpu_us =
+      1e6 * (target.cpu_seconds() - cpu0) / static_cast<double>(total);
 }
 
 } // namespace
@@ -469,7 +486,8 @@ external_rates measure_external(const external_options& opts) {
   load_client to_raw{ctx, raw.port()};
   load_client to_node{ctx, node.port()};
   if (!to_raw.greet() || !to_node.greet()) {
-    result.error = "an echo peer did not answer hello within 10 s" + node.stop();
+    result.error =
+        "an echo peer did not answer hello within 10 s" + node.stop();
     return result;
   }
   struct figures {
@@ -500,8 +518,7 @@ external_rates measure_external(const external_options& opts) {
   };
   fill(result.raw, of_raw);
   fill(result.node, of_node);
-  paced(to_raw, raw, opts.paced_rate, opts.paced_secs, result.raw,
-        result.lost);
+  paced(to_raw, raw, opts.paced_rate, opts.paced_secs, result.raw, result.lost);
   paced(to_node, node, opts.paced_rate, opts.paced_secs, result.node,
         result.lost);
   raw.stop();

@@ -968,7 +968,8 @@ void external_table(const results& r, std::ostringstream& out) {
                 "| CPU per request at %.0f req/s (reached %.0f / %.0f), us | "
                 "%.2f | %.2f | %.2fx raw | reported |\n",
                 x.opts.paced_rate, x.raw.paced_rate, x.node.paced_rate,
-                x.raw.cpu_us, x.node.cpu_us, ratio(x.node.cpu_us, x.raw.cpu_us));
+                x.raw.cpu_us, x.node.cpu_us,
+                ratio(x.node.cpu_us, x.raw.cpu_us));
   out << buf;
 }
 
@@ -1123,7 +1124,7 @@ int main(int argc, char** argv) {
       std::string self = argv[0];
       auto slash = self.rfind('/');
       opts.node = (slash == std::string::npos ? std::string{"."}
-                                               : self.substr(0, slash)) +
+                                              : self.substr(0, slash)) +
                   "/p2p0mq-node";
     }
     opts.requests = cfg.external_requests;
