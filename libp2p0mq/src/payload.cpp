@@ -1,6 +1,7 @@
 #include "p2p0mq/payload.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -24,6 +25,25 @@ struct parsed_payload {
   const msgpack::object_map& map() const noexcept {
     return handle.get().via.map;
   }
+};
+
+/// What the copies of one payload share: its bytes, checked by
+/// `payload::parse`, and the view, built by the first lookup that needs it
+/// (from any thread: the first view stored wins).
+struct payload_data {
+  explicit payload_data(std::string x) : bytes(std::move(x)) {
+    // nop
+  }
+
+  payload_data(const payload_data&) = delete;
+  payload_data& operator=(const payload_data&) = delete;
+
+  ~payload_data() {
+    delete view.load(std::memory_order_acquire);
+  }
+
+  std::string bytes;
+  mutable std::atomic<const parsed_payload*> view{nullptr};
 };
 
 } // namespace detail
@@ -138,22 +158,106 @@ caf::error wrong_type(std::string_view key, const char* expected,
 
 // -- payload ------------------------------------------------------------------
 
-payload::payload() : bytes_(1, '\x80') {
-  // An empty view stands for the empty map: no zone, no allocation.
+namespace {
+
+/// Walks msgpack bytes without building anything and accepts exactly what
+/// `decode_map` accepts: one map (the caller checks that nothing follows),
+/// whose keys are str or bin, with containers nested at most `max_depth`
+/// levels. Counts and lengths need no bound of their own here: nothing is
+/// allocated for them, and one that goes beyond the frame runs out of
+/// bytes.
+class map_checker : public msgpack::null_visitor {
+public:
+  bool visit_nil() {
+    return scalar(false);
+  }
+  bool visit_boolean(bool) {
+    return scalar(false);
+  }
+  bool visit_positive_integer(std::uint64_t) {
+    return scalar(false);
+  }
+  bool visit_negative_integer(std::int64_t) {
+    return scalar(false);
+  }
+  bool visit_float32(float) {
+    return scalar(false);
+  }
+  bool visit_float64(double) {
+    return scalar(false);
+  }
+  bool visit_str(const char*, std::uint32_t) {
+    return scalar(true);
+  }
+  bool visit_bin(const char*, std::uint32_t) {
+    return scalar(true);
+  }
+  bool visit_ext(const char*, std::uint32_t) {
+    return scalar(false);
+  }
+  bool start_array(std::uint32_t) {
+    return open(false);
+  }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
+  bool start_map(std::uint32_t) {
+    return open(true);
+  }
+  bool start_map_key() {
+    key_ = depth_ == 1;
+    return true;
+  }
+  bool end_map() {
+    --depth_;
+    return true;
+  }
+
+private:
+  /// A value that is no container: a key of the top map must be bytes, and
+  /// the top itself must be a map.
+  bool scalar(bool bytes) {
+    if (depth_ == 0)
+      return false;
+    if (key_) {
+      key_ = false;
+      return bytes;
+    }
+    return true;
+  }
+
+  bool open(bool map) {
+    if (depth_ == 0 && !map)
+      return false;
+    if (key_ || depth_ + 1 > max_depth)
+      return false;
+    ++depth_;
+    return true;
+  }
+
+  std::size_t depth_ = 0;
+  /// Whether the next value is a key of the top map.
+  bool key_ = false;
+};
+
+/// Whether `bytes` is a payload `decode_map` accepts, found without
+/// decoding it.
+bool well_formed(std::string_view bytes) noexcept {
+  map_checker checker;
+  std::size_t offset = 0;
+  try {
+    return msgpack::v2::parse(bytes.data(), bytes.size(), offset, checker) &&
+           offset == bytes.size();
+  } catch (...) {
+    return false;
+  }
 }
 
-payload::payload(std::string bytes,
-                 std::shared_ptr<const detail::parsed_payload> view)
-    : bytes_(std::move(bytes)), view_(std::move(view)) {
-  // nop
-}
-
-caf::expected<payload> payload::parse(std::string_view bytes) {
-  if (bytes.empty())
-    return malformed("frame is empty");
-  // Heart-beats and many replies carry `{}`; skip the zone for them.
-  if (bytes.size() == 1 && static_cast<unsigned char>(bytes[0]) == 0x80)
-    return payload{};
+/// Decodes `bytes` into a view, or says exactly what is wrong with them.
+/// A map without entries has no view (null).
+caf::expected<std::unique_ptr<detail::parsed_payload>>
+decode_map(std::string_view bytes) {
   // Every element takes at least one byte of the frame, so no honest count
   // exceeds the frame size. Bounding the counts by it stops a forged header
   // from making msgpack allocate room for 2^32 elements up front.
@@ -205,14 +309,81 @@ caf::expected<payload> payload::parse(std::string_view bytes) {
       return malformed("key " + std::to_string(i) + " is " +
                        type_name(map.ptr[i].key) + ", expected str or bin");
   if (map.size == 0)
-    return payload{std::string{bytes}, nullptr};
-  auto view = std::make_shared<detail::parsed_payload>();
+    return std::unique_ptr<detail::parsed_payload>{};
+  auto view = std::make_unique<detail::parsed_payload>();
   view->handle = msgpack::object_handle{obj, std::move(zone)};
-  return payload{std::string{bytes}, std::move(view)};
+  return view;
+}
+
+/// The data of `{}` (the single byte `0x80`), shared by every empty
+/// payload.
+const std::shared_ptr<const detail::payload_data>& empty_map() {
+  static const auto result =
+      std::make_shared<const detail::payload_data>(std::string(1, '\x80'));
+  return result;
+}
+
+} // namespace
+
+payload::payload() : data_(empty_map()) {
+  // nop
+}
+
+payload::payload(std::shared_ptr<const detail::payload_data> data)
+    : data_(std::move(data)) {
+  // nop
+}
+
+const std::string& payload::bytes() const noexcept {
+  return data_->bytes;
+}
+
+caf::expected<payload> payload::parse(std::string_view bytes) {
+  if (bytes.empty())
+    return malformed("frame is empty");
+  // Heart-beats and many replies carry `{}`.
+  if (bytes.size() == 1 && static_cast<unsigned char>(bytes[0]) == 0x80)
+    return payload{};
+  // A well-formed payload is only checked here; its view waits for the
+  // first lookup. Anything else is decoded to say what is wrong with it.
+  if (!well_formed(bytes)) {
+    auto decoded = decode_map(bytes);
+    if (!decoded)
+      return std::move(decoded.error());
+    // Not reached: the two accept the same bytes. Keep the decoded view.
+    auto data = std::make_shared<detail::payload_data>(std::string{bytes});
+    data->view.store(decoded->release(), std::memory_order_release);
+    return payload{std::move(data)};
+  }
+  return payload{
+      std::make_shared<const detail::payload_data>(std::string{bytes})};
+}
+
+const detail::parsed_payload* payload::view() const noexcept {
+  auto& data = *data_;
+  if (auto x = data.view.load(std::memory_order_acquire))
+    return x;
+  if (data.bytes.size() == 1)
+    return nullptr; // `{}`
+  caf::expected<std::unique_ptr<detail::parsed_payload>> decoded{nullptr};
+  try {
+    decoded = decode_map(data.bytes);
+  } catch (const std::bad_alloc&) {
+    // Out of memory: the lookup finds nothing, as in an empty map.
+    return nullptr;
+  }
+  if (!decoded || !*decoded)
+    return nullptr; // a map without entries (`parse` checked the rest)
+  const detail::parsed_payload* expected = nullptr;
+  if (data.view.compare_exchange_strong(expected, decoded->get(),
+                                        std::memory_order_acq_rel))
+    return decoded->release();
+  return expected;
 }
 
 std::size_t payload::size() const noexcept {
-  return view_ ? view_->map().size : 0;
+  auto x = view();
+  return x ? x->map().size : 0;
 }
 
 namespace {
@@ -239,11 +410,11 @@ caf::error missing(std::string_view key) {
 } // namespace
 
 bool payload::contains(std::string_view key) const noexcept {
-  return find(view_.get(), key) != nullptr;
+  return find(view(), key) != nullptr;
 }
 
 caf::expected<std::string> payload::get_string(std::string_view key) const {
-  auto val = find(view_.get(), key);
+  auto val = find(view(), key);
   if (val == nullptr)
     return missing(key);
   if (val->type != msgpack::type::STR)
@@ -252,7 +423,7 @@ caf::expected<std::string> payload::get_string(std::string_view key) const {
 }
 
 caf::expected<std::string> payload::get_bytes(std::string_view key) const {
-  auto val = find(view_.get(), key);
+  auto val = find(view(), key);
   if (val == nullptr)
     return missing(key);
   if (!is_bytes(*val))
@@ -261,7 +432,7 @@ caf::expected<std::string> payload::get_bytes(std::string_view key) const {
 }
 
 caf::expected<std::int64_t> payload::get_integer(std::string_view key) const {
-  auto val = find(view_.get(), key);
+  auto val = find(view(), key);
   if (val == nullptr)
     return missing(key);
   switch (val->type) {
@@ -282,7 +453,7 @@ caf::expected<std::int64_t> payload::get_integer(std::string_view key) const {
 
 caf::expected<std::vector<std::string>>
 payload::get_bytes_array(std::string_view key) const {
-  auto val = find(view_.get(), key);
+  auto val = find(view(), key);
   if (val == nullptr)
     return missing(key);
   if (val->type != msgpack::type::ARRAY)

@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "p2p0mq/errc.hpp"
@@ -566,4 +568,83 @@ TEST_CASE("parse never throws or crashes on random bytes", "[payload]") {
     }
   }
   CHECK(accepted > 0);
+}
+
+namespace {
+
+/// The entry count a map header at the start of `bytes` announces, or none
+/// when `bytes` does not start with one.
+std::optional<std::size_t> announced_entries(const std::string& bytes) {
+  auto b = static_cast<unsigned char>(bytes[0]);
+  auto at = [&](std::size_t i) {
+    return static_cast<std::size_t>(static_cast<unsigned char>(bytes[i]));
+  };
+  if (b >= 0x80 && b <= 0x8f)
+    return b - 0x80u;
+  if (b == 0xde && bytes.size() >= 3)
+    return (at(1) << 8) | at(2);
+  if (b == 0xdf && bytes.size() >= 5)
+    return (at(1) << 24) | (at(2) << 16) | (at(3) << 8) | at(4);
+  return std::nullopt;
+}
+
+} // namespace
+
+TEST_CASE("an accepted payload decodes to the map its header announces",
+          "[payload]") {
+  // parse only checks the bytes; the view is decoded at the first lookup.
+  // Whatever parse accepts must decode, into as many entries as announced:
+  // a check that let through what the decoder refuses would leave a
+  // payload that looks empty.
+  std::mt19937 rng{20261203};
+  std::uniform_int_distribution<int> byte{0, 255};
+  const std::string sources[] = {unhex(r_hex), unhex(hello_hex),
+                                 payload_builder{}
+                                     .add_integer("n", -5)
+                                     .add_bytes_array("xs", {"a", "bc"})
+                                     .add_string("s", "text")
+                                     .build()
+                                     .bytes()};
+  std::size_t accepted = 0;
+  for (int i = 0; i < 30000; ++i) {
+    auto bytes = sources[i % 3];
+    for (int k = 0; k < 1 + i % 3; ++k)
+      bytes[std::uniform_int_distribution<std::size_t>{0, bytes.size() - 1}(
+          rng)] = static_cast<char>(byte(rng));
+    auto x = payload::parse(bytes);
+    if (!x)
+      continue;
+    ++accepted;
+    INFO("bytes " << hex(bytes));
+    auto entries = announced_entries(bytes);
+    REQUIRE(entries);
+    CHECK(x->size() == *entries);
+  }
+  CHECK(accepted > 1000);
+}
+
+TEST_CASE("copies share one view, decoded once whichever thread looks first",
+          "[payload]") {
+  for (int round = 0; round < 20; ++round) {
+    auto original = parsed(hello_hex);
+    // Copies made before anyone looked: all share the view built later.
+    std::vector<payload> copies(8, original);
+    std::vector<std::string> hosts(copies.size());
+    std::vector<std::int64_t> ports(copies.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < copies.size(); ++i)
+      threads.emplace_back([&, i] {
+        if (auto host = copies[i].get_string("host"))
+          hosts[i] = *host;
+        if (auto port = copies[i].get_integer("port"))
+          ports[i] = *port;
+      });
+    for (auto& t : threads)
+      t.join();
+    for (std::size_t i = 0; i < copies.size(); ++i) {
+      CHECK(hosts[i] == "127.0.0.1");
+      CHECK(ports[i] == 8402);
+    }
+    CHECK(original.size() == 2);
+  }
 }

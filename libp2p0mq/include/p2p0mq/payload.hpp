@@ -12,16 +12,20 @@
 namespace p2p0mq {
 
 namespace detail {
+struct payload_data;
 struct parsed_payload;
 } // namespace detail
 
 /// The body of a message: a msgpack map with string keys, kept in its encoded
 /// form (the exact bytes of frame 6) together with a parsed view for lookups.
 ///
-/// A `payload` is immutable and cheap to copy (the parsed view is shared).
-/// Build one with `payload_builder`, or parse received bytes with
-/// `payload::parse`. Getters never throw: a missing key is
-/// `errc::missing_field`, a value of another type is `errc::wrong_field_type`.
+/// A `payload` is immutable and cheap to copy: copies share the bytes and
+/// the view. The view is built on the first lookup, so a payload that is
+/// only passed on (forwarded, echoed, queued) is checked once, when parsed,
+/// and never decoded into objects. Build one with `payload_builder`, or
+/// parse received bytes with `payload::parse`. Getters never throw: a
+/// missing key is `errc::missing_field`, a value of another type is
+/// `errc::wrong_field_type`.
 class payload {
 public:
   /// The empty map, encoded as the single byte `0x80`.
@@ -35,9 +39,7 @@ public:
   static caf::expected<payload> parse(std::string_view bytes);
 
   /// The encoded map, exactly as it travels on the wire.
-  const std::string& bytes() const noexcept {
-    return bytes_;
-  }
+  const std::string& bytes() const noexcept;
 
   /// Number of entries in the map.
   std::size_t size() const noexcept;
@@ -67,7 +69,7 @@ public:
 
   /// Two payloads are equal when their encoded bytes are.
   friend bool operator==(const payload& x, const payload& y) noexcept {
-    return x.bytes_ == y.bytes_;
+    return x.data_ == y.data_ || x.bytes() == y.bytes();
   }
 
   friend bool operator!=(const payload& x, const payload& y) noexcept {
@@ -75,11 +77,12 @@ public:
   }
 
 private:
-  payload(std::string bytes,
-          std::shared_ptr<const detail::parsed_payload> view);
+  explicit payload(std::shared_ptr<const detail::payload_data> data);
 
-  std::string bytes_;
-  std::shared_ptr<const detail::parsed_payload> view_;
+  /// The parsed map, built on first use; null for a map without entries.
+  const detail::parsed_payload* view() const noexcept;
+
+  std::shared_ptr<const detail::payload_data> data_;
 };
 
 /// Builds a `payload`, keeping entries in the order they are added and
