@@ -391,14 +391,14 @@ void run_round(sender_ptr self) {
   for (auto& [msg, t] : out.to_send) {
     auto i = st.entries.find(t);
     caf::error err;
-    auto encoded = msg.encode(st.local_uuid);
-    switch (st.wire->send(encoded, err)) {
+    switch (st.wire->send_message(msg, st.local_uuid, err)) {
     case send_status::sent: {
       auto owner = std::move(i->second.owner);
       st.entries.erase(i);
       ++st.stats.sent;
       count(st, msg,
-            [bytes = detail::traffic_bytes(encoded)](outgoing_traffic& x) {
+            [bytes =
+                 detail::sent_bytes(msg, st.local_uuid)](outgoing_traffic& x) {
               ++x.messages;
               x.bytes += bytes;
             });

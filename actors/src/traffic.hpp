@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "p2p0mq/actors/interfaces.hpp"
 #include "p2p0mq/message.hpp"
@@ -23,12 +24,17 @@ T& tally(std::map<std::string, T>& xs, const std::string& key) {
   return xs[key];
 }
 
-/// The bytes of frames 1 to 6 of `xs`: what `traffic` counts.
-inline std::uint64_t traffic_bytes(const frames& xs) {
-  std::uint64_t result = 0;
-  for (std::size_t i = 1; i < xs.size(); ++i)
-    result += xs[i].size();
-  return result;
+/// The bytes of a message id in its smallest msgpack form (frame 5).
+inline std::uint64_t id_bytes(std::uint64_t id) {
+  if (id < 0x80)
+    return 1;
+  if (id <= 0xff)
+    return 2;
+  if (id <= 0xffff)
+    return 3;
+  if (id <= 0xffffffff)
+    return 5;
+  return 9;
 }
 
 /// The bytes of frames 1 to 6 of `msg` as received by `local_uuid`, laid out
@@ -42,17 +48,20 @@ inline std::uint64_t traffic_bytes(const message& msg,
     result += msg.source.size();
   if (msg.to != local_uuid)
     result += msg.to.size();
-  if (msg.id < 0x80)
-    result += 1;
-  else if (msg.id <= 0xff)
-    result += 2;
-  else if (msg.id <= 0xffff)
-    result += 3;
-  else if (msg.id <= 0xffffffff)
-    result += 5;
-  else
-    result += 9;
-  return result;
+  return result + id_bytes(msg.id);
+}
+
+/// The bytes of frames 1 to 6 of `msg` as `local_uuid` sends it
+/// (`message::encode`): the sizes of frames 1 to 6 of
+/// `msg.encode(local_uuid)`, summed.
+inline std::uint64_t sent_bytes(const message& msg,
+                                std::string_view local_uuid) {
+  std::uint64_t result = 1 + msg.command.size() + msg.payload.bytes().size();
+  if (msg.source != local_uuid)
+    result += msg.source.size();
+  if (msg.to != msg.next_hop)
+    result += msg.to.size();
+  return result + id_bytes(msg.id);
 }
 
 } // namespace p2p0mq::detail

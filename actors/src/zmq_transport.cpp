@@ -1,5 +1,7 @@
 #include "p2p0mq/actors/zmq_transport.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -176,6 +178,33 @@ public:
   }
 
   send_status send(const frames& xs, caf::error& err) override {
+    std::array<std::string_view, frame_count> parts;
+    std::copy(xs.begin(), xs.end(), parts.begin());
+    return send_parts(parts, err);
+  }
+
+  send_status send_message(const message& msg, std::string_view local_uuid,
+                           caf::error& err) override {
+    // The frames of `message::encode`, read from the message in place.
+    const char kind = static_cast<char>(msg.kind);
+    auto id = encode_message_id(msg.id);
+    std::array<std::string_view, frame_count> parts{
+        msg.next_hop,
+        msg.source == local_uuid ? std::string_view{} : msg.source,
+        msg.to == msg.next_hop ? std::string_view{} : msg.to,
+        std::string_view{&kind, 1},
+        msg.command,
+        id,
+        msg.payload.bytes()};
+    return send_parts(parts, err);
+  }
+
+private:
+  /// Hands one message's frames to the socket; ZeroMQ copies each into a
+  /// frame of its own (those of 33 bytes or less, uuids among them, into
+  /// the frame itself, without an allocation).
+  send_status send_parts(const std::array<std::string_view, frame_count>& xs,
+                         caf::error& err) {
     std::size_t index = 0;
     try {
       for (; index < xs.size(); ++index) {
@@ -205,7 +234,6 @@ public:
     return send_status::sent;
   }
 
-private:
   /// Closes the connection of `uuid` to `endpoint` if it holds that
   /// endpoint still (another peer may have taken it over).
   void release(const std::string& uuid, const std::string& endpoint) {

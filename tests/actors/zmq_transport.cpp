@@ -294,3 +294,35 @@ TEST_CASE("zmq transport gives an endpoint to the last peer that claims it, "
 }
 
 } // namespace p2p0mq
+
+TEST_CASE("zmq transport sends a message as the frames message::encode makes",
+          "[zmq_transport]") {
+  zmq::context_t context;
+  receiver_socket rx{context, remote};
+  auto tx = make_zmq_transport(context, local, config{});
+  REQUIRE_FALSE(tx->connect(remote, rx.endpoint));
+  const std::string far = "far-00000000000000000000000000003";
+  auto body = payload_builder{}.add_string("text", std::string(100, 'x'));
+  // Our own message to the next hop; ours to a peer beyond it; another
+  // peer's passing through; another's to the next hop; a reply.
+  std::vector<message> msgs;
+  msgs.push_back(make_request(local, remote, "echo", 1, body.build()));
+  msgs.push_back(make_request(local, far, "echo", 200, body.build()));
+  msgs.push_back(make_request(far, far, "echo", 70000, payload{}));
+  msgs.push_back(make_request(far, remote, "hb", 1ull << 40, payload{}));
+  msgs.push_back(make_request(far, local, "echo", 9, body.build())
+                     .make_reply(body.build(), time_point::max()));
+  for (auto& msg : msgs) {
+    msg.next_hop = remote;
+    INFO("message " << msg.id << " from " << msg.source << " to " << msg.to);
+    caf::error err;
+    REQUIRE(tx->send_message(msg, local, err) == send_status::sent);
+    CHECK_FALSE(err);
+    auto got = rx.receive();
+    REQUIRE(got.size() == frame_count);
+    auto xs = msg.encode(local);
+    CHECK(got[0] == local);
+    for (std::size_t i = 1; i < frame_count; ++i)
+      CHECK(got[i] == xs[i]);
+  }
+}

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <caf/error.hpp>
 
@@ -68,6 +69,16 @@ public:
   /// `errc::peer_unreachable` for `unreachable`, `errc::socket_error`
   /// otherwise. Never throws.
   virtual send_status send(const frames& xs, caf::error& err) = 0;
+
+  /// Hands `msg` to the wire as the frames `msg.encode(local_uuid)` makes,
+  /// with the same outcomes as `send`. By default it encodes them
+  /// and calls that; the ZeroMQ transport writes the fields straight into
+  /// ZeroMQ's frames instead.
+  virtual send_status send_message(const message& msg,
+                                   std::string_view local_uuid,
+                                   caf::error& err) {
+    return send(msg.encode(local_uuid), err);
+  }
 };
 
 } // namespace p2p0mq
