@@ -293,8 +293,6 @@ TEST_CASE("zmq transport gives an endpoint to the last peer that claims it, "
   CHECK(tx->connect(remote, rx.endpoint) == caf::error{});
 }
 
-} // namespace p2p0mq
-
 TEST_CASE("zmq transport sends a message as the frames message::encode makes",
           "[zmq_transport]") {
   zmq::context_t context;
@@ -326,3 +324,5 @@ TEST_CASE("zmq transport sends a message as the frames message::encode makes",
       CHECK(got[i] == xs[i]);
   }
 }
+
+} // namespace p2p0mq
