@@ -254,6 +254,16 @@ void schedule(peer_table_ptr self, const peer& p) {
       auto again = i->second + 2 * st.settings->message_ttl + duration{1};
       at = std::max(at, again);
     }
+  } else if (p.relayed_with_address()) {
+    // Beaten, and greeted straight now and then: a greeting that cannot go
+    // (no greeter, or one in flight) must not make the peer due at once.
+    auto greet = p.next_connect;
+    if (st.greeters.empty())
+      greet = time_point::max();
+    else if (auto i = st.greeting.find(p.uuid); i != st.greeting.end())
+      greet = std::max(greet,
+                       i->second + 2 * st.settings->message_ttl + duration{1});
+    at = std::min(p.next_heart_beat, greet);
   }
   st.due.set(p.uuid, at);
   arm_timer(self);

@@ -20,6 +20,22 @@ duration grown(duration slow_down, const config& cfg) noexcept {
                   cfg.heart_beat_max_slow_down);
 }
 
+/// Schedules the straight greeting of `p`, which becomes ROUTED now: one
+/// reconnect wait from now, except that a record that was ROUTED and went
+/// silent (UNREACHABLE with its `via`) keeps its schedule, and one given up
+/// on keeps its reconnect time when that comes sooner. A route never puts
+/// off a greeting already due.
+void schedule_straight_greeting(peer& p, time_point now,
+                                const config& cfg) noexcept {
+  if (p.relayed_with_address())
+    return;
+  auto later = now + cfg.reconnect_wait;
+  if (p.state == peer_state::no_connection)
+    p.next_connect = std::min(p.next_connect, later);
+  else
+    p.next_connect = later;
+}
+
 } // namespace
 
 void round_trip_times::add(duration x) noexcept {
@@ -201,8 +217,15 @@ void peer::become_connected(const message& msg, time_point now,
     via.clear();
     set_state(peer_state::connected, now);
   } else {
-    if (state != peer_state::routed)
-      next_connect = now + cfg.reconnect_wait;
+    // Heard straight within the last interval: the direct link works, and
+    // this message left the peer through a relay before the peer heard us
+    // straight (both ends of a link that comes back greet each other while
+    // their beats still go round). Taking it as a route would send us back
+    // to the relay, and the peer after us, every time the link is greeted.
+    if (state == peer_state::connected &&
+        now - last_heard <= cfg.heart_beat_interval)
+      return;
+    schedule_straight_greeting(*this, now, cfg);
     via = msg.previous_hop;
     set_state(peer_state::routed, now);
   }
@@ -213,8 +236,7 @@ bool peer::become_routed(const std::string& relay, time_point now,
                          const config& cfg) {
   if (state == peer_state::connected)
     return false;
-  if (state != peer_state::routed)
-    next_connect = now + cfg.reconnect_wait;
+  schedule_straight_greeting(*this, now, cfg);
   via = relay;
   set_state(peer_state::routed, now);
   reset_heart_beat(now, cfg);
@@ -222,9 +244,11 @@ bool peer::become_routed(const std::string& relay, time_point now,
 }
 
 void peer::become_no_connection(time_point now, const config& cfg) noexcept {
+  auto later = now + cfg.reconnect_wait + slow_down;
+  // Giving up on the relay never puts off a straight greeting already due.
+  next_connect = relayed_with_address() ? std::min(next_connect, later) : later;
   set_state(peer_state::no_connection, now);
   via.clear();
-  next_connect = now + cfg.reconnect_wait + slow_down;
   slow_down = grown(slow_down, cfg);
 }
 
@@ -253,7 +277,8 @@ connect_action peer::connect_due(time_point now,
       return connect_action::send_hello;
     break;
   case peer_state::routed:
-    if (!host.empty() && now >= next_connect)
+  case peer_state::unreachable:
+    if (relayed_with_address() && now >= next_connect)
       return connect_action::send_hello;
     break;
   case peer_state::connecting:
@@ -261,24 +286,30 @@ connect_action peer::connect_due(time_point now,
       return connect_action::give_up;
     break;
   case peer_state::connected:
-  case peer_state::unreachable:
     break;
   }
   return connect_action::none;
 }
 
 void peer::greeted(time_point now, const config& cfg) noexcept {
-  if (state == peer_state::routed)
+  if (relayed_with_address())
     next_connect = now + cfg.reconnect_wait;
+}
+
+bool peer::relayed_with_address() const noexcept {
+  if (host.empty())
+    return false;
+  return state == peer_state::routed ||
+         (state == peer_state::unreachable && !via.empty());
 }
 
 time_point peer::next_due(const config& cfg) const noexcept {
   switch (state) {
   case peer_state::routed:
-    return host.empty() ? next_heart_beat
-                        : std::min(next_heart_beat, next_connect);
-  case peer_state::connected:
   case peer_state::unreachable:
+    return relayed_with_address() ? std::min(next_heart_beat, next_connect)
+                                  : next_heart_beat;
+  case peer_state::connected:
     return next_heart_beat;
   case peer_state::initial:
     return host.empty() ? time_point::max() : time_point{};

@@ -561,6 +561,111 @@ TEST_CASE("a greeting changes the next connect time of a ROUTED peer only",
     p.greeted(at(10s), cfg);
     CHECK(p.next_connect == (x == peer_state::routed ? at(130s) : at(5s)));
   }
+  // And of an UNREACHABLE peer that went silent while ROUTED.
+  auto p = make_peer(peer_state::unreachable);
+  p.via = "relay-peer";
+  p.next_connect = at(5s);
+  p.greeted(at(10s), cfg);
+  CHECK(p.next_connect == at(130s));
+}
+
+TEST_CASE("a ROUTED peer that goes silent is still greeted straight on its "
+          "schedule, and nothing puts that greeting off",
+          "[peer]") {
+  // Two ends of a link, each ROUTED to the other through a relay that then
+  // died, went UNREACHABLE before their straight greeting was due and beat
+  // each other through the dead relay only; a route hint or giving up
+  // pushed the greeting later each time, and the healed link stayed unused.
+  p2p0mq::config cfg;
+  auto routed_at_10s = [&] {
+    auto p = make_peer(peer_state::connecting);
+    p.become_connected(received("remote-peer", "relay-peer"), at(10s), cfg);
+    REQUIRE(p.state == peer_state::routed);
+    REQUIRE(p.next_connect == at(130s));
+    return p;
+  };
+  SECTION("silent: UNREACHABLE with its via, greeted at the same time") {
+    auto p = routed_at_10s();
+    CHECK(p.heart_beat_due(at(60s), cfg) == heart_beat_action::unreachable);
+    p.set_state(peer_state::unreachable, at(60s));
+    p.next_heart_beat = at(1000s);
+    CHECK(p.relayed_with_address());
+    CHECK(p.next_due(cfg) == at(130s));
+    CHECK(p.connect_due(at(130s) - 1ns, cfg) == connect_action::none);
+    CHECK(p.connect_due(at(130s), cfg) == connect_action::send_hello);
+    p.greeted(at(130s), cfg);
+    CHECK(p.next_connect == at(250s));
+  }
+  SECTION("a route hint while silent keeps the schedule") {
+    auto p = routed_at_10s();
+    p.set_state(peer_state::unreachable, at(60s));
+    CHECK(p.become_routed("other-relay", at(100s), cfg));
+    CHECK(p.next_connect == at(130s));
+    p.set_state(peer_state::unreachable, at(105s));
+    p.become_connected(received("remote-peer", "relay-peer"), at(110s), cfg);
+    CHECK(p.next_connect == at(130s));
+  }
+  SECTION("giving up keeps the straight greeting when it comes sooner") {
+    auto p = routed_at_10s();
+    p.set_state(peer_state::unreachable, at(60s));
+    p.become_no_connection(at(100s), cfg);
+    CHECK(p.state == peer_state::no_connection);
+    CHECK(p.via.empty());
+    CHECK(p.next_connect == at(130s));
+    CHECK(p.connect_due(at(130s), cfg) == connect_action::send_hello);
+    // The slow-down still grows for the attempts after.
+    CHECK(p.slow_down == cfg.heart_beat_slow_down);
+  }
+  SECTION("a route hint never puts off a reconnect already scheduled") {
+    auto p = make_peer(peer_state::connected);
+    p.become_no_connection(at(100s), cfg);
+    REQUIRE(p.next_connect == at(220s));
+    CHECK(p.become_routed("relay-peer", at(150s), cfg));
+    CHECK(p.next_connect == at(220s));
+    // One due later than a reconnect wait from now comes a wait from now.
+    auto q = make_peer(peer_state::no_connection);
+    q.next_connect = at(500s);
+    CHECK(q.become_routed("relay-peer", at(150s), cfg));
+    CHECK(q.next_connect == at(270s));
+  }
+  SECTION("UNREACHABLE without a via beats straight and is not greeted") {
+    auto p = make_peer(peer_state::unreachable);
+    p.next_connect = at(5s);
+    CHECK_FALSE(p.relayed_with_address());
+    CHECK(p.connect_due(at(1000s), cfg) == connect_action::none);
+    auto q = make_peer(peer_state::unreachable, "");
+    q.via = "relay-peer";
+    CHECK_FALSE(q.relayed_with_address());
+    CHECK(q.connect_due(at(1000s), cfg) == connect_action::none);
+  }
+}
+
+TEST_CASE("a relayed message from a peer heard straight within the last "
+          "interval leaves it CONNECTED, a later one makes it ROUTED",
+          "[peer]") {
+  // Both ends of a link that came back: one greets the other straight and
+  // becomes CONNECTED, while a beat the other sent through the relay before
+  // it heard the greeting is still on its way. Taken as a route, it sent
+  // each end back to the relay after every greeting, for good.
+  p2p0mq::config cfg;
+  auto p = make_peer(peer_state::routed);
+  p.via = "relay-peer";
+  p.become_connected(received("remote-peer", "remote-peer"), at(100s), cfg);
+  REQUIRE(p.state == peer_state::connected);
+  p.become_connected(received("remote-peer", "relay-peer"), at(100s) + 12ms,
+                     cfg);
+  CHECK(p.state == peer_state::connected);
+  CHECK(p.via.empty());
+  CHECK(p.last_heard == at(100s));
+  p.become_connected(received("remote-peer", "relay-peer"), at(104s), cfg);
+  CHECK(p.state == peer_state::connected);
+  // Silent straight for longer than the interval: the peer does not hear us
+  // straight any more, and its messages come round; they show the way back.
+  p.become_connected(received("remote-peer", "relay-peer"), at(104s) + 1ns,
+                     cfg);
+  CHECK(p.state == peer_state::routed);
+  CHECK(p.via == "relay-peer");
+  CHECK(p.last_heard == at(104s) + 1ns);
 }
 
 TEST_CASE("a ROUTED peer given up on is no longer routed through its via",
@@ -665,6 +770,10 @@ TEST_CASE("next_due is the first instant any rule acts on a peer", "[peer]") {
       p.next_connect = t0 + 120s;
       p.via = state == peer_state::routed ? "relay-01" : "";
       xs.push_back(p);
+      if (state == peer_state::unreachable) {
+        p.via = "relay-01";
+        xs.push_back(p);
+      }
     }
   for (auto& p : xs) {
     CAPTURE(p2p0mq::to_string(p.state), p.host);
@@ -685,6 +794,12 @@ TEST_CASE("next_due is the first instant any rule acts on a peer", "[peer]") {
   CHECK(xs[1].next_due(cfg) == time_point{});           // INITIAL with a host
   CHECK(xs[3].next_due(cfg) == t0 + 40s + duration{1}); // CONNECTING
   CHECK(xs[5].next_due(cfg) == t0 + 4s);                // CONNECTED
-  CHECK(xs[10].next_due(cfg) == time_point::max()); // NO_CONNECTION, no host
-  CHECK(xs[11].next_due(cfg) == t0 + 120s);         // NO_CONNECTION with a host
+  CHECK(xs[12].next_due(cfg) == time_point::max()); // NO_CONNECTION, no host
+  CHECK(xs[13].next_due(cfg) == t0 + 120s);         // NO_CONNECTION with a host
+  // UNREACHABLE with a host, without a via and with one, beaten first.
+  CHECK(xs[10].next_due(cfg) == t0 + 4s);
+  CHECK(xs[11].next_due(cfg) == t0 + 4s);
+  xs[10].next_heart_beat = xs[11].next_heart_beat = t0 + 1000s;
+  CHECK(xs[10].next_due(cfg) == t0 + 1000s);
+  CHECK(xs[11].next_due(cfg) == t0 + 120s); // greeted straight
 }

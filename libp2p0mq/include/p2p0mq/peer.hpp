@@ -211,7 +211,7 @@ struct peer {
   duration slow_down{};
 
   /// When the connector may try a NO_CONNECTION peer again, or greet a
-  /// ROUTED peer with an address straight (see `connect_due`).
+  /// peer reached through a relay straight (see `relayed_with_address`).
   time_point next_connect{};
 
   /// When we last asked around for it.
@@ -249,6 +249,13 @@ struct peer {
   /// Whether heart-beats go to it: CONNECTED, ROUTED or UNREACHABLE.
   bool does_heart_beat() const noexcept;
 
+  /// Whether it has an address and is reached through a relay: ROUTED, or
+  /// UNREACHABLE with its `via` (it went silent while ROUTED, and its beats
+  /// still go through the relay). Such a peer is greeted straight at
+  /// `next_connect`, and again every reconnect wait, so that a direct link
+  /// that failed and came back is used again: its beats never try it.
+  bool relayed_with_address() const noexcept;
+
   /// Changes the state, recording `now` as the time it changed (a no-op when
   /// the state does not change).
   void set_state(peer_state next, time_point now) noexcept;
@@ -264,25 +271,31 @@ struct peer {
   void schedule_heart_beat(time_point now, const config& cfg) noexcept;
 
   /// Applies a message received from this peer: CONNECTED (via cleared) when
-  /// it came straight from its source, else ROUTED via its previous hop (a
-  /// peer that becomes ROUTED is greeted straight one reconnect wait later);
-  /// then resets the heart-beat.
+  /// it came straight from its source, else ROUTED via its previous hop;
+  /// then resets the heart-beat. A peer that becomes ROUTED is greeted
+  /// straight one reconnect wait later, or sooner when a greeting was due
+  /// sooner (an UNREACHABLE peer with a `via` keeps its schedule, a
+  /// NO_CONNECTION one its reconnect time when that comes first). A message
+  /// that came through a relay from a CONNECTED peer heard straight within
+  /// the last heart-beat interval changes nothing: the direct link works,
+  /// and the peer sent it before it heard us straight.
   void become_connected(const message& msg, time_point now, const config& cfg);
 
   /// Applies a route hint: the peer can be reached through `relay` (a
   /// message from it came through `relay`, or `relay` answered an
   /// ask-around for it). A CONNECTED peer keeps its direct route and nothing
   /// changes; any other becomes ROUTED via `relay`, with its heart-beat reset
-  /// as by a message heard at `now` (and, when it was not ROUTED, its next
-  /// straight greeting one reconnect wait from now). Returns whether the hint
-  /// was taken.
+  /// as by a message heard at `now` (and its next straight greeting as in
+  /// `become_connected`). Returns whether the hint was taken.
   /// Precondition: `relay` is neither empty nor the peer itself.
   bool become_routed(const std::string& relay, time_point now,
                      const config& cfg);
 
   /// Gives up on the peer: NO_CONNECTION (no longer routed through its `via`,
   /// which is cleared), the next connection attempt at
-  /// `now` + reconnect wait + slow-down, then the slow-down grows by a step.
+  /// `now` + reconnect wait + slow-down, or at its straight greeting when it
+  /// was `relayed_with_address` and that comes sooner; then the slow-down
+  /// grows by a step.
   void become_no_connection(time_point now, const config& cfg) noexcept;
 
   /// The heart-beat rule at `now`, for a peer that does heart-beats and whose
@@ -294,24 +307,24 @@ struct peer {
                                    const config& cfg) const noexcept;
 
   /// The connector rule at `now`: an INITIAL peer with a host, or a
-  /// NO_CONNECTION or ROUTED peer with a host whose `next_connect` has come →
-  /// `send_hello`; a CONNECTING peer whose `hello` has gone unanswered for
-  /// more than the unresponsive threshold → `give_up`; else `none`. (A
-  /// ROUTED peer with an address is greeted straight now and then, so that a
-  /// direct link that failed and came back is used again; it stays ROUTED
-  /// until it answers straight.)
+  /// NO_CONNECTION peer with a host, or a peer `relayed_with_address`, whose
+  /// `next_connect` has come → `send_hello`; a CONNECTING peer whose `hello`
+  /// has gone unanswered for more than the unresponsive threshold →
+  /// `give_up`; else `none`. (A ROUTED peer greeted straight stays ROUTED
+  /// until it answers straight; an UNREACHABLE one becomes CONNECTING, as
+  /// any UNREACHABLE peer greeted.)
   connect_action connect_due(time_point now, const config& cfg) const noexcept;
 
-  /// Records that a `hello` to the peer went out at `now`: a ROUTED peer is
-  /// greeted straight again one reconnect wait later. (Other states change
-  /// with the greeting's outcome.)
+  /// Records that a `hello` to the peer went out at `now`: a peer
+  /// `relayed_with_address` is greeted straight again one reconnect wait
+  /// later. (Other states change with the greeting's outcome.)
   void greeted(time_point now, const config& cfg) noexcept;
 
   /// The earliest time at which `heart_beat_due` or `connect_due` can ask for
   /// anything but `none`, so that the owner of the peer arms one timer
   /// instead of asking at every instant: `next_heart_beat` for a peer that
-  /// does heart-beats (or `next_connect`, when earlier, for a ROUTED peer
-  /// with a host); `time_point{}` (due at once) for an INITIAL peer with
+  /// does heart-beats (or `next_connect`, when earlier, for a peer
+  /// `relayed_with_address`); `time_point{}` (due at once) for an INITIAL peer with
   /// a host; `next_connect` for a NO_CONNECTION peer with a host; the first
   /// instant after the unresponsive threshold for a CONNECTING peer; and
   /// `time_point::max()` for a peer no rule will act on without news of it.
