@@ -211,22 +211,24 @@ std::uint64_t read_id(const zmq::message_t& frame) {
   return x;
 }
 
-/// Reads one whole message from `socket` into `parts` (at most
-/// `frame_count` kept). Returns the number of frames it had.
-std::size_t read_parts(zmq::socket_t& socket,
+/// Reads the rest of the message whose first frame is `first` from
+/// `socket` into `parts` (at most `frame_count` kept). Returns the number
+/// of frames it had.
+std::size_t read_parts(zmq::socket_t& socket, zmq::message_t& first,
                        std::array<zmq::message_t, frame_count>& parts) {
-  std::size_t n = 0;
+  std::size_t n = 1;
+  bool more = first.more();
+  parts[0] = std::move(first);
   zmq::message_t part;
-  for (;;) {
+  while (more) {
     if (!socket.recv(part, zmq::recv_flags::none))
       return n;
-    bool more = part.more();
+    more = part.more();
     if (n < frame_count)
       parts[n] = std::move(part);
     ++n;
-    if (!more)
-      return n;
   }
+  return n;
 }
 
 bool is(const zmq::message_t& frame, std::string_view text) {
@@ -298,7 +300,7 @@ public:
     zmq::message_t first;
     if (!in_.recv(first, zmq::recv_flags::dontwait))
       return std::nullopt;
-    return take(std::move(first));
+    return take(first);
   }
 
   std::uint64_t last_id() const noexcept {
@@ -306,20 +308,9 @@ public:
   }
 
 private:
-  reply_of take(zmq::message_t first) {
-    std::size_t n = 1;
-    bool more = first.more();
-    parts_[0] = std::move(first);
-    while (more) {
-      zmq::message_t part;
-      if (!in_.recv(part, zmq::recv_flags::none))
-        break;
-      more = part.more();
-      if (n < frame_count)
-        parts_[n] = std::move(part);
-      ++n;
-    }
-    if (n != frame_count || !is(parts_[3], reply_kind))
+  reply_of take(zmq::message_t& first) {
+    if (read_parts(in_, first, parts_) != frame_count ||
+        !is(parts_[3], reply_kind))
       return reply_of::none;
     last_id_ = read_id(parts_[5]);
     if (is(parts_[4], echo_command))
@@ -547,8 +538,17 @@ int serve_raw_echo() {
   std::set<std::string> connected;
   std::array<zmq::message_t, frame_count> parts;
   auto more = zmq::send_flags::sndmore;
+  zmq::pollitem_t readable{in.handle(), 0, ZMQ_POLLIN, 0};
   for (;;) {
-    if (read_parts(in, parts) != frame_count || !is(parts[3], request_kind))
+    // Like a local peer's receiver: take what is waiting without a system
+    // call, and wait in a poll only when nothing is.
+    zmq::message_t first;
+    if (!in.recv(first, zmq::recv_flags::dontwait)) {
+      zmq::poll(&readable, 1, std::chrono::milliseconds{-1});
+      continue;
+    }
+    if (read_parts(in, first, parts) != frame_count ||
+        !is(parts[3], request_kind))
       continue;
     try {
       if (is(parts[4], "hello")) {
