@@ -371,6 +371,8 @@ TEST_CASE("a hello through a relay makes the peer ROUTED via the relay and is "
           "[connector]") {
   connector_fixture fix;
   fix.connected_peer("peer-0001", "10.0.0.2", 5001);
+  // Nothing heard straight for longer than a heart-beat interval.
+  fix.advance(fix.settings->heart_beat_interval + 1s);
   fix.deliver(fix.from_wire(relay, "peer-0001", message_kind::request, 4,
                             address_payload("10.0.0.2", 5001)));
   auto replies = fix.replies();
@@ -390,6 +392,27 @@ TEST_CASE("a hello through a relay makes the peer ROUTED via the relay and is "
   REQUIRE(fix.wire.routes.size() == 1);
   CHECK(fix.wire.routes[0].state == peer_state::routed);
   CHECK(fix.wire.routes[0].via == relay);
+}
+
+TEST_CASE("a hello through a relay from a peer heard straight within the "
+          "heart-beat interval is answered through the relay and leaves it "
+          "CONNECTED",
+          "[connector]") {
+  // Both ends of a link that comes back greet each other while their
+  // messages still go round through a relay: a relayed one that left
+  // before the greeting must not undo the straight link.
+  connector_fixture fix;
+  fix.connected_peer("peer-0001", "10.0.0.2", 5001);
+  fix.advance(fix.settings->heart_beat_interval);
+  fix.deliver(fix.from_wire(relay, "peer-0001", message_kind::request, 4,
+                            address_payload("10.0.0.2", 5001)));
+  auto replies = fix.replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].msg.next_hop == relay);
+  auto p = fix.get("peer-0001");
+  CHECK(p.state == peer_state::connected);
+  CHECK(p.via.empty());
+  CHECK(fix.wire.routes.empty());
 }
 
 TEST_CASE("a hello from an unknown peer through a relay is answered through "

@@ -264,6 +264,9 @@ TEST_CASE("an hb request through a relay is answered through it and makes "
           "[heart_beat]") {
   heart_beat_fixture fix;
   fix.connected_peer("peer-0001");
+  // Nothing heard straight for longer than a heart-beat interval (the beat
+  // sent meanwhile gets no answer).
+  fix.advance(fix.settings->heart_beat_interval + 1s);
   fix.deliver(fix.hb("peer-0001", message_kind::request, 9, relay));
   auto replies = fix.replies();
   REQUIRE(replies.size() == 1);
