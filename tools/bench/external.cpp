@@ -1,5 +1,7 @@
 #include "bench/external.hpp"
 
+#include "bench/stats.hpp"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -345,18 +347,6 @@ private:
 };
 
 using reply_of = load_client::reply_of;
-
-double percentile(std::vector<double> xs, double p) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto i = static_cast<std::size_t>(p * static_cast<double>(xs.size() - 1));
-  return xs[i];
-}
-
-double median(std::vector<double> xs) {
-  return percentile(std::move(xs), 0.5);
-}
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();

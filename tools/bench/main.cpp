@@ -29,6 +29,7 @@
 #include "bench/flood.hpp"
 #include "bench/groups.hpp"
 #include "bench/raw.hpp"
+#include "bench/stats.hpp"
 #include "bench/store.hpp"
 #include "p2p0mq/actors/echo.hpp"
 #include "p2p0mq/actors/local_peer.hpp"
@@ -42,6 +43,7 @@ namespace {
 
 using namespace p2p0mq;
 using namespace std::chrono_literals;
+using bench::percentile;
 using clock_type = std::chrono::steady_clock;
 
 struct bench_config : system_config {
@@ -146,14 +148,6 @@ owner_actor::behavior_type owner(owner_actor::pointer,
         ++*dropped;
       },
   };
-}
-
-double percentile(std::vector<double> xs, double p) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto i = static_cast<std::size_t>(p * (xs.size() - 1));
-  return xs[i];
 }
 
 double cpu_seconds() {

@@ -1,5 +1,6 @@
 // The peer store on its own: how long syncs take with a large table.
 #include "bench/store.hpp"
+#include "bench/stats.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -22,13 +23,6 @@ using clock_type = std::chrono::steady_clock;
 double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0)
       .count();
-}
-
-double median(std::vector<double> xs) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  return xs[xs.size() / 2];
 }
 
 peer_store open_or_throw(const std::string& path) {
