@@ -190,6 +190,10 @@ class Node:
     def holds_connected(self, other):
         return self.states.get(short(other.uuid)) == "CONNECTED"
 
+    def state_of(self, other):
+        """The state this node's log last gave `other` (INITIAL if none)."""
+        return self.states.get(short(other.uuid), "INITIAL")
+
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
@@ -213,6 +217,16 @@ class Node:
         delta = ticks - self.cpu_ticks
         self.cpu_ticks = ticks
         return delta
+
+
+def not_reconnected(nodes, x):
+    """`x` and, in parentheses, each live neighbour it is not CONNECTED with
+    both ways, with the state each side holds of the other."""
+    pairs = ["%s %s/%s" % (nodes[j].uuid, x.state_of(nodes[j]),
+                           nodes[j].state_of(x))
+             for j in sorted(x.neighbours) if nodes[j].alive() and
+             not (x.holds_connected(nodes[j]) and nodes[j].holds_connected(x))]
+    return "%s (%s)" % (x.uuid, ", ".join(pairs))
 
 
 def make_mesh(n, rng):
@@ -453,7 +467,8 @@ def main():
                   sum(1 for _, n in restarted if n), len(reconnects),
                   quantiles(reconnects),
                   ", NOT RECONNECTED: " + " ".join(
-                      nodes[i].uuid for i in waiting) if waiting else "",
+                      not_reconnected(nodes, nodes[i]) for i in waiting)
+                  if waiting else "",
                   quantiles(rss), quantiles(cpu), sum(cpu), parts),
               flush=True)
         if waiting:
