@@ -108,6 +108,10 @@ caf::error local_peer::start() {
     socket = zmq::socket_t{*zmq_, zmq::socket_type::router};
     socket.set(zmq::sockopt::routing_id, zmq::buffer(settings_->uuid));
     socket.set(zmq::sockopt::linger, 0);
+    // A peer's new connection (it forgot us and connected again, or came
+    // back) takes its uuid over from an old one this socket still holds:
+    // without it, a ROUTER leaves the new connection unread for good.
+    socket.set(zmq::sockopt::router_handover, true);
     socket.set(zmq::sockopt::rcvhwm, settings_->receive_high_water_mark);
     socket.set(zmq::sockopt::maxmsgsize, settings_->max_frame_size);
     if (curve) {
