@@ -52,16 +52,15 @@ inline std::uint64_t traffic_bytes(const message& msg,
 }
 
 /// The bytes of frames 1 to 6 of `msg` as `local_uuid` sends it
-/// (`message::encode`): the sizes of frames 1 to 6 of
-/// `msg.encode(local_uuid)`, summed.
+/// (`message::encode`).
 inline std::uint64_t sent_bytes(const message& msg,
                                 std::string_view local_uuid) {
-  std::uint64_t result = 1 + msg.command.size() + msg.payload.bytes().size();
-  if (msg.source != local_uuid)
-    result += msg.source.size();
-  if (msg.to != msg.next_hop)
-    result += msg.to.size();
-  return result + id_bytes(msg.id);
+  std::string id_frame;
+  auto views = msg.frame_views(local_uuid, id_frame);
+  std::uint64_t result = 0;
+  for (std::size_t i = 1; i < views.size(); ++i)
+    result += views[i].size();
+  return result;
 }
 
 } // namespace p2p0mq::detail

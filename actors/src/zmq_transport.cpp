@@ -185,18 +185,8 @@ public:
 
   send_status send_message(const message& msg, std::string_view local_uuid,
                            caf::error& err) override {
-    // The frames of `message::encode`, read from the message in place.
-    const char kind = static_cast<char>(msg.kind);
-    auto id = encode_message_id(msg.id);
-    std::array<std::string_view, frame_count> parts{
-        msg.next_hop,
-        msg.source == local_uuid ? std::string_view{} : msg.source,
-        msg.to == msg.next_hop ? std::string_view{} : msg.to,
-        std::string_view{&kind, 1},
-        msg.command,
-        id,
-        msg.payload.bytes()};
-    return send_parts(parts, err);
+    std::string id_frame;
+    return send_parts(msg.frame_views(local_uuid, id_frame), err);
   }
 
 private:

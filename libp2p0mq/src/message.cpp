@@ -167,17 +167,27 @@ message message::make_reply(p2p0mq::payload body,
   return result;
 }
 
+std::array<std::string_view, frame_count>
+message::frame_views(std::string_view local_uuid, std::string& id_frame) const {
+  // One byte each, for the kind frame to point into.
+  static constexpr char kinds[] = {static_cast<char>(message_kind::request),
+                                   static_cast<char>(message_kind::reply)};
+  id_frame = encode_message_id(id);
+  return {next_hop,
+          source == local_uuid ? std::string_view{} : std::string_view{source},
+          to == next_hop ? std::string_view{} : std::string_view{to},
+          std::string_view{is_request() ? &kinds[0] : &kinds[1], 1},
+          command,
+          id_frame,
+          payload.bytes()};
+}
+
 frames message::encode(std::string_view local_uuid) const {
+  std::string id_frame;
+  auto views = frame_views(local_uuid, id_frame);
   frames result;
-  result[0] = next_hop;
-  if (source != local_uuid)
-    result[1] = source;
-  if (to != next_hop)
-    result[2] = to;
-  result[3].assign(1, static_cast<char>(kind));
-  result[4] = command;
-  result[5] = encode_message_id(id);
-  result[6] = payload.bytes();
+  for (std::size_t i = 0; i < frame_count; ++i)
+    result[i].assign(views[i].data(), views[i].size());
   return result;
 }
 

@@ -90,6 +90,12 @@ struct message {
   /// hop.
   /// Precondition: `next_hop` is not empty.
   frames encode(std::string_view local_uuid) const;
+
+  /// The frames `encode` makes, as views into this message; `id_frame`
+  /// receives frame 5 (the encoded id), which the views of frame 5 point
+  /// into. Valid while this message and `id_frame` are.
+  std::array<std::string_view, frame_count>
+  frame_views(std::string_view local_uuid, std::string& id_frame) const;
 };
 
 /// Equality of every field, including payload bytes and deadline.
