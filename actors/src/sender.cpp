@@ -76,6 +76,23 @@ struct route {
   bool relays = true;
 };
 
+/// The way a message from a peer came to us last, as a relay: the peer can
+/// be reached back that way (its reverse path). Taken only for a
+/// destination without a route of the peer table's.
+struct reverse_path {
+  std::string via;
+  /// When a message from the peer last came that way.
+  time_point at;
+  /// The id of the newest request from the peer that came that way: the
+  /// peer numbers its requests, so a higher id took a newer path; 0 when
+  /// only replies came (they carry the ids of others).
+  std::uint64_t newest = 0;
+};
+
+/// The most reverse paths a sender keeps (they expire after the
+/// unresponsive threshold; one for each peer whose messages we forward).
+constexpr std::size_t max_reverse_paths = 1 << 14;
+
 /// Each message gets a ticket, a number unique within the sender; it rides
 /// through the send queues as the message's tag.
 using ticket = std::uint64_t;
@@ -95,6 +112,10 @@ struct sender_state {
   std::unordered_map<ticket, entry> entries;
   ticket next_ticket = 1;
   std::unordered_map<std::string, route> routes;
+  /// Reverse paths of the peers whose messages we forward, by their uuid.
+  std::unordered_map<std::string, reverse_path> reverse;
+  /// When expired reverse paths were last swept out.
+  time_point reverse_swept;
   /// Why the last connect to a peer failed, by uuid, until one succeeds: a
   /// send to that peer that finds no connection fails with this reason.
   std::unordered_map<std::string, caf::error> connect_errors;
@@ -184,9 +205,34 @@ void arm_timer(sender_ptr self) {
 
 // -- placing messages ---------------------------------------------------------
 
+/// Whether a reverse path seen at `at` still counts at `now`: a peer silent
+/// on it for the unresponsive threshold may have gone another way.
+bool fresh(const sender_state& st, time_point at, time_point now) {
+  return now - at <= st.settings->unresponsive_threshold;
+}
+
+/// The reverse path to `dest` when it is fresh, else null.
+const std::string* reverse_hop(const sender_state& st, const std::string& dest,
+                               time_point now) {
+  auto i = st.reverse.find(dest);
+  if (i == st.reverse.end() || !fresh(st, i->second.at, now))
+    return nullptr;
+  // A hop that passed a message on relays; but one known not to (a legacy
+  // peer) is never taken as one.
+  auto j = st.routes.find(i->second.via);
+  if (j != st.routes.end() && !j->second.relays)
+    return nullptr;
+  return &i->second.via;
+}
+
 /// The next hop the routing rules (see `sender_actor`) pick for `msg`, or
 /// null when it has to wait for a route.
-const std::string* rule_hop(const sender_state& st, const message& msg) {
+const std::string* rule_hop(const sender_state& st, const message& msg,
+                            time_point now) {
+  // The way back is skipped where it leads where the message came from.
+  auto back = reverse_hop(st, msg.to, now);
+  if (back != nullptr && *back == msg.previous_hop)
+    back = nullptr;
   auto i = st.routes.find(msg.to);
   if (i != st.routes.end()) {
     auto& r = i->second;
@@ -194,6 +240,8 @@ const std::string* rule_hop(const sender_state& st, const message& msg) {
     case peer_state::connected:
       return &msg.to;
     case peer_state::routed:
+      if (back != nullptr)
+        return back;
       return r.via.empty() ? nullptr : &r.via;
     case peer_state::unreachable:
       if (msg.command != heart_beat_command)
@@ -205,6 +253,8 @@ const std::string* rule_hop(const sender_state& st, const message& msg) {
       break;
     }
   }
+  if (back != nullptr)
+    return back;
   auto& fallback = st.settings->default_route;
   if (fallback.empty())
     return nullptr;
@@ -218,11 +268,51 @@ const std::string* rule_hop(const sender_state& st, const message& msg) {
 /// Picks the next hop of `msg` by the routing rules. Returns false when the
 /// message has to wait for a better route; a message never goes back to the
 /// peer it came from.
-bool pick_next_hop(const sender_state& st, message& msg) {
-  auto hop = rule_hop(st, msg);
+bool pick_next_hop(const sender_state& st, message& msg, time_point now) {
+  auto hop = rule_hop(st, msg, now);
   if (hop == nullptr || *hop == msg.previous_hop)
     return false;
   msg.next_hop = *hop;
+  return true;
+}
+
+/// Forgets the reverse paths not fresh at `now`, at most once per threshold.
+void sweep_reverse_paths(sender_state& st, time_point now) {
+  if (now - st.reverse_swept < st.settings->unresponsive_threshold &&
+      st.reverse.size() < max_reverse_paths)
+    return;
+  st.reverse_swept = now;
+  for (auto i = st.reverse.begin(); i != st.reverse.end();)
+    i = fresh(st, i->second.at, now) ? std::next(i) : st.reverse.erase(i);
+}
+
+/// Notes the way `msg`, which we forward, came: its source can be reached
+/// back through its previous hop. A newer request of the source, or any
+/// message once the path it replaces is no longer fresh, moves the path;
+/// an older request, or a reply, on another way only counts when nothing
+/// fresh is known. Returns whether the path to the source changed.
+bool learn_reverse_path(sender_state& st, const message& msg, time_point now) {
+  if (msg.previous_hop.empty() || msg.source.empty() ||
+      msg.source == msg.previous_hop || msg.source == st.local_uuid)
+    return false;
+  sweep_reverse_paths(st, now);
+  auto newest = msg.is_request() ? msg.id : 0;
+  auto i = st.reverse.find(msg.source);
+  if (i == st.reverse.end()) {
+    if (st.reverse.size() >= max_reverse_paths)
+      return false;
+    st.reverse.emplace(msg.source, reverse_path{msg.previous_hop, now, newest});
+    return true;
+  }
+  auto& r = i->second;
+  if (r.via == msg.previous_hop) {
+    r.at = now;
+    r.newest = std::max(r.newest, newest);
+    return false;
+  }
+  if (fresh(st, r.at, now) && newest <= r.newest)
+    return false;
+  r = reverse_path{msg.previous_hop, now, newest};
   return true;
 }
 
@@ -297,7 +387,7 @@ void admit(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
   }
   if (e.routed_here) {
     e.msg.next_hop.clear();
-    if (!pick_next_hop(self->state, e.msg)) {
+    if (!pick_next_hop(self->state, e.msg, now)) {
       wait_for_route(self, i->first, e);
       return;
     }
@@ -317,6 +407,10 @@ void delay(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
 
 // -- handlers -----------------------------------------------------------------
 
+void release_waiting(
+    sender_ptr self,
+    std::unordered_map<std::string, std::set<ticket>>::iterator w);
+
 void hand_over(sender_ptr self, message& msg, priority prio,
                owner_actor& owner) {
   auto& st = self->state;
@@ -331,6 +425,7 @@ void hand_over(sender_ptr self, message& msg, priority prio,
                    "the sender holds " + std::to_string(limit) + " messages"));
     return;
   }
+  auto now = self->clock().now();
   auto t = st.next_ticket++;
   entry e;
   e.owner = std::move(owner);
@@ -338,7 +433,18 @@ void hand_over(sender_ptr self, message& msg, priority prio,
   e.routed_here = msg.next_hop.empty();
   e.msg = std::move(msg);
   auto i = st.entries.emplace(t, std::move(e)).first;
-  admit(self, i, self->clock().now());
+  auto& routed = i->second.msg;
+  if (i->second.routed_here && learn_reverse_path(st, routed, now)) {
+    // Messages for its source that wait may go back the way it came.
+    auto w = st.waiting_for.find(routed.source);
+    if (w != st.waiting_for.end()) {
+      log(log_level::debug, log_category::sender, "a way back to ",
+          short_uuid(routed.source), " through ",
+          short_uuid(routed.previous_hop));
+      release_waiting(self, w);
+    }
+  }
+  admit(self, i, now);
 }
 
 /// The owner of a message whose send failed has answered (or failed to).
@@ -461,11 +567,12 @@ void release_waiting(
     sender_ptr self,
     std::unordered_map<std::string, std::set<ticket>>::iterator w) {
   auto& st = self->state;
+  auto now = self->clock().now();
   auto& tickets = w->second;
   for (auto k = tickets.begin(); k != tickets.end();) {
     auto i = st.entries.find(*k);
     auto& e = i->second;
-    if (!pick_next_hop(st, e.msg)) {
+    if (!pick_next_hop(st, e.msg, now)) {
       ++k;
       continue;
     }

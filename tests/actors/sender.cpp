@@ -622,6 +622,170 @@ TEST_CASE("sender never sends a message back to the peer it came from",
   CHECK(f.wire->attempts[0].xs[1] == "peer-0003");
 }
 
+// -- reverse paths ------------------------------------------------------------
+
+namespace {
+
+/// A message from `source` for `to` that came to us through `relay`, for us
+/// to forward (no next hop): what the router hands the sender.
+message forwarded(fixture& f, std::string source, std::string relay,
+                  std::string to, std::uint64_t id,
+                  message_kind kind = message_kind::request) {
+  auto msg = make_request(std::move(source), std::move(to), "x", id, payload{},
+                          f.det.now() + 30s);
+  msg.kind = kind;
+  msg.next_hop.clear();
+  msg.previous_hop = std::move(relay);
+  return msg;
+}
+
+/// The next hop of the last attempt, after handing a message for `to`.
+std::string hop_to(fixture& f, const std::string& to, std::uint64_t id) {
+  auto before = f.wire->attempts.size();
+  f.hand(f.make_routed(to, id));
+  if (f.wire->attempts.size() == before)
+    return "(none: it waits)";
+  return f.wire->attempts.back().xs[0];
+}
+
+} // namespace
+
+TEST_CASE("sender sends a message for a peer without a route back the way "
+          "that peer's messages came, while that way is fresh",
+          "[sender]") {
+  fixture f;
+  f.start();
+  f.route("peer-0009", peer_state::connected);
+  f.hand(forwarded(f, "peer-0003", "relay-0002", "peer-0009", 7));
+  REQUIRE(f.wire->attempts.size() == 1);
+  CHECK(f.wire->attempts[0].xs[0] == "peer-0009");
+  CHECK(hop_to(f, "peer-0003", 1) == "relay-0002");
+  CHECK(f.wire->attempts.back().xs[2] == "peer-0003");
+  // For every state without a route of its own.
+  for (auto state : {peer_state::initial, peer_state::connecting,
+                     peer_state::no_connection}) {
+    f.route("peer-0003", state);
+    CHECK(hop_to(f, "peer-0003", 2) == "relay-0002");
+  }
+  // It goes before a ROUTED peer's via (older: kept while the peer is
+  // heard by any way); a direct link goes before it.
+  f.route("peer-0003", peer_state::routed, "relay-0005");
+  CHECK(hop_to(f, "peer-0003", 3) == "relay-0002");
+  f.route("peer-0003", peer_state::connected);
+  CHECK(hop_to(f, "peer-0003", 4) == "peer-0003");
+  // An UNREACHABLE peer still gets heart-beats only.
+  f.route("peer-0003", peer_state::unreachable);
+  CHECK(hop_to(f, "peer-0003", 5) == "(none: it waits)");
+  // Silent on that way for exactly the unresponsive threshold: still fresh;
+  // a moment later, the way is forgotten: the via of a ROUTED peer is taken
+  // again, and without one messages wait.
+  f.route("peer-0003", peer_state::no_connection);
+  f.det.advance_time(f.settings->unresponsive_threshold);
+  CHECK(hop_to(f, "peer-0003", 6) == "relay-0002");
+  f.det.advance_time(1ms);
+  CHECK(hop_to(f, "peer-0003", 7) == "(none: it waits)");
+  f.route("peer-0003", peer_state::routed, "relay-0005");
+  REQUIRE(f.wire->attempts.size() >= 2);
+  CHECK(f.wire->attempts.back().xs[0] == "relay-0005");
+  CHECK(f.stats().held == 0);
+}
+
+TEST_CASE("sender sends the messages waiting for a peer when a message of "
+          "that peer comes through a relay",
+          "[sender]") {
+  fixture f;
+  f.start();
+  f.route("peer-0009", peer_state::connected);
+  f.hand(f.make_routed("peer-0003", 1));
+  f.hand(f.make_routed("peer-0003", 2));
+  CHECK(f.wire->attempts.empty());
+  REQUIRE(wanted(f).size() == 1);
+  f.hand(forwarded(f, "peer-0003", "relay-0002", "peer-0009", 40));
+  REQUIRE(f.wire->attempts.size() == 3);
+  std::vector<std::uint64_t> ids;
+  for (auto& x : f.wire->attempts)
+    if (x.xs[2] == "peer-0003") {
+      CHECK(x.xs[0] == "relay-0002");
+      ids.push_back(id_of(x.xs));
+    }
+  CHECK(ids == std::vector<std::uint64_t>{1, 2});
+  CHECK(f.stats().held == 0);
+  CHECK(wanted(f).empty());
+}
+
+TEST_CASE("sender moves the way back to a peer for a newer request of it, not "
+          "for an older one or a reply, until the way is stale",
+          "[sender]") {
+  fixture f;
+  f.start();
+  f.route("peer-0009", peer_state::connected);
+  f.hand(forwarded(f, "peer-0003", "relay-0002", "peer-0009", 10));
+  // An older request, and a reply (it carries another peer's id), that
+  // took another way: they went before the newest, so the way stays.
+  f.hand(forwarded(f, "peer-0003", "relay-0003", "peer-0009", 9));
+  f.hand(forwarded(f, "peer-0003", "relay-0003", "peer-0009", 500,
+                   message_kind::reply));
+  CHECK(hop_to(f, "peer-0003", 1) == "relay-0002");
+  // The same id again on another way (a copy round a loop) does not move it.
+  f.hand(forwarded(f, "peer-0003", "relay-0003", "peer-0009", 10));
+  CHECK(hop_to(f, "peer-0003", 2) == "relay-0002");
+  // A newer request does.
+  f.hand(forwarded(f, "peer-0003", "relay-0003", "peer-0009", 11));
+  CHECK(hop_to(f, "peer-0003", 3) == "relay-0003");
+  // Traffic on the way keeps it fresh past the threshold.
+  f.det.advance_time(f.settings->unresponsive_threshold - 1s);
+  f.hand(forwarded(f, "peer-0003", "relay-0003", "peer-0009", 2,
+                   message_kind::reply));
+  f.det.advance_time(2s);
+  CHECK(hop_to(f, "peer-0003", 4) == "relay-0003");
+  // Once the way is stale, a request with a low id (the peer restarted and
+  // numbers from 1 again) moves it.
+  f.det.advance_time(f.settings->unresponsive_threshold + 1ms);
+  f.hand(forwarded(f, "peer-0003", "relay-0004", "peer-0009", 1));
+  CHECK(hop_to(f, "peer-0003", 5) == "relay-0004");
+  // Its next requests keep the new way, and are newer than what came
+  // before the restart only by the new numbering.
+  f.hand(forwarded(f, "peer-0003", "relay-0002", "peer-0009", 1));
+  CHECK(hop_to(f, "peer-0003", 6) == "relay-0004");
+}
+
+TEST_CASE("sender never sends a message back the way it came, even when that "
+          "is the way back to its destination",
+          "[sender]") {
+  fixture f;
+  f.start();
+  f.route("peer-0009", peer_state::connected);
+  f.hand(forwarded(f, "peer-0003", "relay-0002", "peer-0009", 10));
+  // From relay-0002, for peer-0003, reached back through relay-0002 only.
+  f.hand(forwarded(f, "peer-0004", "relay-0002", "peer-0003", 1));
+  CHECK(f.wire->attempts.size() == 1);
+  CHECK(f.stats().held == 1);
+  // Another way back to peer-0003 releases it.
+  f.hand(forwarded(f, "peer-0003", "relay-0006", "peer-0009", 11));
+  REQUIRE(f.wire->attempts.size() == 3);
+  CHECK(f.wire->attempts[1].xs[0] == "relay-0006");
+  CHECK(f.wire->attempts[1].xs[1] == "peer-0004");
+  CHECK(f.stats().held == 0);
+}
+
+TEST_CASE("sender takes a ROUTED peer's via for a message that came the way "
+          "back to that peer",
+          "[sender]") {
+  fixture f;
+  f.start();
+  f.route("peer-0009", peer_state::connected);
+  f.route("peer-0003", peer_state::routed, "relay-0005");
+  f.hand(forwarded(f, "peer-0003", "relay-0002", "peer-0009", 10));
+  f.hand(forwarded(f, "peer-0004", "relay-0002", "peer-0003", 1));
+  REQUIRE(f.wire->attempts.size() == 2);
+  CHECK(f.wire->attempts[1].xs[0] == "relay-0005");
+  CHECK(f.wire->attempts[1].xs[1] == "peer-0004");
+  // Another message for it, from elsewhere, goes the way back.
+  f.hand(forwarded(f, "peer-0004", "relay-0007", "peer-0003", 2));
+  REQUIRE(f.wire->attempts.size() == 3);
+  CHECK(f.wire->attempts[2].xs[0] == "relay-0002");
+}
+
 TEST_CASE("sender lists the destinations its messages wait for without a "
           "route, each once, with the oldest message's source and previous hop",
           "[sender]") {

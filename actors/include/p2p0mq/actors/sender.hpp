@@ -46,14 +46,22 @@ namespace p2p0mq {
 /// `next_hop` goes there as it is):
 ///
 /// 1. to its `to` when that peer is CONNECTED;
-/// 2. through the peer's `via` when it is ROUTED;
-/// 3. when it is UNREACHABLE, only heart-beats (`hb`) go (through its `via`
+/// 2. when it is UNREACHABLE, only heart-beats (`hb`) go (through its `via`
 ///    if it has one), other messages wait;
-/// 4. otherwise (unknown, INITIAL, CONNECTING, NO_CONNECTION) through the
+/// 3. back the way the peer's messages came, when we forward them: its
+///    *reverse path*, the previous hop of a message from it that we
+///    forwarded, while one came that way within
+///    `config::unresponsive_threshold`. A newer request of the peer (a
+///    higher id: a peer numbers its messages) moves the path to the way it
+///    came; an older request, or a reply, on another way moves it only once
+///    the path is no longer fresh. It is skipped for a message that came
+///    that way. Waiting messages for the peer go as soon as it has one;
+/// 4. through the peer's `via` when it is ROUTED;
+/// 5. otherwise (unknown, INITIAL, CONNECTING, NO_CONNECTION) through the
 ///    default route (`config::default_route`) when one is set and that peer
 ///    is CONNECTED and relays for others (not a legacy peer, see
 ///    `peer::relays`);
-/// 5. otherwise the message waits, until its deadline, for a route; each
+/// 6. otherwise the message waits, until its deadline, for a route; each
 ///    destination that starts to wait is told to the route watchers
 ///    (`wanted_atom`, the ask-around concern), and `find_atom` lists them
 ///    all (except UNREACHABLE peers: the heart-beat rules decide their fate).
