@@ -69,8 +69,12 @@ STOP_LIMIT = 2.0  # longest a node may take to stop on SIGTERM
 
 STATE_RE = re.compile(r"^info connector: (\S+) [A-Z_]+ -> ([A-Z_]+)")
 PORT_RE = re.compile(r"listening on [0-9.]+:(\d+) ")
-LOOP_RE = re.compile(r"^warning router: dropped (request|reply) \d+ '([^']*)'"
-                     r".*(came back round a loop|our own message came back)")
+# A router's drop, logged whole (the first from a peer in a while), and its
+# summary of the drops it did not log (their reasons counted).
+LOOP_RE = re.compile(r'^warning router: dropped "([^"]*)" (request|reply) \d+ '
+                     r'.*(came back round a loop|our own message came back)')
+LOOP_SUMMARY_RE = re.compile(r"^warning router: dropped \d+ messages on their "
+                             r"way to other peers .*: (.*)$")
 ANSWER_RE = re.compile(r"^\d+ bytes from \S+: seq=\d+ time=")
 LOST_RE = re.compile(r"^seq=\d+: (no reply within|dropped:)")
 
@@ -185,7 +189,14 @@ class Node:
             return
         m = LOOP_RE.match(line)
         if m:
-            LOOPED[m.group(2)] += 1
+            LOOPED[m.group(1)] += 1
+            return
+        m = LOOP_SUMMARY_RE.match(line)
+        if m:
+            for part in m.group(1).split(", "):
+                count, _, reason = part.partition(" ")
+                if reason == "loop" and count.isdigit():
+                    LOOPED["(not logged one by one)"] += int(count)
 
     def holds_connected(self, other):
         return self.states.get(short(other.uuid)) == "CONNECTED"
