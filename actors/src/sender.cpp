@@ -77,8 +77,8 @@ struct route {
 };
 
 /// The way a message from a peer came to us last, as a relay: the peer can
-/// be reached back that way (its reverse path). Taken only for a
-/// destination without a route of the peer table's.
+/// be reached back that way (its reverse path). Taken before a ROUTED
+/// peer's via, never before a direct link (see `rule_hop`).
 struct reverse_path {
   std::string via;
   /// When a message from the peer last came that way.
@@ -229,10 +229,12 @@ const std::string* reverse_hop(const sender_state& st, const std::string& dest,
 /// null when it has to wait for a route.
 const std::string* rule_hop(const sender_state& st, const message& msg,
                             time_point now) {
-  // The way back is skipped where it leads where the message came from.
-  auto back = reverse_hop(st, msg.to, now);
-  if (back != nullptr && *back == msg.previous_hop)
-    back = nullptr;
+  // The way back, skipped where it leads where the message came from; looked
+  // up only for a destination without a direct link.
+  auto way_back = [&]() -> const std::string* {
+    auto hop = reverse_hop(st, msg.to, now);
+    return hop != nullptr && *hop != msg.previous_hop ? hop : nullptr;
+  };
   auto i = st.routes.find(msg.to);
   if (i != st.routes.end()) {
     auto& r = i->second;
@@ -240,7 +242,7 @@ const std::string* rule_hop(const sender_state& st, const message& msg,
     case peer_state::connected:
       return &msg.to;
     case peer_state::routed:
-      if (back != nullptr)
+      if (auto back = way_back())
         return back;
       return r.via.empty() ? nullptr : &r.via;
     case peer_state::unreachable:
@@ -253,7 +255,7 @@ const std::string* rule_hop(const sender_state& st, const message& msg,
       break;
     }
   }
-  if (back != nullptr)
+  if (auto back = way_back())
     return back;
   auto& fallback = st.settings->default_route;
   if (fallback.empty())
@@ -276,10 +278,10 @@ bool pick_next_hop(const sender_state& st, message& msg, time_point now) {
   return true;
 }
 
-/// Forgets the reverse paths not fresh at `now`, at most once per threshold.
+/// Forgets the reverse paths not fresh at `now`, at most once per threshold
+/// (while the table is full of fresh ones, new sources are not learnt).
 void sweep_reverse_paths(sender_state& st, time_point now) {
-  if (now - st.reverse_swept < st.settings->unresponsive_threshold &&
-      st.reverse.size() < max_reverse_paths)
+  if (now - st.reverse_swept < st.settings->unresponsive_threshold)
     return;
   st.reverse_swept = now;
   for (auto i = st.reverse.begin(); i != st.reverse.end();)
@@ -426,25 +428,23 @@ void hand_over(sender_ptr self, message& msg, priority prio,
     return;
   }
   auto now = self->clock().now();
+  auto routed_here = msg.next_hop.empty();
+  if (routed_here && learn_reverse_path(st, msg, now)) {
+    // Messages for its source that wait may go back the way it came.
+    auto w = st.waiting_for.find(msg.source);
+    if (w != st.waiting_for.end()) {
+      log(log_level::debug, log_category::sender, "a way back to ",
+          short_uuid(msg.source), " through ", short_uuid(msg.previous_hop));
+      release_waiting(self, w);
+    }
+  }
   auto t = st.next_ticket++;
   entry e;
   e.owner = std::move(owner);
   e.prio = prio;
-  e.routed_here = msg.next_hop.empty();
+  e.routed_here = routed_here;
   e.msg = std::move(msg);
-  auto i = st.entries.emplace(t, std::move(e)).first;
-  auto& routed = i->second.msg;
-  if (i->second.routed_here && learn_reverse_path(st, routed, now)) {
-    // Messages for its source that wait may go back the way it came.
-    auto w = st.waiting_for.find(routed.source);
-    if (w != st.waiting_for.end()) {
-      log(log_level::debug, log_category::sender, "a way back to ",
-          short_uuid(routed.source), " through ",
-          short_uuid(routed.previous_hop));
-      release_waiting(self, w);
-    }
-  }
-  admit(self, i, now);
+  admit(self, st.entries.emplace(t, std::move(e)).first, now);
 }
 
 /// The owner of a message whose send failed has answered (or failed to).

@@ -743,10 +743,12 @@ TEST_CASE("sender moves the way back to a peer for a newer request of it, not "
   f.det.advance_time(f.settings->unresponsive_threshold + 1ms);
   f.hand(forwarded(f, "peer-0003", "relay-0004", "peer-0009", 1));
   CHECK(hop_to(f, "peer-0003", 5) == "relay-0004");
-  // Its next requests keep the new way, and are newer than what came
-  // before the restart only by the new numbering.
+  // From then on the new numbering counts: the same id on another way
+  // keeps the way, the next id moves it.
   f.hand(forwarded(f, "peer-0003", "relay-0002", "peer-0009", 1));
   CHECK(hop_to(f, "peer-0003", 6) == "relay-0004");
+  f.hand(forwarded(f, "peer-0003", "relay-0002", "peer-0009", 2));
+  CHECK(hop_to(f, "peer-0003", 7) == "relay-0002");
 }
 
 TEST_CASE("sender never sends a message back the way it came, even when that "
