@@ -41,6 +41,7 @@ bool concern_base::guarded(const char* hook, F&& f, const message* request) {
 
 void concern_base::fail(const char* hook, const std::string& what,
                         const message* request) {
+  failed_ = true;
   auto reason =
       make_error(errc::concern_failed, "concern '" + ctx_.command +
                                            "' threw in " + hook + ": " + what);
@@ -65,23 +66,14 @@ concern_base::behavior_type concern_base::make_behavior() {
   }
   guarded("on_start", [this] { on_start(); });
   return {
-      [this](incoming_atom, const message& msg) {
-        if (auto& b = ctx_.backlog) {
-          // Out of the mailbox now. (Not below zero: a message sent here by
-          // another than the dispatcher was never counted.)
-          auto n = b->waiting.load(std::memory_order_relaxed);
-          while (n > 0 && !b->waiting.compare_exchange_weak(
-                              n, n - 1, std::memory_order_relaxed)) {
-          }
-        }
-        if (msg.is_request())
-          handle_request(msg);
-        else
-          guarded("on_reply", [&] { on_reply(msg); });
+      [this](incoming_atom, const std::vector<message>& msgs) {
+        handle_incoming(msgs);
       },
       [this](tick_atom) { handle_tick(); },
-      [this](sent_atom, const message& msg) {
-        guarded("on_sent", [&] { on_sent(msg); });
+      [this](sent_atom, const std::vector<message>& msgs) {
+        for (auto& msg : msgs)
+          if (!guarded("on_sent", [&] { on_sent(msg); }))
+            break;
       },
       [this](send_failed_atom, const message& msg, const caf::error& reason) {
         auto again = false;
@@ -202,6 +194,49 @@ void concern_base::on_exit() {
   }
 }
 
+void concern_base::handle_incoming(const std::vector<message>& msgs) {
+  if (auto& b = ctx_.backlog) {
+    // Out of the mailbox now. (Not below zero: messages sent here by another
+    // than the dispatcher were never counted.)
+    std::size_t n = b->waiting.load(std::memory_order_relaxed);
+    while (n > 0 &&
+           !b->waiting.compare_exchange_weak(n, n - std::min(n, msgs.size()),
+                                             std::memory_order_relaxed)) {
+    }
+  }
+  in_batch_ = true;
+  for (auto& msg : msgs) {
+    if (msg.is_request())
+      handle_request(msg);
+    else
+      guarded("on_reply", [&] { on_reply(msg); });
+    if (failed_)
+      break;
+  }
+  in_batch_ = false;
+  flush_posted();
+}
+
+void concern_base::flush_posted() {
+  for (auto& [prio, msgs] : posted_) {
+    if (msgs.empty())
+      continue;
+    owner_actor owner{this};
+    if (msgs.size() == 1) {
+      auto msg = std::move(msgs.front());
+      msgs.clear();
+      post(std::move(msg), prio);
+    } else if (ctx_.outlet) {
+      send(ctx_.outlet, outgoing_atom::value, std::move(msgs), prio,
+           std::move(owner));
+    } else {
+      send(ctx_.sender, outgoing_atom::value, std::move(msgs), prio,
+           std::move(owner));
+    }
+    msgs.clear();
+  }
+}
+
 void concern_base::handle_request(const message& request) {
   answer result = no_reply;
   if (!guarded(
@@ -244,6 +279,14 @@ void concern_base::reject(const message& request, const caf::error& reason,
 }
 
 void concern_base::post(message msg, priority prio) {
+  if (in_batch_ && (ctx_.outlet || ctx_.sender)) {
+    auto i = std::find_if(posted_.begin(), posted_.end(),
+                          [&](const auto& x) { return x.first == prio; });
+    if (i == posted_.end())
+      i = posted_.emplace(posted_.end(), prio, std::vector<message>{});
+    i->second.emplace_back(std::move(msg));
+    return;
+  }
   owner_actor owner{this};
   if (ctx_.outlet)
     send(ctx_.outlet, outgoing_atom::value, std::move(msg), prio,

@@ -1,5 +1,6 @@
 #include "p2p0mq/actors/dispatcher.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -221,8 +222,21 @@ void reject(dispatcher_ptr self, message msg, std::string why,
           });
 }
 
-/// Hands `msg` to its concern, or drops it when the concern has no room.
-void deliver(dispatcher_ptr self, registered& to, message msg, time_point now) {
+/// Messages for concerns, gathered while a batch is dispatched: each concern
+/// gets those of one batch in one actor message, in the order they came.
+using deliveries = std::vector<std::pair<registered*, std::vector<message>>>;
+
+/// Hands the gathered messages to their concerns.
+void hand_out(dispatcher_ptr self, deliveries& out) {
+  for (auto& [to, msgs] : out)
+    self->send(to->handle, incoming_atom::value, std::move(msgs));
+  out.clear();
+}
+
+/// Adds `msg` to what goes to its concern, or drops it when the concern has
+/// no room.
+void deliver(dispatcher_ptr self, registered& to, message msg, time_point now,
+             deliveries& out) {
   auto& st = self->state;
   if (auto& b = to.backlog) {
     auto limit = st.settings->concern_queue_limit;
@@ -247,13 +261,19 @@ void deliver(dispatcher_ptr self, registered& to, message msg, time_point now) {
     }
     b->waiting.fetch_add(1, std::memory_order_relaxed);
   }
-  self->send(to.handle, incoming_atom::value, std::move(msg));
+  // A batch holds few commands: a scan finds the concern's share.
+  auto i = std::find_if(out.begin(), out.end(),
+                        [&](const auto& x) { return x.first == &to; });
+  if (i == out.end())
+    i = out.emplace(out.end(), &to, std::vector<message>{});
+  i->second.emplace_back(std::move(msg));
 }
 
 void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
   auto& st = self->state;
   auto now = self->clock().now();
   std::vector<message> transit;
+  deliveries out;
   for (auto& msg : batch) {
     auto bytes = detail::traffic_bytes(msg, st.settings->uuid);
     for (auto* x : {&detail::tally(st.stats.commands, msg.command),
@@ -276,7 +296,7 @@ void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
       continue;
     auto i = st.concerns.find(msg.command);
     if (i != st.concerns.end()) {
-      deliver(self, i->second, std::move(msg), now);
+      deliver(self, i->second, std::move(msg), now, out);
       continue;
     }
     if (hold(st, msg, now))
@@ -294,6 +314,7 @@ void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
       reject(self, std::move(msg), std::move(why), unknown_command_code);
     }
   }
+  hand_out(self, out);
   if (!transit.empty())
     self->send(st.router, incoming_atom::value, std::move(transit));
 }
@@ -328,8 +349,10 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
             "' registered within its grace period: ", h.messages.size(),
             " held messages delivered, ", h.dropped, " dropped");
         auto now = self->clock().now();
+        deliveries out;
         for (auto& msg : h.messages)
-          deliver(self, to, std::move(msg), now);
+          deliver(self, to, std::move(msg), now, out);
+        hand_out(self, out);
       },
       [self](remove_atom, const std::string& command, bool keep) {
         auto& st = self->state;
@@ -354,8 +377,8 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
         st.expected[std::move(key)] = expectation{std::move(who), until};
         arm_timer(self);
       },
-      [](sent_atom, const message&) {
-        // A rejection went.
+      [](sent_atom, const std::vector<message>&) {
+        // Rejections went.
       },
       [](send_failed_atom, const message&, const caf::error&) {
         // Not tried again: the asker's timeout tells it.

@@ -948,23 +948,25 @@ group_actor::behavior_type groups_impl(group_pointer self, concern_context ctx,
       },
       [self](get_atom) -> group_view { return view_of(self->state); },
       // -- the concern --------------------------------------------------------
-      [self](incoming_atom, const message& msg) {
-        if (msg.is_request()) {
-          handle_request(self, msg);
-          return;
+      [self](incoming_atom, const std::vector<message>& msgs) {
+        for (auto& msg : msgs) {
+          if (msg.is_request()) {
+            handle_request(self, msg);
+            continue;
+          }
+          auto ids = decode_acknowledgement(msg.payload, msg.id);
+          if (!ids) {
+            count(self, "malformed");
+            log_dropped(self->state.log, now_of(self), bad_group_message, msg,
+                        ids.error());
+            continue;
+          }
+          std::sort(ids->begin(), ids->end());
+          for (auto id : *ids)
+            take_ack(self, msg.source, id);
         }
-        auto ids = decode_acknowledgement(msg.payload, msg.id);
-        if (!ids) {
-          count(self, "malformed");
-          log_dropped(self->state.log, now_of(self), bad_group_message, msg,
-                      ids.error());
-          return;
-        }
-        std::sort(ids->begin(), ids->end());
-        for (auto id : *ids)
-          take_ack(self, msg.source, id);
       },
-      [](sent_atom, const message&) {
+      [](sent_atom, const std::vector<message>&) {
         // Delivery is known from the acknowledgement.
       },
       [self](send_failed_atom, const message&, const caf::error&) {

@@ -240,9 +240,10 @@ requester_impl_actor::behavior_type requester(requester_ptr self,
         }
         settle(self, msg.id, std::move(msg));
       },
-      [self](sent_atom, const message& msg) {
+      [self](sent_atom, const std::vector<message>& msgs) {
         // For a request, the reply or the timeout tells the caller.
-        self->state.posted.erase(msg.id);
+        for (auto& msg : msgs)
+          self->state.posted.erase(msg.id);
       },
       [self](send_failed_atom, const message& msg,
              const caf::error& err) -> bool {

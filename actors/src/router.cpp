@@ -131,30 +131,30 @@ bool seen_before(router_state& st, const message& msg, time_point now) {
   return false;
 }
 
-void forward(router_ptr self, message& msg, time_point now) {
+/// Readies `msg` to be forwarded; returns false when it is dropped instead.
+bool admit(router_ptr self, message& msg, time_point now) {
   auto& st = self->state;
   ++st.stats.received;
   if (msg.to == st.local_uuid) {
     drop(self, msg,
          make_error(errc::peer_unreachable, "it is for the local peer"),
          "for the local peer");
-    return;
+    return false;
   }
   if (msg.source == st.local_uuid) {
     drop_looped(self, msg, "our own message came back");
-    return;
+    return false;
   }
   if (seen_before(st, msg, now)) {
     drop_looped(self, msg, "it came back round a loop");
-    return;
+    return false;
   }
   log(log_level::trace, log_category::router, "forwarding ",
       to_string(msg.kind), " ", msg.id, " '", msg.command, "' from ",
       short_uuid(msg.source), " to ", short_uuid(msg.to));
   msg.next_hop.clear();
   msg.deadline = now + st.settings->message_ttl;
-  self->send(st.sender, outgoing_atom::value, std::move(msg), priority::fast,
-             owner_actor{self});
+  return true;
 }
 
 router_impl_actor::behavior_type router(router_ptr self, std::string local_uuid,
@@ -169,14 +169,28 @@ router_impl_actor::behavior_type router(router_ptr self, std::string local_uuid,
   st.sender = std::move(sender);
   return {
       [self](incoming_atom, std::vector<message>& batch) {
+        // What goes on goes to the sender in one batch, in the same order.
         auto now = self->clock().now();
+        auto kept = batch.begin();
         for (auto& msg : batch)
-          forward(self, msg, now);
+          if (admit(self, msg, now)) {
+            if (&*kept != &msg)
+              *kept = std::move(msg);
+            ++kept;
+          }
+        batch.erase(kept, batch.end());
+        if (!batch.empty())
+          self->send(self->state.sender, outgoing_atom::value, std::move(batch),
+                     priority::fast, owner_actor{self});
       },
       [self](incoming_atom, message& msg) {
-        forward(self, msg, self->clock().now());
+        if (admit(self, msg, self->clock().now()))
+          self->send(self->state.sender, outgoing_atom::value, std::move(msg),
+                     priority::fast, owner_actor{self});
       },
-      [self](sent_atom, const message&) { ++self->state.stats.sent; },
+      [self](sent_atom, const std::vector<message>& msgs) {
+        self->state.stats.sent += msgs.size();
+      },
       [](send_failed_atom, const message&, const caf::error&) {
         // The sender picks the next hop afresh and gives up at the deadline.
         return true;

@@ -52,8 +52,10 @@ enum class place : std::uint8_t {
   waiting,
   /// Waiting for its owner's answer to `send_failed`.
   asking,
-  /// Waiting for its retry time (next hop full, or the owner asked again).
+  /// Waiting for its retry time (the owner asked for another try).
   delayed,
+  /// Waiting in line for its next hop, whose pipe was full.
+  blocked,
 };
 
 /// A message handed to the sender, from hand-over to its final outcome.
@@ -97,6 +99,14 @@ constexpr std::size_t max_reverse_paths = 1 << 14;
 /// through the send queues as the message's tag.
 using ticket = std::uint64_t;
 
+/// A next hop whose pipe was full (ZeroMQ's high-water mark): its messages
+/// wait in line, and only the first is tried again, at `retry_at`.
+struct blocked_hop {
+  /// The tickets of the messages for the hop, in the order they go.
+  std::deque<ticket> line;
+  time_point retry_at;
+};
+
 struct sender_state {
   static inline const char* name = "p2p0mq.sender";
 
@@ -125,9 +135,19 @@ struct sender_state {
   std::set<std::pair<time_point, ticket>> waiting_deadlines;
   /// Delayed messages by retry time (equal times keep hand-over order).
   std::multimap<time_point, ticket> delayed;
+  /// Next hops whose pipe was full, by uuid.
+  std::unordered_map<std::string, blocked_hop> blocked;
   /// When the pending timer fires, if one is pending.
   std::optional<time_point> timer_at;
   bool round_pending = false;
+  /// While a batch is handed over: its messages are queued first, and one
+  /// round (or a request for one) follows the whole batch.
+  bool taking_batch = false;
+  /// Whether a fast message of the batch being handed over was queued.
+  bool batch_has_fast = false;
+  /// The messages a round sent, by owner: each owner hears of them in one
+  /// `sent` at the end of the round. Reused by every round.
+  std::vector<std::pair<owner_actor, std::vector<message>>> sent_now;
   /// Who hears of each destination that starts to wait for a route: the
   /// ask-around concern.
   std::vector<route_watcher_actor> watchers;
@@ -195,6 +215,8 @@ void arm_timer(sender_ptr self) {
     next = st.waiting_deadlines.begin()->first;
   if (!st.delayed.empty())
     next = std::min(next, st.delayed.begin()->first);
+  for (auto& kvp : st.blocked)
+    next = std::min(next, kvp.second.retry_at);
   if (next == time_point::max())
     return;
   if (st.timer_at && *st.timer_at <= next)
@@ -326,12 +348,33 @@ void enqueue(sender_ptr self, ticket t, entry& e) {
   // Never full: the queues are unbounded and the hand-over is bounded.
   st.queues.push(std::move(e.msg), e.prio, t);
   e.msg = message{};
+  if (st.taking_batch) {
+    st.batch_has_fast = st.batch_has_fast || e.prio == priority::fast;
+    return;
+  }
   // A lone fast message goes at once: a round now would send it first, as a
   // round later would. (A lone medium or slow one waits for the round, which
   // fast messages behind it in the mailbox may still join ahead of it.)
   // Under load a round is pending already and the queues fill up meanwhile,
   // so rounds take many messages at a time.
   if (e.prio == priority::fast && !st.round_pending && st.queues.size() == 1)
+    run_round(self);
+  else
+    request_round(self);
+}
+
+/// Runs `f`, which may queue messages, then one round for all it queued (at
+/// once when one is fast, as for a lone fast message).
+template <class F>
+void queue_together(sender_ptr self, F f) {
+  auto& st = self->state;
+  st.taking_batch = true;
+  st.batch_has_fast = false;
+  f();
+  st.taking_batch = false;
+  if (st.queues.empty())
+    return;
+  if (st.batch_has_fast && !st.round_pending)
     run_round(self);
   else
     request_round(self);
@@ -447,6 +490,18 @@ void hand_over(sender_ptr self, message& msg, priority prio,
   admit(self, st.entries.emplace(t, std::move(e)).first, now);
 }
 
+/// Hands over the messages of a batch, then runs one round for all of them
+/// (a fast one among them goes at once, as a lone one would).
+void hand_over(sender_ptr self, std::vector<message>& msgs, priority prio,
+               owner_actor& owner) {
+  queue_together(self, [&] {
+    for (auto& msg : msgs) {
+      auto who = owner;
+      hand_over(self, msg, prio, who);
+    }
+  });
+}
+
 /// The owner of a message whose send failed has answered (or failed to).
 void on_answer(sender_ptr self, ticket t, bool again, caf::error reason) {
   auto& st = self->state;
@@ -489,6 +544,66 @@ void report_failure(sender_ptr self,
           });
 }
 
+/// The messages sent this round for `owner`: one `sent` tells it of all.
+std::vector<message>& sent_to(sender_state& st, const owner_actor& owner) {
+  // Rounds serve few owners (the concerns of one peer): a scan is enough.
+  for (auto& [who, msgs] : st.sent_now)
+    if (who == owner)
+      return msgs;
+  return st.sent_now.emplace_back(owner, std::vector<message>{}).second;
+}
+
+/// Tells each owner of the messages sent since the last call, in one `sent`.
+void tell_sent(sender_ptr self) {
+  auto& st = self->state;
+  for (auto& [owner, msgs] : st.sent_now)
+    self->send(owner, sent_atom::value, std::move(msgs));
+  st.sent_now.clear();
+}
+
+/// Hands `msg`, the message of `i`, to the wire. Sent or failed, it is
+/// settled (its outcome is told, or its owner asked about a retry) and the
+/// function returns true; when its next hop's pipe is full, `msg` is left
+/// as it was and the function returns false.
+bool try_send(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
+              message& msg) {
+  auto& st = self->state;
+  caf::error err;
+  switch (st.wire->send_message(msg, st.local_uuid, err)) {
+  case send_status::sent:
+    ++st.stats.sent;
+    count(
+        st, msg,
+        [bytes = detail::sent_bytes(msg, st.local_uuid)](outgoing_traffic& x) {
+          ++x.messages;
+          x.bytes += bytes;
+        });
+    sent_to(st, i->second.owner).emplace_back(std::move(msg));
+    st.entries.erase(i);
+    return true;
+  case send_status::would_block:
+    return false;
+  case send_status::unreachable:
+    if (auto c = st.connect_errors.find(msg.next_hop);
+        c != st.connect_errors.end())
+      err = c->second;
+    report_failure(self, i, std::move(msg), std::move(err));
+    return true;
+  case send_status::failed:
+    report_failure(self, i, std::move(msg), std::move(err));
+    return true;
+  }
+  return true;
+}
+
+/// Puts the message of `i` at the end of the line of its blocked next hop.
+void park(blocked_hop& b, std::unordered_map<ticket, entry>::iterator i,
+          message msg) {
+  i->second.where = place::blocked;
+  i->second.msg = std::move(msg);
+  b.line.push_back(i->first);
+}
+
 void run_round(sender_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
@@ -496,37 +611,23 @@ void run_round(sender_ptr self) {
   st.queues.next_round(now, out);
   for (auto& [msg, t] : out.to_send) {
     auto i = st.entries.find(t);
-    caf::error err;
-    switch (st.wire->send_message(msg, st.local_uuid, err)) {
-    case send_status::sent: {
-      auto owner = std::move(i->second.owner);
-      st.entries.erase(i);
-      ++st.stats.sent;
-      count(st, msg,
-            [bytes =
-                 detail::sent_bytes(msg, st.local_uuid)](outgoing_traffic& x) {
-              ++x.messages;
-              x.bytes += bytes;
-            });
-      self->send(owner, sent_atom::value, std::move(msg));
-      break;
+    // Behind the messages that wait for the same full pipe: no ZeroMQ call
+    // until the first of them goes.
+    if (auto b = st.blocked.find(msg.next_hop); b != st.blocked.end()) {
+      park(b->second, i, std::move(msg));
+      continue;
     }
-    case send_status::would_block:
-      // Not now: the next hop's pipe is full. A later round, after a short
-      // delay, tries again (an immediate one would only spin).
-      delay(self, i, std::move(msg), now, st.settings->send_blocked_delay);
-      break;
-    case send_status::unreachable:
-      if (auto c = st.connect_errors.find(msg.next_hop);
-          c != st.connect_errors.end())
-        err = c->second;
-      report_failure(self, i, std::move(msg), std::move(err));
-      break;
-    case send_status::failed:
-      report_failure(self, i, std::move(msg), std::move(err));
-      break;
+    if (!try_send(self, i, msg)) {
+      // Not now: the next hop's pipe is full. Its messages wait in line, and
+      // only the first is tried again after a short delay (trying at once
+      // would only spin).
+      auto& b = st.blocked[msg.next_hop];
+      b.retry_at = now + st.settings->send_blocked_delay;
+      park(b, i, std::move(msg));
+      arm_timer(self);
     }
   }
+  tell_sent(self);
   for (auto& [msg, t] : out.expired) {
     auto i = st.entries.find(t);
     drop(self, i, std::move(msg),
@@ -537,28 +638,77 @@ void run_round(sender_ptr self) {
     request_round(self);
 }
 
+/// Tries the line of the blocked next hop `hop` again, first message first,
+/// until its pipe is full again or the line is empty. A message that
+/// expired meanwhile is dropped; one whose next hop the routing rules now
+/// pick differently leaves the line.
+void retry_blocked(sender_ptr self, const std::string& hop, time_point now) {
+  auto& st = self->state;
+  auto& b = st.blocked[hop];
+  while (!b.line.empty()) {
+    auto i = st.entries.find(b.line.front());
+    auto& e = i->second;
+    if (e.msg.expired(now)) {
+      b.line.pop_front();
+      drop(self, i,
+           make_error(errc::message_expired, "while its next hop was full"));
+      continue;
+    }
+    if (e.routed_here) {
+      e.msg.next_hop.clear();
+      if (!pick_next_hop(st, e.msg, now)) {
+        b.line.pop_front();
+        wait_for_route(self, i->first, e);
+        continue;
+      }
+      if (e.msg.next_hop != hop) {
+        b.line.pop_front();
+        enqueue(self, i->first, e);
+        continue;
+      }
+    }
+    auto msg = std::move(e.msg);
+    if (!try_send(self, i, msg)) {
+      e.msg = std::move(msg);
+      b.retry_at = now + st.settings->send_blocked_delay;
+      return;
+    }
+    b.line.pop_front();
+  }
+  st.blocked.erase(hop);
+}
+
 void on_timeout(sender_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
   if (st.timer_at && *st.timer_at <= now)
     st.timer_at.reset();
-  while (!st.waiting_deadlines.empty() &&
-         st.waiting_deadlines.begin()->first <= now) {
-    auto t = st.waiting_deadlines.begin()->second;
-    st.waiting_deadlines.erase(st.waiting_deadlines.begin());
-    auto i = st.entries.find(t);
-    auto w = st.waiting_for.find(i->second.msg.to);
-    w->second.erase(t);
-    if (w->second.empty())
-      st.waiting_for.erase(w);
-    drop(self, i,
-         make_error(errc::message_expired, "while waiting for a route"));
-  }
-  while (!st.delayed.empty() && st.delayed.begin()->first <= now) {
-    auto t = st.delayed.begin()->second;
-    st.delayed.erase(st.delayed.begin());
-    admit(self, st.entries.find(t), now);
-  }
+  queue_together(self, [&] {
+    while (!st.waiting_deadlines.empty() &&
+           st.waiting_deadlines.begin()->first <= now) {
+      auto t = st.waiting_deadlines.begin()->second;
+      st.waiting_deadlines.erase(st.waiting_deadlines.begin());
+      auto i = st.entries.find(t);
+      auto w = st.waiting_for.find(i->second.msg.to);
+      w->second.erase(t);
+      if (w->second.empty())
+        st.waiting_for.erase(w);
+      drop(self, i,
+           make_error(errc::message_expired, "while waiting for a route"));
+    }
+    while (!st.delayed.empty() && st.delayed.begin()->first <= now) {
+      auto t = st.delayed.begin()->second;
+      st.delayed.erase(st.delayed.begin());
+      admit(self, st.entries.find(t), now);
+    }
+    std::vector<std::string> due;
+    for (auto& [hop, b] : st.blocked)
+      if (b.retry_at <= now)
+        due.push_back(hop);
+    for (auto& hop : due)
+      retry_blocked(self, hop, now);
+    tell_sent(self);
+  });
   arm_timer(self);
 }
 
@@ -631,6 +781,7 @@ std::uint64_t stop(sender_ptr self) {
   st.waiting_for.clear();
   st.waiting_deadlines.clear();
   st.delayed.clear();
+  st.blocked.clear();
   st.wire.reset();
   log(log_level::info, log_category::sender, "sender of ",
       short_uuid(st.local_uuid), " stopped; dropped the ", count,
@@ -646,6 +797,15 @@ sender_impl_actor::behavior_type stopped(sender_ptr self) {
         count_dropped(self->state, msg);
         self->send(owner, dropped_atom::value, std::move(msg),
                    make_error(errc::local_peer_stopped, "the sender stopped"));
+      },
+      [self](outgoing_atom, std::vector<message>& msgs, priority,
+             owner_actor& owner) {
+        for (auto& msg : msgs) {
+          count_dropped(self->state, msg);
+          self->send(
+              owner, dropped_atom::value, std::move(msg),
+              make_error(errc::local_peer_stopped, "the sender stopped"));
+        }
       },
       [](route_atom, const std::string&, peer_state, const std::string&, bool) {
       },
@@ -723,6 +883,8 @@ sender_fun(sender_ptr self, std::string local_uuid,
       [self](outgoing_atom, message& msg, priority prio, owner_actor& owner) {
         hand_over(self, msg, prio, owner);
       },
+      [self](outgoing_atom, std::vector<message>& msgs, priority prio,
+             owner_actor& owner) { hand_over(self, msgs, prio, owner); },
       [self](route_atom, const std::string& uuid, peer_state state,
              std::string& via,
              bool relays) { on_route(self, uuid, state, via, relays); },

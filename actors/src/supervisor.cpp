@@ -65,6 +65,16 @@ void unregister(supervisor_ptr self, const std::string& command, bool hold) {
   self->send(self->state.dispatcher, remove_atom::value, command, hold);
 }
 
+/// Makes a message from a concern on another node one of the local peer's:
+/// that node's clock and numbers mean nothing here.
+void adopt(supervisor_ptr self, message& msg) {
+  auto& own = self->state.ctx;
+  msg.source = own.local_uuid;
+  msg.deadline = self->clock().now() + own.settings->message_ttl;
+  if (msg.is_request() && msg.id == 0)
+    msg.id = own.ids->next();
+}
+
 bool exited_on_purpose(const caf::error& reason) {
   return !reason || reason == caf::exit_reason::user_shutdown ||
          reason == caf::exit_reason::normal;
@@ -195,14 +205,16 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
                               own.speaks};
       },
       [self](outgoing_atom, message& msg, priority prio, owner_actor& owner) {
-        // From another node: its clock and its numbers mean nothing here.
-        auto& own = self->state.ctx;
-        msg.source = own.local_uuid;
-        msg.deadline = self->clock().now() + own.settings->message_ttl;
-        if (msg.is_request() && msg.id == 0)
-          msg.id = own.ids->next();
-        self->send(own.sender, outgoing_atom::value, std::move(msg), prio,
-                   std::move(owner));
+        adopt(self, msg);
+        self->send(self->state.ctx.sender, outgoing_atom::value, std::move(msg),
+                   prio, std::move(owner));
+      },
+      [self](outgoing_atom, std::vector<message>& msgs, priority prio,
+             owner_actor& owner) {
+        for (auto& msg : msgs)
+          adopt(self, msg);
+        self->send(self->state.ctx.sender, outgoing_atom::value,
+                   std::move(msgs), prio, std::move(owner));
       },
   };
 }

@@ -59,7 +59,7 @@ struct demo_config : system_config {
 owner_actor::behavior_type outcome_sink(owner_actor::pointer,
                                         caf::actor main_actor) {
   return {
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [main_actor](dropped_atom, const message& msg, const caf::error& err) {
         caf::anon_send(main_actor, dropped_atom::value, msg, err);

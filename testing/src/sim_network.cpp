@@ -53,6 +53,10 @@ caf::behavior sim_listener(caf::event_based_actor*, sim_outcomes* out) {
       [out](incoming_atom, message& msg) {
         out->replies.emplace_back(std::move(msg));
       },
+      [out](incoming_atom, std::vector<message>& msgs) {
+        for (auto& msg : msgs)
+          out->replies.emplace_back(std::move(msg));
+      },
       [](dropped_atom, const message&, const caf::error&) {
         // Only the owner's view counts: see `sim_owner`.
       },
@@ -62,7 +66,9 @@ caf::behavior sim_listener(caf::event_based_actor*, sim_outcomes* out) {
 /// Owns the test's requests: records their outcomes.
 owner_actor::behavior_type sim_owner(owner_actor::pointer, sim_outcomes* out) {
   return {
-      [out](sent_atom, const message&) { ++out->sent; },
+      [out](sent_atom, const std::vector<message>& msgs) {
+        out->sent += msgs.size();
+      },
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [out](dropped_atom, message& msg, caf::error& err) {
         out->dropped.emplace_back(std::move(msg), std::move(err));

@@ -181,7 +181,8 @@ TEST_CASE("a class-based concern goes through its whole life cycle",
   // Ticks, replies and the outcomes of its messages reach their hooks.
   fix.advance(1s);
   fix.deliver(fix.incoming(remote, "shout", message_kind::reply, 8));
-  caf::anon_send(reply.owner, sent_atom::value, reply.msg);
+  caf::anon_send(reply.owner, sent_atom::value,
+                 std::vector<message>{reply.msg});
   auto again =
       p2p0mq::testing::ask<bool>(fix, reply.owner, send_failed_atom::value,
                                  reply.msg, make_error(errc::peer_unreachable));
@@ -240,6 +241,49 @@ TEST_CASE("a concern whose handler throws rejects the request with "
   CHECK(fix.last_reply_field("text") == "AGAIN");
 }
 
+TEST_CASE("a concern hands its replies to a batch of requests to the sender "
+          "in one batch, in order: a hook that throws ends the batch, and "
+          "what it posted before still goes",
+          "[concern_base]") {
+  journal log;
+  base_fixture fix;
+  fix.add_concern("shout", concern_class<shouter>(&log));
+  fix.wire.clear();
+  auto deliver_batch = [&](std::vector<message> xs) {
+    caf::anon_send(fix.dispatcher, incoming_atom::value, std::move(xs));
+    fix.run();
+  };
+  deliver_batch({fix.request(1, text("a")), fix.request(2, text("b")),
+                 fix.request(3, text("c"))});
+  CHECK(fix.wire.batches == std::vector<std::size_t>{3});
+  auto xs = fix.replies();
+  REQUIRE(xs.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(xs[i].msg.id == i + 1);
+    CHECK(xs[i].prio == priority::fast);
+  }
+  CHECK(text_of(xs[0].msg.payload) == "A");
+  CHECK(text_of(xs[2].msg.payload) == "C");
+  fix.wire.clear();
+  log.events.clear();
+  deliver_batch(
+      {fix.request(4, text("d")),
+       fix.request(5, payload_builder{}.add_integer("throw", 1).build()),
+       fix.request(6, text("f"))});
+  // The reply to 4 and the rejection of 5, in one batch; 6 was never
+  // handled: the concern failed on 5 and was restarted.
+  CHECK(fix.wire.batches == std::vector<std::size_t>{2});
+  xs = fix.replies();
+  REQUIRE(xs.size() == 2);
+  CHECK(text_of(xs[0].msg.payload) == "D");
+  CHECK(xs[1].msg.id == 5);
+  CHECK_THAT(*xs[1].msg.payload.get_string(rejection_field),
+             Contains("concern_failed"));
+  CHECK(log.events == std::vector<std::string>{"request 4", "request 5", "stop",
+                                               "start shout"});
+  CHECK(log.starts == 2);
+}
+
 TEST_CASE("a handler that answers no_reply replies later", "[concern_base]") {
   journal log; // outlives the concern, which logs its stop
   base_fixture fix;
@@ -265,7 +309,8 @@ TEST_CASE("a concern spawned without a local peer has its messages dropped",
   nowhere.settings = fix.settings;
   auto handle = concern_class<shouter>(&log)(self.ptr(), nowhere);
   fix.run();
-  caf::anon_send(handle, incoming_atom::value, fix.request(9, text("hi")));
+  caf::anon_send(handle, incoming_atom::value,
+                 std::vector<message>{fix.request(9, text("hi"))});
   fix.run();
   CHECK(log.events == std::vector<std::string>{"start shout", "request 9",
                                                "dropped 9 not_started"});

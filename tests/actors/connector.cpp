@@ -70,7 +70,8 @@ public:
 
   /// Tells the owner of `call` that it was sent.
   void sent(const p2p0mq::testing::sender_record::outgoing_call& call) {
-    caf::anon_send(call.owner, p2p0mq::sent_atom::value, call.msg);
+    caf::anon_send(call.owner, p2p0mq::sent_atom::value,
+                   std::vector<message>{call.msg});
     run();
   }
 

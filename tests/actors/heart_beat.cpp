@@ -305,7 +305,8 @@ TEST_CASE("the outcomes of a heart-beat change nothing and ask no retry",
   CHECK(!*retry);
   caf::anon_send(beats[0].owner, p2p0mq::dropped_atom::value, beats[0].msg,
                  p2p0mq::make_error(errc::message_expired));
-  caf::anon_send(beats[0].owner, p2p0mq::sent_atom::value, beats[0].msg);
+  caf::anon_send(beats[0].owner, p2p0mq::sent_atom::value,
+                 std::vector<message>{beats[0].msg});
   fix.run();
   CHECK(fix.get("peer-0001").state == peer_state::connected);
   CHECK(fix.wire.routes.empty());
@@ -323,7 +324,8 @@ TEST_CASE("the round trip of a heart-beat runs from its hand-over to ZeroMQ to "
   // The sender hands it to ZeroMQ 10 ms after it got it; the reply comes
   // 25 ms after that.
   fix.advance(10ms);
-  caf::anon_send(beats[0].owner, p2p0mq::sent_atom::value, beats[0].msg);
+  caf::anon_send(beats[0].owner, p2p0mq::sent_atom::value,
+                 std::vector<message>{beats[0].msg});
   fix.run();
   fix.advance(25ms);
   fix.deliver(fix.hb("peer-0001", message_kind::reply, beats[0].msg.id));

@@ -50,7 +50,7 @@ constexpr auto connect_limit = std::chrono::milliseconds{60000};
 owner_actor::behavior_type owner_impl(owner_actor::pointer,
                                       caf::actor listener) {
   return {
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [listener](dropped_atom, const message& msg, const caf::error& err) {
         caf::anon_send(listener, dropped_atom::value, msg, err);
@@ -64,19 +64,21 @@ concern_actor::behavior_type flaky_impl(concern_actor::pointer self,
                                         concern_context ctx,
                                         caf::actor listener) {
   return {
-      [self, ctx, listener](incoming_atom, const message& msg) {
-        if (msg.is_reply()) {
-          caf::anon_send(listener, incoming_atom::value, msg);
-          return;
+      [self, ctx, listener](incoming_atom, const std::vector<message>& msgs) {
+        for (auto& msg : msgs) {
+          if (msg.is_reply()) {
+            caf::anon_send(listener, incoming_atom::value, msg);
+            continue;
+          }
+          if (msg.payload.contains("explode"))
+            throw std::runtime_error("flaky concern exploded on purpose");
+          self->send(ctx.sender, outgoing_atom::value,
+                     ctx.make_reply(msg, msg.payload, self->clock().now()),
+                     priority::fast, owner_actor{self});
         }
-        if (msg.payload.contains("explode"))
-          throw std::runtime_error("flaky concern exploded on purpose");
-        self->send(ctx.sender, outgoing_atom::value,
-                   ctx.make_reply(msg, msg.payload, self->clock().now()),
-                   priority::fast, owner_actor{self});
       },
       [](tick_atom) {},
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
       [](changed_atom, const std::vector<peer_change>&) {},

@@ -58,11 +58,12 @@ struct inbox {
 
 concern_actor::behavior_type stand_in(concern_actor::pointer, inbox* box) {
   return {
-      [box](incoming_atom, message& msg) {
-        box->messages.push_back(std::move(msg));
+      [box](incoming_atom, std::vector<message>& msgs) {
+        for (auto& msg : msgs)
+          box->messages.push_back(std::move(msg));
       },
       [](tick_atom) {},
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
       [](changed_atom, const std::vector<peer_change>&) {},

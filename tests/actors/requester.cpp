@@ -49,11 +49,12 @@ struct seen {
 
 concern_actor::behavior_type recorder(concern_actor::pointer, seen* log) {
   return {
-      [log](incoming_atom, message& msg) {
-        log->messages.push_back(std::move(msg));
+      [log](incoming_atom, std::vector<message>& msgs) {
+        for (auto& msg : msgs)
+          log->messages.push_back(std::move(msg));
       },
       [](tick_atom) {},
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
       [](changed_atom, const std::vector<peer_change>&) {},

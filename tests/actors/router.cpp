@@ -128,7 +128,8 @@ TEST_CASE("the router counts the outcomes of what it forwards, logs its "
                fix.transit("peer-0001", "peer-0002", 2)});
   auto& out = fix.wire.outgoing;
   REQUIRE(out.size() == 2);
-  caf::anon_send(fix.router, p2p0mq::sent_atom::value, out[0].msg);
+  caf::anon_send(fix.router, p2p0mq::sent_atom::value,
+                 std::vector<message>{out[0].msg});
   caf::anon_send(fix.router, p2p0mq::dropped_atom::value, out[1].msg,
                  p2p0mq::make_error(errc::message_expired, "no route"));
   fix.run();

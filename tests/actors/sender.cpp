@@ -109,6 +109,8 @@ struct outcomes {
   };
 
   std::vector<event> events;
+  /// The size of each `sent` heard, in order.
+  std::vector<std::size_t> sent_batches;
   /// The answer to `send_failed`; none means "no".
   std::function<bool(const message&)> retry;
 
@@ -123,8 +125,10 @@ struct outcomes {
 
 owner_actor::behavior_type owner_impl(owner_actor::pointer, outcomes* out) {
   return {
-      [out](sent_atom, message& msg) {
-        out->events.push_back({outcomes::sent, std::move(msg), caf::error{}});
+      [out](sent_atom, std::vector<message>& msgs) {
+        out->sent_batches.push_back(msgs.size());
+        for (auto& msg : msgs)
+          out->events.push_back({outcomes::sent, std::move(msg), caf::error{}});
       },
       [out](send_failed_atom, message& msg, caf::error& err) {
         auto again = out->retry ? out->retry(msg) : false;
@@ -1044,6 +1048,124 @@ TEST_CASE(
   CHECK(f.out.events[0].what == outcomes::sent);
   CHECK(f.stats().send_failed == 0);
   CHECK_FALSE(f.timer_pending());
+}
+
+TEST_CASE("sender keeps the messages for a full next hop in line behind the "
+          "first, tries only the first until it goes, and sends the others "
+          "meanwhile",
+          "[sender]") {
+  fixture f;
+  f.start();
+  bool full = true;
+  f.wire->script = [&](const frames& xs) {
+    return full && xs[0] == "peer-a" ? send_status::would_block
+                                     : send_status::sent;
+  };
+  f.post(f.make("peer-a", 1));
+  f.post(f.make("peer-a", 2));
+  f.post(f.make("peer-b", 3));
+  f.post(f.make("peer-a", 4), priority::medium);
+  f.det.run();
+  // One attempt for peer-a; its other messages wait in line untried.
+  auto tried = [&] {
+    std::vector<std::uint64_t> ids;
+    for (auto& a : f.wire->attempts)
+      ids.push_back(id_of(a.xs));
+    return ids;
+  };
+  CHECK(tried() == std::vector<std::uint64_t>{1, 3});
+  REQUIRE(f.out.events.size() == 1);
+  CHECK(f.out.events[0].msg.id == 3);
+  auto st = f.stats();
+  CHECK(st.held == 3);
+  CHECK(st.queued == 0);
+  // Still full: only the first is tried again.
+  f.det.advance_time(f.settings->send_blocked_delay);
+  CHECK(tried() == std::vector<std::uint64_t>{1, 3, 1});
+  // A message handed over meanwhile joins the end of the line.
+  f.hand(f.make("peer-a", 5));
+  CHECK(tried() == std::vector<std::uint64_t>{1, 3, 1});
+  full = false;
+  f.det.advance_time(f.settings->send_blocked_delay);
+  CHECK(tried() == std::vector<std::uint64_t>{1, 3, 1, 1, 2, 4, 5});
+  std::vector<std::uint64_t> sent;
+  for (auto& e : f.out.of(outcomes::sent))
+    sent.push_back(e.msg.id);
+  CHECK(sent == std::vector<std::uint64_t>{3, 1, 2, 4, 5});
+  // The line went in one go: its owner heard of it in one `sent`.
+  CHECK(f.out.sent_batches == std::vector<std::size_t>{1, 4});
+  CHECK(f.stats().held == 0);
+  CHECK(f.stats().send_failed == 0);
+  CHECK_FALSE(f.timer_pending());
+}
+
+TEST_CASE("sender drops a message that expires in line for a full next hop, "
+          "and a routed one leaves the line when its route changes",
+          "[sender]") {
+  fixture f;
+  f.settings->send_blocked_delay = 10ms;
+  f.start();
+  bool full = true;
+  f.wire->script = [&](const frames& xs) {
+    return full && xs[0] == "relay-1" ? send_status::would_block
+                                      : send_status::sent;
+  };
+  f.route("peer-c", peer_state::routed, "relay-1");
+  f.post(f.make("relay-1", 1, "x", 5ms));
+  f.post(f.make_routed("peer-c", 2));
+  f.det.run();
+  REQUIRE(f.wire->attempts.size() == 1);
+  CHECK(f.stats().held == 2);
+  // Before the retry, peer-c becomes CONNECTED.
+  f.route("peer-c", peer_state::connected);
+  f.det.advance_time(f.settings->send_blocked_delay);
+  auto dropped = f.out.of(outcomes::dropped);
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped[0].msg.id == 1);
+  CHECK(has_code(dropped[0].err, errc::message_expired));
+  auto sent = f.out.of(outcomes::sent);
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].msg.id == 2);
+  CHECK(sent[0].msg.next_hop == "peer-c");
+  CHECK(f.wire->attempts.size() == 2);
+  CHECK(f.stats().held == 0);
+  CHECK_FALSE(f.timer_pending());
+}
+
+TEST_CASE("sender takes a batch in one hand-over, sends it in one round and "
+          "tells the owner of the messages one round sent in one `sent`",
+          "[sender]") {
+  fixture f;
+  f.start();
+  std::vector<message> batch{f.make("peer-a", 1), f.make("peer-b", 2),
+                             f.make("peer-a", 3)};
+  caf::anon_send(f.sender, outgoing_atom::value, batch, priority::fast,
+                 f.owner);
+  // One message to the sender, its round run at once (a fast message), and
+  // one `sent` to the owner.
+  REQUIRE(f.det.run_once());
+  CHECK(f.wire->attempts.size() == 3);
+  REQUIRE(f.det.run_once());
+  CHECK_FALSE(f.det.run_once());
+  CHECK(f.out.sent_batches == std::vector<std::size_t>{3});
+  REQUIRE(f.out.events.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(f.out.events[i].what == outcomes::sent);
+    CHECK(f.out.events[i].msg == batch[i]);
+  }
+  // After stop, a batch is dropped message by message.
+  auto sender = f.sender;
+  caf::anon_send(sender, stop_atom::value);
+  f.det.run();
+  caf::anon_send(sender, outgoing_atom::value,
+                 std::vector<message>{f.make("peer-a", 4), f.make("peer-a", 5)},
+                 priority::slow, f.owner);
+  f.det.run();
+  auto dropped = f.out.of(outcomes::dropped);
+  REQUIRE(dropped.size() == 2);
+  CHECK(dropped[0].msg.id == 4);
+  CHECK(dropped[1].msg.id == 5);
+  CHECK(has_code(dropped[0].err, errc::local_peer_stopped));
 }
 
 // -- rounds -------------------------------------------------------------------

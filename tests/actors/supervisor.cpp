@@ -50,6 +50,8 @@ struct concern_log {
   };
 
   std::vector<delivery> incoming;
+  /// The number of messages in each `incoming` actor message, in order.
+  std::vector<std::size_t> batches;
   /// Instances spawned so far.
   int instances = 0;
   /// The handle of each instance.
@@ -68,13 +70,16 @@ struct concern_log {
 concern_actor::behavior_type recording_concern(concern_actor::pointer,
                                                concern_log* log, int instance) {
   return {
-      [=](incoming_atom, message& msg) {
-        if (msg.payload.contains("fail"))
-          throw std::runtime_error("a test concern asked to fail");
-        log->incoming.push_back({instance, msg.command, msg.kind, msg.id});
+      [=](incoming_atom, std::vector<message>& msgs) {
+        log->batches.push_back(msgs.size());
+        for (auto& msg : msgs) {
+          if (msg.payload.contains("fail"))
+            throw std::runtime_error("a test concern asked to fail");
+          log->incoming.push_back({instance, msg.command, msg.kind, msg.id});
+        }
       },
       [](tick_atom) {},
-      [](p2p0mq::sent_atom, const message&) {},
+      [](p2p0mq::sent_atom, const std::vector<message>&) {},
       [](p2p0mq::send_failed_atom, const message&, const caf::error&) {
         return false;
       },
@@ -187,6 +192,27 @@ TEST_CASE("the dispatcher hands requests and replies to the concern of their "
   CHECK(beta.incoming[0].command == "beta");
   CHECK(beta.incoming[0].kind == message_kind::reply);
   CHECK(beta.incoming[0].id == 2);
+}
+
+TEST_CASE("the dispatcher hands each concern the messages of one batch in one "
+          "actor message, in the order they came",
+          "[supervisor]") {
+  supervisor_fixture fix;
+  concern_log alpha;
+  concern_log beta;
+  fix.add_concern("alpha", recording(&alpha));
+  fix.add_concern("beta", recording(&beta));
+  fix.deliver_all({fix.msg("alpha", 1), fix.msg("beta", 2), fix.msg("alpha", 3),
+                   fix.msg("nope", 4),
+                   fix.msg("alpha", 5, message_kind::reply)});
+  CHECK(alpha.batches == std::vector<std::size_t>{3});
+  CHECK(alpha.ids() == std::vector<std::uint64_t>{1, 3, 5});
+  CHECK(beta.batches == std::vector<std::size_t>{1});
+  CHECK(beta.ids() == std::vector<std::uint64_t>{2});
+  // The next batch is the next actor message.
+  fix.deliver_all({fix.msg("alpha", 6), fix.msg("alpha", 7)});
+  CHECK(alpha.batches == std::vector<std::size_t>{3, 2});
+  CHECK(alpha.ids() == std::vector<std::uint64_t>{1, 3, 5, 6, 7});
 }
 
 TEST_CASE("a message of an unknown command is dropped and the others still "
@@ -437,7 +463,7 @@ p2p0mq::router_actor::behavior_type fake_router(p2p0mq::router_actor::pointer,
       [log](incoming_atom, message& x) {
         log->batches.push_back({std::move(x)});
       },
-      [](p2p0mq::sent_atom, const message&) {},
+      [](p2p0mq::sent_atom, const std::vector<message>&) {},
       [](p2p0mq::send_failed_atom, const message&, const caf::error&) {
         return true;
       },

@@ -82,6 +82,8 @@ struct sender_record {
 
   std::vector<connect_call> connects;
   std::vector<outgoing_call> outgoing;
+  /// The number of messages in each `outgoing` actor message, in order.
+  std::vector<std::size_t> batches;
   std::vector<route_call> routes;
   std::vector<remove_call> removes;
   std::size_t calls = 0;
@@ -94,6 +96,7 @@ struct sender_record {
   void clear() {
     connects.clear();
     outgoing.clear();
+    batches.clear();
     routes.clear();
     removes.clear();
   }
@@ -126,8 +129,17 @@ inline sender_actor::behavior_type fake_sender(sender_actor::pointer self,
       },
       [self, rec](outgoing_atom, message& msg, priority prio,
                   owner_actor& owner) {
+        rec->batches.push_back(1);
         rec->outgoing.push_back({rec->calls++, std::move(msg), prio,
                                  std::move(owner), self->clock().now()});
+      },
+      [self, rec](outgoing_atom, std::vector<message>& msgs, priority prio,
+                  owner_actor& owner) {
+        // Recorded as the messages handed over one at a time.
+        rec->batches.push_back(msgs.size());
+        for (auto& msg : msgs)
+          rec->outgoing.push_back(
+              {rec->calls++, std::move(msg), prio, owner, self->clock().now()});
       },
       [self, rec](route_atom, std::string& uuid, peer_state state,
                   std::string& via, bool relays) {

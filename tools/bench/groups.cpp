@@ -44,12 +44,14 @@ concern_actor::behavior_type
 request_counter(concern_actor::pointer, caf::actor main_actor,
                 std::size_t expected, std::shared_ptr<std::size_t> seen) {
   return {
-      [=](incoming_atom, const message&) {
-        if (++*seen == expected)
+      [=](incoming_atom, const std::vector<message>& msgs) {
+        auto before = *seen;
+        *seen += msgs.size();
+        if (before < expected && *seen >= expected)
           caf::anon_send(main_actor, std::string{"counted"}, *seen);
       },
       [](tick_atom) {},
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
       [](changed_atom, const std::vector<peer_change>&) {},
@@ -61,7 +63,7 @@ request_counter(concern_actor::pointer, caf::actor main_actor,
 
 owner_actor::behavior_type quiet_owner(owner_actor::pointer) {
   return {
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
   };

@@ -117,18 +117,19 @@ struct bench_config : system_config {
 };
 
 /// Counts requests for its command; tells `main_actor` when `expected` came.
-concern_actor::behavior_type counter(concern_actor::pointer self,
-                                     caf::actor main_actor,
-                                     std::size_t expected) {
+concern_actor::behavior_type
+counter(concern_actor::pointer, caf::actor main_actor, std::size_t expected) {
   auto seen = std::make_shared<std::size_t>(0);
   return {
-      [self, main_actor, expected, seen](incoming_atom, const message&) {
-        if (++*seen == expected)
+      [main_actor, expected, seen](incoming_atom,
+                                   const std::vector<message>& msgs) {
+        auto before = *seen;
+        *seen += msgs.size();
+        if (before < expected && *seen >= expected)
           caf::anon_send(main_actor, std::string{"counted"}, *seen);
-        (void)self;
       },
       [](tick_atom) {},
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [](dropped_atom, const message&, const caf::error&) {},
       [](changed_atom, const std::vector<peer_change>&) {},
@@ -142,7 +143,7 @@ concern_actor::behavior_type counter(concern_actor::pointer self,
 owner_actor::behavior_type owner(owner_actor::pointer,
                                  std::shared_ptr<std::size_t> dropped) {
   return {
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [dropped](dropped_atom, const message&, const caf::error&) {
         ++*dropped;

@@ -259,7 +259,7 @@ int main(int argc, char** argv) {
   };
   caf::scoped_actor self{sys};
   bool pinging = !opts->ping.empty();
-  concern_actor pinger;
+  node::pinger_actor pinger;
   if (pinging) {
     node::ping_plan plan;
     plan.target = opts->ping;

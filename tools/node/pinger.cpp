@@ -46,7 +46,7 @@ struct pinger_state {
   int lost = 0;
 };
 
-using pinger_ptr = concern_actor::stateful_pointer<pinger_state>;
+using pinger_ptr = pinger_actor::stateful_pointer<pinger_state>;
 
 double ms(duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
@@ -159,8 +159,8 @@ void on_step(pinger_ptr self) {
   self->delayed_send(self, step, tick_atom::value);
 }
 
-concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
-                                    ping_plan plan, caf::actor report_to) {
+pinger_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
+                                   ping_plan plan, caf::actor report_to) {
   self->state.ctx = std::move(ctx);
   self->state.plan = std::move(plan);
   self->state.report_to = std::move(report_to);
@@ -234,7 +234,7 @@ concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
                   self->delayed_send(self, step, tick_atom::value);
                 });
       },
-      [](sent_atom, const message&) {},
+      [](sent_atom, const std::vector<message>&) {},
       [](send_failed_atom, const message&, const caf::error&) { return true; },
       [self](dropped_atom, const message& msg, const caf::error& err) {
         auto& st = self->state;
@@ -247,17 +247,13 @@ concern_actor::behavior_type pinger(pinger_ptr self, concern_context ctx,
         ++st.lost;
         st.waiting.erase(i);
       },
-      [](changed_atom, const std::vector<peer_change>&) {},
-      [](due_atom, due_kind, const std::vector<peer>&) {},
-      [](wanted_atom, const std::vector<wanted_route>&) {},
-      [](stats_atom) { return concern_counters{}; },
   };
 }
 
 } // namespace
 
-concern_actor spawn_pinger(caf::actor_system& sys, concern_context ctx,
-                           ping_plan plan, caf::actor report_to) {
+pinger_actor spawn_pinger(caf::actor_system& sys, concern_context ctx,
+                          ping_plan plan, caf::actor report_to) {
   return sys.spawn(pinger, std::move(ctx), std::move(plan),
                    std::move(report_to));
 }

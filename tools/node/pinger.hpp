@@ -6,6 +6,7 @@
 #include <caf/fwd.hpp>
 
 #include "p2p0mq/actors/concern.hpp"
+#include "p2p0mq/actors/interfaces.hpp"
 
 namespace p2p0mq::node {
 
@@ -16,6 +17,11 @@ struct ping_plan {
   duration interval = std::chrono::milliseconds{200};
   duration timeout = std::chrono::seconds{5};
 };
+
+/// The pinger: the owner of its echo requests, the listener of the echo
+/// concern (`(incoming_atom, message)`: a reply) and its own timer.
+using pinger_actor = owner_actor::extend<caf::reacts_to<incoming_atom, message>,
+                                         caf::reacts_to<tick_atom>>;
 
 /// Spawns the pinger: it waits until `plan.target` is CONNECTED or ROUTED
 /// (or, for a target we have no address of, until we are connected to any
@@ -29,7 +35,7 @@ struct ping_plan {
 /// it early, with the same summary and report. It owns the echo requests it
 /// sends (their outcomes come to it) and must be the listener of the echo
 /// concern (which forwards the replies).
-concern_actor spawn_pinger(caf::actor_system& sys, concern_context ctx,
-                           ping_plan plan, caf::actor report_to);
+pinger_actor spawn_pinger(caf::actor_system& sys, concern_context ctx,
+                          ping_plan plan, caf::actor report_to);
 
 } // namespace p2p0mq::node

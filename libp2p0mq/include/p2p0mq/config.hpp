@@ -84,8 +84,9 @@ struct config {
   /// and its concern asked for a retry.
   duration send_retry_delay = std::chrono::milliseconds{250};
 
-  /// Wait before a message is tried again after its next hop's pipe was full
-  /// (the high-water mark): short, as the pipe drains at wire speed.
+  /// Wait before the first message in line for a next hop whose pipe was
+  /// full (the high-water mark) is tried again; the others wait behind it
+  /// untried. Short, as the pipe drains at wire speed.
   duration send_blocked_delay = std::chrono::milliseconds{1};
 
   /// The most messages ZeroMQ queues for one peer on the sending side

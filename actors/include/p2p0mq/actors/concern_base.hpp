@@ -215,6 +215,8 @@ public:
 
   /// Hands `msg`, made with `context().make_request` or `make_reply`, to the
   /// sender (the supervisor on another node) with this concern as its owner.
+  /// While a batch of incoming messages is handled, what its hooks post goes
+  /// to the sender in one batch per priority once the last was handled.
   void post(message msg, priority prio = priority::fast);
 
   // -- what a concern asks for -------------------------------------------------
@@ -300,6 +302,13 @@ private:
 
   void handle_request(const message& request);
 
+  /// Runs the hooks of a batch of incoming messages, then hands over what
+  /// they posted.
+  void handle_incoming(const std::vector<message>& msgs);
+
+  /// Hands what was posted while a batch was handled to the sender.
+  void flush_posted();
+
   /// Runs `on_tick` if a timer it asked for is due.
   void handle_tick();
 
@@ -313,6 +322,12 @@ private:
   /// flush timer fires.
   std::unique_ptr<log_limiter> log_;
   std::optional<time_point> log_flush_at_;
+  /// Whether a batch of incoming messages is being handled, and what its
+  /// hooks posted meanwhile, by priority.
+  bool in_batch_ = false;
+  std::vector<std::pair<priority, std::vector<message>>> posted_;
+  /// Whether a hook threw: the concern quits, the rest of a batch is left.
+  bool failed_ = false;
 };
 
 /// The handlers of a function-based concern (see `make_concern`); each is

@@ -62,7 +62,9 @@ typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
 ///    received, never to a concern (without a router: logged and dropped);
 /// 2. a reply a requester waits for goes to it (first one wins; later ones
 ///    are logged and dropped until the timeout has passed);
-/// 3. a message for a registered command goes to its concern, unless the
+/// 3. a message for a registered command goes to its concern (the messages
+///    of one batch for one concern in one `(incoming_atom,
+///    std::vector<message>)`, sent once the batch is dispatched), unless the
 ///    concern counts its backlog and `concern_queue_limit` messages wait in
 ///    its mailbox: then the message is dropped, counted (`concern_busy`)
 ///    and logged (as the log limits say), and a request from a peer that

@@ -207,18 +207,18 @@ using concern_counters = std::map<std::string, std::uint64_t>;
 ///
 /// | message | reply |
 /// |---|---|
-/// | `(sent_atom, message)` | none: final, handed to ZeroMQ |
+/// | `(sent_atom, std::vector<message>)` | none: final, each handed to ZeroMQ (the messages of one owner that went in the same round of the sender, in the order they went) |
 /// | `(send_failed_atom, message, error)` | `bool`: true to have it tried again while its deadline lasts |
 /// | `(dropped_atom, message, error)` | none: final, never sent |
 ///
 /// Every message handed to the sender ends in exactly one of `sent` and
 /// `dropped`; `send_failed` comes before either, zero or more times.
 using owner_actor = caf::typed_actor<
-    caf::reacts_to<sent_atom, message>,
+    caf::reacts_to<sent_atom, std::vector<message>>,
     caf::replies_to<send_failed_atom, message, caf::error>::with<bool>,
     caf::reacts_to<dropped_atom, message, caf::error>>;
 
-/// Takes messages from the dispatcher: `(incoming_atom, message)`.
+/// Takes a reply it waits for from the dispatcher: `(incoming_atom, message)`.
 using inbox_actor = caf::typed_actor<caf::reacts_to<incoming_atom, message>>;
 
 /// Hears of changed peer records: `(changed_atom, std::vector<peer_change>)`.
@@ -247,7 +247,7 @@ using route_watcher_actor =
 ///
 /// | message | from | reply |
 /// |---|---|---|
-/// | `(incoming_atom, message)` | dispatcher | none: a request or reply for its command |
+/// | `(incoming_atom, std::vector<message>)` | dispatcher | none: requests and replies for its command, in the order they came (those of one batch of the receiver at once) |
 /// | outcomes (see `owner_actor`) | sender | as `owner_actor` |
 /// | `(tick_atom)` | itself | none: a timer it asked for |
 /// | `(changed_atom, std::vector<peer_change>)` | peer table | none: when it watches the peers |
@@ -255,7 +255,7 @@ using route_watcher_actor =
 /// | `(wanted_atom, std::vector<wanted_route>)` | sender | none: when it watches wanted routes |
 /// | `(stats_atom)` | anyone | `concern_counters` |
 using concern_actor =
-    owner_actor::extend<caf::reacts_to<incoming_atom, message>,
+    owner_actor::extend<caf::reacts_to<incoming_atom, std::vector<message>>,
                         caf::reacts_to<tick_atom>,
                         caf::reacts_to<changed_atom, std::vector<peer_change>>,
                         caf::reacts_to<due_atom, due_kind, std::vector<peer>>,
@@ -279,9 +279,12 @@ using requester_actor = caf::typed_actor<
     caf::reacts_to<send_atom, std::string, std::string, payload, priority>>;
 
 /// What takes outgoing messages on behalf of their owner, who learns their
-/// outcome: the sender, or the supervisor for concerns on other nodes.
+/// outcome: the sender, or the supervisor for concerns on other nodes. A
+/// batch is the same as its messages handed over one after the other, in
+/// one actor message.
 using outgoing_actor = caf::typed_actor<
-    caf::reacts_to<outgoing_atom, message, priority, owner_actor>>;
+    caf::reacts_to<outgoing_atom, message, priority, owner_actor>,
+    caf::reacts_to<outgoing_atom, std::vector<message>, priority, owner_actor>>;
 
 // -- sender -------------------------------------------------------------------
 
@@ -360,6 +363,7 @@ typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
 /// |---|---|---|
 /// | `(connect_atom, uuid, endpoint)` | peer table | none: connect to the peer's receiver unless connected to that endpoint |
 /// | `(outgoing_atom, message, priority, owner_actor)` | concerns, router, requester | none: queue it; `owner` learns its outcome |
+/// | `(outgoing_atom, std::vector<message>, priority, owner_actor)` | concerns, router | none: queue each, then run one round for all |
 /// | `(lost_atom, endpoint)` | receiver | none: the next connect to `endpoint` connects anew |
 /// | `(remove_atom, uuid)` | peer table | none: the peer left the table: forget its route and connection |
 /// | `(route_atom, uuid, peer_state, via, bool relays)` | peer table | none: the peer's route changed (`relays`: it may be a hop for others, see `peer::relays`); waiting messages may go |
@@ -370,6 +374,7 @@ typename Inspector::result_type inspect(Inspector& f, sender_stats& x) {
 using sender_actor = caf::typed_actor<
     caf::reacts_to<connect_atom, std::string, std::string>,
     caf::reacts_to<outgoing_atom, message, priority, owner_actor>,
+    caf::reacts_to<outgoing_atom, std::vector<message>, priority, owner_actor>,
     caf::reacts_to<route_atom, std::string, peer_state, std::string, bool>,
     caf::reacts_to<lost_atom, std::string>,
     caf::reacts_to<remove_atom, std::string>,

@@ -41,9 +41,9 @@ typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
 ///
 /// | message | from | reply |
 /// |---|---|---|
-/// | `(incoming_atom, std::vector<message>)` | dispatcher | none: forward each message (their `to` is not the local uuid) |
+/// | `(incoming_atom, std::vector<message>)` | dispatcher | none: forward each message (their `to` is not the local uuid), to the sender in one batch |
 /// | `(incoming_atom, message)` | anyone | none: forward one message |
-/// | `(sent_atom, message)` | sender | none: counted `sent` |
+/// | `(sent_atom, std::vector<message>)` | sender | none: counted `sent` |
 /// | `(send_failed_atom, message, error)` | sender | `true`: tried again while its deadline lasts (its next hop picked afresh) |
 /// | `(dropped_atom, message, error)` | sender | none: logged and counted `dropped` |
 /// | `(stats_atom)` | anyone | `router_stats` |

@@ -19,10 +19,19 @@ namespace p2p0mq {
 /// follows (all of fast, the oldest
 /// message of each destination in medium, one of slow), and another right
 /// after it while messages remain, so that under load each round takes many
-/// messages. It never wakes up when idle.
-/// A message that cannot be sent because the next hop is full (back-pressure,
-/// not a failure: no `send_failed`) is tried again after
-/// `settings->send_retry_delay`. One whose next hop is unreachable, or whose
+/// messages. It never wakes up when idle. A batch handed over in one actor
+/// message is queued whole before its round runs. The owner of messages
+/// that one round sent hears of them in one `sent`, in the order they went.
+///
+/// A full next hop (ZeroMQ's high-water mark: back-pressure, not a failure,
+/// so no `send_failed`): the message that found it full waits, and every
+/// later message for that hop lines up behind it without a ZeroMQ call.
+/// After `settings->send_blocked_delay` only the first of the line is tried
+/// again; once it goes, the line follows in order until the pipe is full
+/// again. In line, a message past its deadline is dropped (expired), and
+/// one whose next hop the routing rules now pick differently leaves the
+/// line for its new hop. A slow reader costs the sender one attempt per
+/// delay, whatever it holds for it. One whose next hop is unreachable, or whose
 /// send fails otherwise, is reported `send_failed` to its owner, and queued
 /// again after `settings->send_retry_delay` if the owner answers true while
 /// its deadline lasts; else (false, or no answer because the owner is gone)
@@ -38,8 +47,9 @@ namespace p2p0mq {
 /// again and waiting for their owner's answer; a message beyond is dropped at
 /// once (`errc::send_queue_full`).
 ///
-/// Time: one timer, set to the earliest route deadline or retry time while
-/// any message waits for one. CAF cannot cancel it: if the message it was set
+/// Time: one timer, set to the earliest route deadline or retry time (of a
+/// retry its owner asked for, or of a line for a full hop) while any message
+/// waits for one. CAF cannot cancel it: if the message it was set
 /// for leaves earlier, it still fires once, and sets no other.
 ///
 /// Routing rules, for a message with an empty `next_hop` (one with a

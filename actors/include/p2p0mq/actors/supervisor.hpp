@@ -57,6 +57,7 @@ typename Inspector::result_type inspect(Inspector& f, remote_context& x) {
 /// | `(get_atom, command)` | anyone | its concern; an invalid handle when there is none | |
 /// | `(context_atom)` | concerns on other nodes | `remote_context` | |
 /// | `(outgoing_atom, message, priority, owner_actor)` | concerns on other nodes | none: to the sender on the owner's behalf, with the local uuid as source and a deadline one time-to-live from now on the local clock; a request with id 0 gets the local peer's next id | |
+/// | `(outgoing_atom, std::vector<message>, priority, owner_actor)` | concerns on other nodes | none: the same for each, to the sender in one batch | |
 ///
 /// Restarts: a spawned concern that fails is restarted from its factory, at
 /// most `concern_max_restarts` times within `concern_restart_window`; then
@@ -73,7 +74,8 @@ using supervisor_actor = caf::typed_actor<
     caf::replies_to<get_atom>::with<std::vector<std::string>>,
     caf::replies_to<get_atom, std::string>::with<concern_actor>,
     caf::replies_to<context_atom>::with<remote_context>,
-    caf::reacts_to<outgoing_atom, message, priority, owner_actor>>;
+    caf::reacts_to<outgoing_atom, message, priority, owner_actor>,
+    caf::reacts_to<outgoing_atom, std::vector<message>, priority, owner_actor>>;
 
 /// Spawns the supervisor of a local peer. `ctx` is what every concern it
 /// spawns gets (with its `command` filled in); `dispatcher` is told which
