@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -139,14 +140,42 @@ counter(concern_actor::pointer, caf::actor main_actor, std::size_t expected) {
   };
 }
 
-/// Owns the benchmark's requests; counts the ones dropped.
+/// The outcomes of the benchmark's requests so far: a producer waits on it
+/// to keep at most `send_window` of them unsettled.
+struct progress {
+  std::mutex mtx;
+  std::condition_variable changed;
+  /// Requests sent or dropped.
+  std::size_t settled = 0;
+  std::size_t dropped = 0;
+
+  void add(std::size_t n, bool drop) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      settled += n;
+      if (drop)
+        dropped += n;
+    }
+    changed.notify_all();
+  }
+};
+
+/// Most requests a producer has handed to the sender that are neither sent
+/// nor dropped yet. Raw libzmq's producer blocks once ZeroMQ's pipe is full;
+/// this one waits likewise, well below the sender's own bound
+/// (`send-queue-limit`, 100,000), so that no request is dropped for it.
+constexpr std::size_t send_window = 20000;
+
+/// Owns the benchmark's requests; counts their outcomes into `done`.
 owner_actor::behavior_type owner(owner_actor::pointer,
-                                 std::shared_ptr<std::size_t> dropped) {
+                                 std::shared_ptr<progress> done) {
   return {
-      [](sent_atom, const std::vector<message>&) {},
+      [done](sent_atom, const std::vector<message>& msgs) {
+        done->add(msgs.size(), false);
+      },
       [](send_failed_atom, const message&, const caf::error&) { return true; },
-      [dropped](dropped_atom, const message&, const caf::error&) {
-        ++*dropped;
+      [done](dropped_atom, const message&, const caf::error&) {
+        done->add(1, true);
       },
   };
 }
@@ -264,18 +293,30 @@ struct line_of_peers {
 };
 
 /// Sends `count` requests of `command` from `from` to `to` (whose concern
-/// for `command` counts them and tells `self`), and returns messages per
-/// second from the first send to the last one counted; 0 when they did not
-/// all come within two minutes.
+/// for `command` counts them and tells `self`), at most `send_window` of
+/// them unsettled at a time (`sink` owns them and counts into `done`), and
+/// returns messages per second from the first send to the last one counted;
+/// 0 when they did not all come within two minutes.
 double send_and_count(caf::scoped_actor& self, local_peer& from,
                       const local_peer& to, const std::string& command,
                       std::size_t count, const payload& body,
-                      const owner_actor& sink) {
+                      const owner_actor& sink, progress& done) {
+  std::size_t before = 0;
+  {
+    std::lock_guard<std::mutex> guard{done.mtx};
+    before = done.settled;
+  }
   auto start = clock_type::now();
-  for (std::size_t i = 0; i < count; ++i)
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i >= send_window && i % 1024 == 0) {
+      std::unique_lock<std::mutex> guard{done.mtx};
+      done.changed.wait(
+          guard, [&] { return before + i - done.settled < send_window; });
+    }
     from.send(from.context().make_request(to.uuid(), command, body,
                                           clock_type::now()),
               priority::fast, sink);
+  }
   bool counted = false;
   self->receive([&](const std::string&, std::size_t) { counted = true; },
                 caf::after(120s) >> [] {});
@@ -427,14 +468,14 @@ double measure_one_way(bench_config& cfg, caf::actor_system& sys,
   pair.b->add_concern("bench", [&](caf::local_actor* parent, concern_context) {
     return parent->spawn(counter, main_actor, cfg.messages);
   });
-  auto dropped = std::make_shared<std::size_t>(0);
-  auto sink = sys.spawn(owner, dropped);
-  auto rate =
-      send_and_count(self, *pair.a, *pair.b, "bench", cfg.messages, body, sink);
+  auto done = std::make_shared<progress>();
+  auto sink = sys.spawn(owner, done);
+  auto rate = send_and_count(self, *pair.a, *pair.b, "bench", cfg.messages,
+                             body, sink, *done);
   pair.a->stop();
   pair.b->stop();
   caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
-  dropped_count += *dropped;
+  dropped_count += done->dropped;
   return rate;
 }
 
@@ -563,8 +604,7 @@ void round_trip(bench_config& cfg, caf::actor_system& sys,
   if (!pair.start())
     return;
   caf::scoped_actor self{sys};
-  auto dropped = std::make_shared<std::size_t>(0);
-  auto sink = sys.spawn(owner, dropped);
+  auto sink = sys.spawn(owner, std::make_shared<progress>());
   pair.a->add_concern(echo_command, echo(caf::actor_cast<caf::actor>(self)));
   pair.b->add_concern(echo_command, echo());
   auto ours =
@@ -585,8 +625,8 @@ void routed(bench_config& cfg, caf::actor_system& sys, results& out) {
   }
   caf::scoped_actor self{sys};
   auto main_actor = caf::actor_cast<caf::actor>(self);
-  auto dropped = std::make_shared<std::size_t>(0);
-  auto sink = sys.spawn(owner, dropped);
+  auto done = std::make_shared<progress>();
+  auto sink = sys.spawn(owner, done);
   line.a().add_concern(echo_command, echo(main_actor));
   for (auto* p : {&line.b(), &line.c()}) {
     p->add_concern(echo_command, echo());
@@ -602,9 +642,9 @@ void routed(bench_config& cfg, caf::actor_system& sys, results& out) {
     return;
   }
   out.direct_rate = send_and_count(self, line.a(), line.b(), "bench",
-                                   cfg.messages, body, sink);
+                                   cfg.messages, body, sink, *done);
   out.routed_rate = send_and_count(self, line.a(), line.c(), "bench",
-                                   cfg.messages, body, sink);
+                                   cfg.messages, body, sink, *done);
   auto direct =
       echo_round_trips(self, line.a(), line.b(), cfg.round_trips, body, sink);
   auto through =
@@ -617,7 +657,7 @@ void routed(bench_config& cfg, caf::actor_system& sys, results& out) {
   asker->request(line.b().router(), 5s, stats_atom::value)
       .receive([&](router_stats& x) { out.routed_dropped = x.dropped; },
                [](caf::error&) {});
-  out.routed_dropped += *dropped;
+  out.routed_dropped += done->dropped;
   line.stop();
   caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
 }
