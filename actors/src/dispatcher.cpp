@@ -234,9 +234,9 @@ void hand_out(dispatcher_ptr self, deliveries& out) {
 }
 
 /// Adds `msg` to what goes to its concern, or drops it when the concern has
-/// no room.
+/// no room; `expected` messages at most are still to come in the batch.
 void deliver(dispatcher_ptr self, registered& to, message msg, time_point now,
-             deliveries& out) {
+             deliveries& out, std::size_t expected) {
   auto& st = self->state;
   if (auto& b = to.backlog) {
     auto limit = st.settings->concern_queue_limit;
@@ -264,8 +264,14 @@ void deliver(dispatcher_ptr self, registered& to, message msg, time_point now,
   // A batch holds few commands: a scan finds the concern's share.
   auto i = std::find_if(out.begin(), out.end(),
                         [&](const auto& x) { return x.first == &to; });
-  if (i == out.end())
+  if (i == out.end()) {
+    // Most batches are for one concern: the first gets room for the rest
+    // of the batch at once.
+    auto first = out.empty();
     i = out.emplace(out.end(), &to, std::vector<message>{});
+    if (first)
+      i->second.reserve(expected);
+  }
   i->second.emplace_back(std::move(msg));
 }
 
@@ -296,7 +302,8 @@ void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
       continue;
     auto i = st.concerns.find(msg.command);
     if (i != st.concerns.end()) {
-      deliver(self, i->second, std::move(msg), now, out);
+      deliver(self, i->second, std::move(msg), now, out,
+              static_cast<std::size_t>(batch.data() + batch.size() - &msg));
       continue;
     }
     if (hold(st, msg, now))
@@ -351,7 +358,7 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
         auto now = self->clock().now();
         deliveries out;
         for (auto& msg : h.messages)
-          deliver(self, to, std::move(msg), now, out);
+          deliver(self, to, std::move(msg), now, out, h.messages.size());
         hand_out(self, out);
       },
       [self](remove_atom, const std::string& command, bool keep) {

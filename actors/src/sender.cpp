@@ -550,7 +550,10 @@ std::vector<message>& sent_to(sender_state& st, const owner_actor& owner) {
   for (auto& [who, msgs] : st.sent_now)
     if (who == owner)
       return msgs;
-  return st.sent_now.emplace_back(owner, std::vector<message>{}).second;
+  auto& msgs = st.sent_now.emplace_back(owner, std::vector<message>{}).second;
+  // Most rounds are one owner's: room for the whole round at once.
+  msgs.reserve(st.scratch.to_send.size());
+  return msgs;
 }
 
 /// Tells each owner of the messages sent since the last call, in one `sent`.
