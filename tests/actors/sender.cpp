@@ -1133,7 +1133,7 @@ TEST_CASE("sender drops a message that expires in line for a full next hop, "
 }
 
 TEST_CASE("sender takes a batch in one hand-over, sends it in one round and "
-          "tells the owner of the messages one round sent in one `sent`",
+          "tells the owner of the messages one round sent in one outcome",
           "[sender]") {
   fixture f;
   f.start();
