@@ -145,6 +145,17 @@ caf::error local_peer::start() {
   parts.credit = credit;
   parts.groups = groups_;
   peer_ = assembly::spawn(sys_, std::move(parts));
+  // The built-in concerns are registered before the receiver reads: the
+  // supervisor answers after the registrations this thread sent it, and has
+  // handed each concern to the dispatcher by then, ahead of any batch the
+  // receiver will send it. (Otherwise a peer that greets at once could find
+  // no concern for `hello` and have its greeting dropped.)
+  {
+    caf::scoped_actor self{sys_};
+    self->request(peer_.supervisor(), caf::infinite, get_atom::value)
+        .receive([](const std::vector<std::string>&) {},
+                 [](const caf::error&) {});
+  }
   if (zap_)
     // A certificate that appears greets the peer given up for want of it.
     caf::anon_send(zap_->authenticator(), subscribe_atom::value,

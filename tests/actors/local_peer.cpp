@@ -21,7 +21,11 @@
 #include <catch2/catch.hpp>
 #include <zmq.hpp>
 
+#include "p2p0mq/actors/ask_around.hpp"
+#include "p2p0mq/actors/connector.hpp"
+#include "p2p0mq/actors/dispatcher.hpp"
 #include "p2p0mq/actors/echo.hpp"
+#include "p2p0mq/actors/heart_beat.hpp"
 #include "p2p0mq/actors/system_config.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
@@ -490,6 +494,34 @@ TEST_CASE("a connected pair logs nothing at the default level while "
       connect_limit));
   CHECK(net.connected_both_ways(*a, *b, 0ms));
   CHECK(log.count(mark, {}) == 0);
+}
+
+TEST_CASE("when start returns, the dispatcher knows the built-in concerns: "
+          "a greeting that comes at once finds its concern",
+          "[local_peer][loopback]") {
+  // The receiver reads from its start on; the concerns are registered by
+  // the supervisor. start() waits for that, so nothing the receiver hands
+  // the dispatcher comes before them (the dispatcher takes this request
+  // after every registration).
+  loopback net;
+  for (int round = 0; round < 5; ++round) {
+    auto a = net.start("peer-a-000" + std::to_string(round));
+    caf::scoped_actor self{net.sys};
+    bool asked = false;
+    self->request(a->dispatcher(), caf::infinite, stats_atom::value)
+        .receive(
+            [&](const dispatcher_stats& st) {
+              asked = true;
+              for (auto* command :
+                   {connector_command, heart_beat_command, ask_around_command})
+                CHECK(st.commands.count(command) == 1);
+            },
+            [&](const caf::error& err) {
+              FAIL("no stats: " << net.sys.render(err));
+            });
+    CHECK(asked);
+    a->stop();
+  }
 }
 
 TEST_CASE("stop is idempotent and start refuses to run twice",
