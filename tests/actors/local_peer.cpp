@@ -503,8 +503,10 @@ TEST_CASE("when start returns, the dispatcher knows the built-in concerns: "
   // the supervisor. start() waits for that, so nothing the receiver hands
   // the dispatcher comes before them (the dispatcher takes this request
   // after every registration).
-  loopback net;
   for (int round = 0; round < 5; ++round) {
+    // A loopback (and ZeroMQ context) of its own each round: a context
+    // takes its authenticator's endpoint back only once it is closed.
+    loopback net;
     auto a = net.start("peer-a-000" + std::to_string(round));
     caf::scoped_actor self{net.sys};
     bool asked = false;
