@@ -58,7 +58,8 @@ system_config::system_config() {
       .add(settings.send_retry_delay, "send-retry-delay",
            "wait before a message is tried again")
       .add(settings.send_blocked_delay, "send-blocked-delay",
-           "wait before a message is tried again when the pipe was full")
+           "wait before the first message in line for a full pipe is tried "
+           "again")
       .add(settings.send_high_water_mark, "send-high-water-mark",
            "most messages ZeroMQ queues for one peer when sending")
       .add(settings.receive_high_water_mark, "receive-high-water-mark",
