@@ -8,12 +8,25 @@
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 
+#include "batches.hpp"
 #include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
 #include "p2p0mq/uuid.hpp"
 
 namespace p2p0mq {
+
+namespace {
+
+/// What takes a concern's outgoing messages: the supervisor it serves on
+/// another node, else its local peer's sender; null without either.
+outgoing_actor outlet_of(const concern_context& ctx) {
+  if (ctx.outlet)
+    return ctx.outlet;
+  return ctx.sender;
+}
+
+} // namespace
 
 concern_base::concern_base(caf::actor_config& cfg, concern_context ctx)
     : super(cfg), ctx_(std::move(ctx)) {
@@ -218,23 +231,12 @@ void concern_base::handle_incoming(const std::vector<message>& msgs) {
 }
 
 void concern_base::flush_posted() {
-  for (auto& [prio, msgs] : posted_) {
-    if (msgs.empty())
-      continue;
-    owner_actor owner{this};
-    if (msgs.size() == 1) {
-      auto msg = std::move(msgs.front());
-      msgs.clear();
-      post(std::move(msg), prio);
-    } else if (ctx_.outlet) {
-      send(ctx_.outlet, outgoing_atom::value, std::move(msgs), prio,
-           std::move(owner));
-    } else {
-      send(ctx_.sender, outgoing_atom::value, std::move(msgs), prio,
-           std::move(owner));
-    }
-    msgs.clear();
-  }
+  // Posted in a batch only when there is a sender to take them.
+  auto to = outlet_of(ctx_);
+  for (auto& [prio, msgs] : posted_)
+    if (!msgs.empty())
+      send(to, outgoing_atom::value, std::exchange(msgs, {}), prio,
+           owner_actor{this});
 }
 
 void concern_base::handle_request(const message& request) {
@@ -279,25 +281,17 @@ void concern_base::reject(const message& request, const caf::error& reason,
 }
 
 void concern_base::post(message msg, priority prio) {
-  if (in_batch_ && (ctx_.outlet || ctx_.sender)) {
-    auto i = std::find_if(posted_.begin(), posted_.end(),
-                          [&](const auto& x) { return x.first == prio; });
-    if (i == posted_.end())
-      i = posted_.emplace(posted_.end(), prio, std::vector<message>{});
-    i->second.emplace_back(std::move(msg));
-    return;
-  }
   owner_actor owner{this};
-  if (ctx_.outlet)
-    send(ctx_.outlet, outgoing_atom::value, std::move(msg), prio,
-         std::move(owner));
-  else if (ctx_.sender)
-    send(ctx_.sender, outgoing_atom::value, std::move(msg), prio,
-         std::move(owner));
-  else // Spawned without a local peer: still one outcome per message.
+  if (auto to = outlet_of(ctx_)) {
+    if (in_batch_)
+      detail::share_of(posted_, prio).emplace_back(std::move(msg));
+    else
+      send(to, outgoing_atom::value, std::move(msg), prio, std::move(owner));
+  } else { // Spawned without a local peer: still one outcome per message.
     send(owner, dropped_atom::value, std::move(msg),
          make_error(errc::not_started,
                     "concern '" + ctx_.command + "' has no sender"));
+  }
 }
 
 // -- default hooks ------------------------------------------------------------

@@ -1,6 +1,5 @@
 #include "p2p0mq/actors/dispatcher.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -14,6 +13,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "batches.hpp"
 #include "p2p0mq/actors/receiver.hpp"
 #include "p2p0mq/concern_payloads.hpp"
 #include "p2p0mq/errc.hpp"
@@ -224,7 +224,7 @@ void reject(dispatcher_ptr self, message msg, std::string why,
 
 /// Messages for concerns, gathered while a batch is dispatched: each concern
 /// gets those of one batch in one actor message, in the order they came.
-using deliveries = std::vector<std::pair<registered*, std::vector<message>>>;
+using deliveries = detail::shares<registered*>;
 
 /// Hands the gathered messages to their concerns.
 void hand_out(dispatcher_ptr self, deliveries& out) {
@@ -234,9 +234,9 @@ void hand_out(dispatcher_ptr self, deliveries& out) {
 }
 
 /// Adds `msg` to what goes to its concern, or drops it when the concern has
-/// no room; `expected` messages at most are still to come in the batch.
+/// no room.
 void deliver(dispatcher_ptr self, registered& to, message msg, time_point now,
-             deliveries& out, std::size_t expected) {
+             deliveries& out) {
   auto& st = self->state;
   if (auto& b = to.backlog) {
     auto limit = st.settings->concern_queue_limit;
@@ -261,18 +261,7 @@ void deliver(dispatcher_ptr self, registered& to, message msg, time_point now,
     }
     b->waiting.fetch_add(1, std::memory_order_relaxed);
   }
-  // A batch holds few commands: a scan finds the concern's share.
-  auto i = std::find_if(out.begin(), out.end(),
-                        [&](const auto& x) { return x.first == &to; });
-  if (i == out.end()) {
-    // Most batches are for one concern: the first gets room for the rest
-    // of the batch at once.
-    auto first = out.empty();
-    i = out.emplace(out.end(), &to, std::vector<message>{});
-    if (first)
-      i->second.reserve(expected);
-  }
-  i->second.emplace_back(std::move(msg));
+  detail::share_of(out, &to).emplace_back(std::move(msg));
 }
 
 void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
@@ -302,8 +291,7 @@ void dispatch(dispatcher_ptr self, std::vector<message>& batch) {
       continue;
     auto i = st.concerns.find(msg.command);
     if (i != st.concerns.end()) {
-      deliver(self, i->second, std::move(msg), now, out,
-              static_cast<std::size_t>(batch.data() + batch.size() - &msg));
+      deliver(self, i->second, std::move(msg), now, out);
       continue;
     }
     if (hold(st, msg, now))
@@ -358,7 +346,7 @@ dispatcher(dispatcher_ptr self, std::shared_ptr<const config> settings,
         auto now = self->clock().now();
         deliveries out;
         for (auto& msg : h.messages)
-          deliver(self, to, std::move(msg), now, out, h.messages.size());
+          deliver(self, to, std::move(msg), now, out);
         hand_out(self, out);
       },
       [self](remove_atom, const std::string& command, bool keep) {

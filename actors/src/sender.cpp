@@ -17,6 +17,7 @@
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "batches.hpp"
 #include "p2p0mq/actors/heart_beat.hpp"
 #include "p2p0mq/errc.hpp"
 #include "p2p0mq/log.hpp"
@@ -147,7 +148,7 @@ struct sender_state {
   bool batch_has_fast = false;
   /// The messages a round sent, by owner: each owner hears of them in one
   /// `sent` at the end of the round. Reused by every round.
-  std::vector<std::pair<owner_actor, std::vector<message>>> sent_now;
+  detail::shares<owner_actor> sent_now;
   /// Who hears of each destination that starts to wait for a route: the
   /// ask-around concern.
   std::vector<route_watcher_actor> watchers;
@@ -544,18 +545,6 @@ void report_failure(sender_ptr self,
           });
 }
 
-/// The messages sent this round for `owner`: one `sent` tells it of all.
-std::vector<message>& sent_to(sender_state& st, const owner_actor& owner) {
-  // Rounds serve few owners (the concerns of one peer): a scan is enough.
-  for (auto& [who, msgs] : st.sent_now)
-    if (who == owner)
-      return msgs;
-  auto& msgs = st.sent_now.emplace_back(owner, std::vector<message>{}).second;
-  // Most rounds are one owner's: room for the whole round at once.
-  msgs.reserve(st.scratch.to_send.size());
-  return msgs;
-}
-
 /// Tells each owner of the messages sent since the last call, in one `sent`.
 void tell_sent(sender_ptr self) {
   auto& st = self->state;
@@ -581,7 +570,7 @@ bool try_send(sender_ptr self, std::unordered_map<ticket, entry>::iterator i,
           ++x.messages;
           x.bytes += bytes;
         });
-    sent_to(st, i->second.owner).emplace_back(std::move(msg));
+    detail::share_of(st.sent_now, i->second.owner).emplace_back(std::move(msg));
     st.entries.erase(i);
     return true;
   case send_status::would_block:

@@ -158,6 +158,12 @@ struct progress {
     }
     changed.notify_all();
   }
+
+  /// The requests dropped so far (the owner may still be counting).
+  std::size_t dropped_now() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return dropped;
+  }
 };
 
 /// Most requests a producer has handed to the sender that are neither sent
@@ -475,7 +481,7 @@ double measure_one_way(bench_config& cfg, caf::actor_system& sys,
   pair.a->stop();
   pair.b->stop();
   caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
-  dropped_count += done->dropped;
+  dropped_count += done->dropped_now();
   return rate;
 }
 
@@ -657,7 +663,7 @@ void routed(bench_config& cfg, caf::actor_system& sys, results& out) {
   asker->request(line.b().router(), 5s, stats_atom::value)
       .receive([&](router_stats& x) { out.routed_dropped = x.dropped; },
                [](caf::error&) {});
-  out.routed_dropped += done->dropped;
+  out.routed_dropped += done->dropped_now();
   line.stop();
   caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
 }
