@@ -145,8 +145,12 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
     if (credit)
       credit->take();
     sig.received.fetch_add(batch.size(), std::memory_order_relaxed);
+    auto size = batch.size();
     self->send(dispatcher, incoming_atom::value, std::move(batch));
+    // The next batch is likely as long: room for it at once spares the
+    // moves of a growing vector.
     batch = {};
+    batch.reserve(size);
     batch_bytes = 0;
   };
   std::size_t total_parts = 0;

@@ -315,19 +315,14 @@ decode_map(std::string_view bytes) {
   return view;
 }
 
-/// The data of `{}` (the single byte `0x80`), shared by every empty
-/// payload.
-const std::shared_ptr<const detail::payload_data>& empty_map() {
-  static const auto result =
-      std::make_shared<const detail::payload_data>(std::string(1, '\x80'));
+/// The bytes of `{}`, the single byte `0x80`: those of every payload
+/// without data.
+const std::string& empty_map_bytes() {
+  static const std::string result(1, '\x80');
   return result;
 }
 
 } // namespace
-
-payload::payload() : data_(empty_map()) {
-  // nop
-}
 
 payload::payload(std::shared_ptr<const detail::payload_data> data)
     : data_(std::move(data)) {
@@ -335,7 +330,7 @@ payload::payload(std::shared_ptr<const detail::payload_data> data)
 }
 
 const std::string& payload::bytes() const noexcept {
-  return data_->bytes;
+  return data_ ? data_->bytes : empty_map_bytes();
 }
 
 caf::expected<payload> payload::parse(std::string_view bytes) {
@@ -360,6 +355,8 @@ caf::expected<payload> payload::parse(std::string_view bytes) {
 }
 
 const detail::parsed_payload* payload::view() const noexcept {
+  if (!data_)
+    return nullptr; // `{}`
   auto& data = *data_;
   if (auto x = data.view.load(std::memory_order_acquire))
     return x;

@@ -23,6 +23,7 @@
 #include <zmq.hpp>
 
 #include "p2p0mq/actors/concern_base.hpp"
+#include "p2p0mq/actors/echo.hpp"
 #include "p2p0mq/actors/local_peer.hpp"
 #include "p2p0mq/actors/remote.hpp"
 #include "p2p0mq/errc.hpp"
@@ -267,6 +268,105 @@ int serve_concern(caf::actor_system& sys, std::uint16_t port, bool plain) {
   caf::scoped_actor self{sys};
   self->wait_for(*concern);
   return 0;
+}
+
+namespace {
+
+const std::string ping_command = "bench-rt";
+
+/// Round trips of its command to `peer`, one at a time. The first few warm
+/// the path up and are not timed. A request whose reply did not come within
+/// `lost_after` (the first can find the dispatcher before the concern is
+/// registered) is sent again, untimed.
+class pinger final : public concern_base {
+public:
+  pinger(caf::actor_config& cfg, concern_context ctx, std::string peer,
+         std::size_t count, payload body, caf::actor listener)
+      : concern_base(cfg, std::move(ctx)),
+        peer_(std::move(peer)),
+        count_(count),
+        body_(std::move(body)),
+        listener_(std::move(listener)) {
+    times_.reserve(count_);
+  }
+
+  const char* name() const override {
+    return "p2p0mq.bench.pinger";
+  }
+
+protected:
+  void on_start() override {
+    tick_every(lost_after);
+    ping();
+  }
+
+  void on_tick() override {
+    if (times_.size() < count_ && clock_type::now() - sent_at_ >= lost_after)
+      ping();
+  }
+
+  void on_reply(const message& msg) override {
+    if (msg.id != waiting_for_ || times_.size() == count_)
+      return;
+    auto us =
+        std::chrono::duration<double, std::micro>(clock_type::now() - sent_at_)
+            .count();
+    if (warm_up_ > 0)
+      --warm_up_;
+    else
+      times_.push_back(us);
+    if (times_.size() == count_) {
+      tick_every(duration::zero());
+      caf::anon_send(listener_, std::move(times_));
+      return;
+    }
+    ping();
+  }
+
+  bool on_send_failed(const message&, const caf::error&) override {
+    return true;
+  }
+
+private:
+  static constexpr auto lost_after = std::chrono::seconds{1};
+
+  void ping() {
+    sent_at_ = clock_type::now();
+    waiting_for_ = send_request(peer_, body_).id;
+  }
+
+  std::string peer_;
+  std::size_t count_;
+  payload body_;
+  caf::actor listener_;
+  std::size_t warm_up_ = 10;
+  std::uint64_t waiting_for_ = 0;
+  clock_type::time_point sent_at_;
+  std::vector<double> times_;
+};
+
+} // namespace
+
+std::vector<double> concern_round_trips(caf::actor_system& sys,
+                                        local_peer& from, local_peer& to,
+                                        std::size_t count,
+                                        const payload& body) {
+  caf::scoped_actor self{sys};
+  std::vector<double> result;
+  if (count == 0 || to.add_concern(ping_command, echo()))
+    return result;
+  if (from.add_concern(ping_command, concern_class<pinger>(
+                                         to.uuid(), count, body,
+                                         caf::actor_cast<caf::actor>(self))))
+    return result;
+  // At most 5 s, and 1 ms more a round trip (one takes well under that).
+  self->receive(
+      [&](std::vector<double>& times) { result = std::move(times); },
+      caf::after(std::chrono::seconds{5} + std::chrono::milliseconds{count}) >>
+          [] {});
+  from.remove_concern(ping_command);
+  to.remove_concern(ping_command);
+  return result;
 }
 
 } // namespace p2p0mq::bench

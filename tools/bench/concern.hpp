@@ -3,10 +3,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
 #include "p2p0mq/config.hpp"
+#include "p2p0mq/payload.hpp"
+
+namespace p2p0mq {
+class local_peer;
+} // namespace p2p0mq
 
 namespace p2p0mq::bench {
 
@@ -55,5 +61,16 @@ concern_rates measure_concern_rates(caf::actor_system& sys, const config& base,
 /// 127.0.0.1:`port` (over TLS, or plain BASP when `plain`) and serves it
 /// until the supervisor goes away. Returns the exit code.
 int serve_concern(caf::actor_system& sys, std::uint16_t port, bool plain);
+
+/// Plays `count` round trips from a concern of `from` to an echo concern of
+/// `to`, both under the command `bench-rt`, one at a time: the pinger sends
+/// the next request from its `on_reply`. Each round trip is timed inside the
+/// pinger, from `send_request` to `on_reply`, as a concern sees it: no
+/// thread outside the actor system takes part. Returns each in
+/// microseconds; empty when they did not all come within 5 s and 1 ms a
+/// round trip.
+std::vector<double> concern_round_trips(caf::actor_system& sys,
+                                        local_peer& from, local_peer& to,
+                                        std::size_t count, const payload& body);
 
 } // namespace p2p0mq::bench

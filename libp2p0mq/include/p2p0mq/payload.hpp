@@ -29,7 +29,7 @@ struct parsed_payload;
 class payload {
 public:
   /// The empty map, encoded as the single byte `0x80`.
-  payload();
+  payload() noexcept = default;
 
   /// Parses `bytes` as one msgpack map whose keys are str (or bin) values,
   /// with nothing after it. Values may be of any msgpack type; containers may
@@ -82,6 +82,8 @@ private:
   /// The parsed map, built on first use; null for a map without entries.
   const detail::parsed_payload* view() const noexcept;
 
+  /// The bytes and their view; null for `{}`, so that making an empty
+  /// payload (every message starts with one) touches no shared count.
   std::shared_ptr<const detail::payload_data> data_;
 };
 
