@@ -5,13 +5,21 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <deque>
 #include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
+#include <caf/actor_control_block.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/blocking_actor.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/message_id.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/send.hpp>
 #include <zmq.hpp>
 
@@ -55,6 +63,70 @@ public:
 } // namespace detail
 
 namespace {
+
+/// Runs on the receiver's thread the actors its batches wake up: the
+/// dispatcher, then the concerns, the router and the sender the dispatcher
+/// hands messages to, and so on. Each would otherwise wait for a worker of
+/// CAF's scheduler, and an idle worker takes tens of microseconds to wake
+/// up: once per direction of every round trip. Like a worker, the receiver
+/// resumes an actor only when its mailbox went from empty to not empty, so
+/// an actor still runs on one thread at a time. A turn resumes at most
+/// `max_resumes` actors; what is left then goes to the scheduler, so that
+/// the receiver gets back to its socket.
+class inline_unit final : public caf::execution_unit {
+public:
+  explicit inline_unit(caf::actor_system& sys)
+      : caf::execution_unit(&sys),
+        max_throughput_(sys.scheduler().max_throughput()) {
+    // nop
+  }
+
+  inline_unit(const inline_unit&) = delete;
+  inline_unit& operator=(const inline_unit&) = delete;
+
+  ~inline_unit() override {
+    hand_over_rest();
+  }
+
+  /// Called by an actor's `enqueue` with a reference to the actor it woke.
+  void exec_later(caf::resumable* job) override {
+    jobs_.push_back(job);
+  }
+
+  /// Resumes the actors woken up, and those they wake, until none is left or
+  /// `max_resumes` ran; hands the rest to the scheduler.
+  void run(std::size_t max_resumes) {
+    for (std::size_t n = 0; n < max_resumes && !jobs_.empty(); ++n) {
+      auto* job = jobs_.front();
+      jobs_.pop_front();
+      switch (job->resume(this, max_throughput_)) {
+      case caf::resumable::resume_later:
+        // Its mailbox holds more than one resume takes: it goes again
+        // after the others.
+        jobs_.push_back(job);
+        break;
+      default:
+        // Waits for its next message (or ended): drops the reference
+        // `exec_later` came with, as a worker does.
+        caf::intrusive_ptr_release(job);
+      }
+    }
+    hand_over_rest();
+  }
+
+private:
+  void hand_over_rest() {
+    for (auto* job : jobs_)
+      system().scheduler().enqueue(job);
+    jobs_.clear();
+  }
+
+  std::size_t max_throughput_;
+  std::deque<caf::resumable*> jobs_;
+};
+
+/// Most actors the receiver resumes on its thread after one turn of reading.
+constexpr std::size_t max_inline_resumes = 256;
 
 /// Most messages handed to the dispatcher in one batch.
 constexpr std::size_t max_batch = 1024;
@@ -119,7 +191,7 @@ void count_malformed(detail::stop_signal& sig, log_limiter& limiter,
 void drain(zmq::socket_t& socket, detail::stop_signal& sig,
            const std::string& local_uuid, bool check_user_id,
            caf::blocking_actor* self, const dispatcher_actor& dispatcher,
-           receive_credit* credit, log_limiter& limiter) {
+           receive_credit* credit, log_limiter& limiter, inline_unit& unit) {
   std::vector<zmq::message_t> parts;
   parts.reserve(frame_count + 1);
   std::vector<std::string_view> views;
@@ -146,7 +218,12 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
       credit->take();
     sig.received.fetch_add(batch.size(), std::memory_order_relaxed);
     auto size = batch.size();
-    self->send(dispatcher, incoming_atom::value, std::move(batch));
+    // Through `unit`: the dispatcher, if idle, runs on this thread.
+    caf::actor_cast<caf::strong_actor_ptr>(dispatcher)
+        ->enqueue(
+            caf::make_mailbox_element(self->ctrl(), caf::make_message_id(), {},
+                                      incoming_atom::value, std::move(batch)),
+            &unit);
     // The next batch is likely as long: room for it at once spares the
     // moves of a growing vector.
     batch = {};
@@ -245,6 +322,7 @@ void receiver_loop(caf::blocking_actor* self,
       self->send(sender, lost_atom::value, endpoint);
     };
   log_limiter limiter{opts.logging};
+  inline_unit unit{self->system()};
   detail::handshake_log handshakes{local_uuid, opts.encryption, limiter,
                                    std::move(on_lost)};
   // The poll waits for input, or until the log has a summary to write.
@@ -279,9 +357,11 @@ void receiver_loop(caf::blocking_actor* self,
       }
       if (items[1].revents & ZMQ_POLLIN)
         break;
-      if (items[0].socket != nullptr && (items[0].revents & ZMQ_POLLIN))
+      if (items[0].socket != nullptr && (items[0].revents & ZMQ_POLLIN)) {
         drain(*socket, *sig, local_uuid, opts.check_user_id, self, dispatcher,
-              credit, limiter);
+              credit, limiter, unit);
+        unit.run(max_inline_resumes);
+      }
       for (std::size_t i = 0; i < monitors.size(); ++i)
         if (items[i + 2].revents & ZMQ_POLLIN) {
           auto& [monitor, role] = monitors[i];

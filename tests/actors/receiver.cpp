@@ -1,17 +1,22 @@
 #include "p2p0mq/actors/receiver.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 #include <catch2/catch.hpp>
 #include <zmq.hpp>
 
@@ -35,7 +40,9 @@ struct receiver_fixture {
   explicit receiver_fixture(
       std::shared_ptr<receive_credit> credit = nullptr,
       const std::function<void(receiver_fixture&)>& before_start = nullptr,
-      log_limits logging = {})
+      log_limits logging = {},
+      const std::function<caf::actor(caf::actor_system&)>& make_dispatcher =
+          nullptr)
       : sys(cfg), self(sys) {
     zmq::socket_t server{context, zmq::socket_type::router};
     server.set(zmq::sockopt::routing_id, zmq::str_buffer("local-uuid"));
@@ -53,8 +60,10 @@ struct receiver_fixture {
     receiver_options opts;
     opts.credit = std::move(credit);
     opts.logging = logging;
+    auto dispatcher = make_dispatcher ? make_dispatcher(sys)
+                                      : caf::actor_cast<caf::actor>(self);
     rec = spawn_receiver(sys, std::move(server), "local-uuid",
-                         caf::actor_cast<dispatcher_actor>(self),
+                         caf::actor_cast<dispatcher_actor>(dispatcher),
                          std::move(opts));
   }
 
@@ -152,6 +161,82 @@ TEST_CASE("the receiver decodes a message and hands it to the dispatcher",
   CHECK(got[0].id == 7);
   CHECK(got[0].is_request());
   CHECK(fix.rec.received() == 1);
+}
+
+TEST_CASE("the receiver runs the actors a batch wakes on its own thread, at "
+          "most 256 a turn, and hands the rest to the scheduler",
+          "[receiver]") {
+  // A stand-in dispatcher wakes 300 idle actors; each notes the thread it
+  // ran on.
+  constexpr std::size_t woken = 300;
+  struct threads {
+    std::mutex mtx;
+    std::thread::id dispatcher;
+    std::vector<std::thread::id> woken;
+  };
+  auto seen = std::make_shared<threads>();
+  std::vector<caf::actor> actors;
+  caf::actor dispatcher;
+  receiver_fixture f{
+      nullptr, nullptr, {}, [&](caf::actor_system& sys) {
+        for (std::size_t i = 0; i < woken; ++i)
+          actors.push_back(sys.spawn([seen](caf::event_based_actor*) {
+            return caf::behavior{
+                [](get_atom) { return true; },
+                [seen](caf::ok_atom) {
+                  std::lock_guard<std::mutex> guard{seen->mtx};
+                  seen->woken.push_back(std::this_thread::get_id());
+                },
+            };
+          }));
+        dispatcher = sys.spawn([seen, actors](caf::event_based_actor* self) {
+          return caf::behavior{
+              [](get_atom) { return true; },
+              [self, seen, actors](incoming_atom, const std::vector<message>&) {
+                {
+                  std::lock_guard<std::mutex> guard{seen->mtx};
+                  seen->dispatcher = std::this_thread::get_id();
+                }
+                for (auto& x : actors)
+                  self->send(x, caf::ok_atom::value);
+              },
+          };
+        });
+        return dispatcher;
+      }};
+  // They end with the test, before the fixture's actor system, which waits
+  // for every actor.
+  struct ender {
+    std::vector<caf::actor>& actors;
+    caf::actor& dispatcher;
+    ~ender() {
+      for (auto& x : actors)
+        caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
+    }
+  } end_all{actors, dispatcher};
+  // Every actor is started and idle before the message comes.
+  auto answered = 0;
+  actors.push_back(dispatcher);
+  for (auto& x : actors)
+    f.self->request(x, caf::infinite, get_atom::value)
+        .receive([&](bool) { ++answered; }, [](caf::error&) {});
+  actors.pop_back();
+  REQUIRE(answered == static_cast<int>(woken) + 1);
+  REQUIRE(f.send(hb_request(1)));
+  REQUIRE(p2p0mq::testing::wait_until(
+      f.sys,
+      [&] {
+        std::lock_guard<std::mutex> guard{seen->mtx};
+        return seen->woken.size() == woken;
+      },
+      10s));
+  std::lock_guard<std::mutex> guard{seen->mtx};
+  auto on_its_thread =
+      std::count(seen->woken.begin(), seen->woken.end(), seen->dispatcher);
+  // The dispatcher was the first of the turn's 256 resumes; the 45 actors
+  // left ran on workers.
+  CHECK(on_its_thread == 255);
 }
 
 TEST_CASE("the receiver keeps the order of a burst of messages", "[receiver]") {
