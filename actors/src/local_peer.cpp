@@ -104,6 +104,7 @@ caf::error local_peer::start() {
   watch.encryption = settings_->encryption;
   watch.check_user_id = settings_->encryption;
   watch.logging = log_limits_of(*settings_);
+  watch.inline_resumes = settings_->receiver_inline_resumes;
   try {
     socket = zmq::socket_t{*zmq_, zmq::socket_type::router};
     socket.set(zmq::sockopt::routing_id, zmq::buffer(settings_->uuid));

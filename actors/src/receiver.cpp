@@ -71,13 +71,19 @@ namespace {
 /// up: once per direction of every round trip. Like a worker, the receiver
 /// resumes an actor only when its mailbox went from empty to not empty, so
 /// an actor still runs on one thread at a time. A turn resumes at most
-/// `max_resumes` actors; what is left then goes to the scheduler, so that
-/// the receiver gets back to its socket.
+/// `receiver_options::inline_resumes` actors, each for at most
+/// `max_throughput` messages of its mailbox (an actor that others keep
+/// busy would hold the thread for ever); what is left then goes to the
+/// scheduler, so that the receiver gets back to its socket.
 class inline_unit final : public caf::execution_unit {
 public:
+  /// Most messages of its mailbox an actor handles in one resume here.
+  static constexpr std::size_t max_throughput = 64;
+
   explicit inline_unit(caf::actor_system& sys)
       : caf::execution_unit(&sys),
-        max_throughput_(sys.scheduler().max_throughput()) {
+        max_throughput_(
+            std::min(sys.scheduler().max_throughput(), max_throughput)) {
     // nop
   }
 
@@ -124,9 +130,6 @@ private:
   std::size_t max_throughput_;
   std::deque<caf::resumable*> jobs_;
 };
-
-/// Most actors the receiver resumes on its thread after one turn of reading.
-constexpr std::size_t max_inline_resumes = 256;
 
 /// Most messages handed to the dispatcher in one batch.
 constexpr std::size_t max_batch = 1024;
@@ -191,7 +194,8 @@ void count_malformed(detail::stop_signal& sig, log_limiter& limiter,
 void drain(zmq::socket_t& socket, detail::stop_signal& sig,
            const std::string& local_uuid, bool check_user_id,
            caf::blocking_actor* self, const dispatcher_actor& dispatcher,
-           receive_credit* credit, log_limiter& limiter, inline_unit& unit) {
+           receive_credit* credit, log_limiter& limiter,
+           caf::execution_unit* unit) {
   std::vector<zmq::message_t> parts;
   parts.reserve(frame_count + 1);
   std::vector<std::string_view> views;
@@ -218,12 +222,13 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
       credit->take();
     sig.received.fetch_add(batch.size(), std::memory_order_relaxed);
     auto size = batch.size();
-    // Through `unit`: the dispatcher, if idle, runs on this thread.
+    // Through `unit`, if any: the dispatcher, if idle, runs on this thread
+    // (without, it goes to the scheduler).
     caf::actor_cast<caf::strong_actor_ptr>(dispatcher)
         ->enqueue(
             caf::make_mailbox_element(self->ctrl(), caf::make_message_id(), {},
                                       incoming_atom::value, std::move(batch)),
-            &unit);
+            unit);
     // The next batch is likely as long: room for it at once spares the
     // moves of a growing vector.
     batch = {};
@@ -359,8 +364,8 @@ void receiver_loop(caf::blocking_actor* self,
         break;
       if (items[0].socket != nullptr && (items[0].revents & ZMQ_POLLIN)) {
         drain(*socket, *sig, local_uuid, opts.check_user_id, self, dispatcher,
-              credit, limiter, unit);
-        unit.run(max_inline_resumes);
+              credit, limiter, opts.inline_resumes > 0 ? &unit : nullptr);
+        unit.run(opts.inline_resumes);
       }
       for (std::size_t i = 0; i < monitors.size(); ++i)
         if (items[i + 2].revents & ZMQ_POLLIN) {

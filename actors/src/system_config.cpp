@@ -66,6 +66,8 @@ system_config::system_config() {
            "most messages ZeroMQ queues from one peer when receiving")
       .add(settings.unprocessed_batch_limit, "unprocessed-batch-limit",
            "most received batches the dispatcher holds unhandled (0: no limit)")
+      .add(settings.receiver_inline_resumes, "receiver-inline-resumes",
+           "most actors the receiver runs on its thread per turn (0: none)")
       .add(settings.max_frame_size, "max-frame-size",
            "largest message part the receiver accepts, in bytes")
       .add(settings.max_peers, "max-peers",

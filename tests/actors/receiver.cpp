@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -42,7 +43,8 @@ struct receiver_fixture {
       const std::function<void(receiver_fixture&)>& before_start = nullptr,
       log_limits logging = {},
       const std::function<caf::actor(caf::actor_system&)>& make_dispatcher =
-          nullptr)
+          nullptr,
+      std::size_t inline_resumes = 256)
       : sys(cfg), self(sys) {
     zmq::socket_t server{context, zmq::socket_type::router};
     server.set(zmq::sockopt::routing_id, zmq::str_buffer("local-uuid"));
@@ -60,6 +62,7 @@ struct receiver_fixture {
     receiver_options opts;
     opts.credit = std::move(credit);
     opts.logging = logging;
+    opts.inline_resumes = inline_resumes;
     auto dispatcher = make_dispatcher ? make_dispatcher(sys)
                                       : caf::actor_cast<caf::actor>(self);
     rec = spawn_receiver(sys, std::move(server), "local-uuid",
@@ -164,8 +167,10 @@ TEST_CASE("the receiver decodes a message and hands it to the dispatcher",
 }
 
 TEST_CASE("the receiver runs the actors a batch wakes on its own thread, at "
-          "most 256 a turn, and hands the rest to the scheduler",
+          "most receiver-inline-resumes a turn, and hands the rest to the "
+          "scheduler",
           "[receiver]") {
+  auto limit = GENERATE(std::size_t{256}, std::size_t{10});
   // A stand-in dispatcher wakes 300 idle actors; each notes the thread it
   // ran on.
   constexpr std::size_t woken = 300;
@@ -178,32 +183,41 @@ TEST_CASE("the receiver runs the actors a batch wakes on its own thread, at "
   std::vector<caf::actor> actors;
   caf::actor dispatcher;
   receiver_fixture f{
-      nullptr, nullptr, {}, [&](caf::actor_system& sys) {
+      nullptr,
+      nullptr,
+      {},
+      [&](caf::actor_system& sys) {
         for (std::size_t i = 0; i < woken; ++i)
-          actors.push_back(sys.spawn([seen](caf::event_based_actor*) {
-            return caf::behavior{
-                [](get_atom) { return true; },
-                [seen](caf::ok_atom) {
-                  std::lock_guard<std::mutex> guard{seen->mtx};
-                  seen->woken.push_back(std::this_thread::get_id());
-                },
-            };
-          }));
-        dispatcher = sys.spawn([seen, actors](caf::event_based_actor* self) {
-          return caf::behavior{
-              [](get_atom) { return true; },
-              [self, seen, actors](incoming_atom, const std::vector<message>&) {
-                {
-                  std::lock_guard<std::mutex> guard{seen->mtx};
-                  seen->dispatcher = std::this_thread::get_id();
-                }
-                for (auto& x : actors)
-                  self->send(x, caf::ok_atom::value);
+          actors.push_back(sys.spawn(
+              [](caf::event_based_actor*, std::shared_ptr<threads> seen) {
+                return caf::behavior{
+                    [](get_atom) { return true; },
+                    [seen](caf::ok_atom) {
+                      std::lock_guard<std::mutex> guard{seen->mtx};
+                      seen->woken.push_back(std::this_thread::get_id());
+                    },
+                };
               },
-          };
-        });
+              seen));
+        dispatcher = sys.spawn(
+            [](caf::event_based_actor* self, std::shared_ptr<threads> seen,
+               std::vector<caf::actor> to) {
+              return caf::behavior{
+                  [](get_atom) { return true; },
+                  [self, seen, to](incoming_atom, const std::vector<message>&) {
+                    {
+                      std::lock_guard<std::mutex> guard{seen->mtx};
+                      seen->dispatcher = std::this_thread::get_id();
+                    }
+                    for (auto& x : to)
+                      self->send(x, caf::ok_atom::value);
+                  },
+              };
+            },
+            seen, actors);
         return dispatcher;
-      }};
+      },
+      limit};
   // They end with the test, before the fixture's actor system, which waits
   // for every actor.
   struct ender {
@@ -234,9 +248,66 @@ TEST_CASE("the receiver runs the actors a batch wakes on its own thread, at "
   std::lock_guard<std::mutex> guard{seen->mtx};
   auto on_its_thread =
       std::count(seen->woken.begin(), seen->woken.end(), seen->dispatcher);
-  // The dispatcher was the first of the turn's 256 resumes; the 45 actors
-  // left ran on workers.
-  CHECK(on_its_thread == 255);
+  // The dispatcher was the first of the turn's resumes; the actors left ran
+  // on workers.
+  CHECK(on_its_thread == static_cast<std::ptrdiff_t>(limit) - 1);
+}
+
+TEST_CASE("an actor the receiver woke that others keep busy does not keep "
+          "the receiver from its socket",
+          "[receiver]") {
+  // The stand-in dispatcher wakes an actor that sends itself a message for
+  // each it handles, for ever: run without a bound, it would hold the
+  // receiver's thread, and the second message would never be read.
+  std::atomic<std::uint64_t> spins{0};
+  std::atomic<int> batches{0};
+  caf::actor busy;
+  caf::actor dispatcher;
+  receiver_fixture f{
+      nullptr, nullptr, {}, [&](caf::actor_system& sys) {
+        busy = sys.spawn(
+            [](caf::event_based_actor* self, std::atomic<std::uint64_t>* spun) {
+              return caf::behavior{
+                  [](get_atom) { return true; },
+                  [self, spun](tick_atom) {
+                    ++*spun;
+                    self->send(self, tick_atom::value);
+                  },
+              };
+            },
+            &spins);
+        dispatcher = sys.spawn(
+            [](caf::event_based_actor* self, std::atomic<int>* handled,
+               caf::actor to) {
+              return caf::behavior{
+                  [](get_atom) { return true; },
+                  [self, handled, to](incoming_atom,
+                                      const std::vector<message>&) {
+                    if (++*handled == 1)
+                      self->send(to, tick_atom::value);
+                  },
+              };
+            },
+            &batches, busy);
+        return dispatcher;
+      }};
+  struct ender {
+    caf::actor& busy;
+    caf::actor& dispatcher;
+    ~ender() {
+      caf::anon_send_exit(busy, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
+    }
+  } end_all{busy, dispatcher};
+  for (auto* x : {&busy, &dispatcher})
+    f.self->request(*x, caf::infinite, get_atom::value)
+        .receive([](bool) {}, [](caf::error&) {});
+  REQUIRE(f.send(hb_request(1)));
+  REQUIRE(p2p0mq::testing::wait_until(
+      f.sys, [&] { return spins.load() > 0; }, 10s));
+  REQUIRE(f.send(hb_request(2)));
+  CHECK(p2p0mq::testing::wait_until(
+      f.sys, [&] { return batches.load() == 2; }, 10s));
 }
 
 TEST_CASE("the receiver keeps the order of a burst of messages", "[receiver]") {

@@ -81,6 +81,7 @@ TEST_CASE("the settings of the actor layer have their documented defaults",
   CHECK(cfg.receive_high_water_mark == 10000);
   CHECK(cfg.max_frame_size == 1024 * 1024);
   CHECK(cfg.unprocessed_batch_limit == 8);
+  CHECK(cfg.receiver_inline_resumes == 256);
   CHECK(cfg.max_peers == 1000);
   CHECK(cfg.concern_max_restarts == 5);
   CHECK(cfg.concern_restart_window == 60s);

@@ -107,6 +107,11 @@ struct receiver_options {
   /// goes to `spawn_dispatcher`), or null: no limit.
   std::shared_ptr<receive_credit> credit;
 
+  /// The most actors the receiver runs on its own thread after a turn of
+  /// reading (see `receiver`); 0: none, the dispatcher waits for a worker
+  /// of CAF's scheduler (`config::receiver_inline_resumes`).
+  std::size_t inline_resumes = 256;
+
   /// How the receiver limits its log lines about what it receives
   /// (malformed messages, impostors, failed handshakes): a local peer
   /// passes `log_limits_of(settings)`.
@@ -124,8 +129,9 @@ struct receiver_options {
 /// messages or 4 MiB of frames. The actors a hand-over wakes up (the
 /// dispatcher, then the concerns, router and sender it hands messages to,
 /// and what they wake in turn) run on the receiver's thread, as on a worker
-/// of CAF's scheduler, before it reads again: at most 256 of them per turn,
-/// the rest going to the scheduler. A message so goes from the socket to
+/// of CAF's scheduler, before it reads again: at most
+/// `receiver_options::inline_resumes` of them per turn (256), the rest going
+/// to the scheduler. A message so goes from the socket to
 /// its concern, and a reply from there to the wire, without waiting for an
 /// idle worker to wake up. With a `receive_credit` it stops reading
 /// while the dispatcher has as many unprocessed batches as the credit allows,
