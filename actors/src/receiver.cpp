@@ -138,6 +138,11 @@ constexpr std::size_t max_batch = 1024;
 /// with the message that reaches it).
 constexpr std::size_t max_batch_bytes = std::size_t{4} << 20;
 
+/// Most messages a turn may have read for the actors its hand-over wakes to
+/// run on the receiver's thread (see `inline_unit`); after a heavier turn
+/// they go to the scheduler.
+constexpr std::size_t max_inline_turn = 64;
+
 /// Most messages, and bytes of frames, read in one turn of the loop: then
 /// the receiver looks at its stop signal, its monitors and its log again,
 /// even while a client floods it (the poll returns at once while messages
@@ -202,6 +207,8 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
   views.reserve(frame_count + 1);
   std::vector<message> batch;
   std::size_t batch_bytes = 0;
+  // Messages handed over in this turn.
+  std::size_t handed = 0;
   std::string user_id;
   std::string routing_id;
   // Who a log line about the current message is keyed by: the owner of its
@@ -222,13 +229,16 @@ void drain(zmq::socket_t& socket, detail::stop_signal& sig,
       credit->take();
     sig.received.fetch_add(batch.size(), std::memory_order_relaxed);
     auto size = batch.size();
-    // Through `unit`, if any: the dispatcher, if idle, runs on this thread
-    // (without, it goes to the scheduler).
+    handed += size;
+    // Through `unit`, if any, while the turn is light: the dispatcher, if
+    // idle, runs on this thread. A heavy turn goes to the scheduler, whose
+    // workers are awake under such a load and work beside this thread.
+    auto* eu = handed <= max_inline_turn ? unit : nullptr;
     caf::actor_cast<caf::strong_actor_ptr>(dispatcher)
         ->enqueue(
             caf::make_mailbox_element(self->ctrl(), caf::make_message_id(), {},
                                       incoming_atom::value, std::move(batch)),
-            unit);
+            eu);
     // The next batch is likely as long: room for it at once spares the
     // moves of a growing vector.
     batch = {};

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -251,6 +252,78 @@ TEST_CASE("the receiver runs the actors a batch wakes on its own thread, at "
   // The dispatcher was the first of the turn's resumes; the actors left ran
   // on workers.
   CHECK(on_its_thread == static_cast<std::ptrdiff_t>(limit) - 1);
+}
+
+TEST_CASE("after a turn that read more than 64 messages the dispatcher runs "
+          "on a worker, after a light one on the receiver's thread",
+          "[receiver]") {
+  // The stand-in dispatcher notes the thread of each batch it handles.
+  struct threads {
+    std::mutex mtx;
+    std::vector<std::pair<std::size_t, std::thread::id>> batches;
+  };
+  auto seen = std::make_shared<threads>();
+  caf::actor dispatcher;
+  receiver_fixture f{
+      nullptr,
+      // 100 messages wait when the receiver first looks: one heavy turn.
+      [](receiver_fixture& fix) {
+        for (int i = 1; i <= 100; ++i)
+          fix.send(hb_request(static_cast<std::uint16_t>(i)));
+      },
+      {},
+      [&](caf::actor_system& sys) {
+        dispatcher = sys.spawn(
+            [](caf::event_based_actor*, std::shared_ptr<threads> seen) {
+              return caf::behavior{
+                  [](get_atom) { return true; },
+                  [seen](incoming_atom, const std::vector<message>& batch) {
+                    std::lock_guard<std::mutex> guard{seen->mtx};
+                    seen->batches.emplace_back(batch.size(),
+                                               std::this_thread::get_id());
+                  },
+              };
+            },
+            seen);
+        return dispatcher;
+      }};
+  struct ender {
+    caf::actor& dispatcher;
+    ~ender() {
+      caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
+    }
+  } end_all{dispatcher};
+  // Waits until the dispatcher handled `n` batches, then until it answers
+  // a request: it is idle again when the next message comes.
+  auto handled = [&](std::size_t n) {
+    auto done = p2p0mq::testing::wait_until(
+        f.sys,
+        [&] {
+          std::lock_guard<std::mutex> guard{seen->mtx};
+          return seen->batches.size() == n;
+        },
+        10s);
+    auto idle = false;
+    f.self->request(dispatcher, caf::infinite, get_atom::value)
+        .receive([&](bool) { idle = true; }, [](caf::error&) {});
+    return done && idle;
+  };
+  REQUIRE(handled(1));
+  // Two light turns, one message each: the dispatcher handles each before
+  // the receiver reads the next.
+  REQUIRE(f.send(hb_request(101)));
+  REQUIRE(handled(2));
+  REQUIRE(f.send(hb_request(102)));
+  REQUIRE(handled(3));
+  std::lock_guard<std::mutex> guard{seen->mtx};
+  auto& [heavy_size, heavy_thread] = seen->batches[0];
+  CHECK(heavy_size == 100);
+  CHECK(seen->batches[1].first == 1);
+  CHECK(seen->batches[2].first == 1);
+  // Both light turns ran the dispatcher on one thread, the receiver's; the
+  // heavy one on a worker.
+  CHECK(seen->batches[1].second == seen->batches[2].second);
+  CHECK(heavy_thread != seen->batches[1].second);
 }
 
 TEST_CASE("an actor the receiver woke that others keep busy does not keep "

@@ -103,12 +103,13 @@ struct config {
   /// high-water mark, then TCP, hold the sending peers back. 0: no limit.
   std::size_t unprocessed_batch_limit = 8;
 
-  /// The most actors the receiver runs on its own thread after one turn of
-  /// reading: the dispatcher its batches wake up, the concerns, router and
-  /// sender the dispatcher hands messages to, and what they wake in turn.
-  /// The rest go to CAF's scheduler. A message so reaches its concern, and
-  /// a reply the wire, without waiting for an idle worker to wake up. 0:
-  /// none, every actor waits for a worker (for concerns whose hooks block).
+  /// The most actors the receiver runs on its own thread after a light turn
+  /// of reading (at most 64 messages): the dispatcher its batches wake up,
+  /// the concerns, router and sender the dispatcher hands messages to, and
+  /// what they wake in turn. The rest, and all after a heavier turn, go to
+  /// CAF's scheduler. A message so reaches its concern, and a reply the
+  /// wire, without waiting for an idle worker to wake up. 0: none, every
+  /// actor waits for a worker (for concerns whose hooks block).
   std::size_t receiver_inline_resumes = 256;
 
   /// The largest message part the receiver accepts (`ZMQ_MAXMSGSIZE`); a

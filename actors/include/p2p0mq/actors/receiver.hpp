@@ -126,14 +126,16 @@ struct receiver_options {
 /// every message waiting, decodes each (a malformed one is dropped and
 /// counted; the receiver never dies of bad input) and hands them to the
 /// dispatcher in `(incoming_atom, std::vector<message>)` batches of at most 1024
-/// messages or 4 MiB of frames. The actors a hand-over wakes up (the
-/// dispatcher, then the concerns, router and sender it hands messages to,
-/// and what they wake in turn) run on the receiver's thread, as on a worker
-/// of CAF's scheduler, before it reads again: at most
-/// `receiver_options::inline_resumes` of them per turn (256), the rest going
-/// to the scheduler. A message so goes from the socket to
-/// its concern, and a reply from there to the wire, without waiting for an
-/// idle worker to wake up. With a `receive_credit` it stops reading
+/// messages or 4 MiB of frames. After a light turn (at most 64 messages
+/// read) the actors its hand-over wakes up (the dispatcher, then the
+/// concerns, router and sender it hands messages to, and what they wake in
+/// turn) run on the receiver's thread, as on a worker of CAF's scheduler,
+/// before it reads again: at most `receiver_options::inline_resumes` of them
+/// (256), the rest going to the scheduler. A message so goes from the socket
+/// to its concern, and a reply from there to the wire, without waiting for
+/// an idle worker to wake up. After a heavier turn they go to the scheduler,
+/// whose workers are awake under such a load and work beside the receiver.
+/// With a `receive_credit` it stops reading
 /// while the dispatcher has as many unprocessed batches as the credit allows,
 /// and goes on when it gives one back.
 ///
