@@ -141,7 +141,7 @@ constexpr std::size_t max_batch_bytes = std::size_t{4} << 20;
 /// Most messages a turn may have read for the actors its hand-over wakes to
 /// run on the receiver's thread (see `inline_unit`); after a heavier turn
 /// they go to the scheduler.
-constexpr std::size_t max_inline_turn = 64;
+constexpr std::size_t max_inline_turn = 8;
 
 /// Most messages, and bytes of frames, read in one turn of the loop: then
 /// the receiver looks at its stop signal, its monitors and its log again,

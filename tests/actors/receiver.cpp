@@ -254,7 +254,7 @@ TEST_CASE("the receiver runs the actors a batch wakes on its own thread, at "
   CHECK(on_its_thread == static_cast<std::ptrdiff_t>(limit) - 1);
 }
 
-TEST_CASE("after a turn that read more than 64 messages the dispatcher runs "
+TEST_CASE("after a turn that read more than 8 messages the dispatcher runs "
           "on a worker, after a light one on the receiver's thread",
           "[receiver]") {
   // The stand-in dispatcher notes the thread of each batch it handles.

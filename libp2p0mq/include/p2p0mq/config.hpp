@@ -104,7 +104,7 @@ struct config {
   std::size_t unprocessed_batch_limit = 8;
 
   /// The most actors the receiver runs on its own thread after a light turn
-  /// of reading (at most 64 messages): the dispatcher its batches wake up,
+  /// of reading (at most 8 messages): the dispatcher its batches wake up,
   /// the concerns, router and sender the dispatcher hands messages to, and
   /// what they wake in turn. The rest, and all after a heavier turn, go to
   /// CAF's scheduler. A message so reaches its concern, and a reply the

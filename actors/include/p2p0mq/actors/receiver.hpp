@@ -126,7 +126,7 @@ struct receiver_options {
 /// every message waiting, decodes each (a malformed one is dropped and
 /// counted; the receiver never dies of bad input) and hands them to the
 /// dispatcher in `(incoming_atom, std::vector<message>)` batches of at most 1024
-/// messages or 4 MiB of frames. After a light turn (at most 64 messages
+/// messages or 4 MiB of frames. After a light turn (at most 8 messages
 /// read) the actors its hand-over wakes up (the dispatcher, then the
 /// concerns, router and sender it hands messages to, and what they wake in
 /// turn) run on the receiver's thread, as on a worker of CAF's scheduler,
