@@ -190,25 +190,26 @@ TEST_CASE("the receiver runs the actors a batch wakes on its own thread, at "
       [&](caf::actor_system& sys) {
         for (std::size_t i = 0; i < woken; ++i)
           actors.push_back(sys.spawn(
-              [](caf::event_based_actor*, std::shared_ptr<threads> seen) {
+              [](caf::event_based_actor*, std::shared_ptr<threads> notes) {
                 return caf::behavior{
                     [](get_atom) { return true; },
-                    [seen](caf::ok_atom) {
-                      std::lock_guard<std::mutex> guard{seen->mtx};
-                      seen->woken.push_back(std::this_thread::get_id());
+                    [notes](caf::ok_atom) {
+                      std::lock_guard<std::mutex> guard{notes->mtx};
+                      notes->woken.push_back(std::this_thread::get_id());
                     },
                 };
               },
               seen));
         dispatcher = sys.spawn(
-            [](caf::event_based_actor* self, std::shared_ptr<threads> seen,
+            [](caf::event_based_actor* self, std::shared_ptr<threads> notes,
                std::vector<caf::actor> to) {
               return caf::behavior{
                   [](get_atom) { return true; },
-                  [self, seen, to](incoming_atom, const std::vector<message>&) {
+                  [self, notes, to](incoming_atom,
+                                    const std::vector<message>&) {
                     {
-                      std::lock_guard<std::mutex> guard{seen->mtx};
-                      seen->dispatcher = std::this_thread::get_id();
+                      std::lock_guard<std::mutex> guard{notes->mtx};
+                      notes->dispatcher = std::this_thread::get_id();
                     }
                     for (auto& x : to)
                       self->send(x, caf::ok_atom::value);
@@ -274,13 +275,13 @@ TEST_CASE("after a turn that read more than 8 messages the dispatcher runs "
       {},
       [&](caf::actor_system& sys) {
         dispatcher = sys.spawn(
-            [](caf::event_based_actor*, std::shared_ptr<threads> seen) {
+            [](caf::event_based_actor*, std::shared_ptr<threads> notes) {
               return caf::behavior{
                   [](get_atom) { return true; },
-                  [seen](incoming_atom, const std::vector<message>& batch) {
-                    std::lock_guard<std::mutex> guard{seen->mtx};
-                    seen->batches.emplace_back(batch.size(),
-                                               std::this_thread::get_id());
+                  [notes](incoming_atom, const std::vector<message>& batch) {
+                    std::lock_guard<std::mutex> guard{notes->mtx};
+                    notes->batches.emplace_back(batch.size(),
+                                                std::this_thread::get_id());
                   },
               };
             },
