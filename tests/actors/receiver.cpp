@@ -145,6 +145,28 @@ std::string msgpack_uint(std::uint16_t x) {
          static_cast<char>(x & 0xff);
 }
 
+/// Ends the actors a test spawns beside its fixture when the test ends, a
+/// failed `REQUIRE` included: before the fixture's actor system, which
+/// waits for every actor.
+struct ends_with_test {
+  std::vector<caf::actor> actors;
+
+  ~ends_with_test() {
+    for (auto& x : actors)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  }
+
+  /// Waits until each actor answered a `get_atom` request: started, and idle
+  /// once it answered. Returns how many answered.
+  std::size_t await_idle(caf::scoped_actor& self) {
+    std::size_t answered = 0;
+    for (auto& x : actors)
+      self->request(x, caf::infinite, get_atom::value)
+          .receive([&](bool) { ++answered; }, [](caf::error&) {});
+    return answered;
+  }
+};
+
 std::vector<std::string> hb_request(std::uint16_t id,
                                     std::string body = "\x80") {
   return {"", "", "\x01", "hb", msgpack_uint(id), std::move(body)};
@@ -220,25 +242,10 @@ TEST_CASE("the receiver runs the actors a batch wakes on its own thread, at "
         return dispatcher;
       },
       limit};
-  // They end with the test, before the fixture's actor system, which waits
-  // for every actor.
-  struct ender {
-    std::vector<caf::actor>& actors;
-    caf::actor& dispatcher;
-    ~ender() {
-      for (auto& x : actors)
-        caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
-    }
-  } end_all{actors, dispatcher};
+  ends_with_test spawned{actors};
+  spawned.actors.push_back(dispatcher);
   // Every actor is started and idle before the message comes.
-  auto answered = 0;
-  actors.push_back(dispatcher);
-  for (auto& x : actors)
-    f.self->request(x, caf::infinite, get_atom::value)
-        .receive([&](bool) { ++answered; }, [](caf::error&) {});
-  actors.pop_back();
-  REQUIRE(answered == static_cast<int>(woken) + 1);
+  REQUIRE(spawned.await_idle(f.self) == woken + 1);
   REQUIRE(f.send(hb_request(1)));
   REQUIRE(p2p0mq::testing::wait_until(
       f.sys,
@@ -288,12 +295,7 @@ TEST_CASE("after a turn that read more than 8 messages the dispatcher runs "
             seen);
         return dispatcher;
       }};
-  struct ender {
-    caf::actor& dispatcher;
-    ~ender() {
-      caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
-    }
-  } end_all{dispatcher};
+  ends_with_test spawned{{dispatcher}};
   // Waits until the dispatcher handled `n` batches, then until it answers
   // a request: it is idle again when the next message comes.
   auto handled = [&](std::size_t n) {
@@ -304,10 +306,7 @@ TEST_CASE("after a turn that read more than 8 messages the dispatcher runs "
           return seen->batches.size() == n;
         },
         10s);
-    auto idle = false;
-    f.self->request(dispatcher, caf::infinite, get_atom::value)
-        .receive([&](bool) { idle = true; }, [](caf::error&) {});
-    return done && idle;
+    return done && spawned.await_idle(f.self) == 1;
   };
   REQUIRE(handled(1));
   // Two light turns, one message each: the dispatcher handles each before
@@ -365,17 +364,8 @@ TEST_CASE("an actor the receiver woke that others keep busy does not keep "
             &batches, busy);
         return dispatcher;
       }};
-  struct ender {
-    caf::actor& busy;
-    caf::actor& dispatcher;
-    ~ender() {
-      caf::anon_send_exit(busy, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
-    }
-  } end_all{busy, dispatcher};
-  for (auto* x : {&busy, &dispatcher})
-    f.self->request(*x, caf::infinite, get_atom::value)
-        .receive([](bool) {}, [](caf::error&) {});
+  ends_with_test spawned{{busy, dispatcher}};
+  REQUIRE(spawned.await_idle(f.self) == 2);
   REQUIRE(f.send(hb_request(1)));
   REQUIRE(p2p0mq::testing::wait_until(
       f.sys, [&] { return spins.load() > 0; }, 10s));

@@ -357,8 +357,10 @@ std::vector<double> concern_round_trips(caf::actor_system& sys,
     return result;
   if (from.add_concern(ping_command, concern_class<pinger>(
                                          to.uuid(), count, body,
-                                         caf::actor_cast<caf::actor>(self))))
+                                         caf::actor_cast<caf::actor>(self)))) {
+    to.remove_concern(ping_command);
     return result;
+  }
   // At most 5 s, and 1 ms more a round trip (one takes well under that).
   self->receive(
       [&](std::vector<double>& times) { result = std::move(times); },

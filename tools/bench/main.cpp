@@ -378,7 +378,7 @@ struct wire_results {
   double our_cpu_us = 0;
   std::size_t dropped = 0;
   double raw_p50 = 0, raw_p99 = 0, our_p50 = 0, our_p99 = 0;
-  /// Round trips timed inside a concern (`bench/pinger.hpp`).
+  /// Round trips timed inside a concern (`bench/concern.hpp`).
   double concern_p50 = 0, concern_p99 = 0;
 };
 
