@@ -17,6 +17,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <catch2/catch.hpp>
@@ -156,14 +157,26 @@ struct ends_with_test {
       caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   }
 
-  /// Waits until each actor answered a `get_atom` request: started, and idle
-  /// once it answered. Returns how many answered.
+  /// Waits until each actor answered a `get_atom` request and then went
+  /// back to waiting: its mailbox is marked blocked, so the next message
+  /// wakes it (an actor that has just answered may still be inside its
+  /// resume, and would take the next message there). Returns how many did.
   std::size_t await_idle(caf::scoped_actor& self) {
-    std::size_t answered = 0;
-    for (auto& x : actors)
+    std::size_t idle = 0;
+    for (auto& x : actors) {
+      bool answered = false;
       self->request(x, caf::infinite, get_atom::value)
-          .receive([&](bool) { ++answered; }, [](caf::error&) {});
-    return answered;
+          .receive([&](bool) { answered = true; }, [](caf::error&) {});
+      auto* actor = dynamic_cast<caf::scheduled_actor*>(
+          caf::actor_cast<caf::abstract_actor*>(x));
+      if (answered && actor != nullptr &&
+          p2p0mq::testing::wait_until(
+              self.home_system(),
+              [actor] { return actor->mailbox().blocked(); }, 10s,
+              std::chrono::milliseconds{1}))
+        ++idle;
+    }
+    return idle;
   }
 };
 
