@@ -356,16 +356,19 @@ void enqueue(sender_ptr self, ticket t, entry& e) {
   // A lone fast message goes at once: a round now would send it first, as a
   // round later would. (A lone medium or slow one waits for the round, which
   // fast messages behind it in the mailbox may still join ahead of it.)
-  // Under load a round is pending already and the queues fill up meanwhile,
-  // so rounds take many messages at a time.
-  if (e.prio == priority::fast && !st.round_pending && st.queues.size() == 1)
+  // Under load a round is pending already, or more messages wait in the
+  // mailbox: the round comes after them, so rounds take many messages at a
+  // time, and each owner hears of them in one `sent`.
+  if (e.prio == priority::fast && !st.round_pending &&
+      st.queues.size() == 1 && self->mailbox().empty())
     run_round(self);
   else
     request_round(self);
 }
 
 /// Runs `f`, which may queue messages, then one round for all it queued (at
-/// once when one is fast, as for a lone fast message).
+/// once when one is fast and nothing else waits, as for a lone fast
+/// message).
 template <class F>
 void queue_together(sender_ptr self, F f) {
   auto& st = self->state;
@@ -375,7 +378,7 @@ void queue_together(sender_ptr self, F f) {
   st.taking_batch = false;
   if (st.queues.empty())
     return;
-  if (st.batch_has_fast && !st.round_pending)
+  if (st.batch_has_fast && !st.round_pending && self->mailbox().empty())
     run_round(self);
   else
     request_round(self);

@@ -1168,6 +1168,39 @@ TEST_CASE("sender takes a batch in one hand-over, sends it in one round and "
   CHECK(has_code(dropped[0].err, errc::local_peer_stopped));
 }
 
+TEST_CASE("sender sends fast messages that wait in its mailbox together in "
+          "one round after the last of them, and a lone one at once",
+          "[sender]") {
+  fixture f;
+  f.start();
+  // Three fast messages handed over one by one, before the sender runs: the
+  // first finds two more behind it and asks for a round instead of sending.
+  f.post(f.make("peer-a", 1));
+  f.post(f.make("peer-b", 2));
+  f.post(f.make("peer-a", 3));
+  REQUIRE(f.det.run_once());
+  CHECK(f.wire->attempts.empty());
+  REQUIRE(f.det.run_once());
+  REQUIRE(f.det.run_once());
+  CHECK(f.wire->attempts.empty());
+  // The round comes after them and sends all three, in the order they came;
+  // their owner hears of them in one `sent`.
+  REQUIRE(f.det.run_once());
+  REQUIRE(f.wire->attempts.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(id_of(f.wire->attempts[i].xs) == i + 1);
+  f.det.run();
+  CHECK(f.out.sent_batches == std::vector<std::size_t>{3});
+  // A fast message with nothing behind it goes in its own hand-over.
+  f.post(f.make("peer-a", 4));
+  REQUIRE(f.det.run_once());
+  REQUIRE(f.wire->attempts.size() == 4);
+  CHECK(id_of(f.wire->attempts[3].xs) == 4);
+  f.det.run();
+  CHECK(f.out.sent_batches == std::vector<std::size_t>{3, 1});
+  CHECK(f.out.of(outcomes::sent).size() == 4);
+}
+
 // -- rounds -------------------------------------------------------------------
 
 TEST_CASE("sender sends in one round all of fast, the oldest of each "
