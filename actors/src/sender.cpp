@@ -359,8 +359,8 @@ void enqueue(sender_ptr self, ticket t, entry& e) {
   // Under load a round is pending already, or more messages wait in the
   // mailbox: the round comes after them, so rounds take many messages at a
   // time, and each owner hears of them in one `sent`.
-  if (e.prio == priority::fast && !st.round_pending &&
-      st.queues.size() == 1 && self->mailbox().empty())
+  if (e.prio == priority::fast && !st.round_pending && st.queues.size() == 1 &&
+      self->mailbox().empty())
     run_round(self);
   else
     request_round(self);
