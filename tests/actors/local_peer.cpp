@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -369,7 +370,14 @@ TEST_CASE("metrics hold each peer's heart-beat round trips and the traffic "
   auto json = to_json(*ma);
   CHECK(json.find("\"peer-b-0002\": {\"state\": \"CONNECTED\"") !=
         std::string::npos);
-  CHECK(json.find("\"rtt\": {\"last\": 0.") != std::string::npos);
+  // The last round trip in seconds, to the microsecond. A JSON number: under
+  // 100 us it reads as, say, 9.5e-05.
+  std::string last_key = "\"rtt\": {\"last\": ";
+  auto last_at = json.find(last_key);
+  REQUIRE(last_at != std::string::npos);
+  auto last = std::strtod(json.c_str() + last_at + last_key.size(), nullptr);
+  CHECK(last ==
+        Approx(std::chrono::duration<double>(rtt.last()).count()).margin(1e-6));
   CHECK(json.find("\"flaky\": {\"in\": {\"messages\": 1, \"bytes\": " +
                   std::to_string(fa.in.bytes) + "}") != std::string::npos);
   auto text = to_prometheus(*ma);
