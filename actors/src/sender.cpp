@@ -343,6 +343,18 @@ bool learn_reverse_path(sender_state& st, const message& msg, time_point now) {
 
 void run_round(sender_ptr self);
 
+/// Runs a round at once when `urgent` (fast messages were just queued) and
+/// nothing else waits: no round is pending and the mailbox is empty. A round
+/// now sends them first, as a round later would. Otherwise asks for a round,
+/// which comes after what waits in the mailbox: under load rounds so take
+/// many messages at a time, and each owner hears of them in one `sent`.
+void round_soon(sender_ptr self, bool urgent) {
+  if (urgent && !self->state.round_pending && self->mailbox().empty())
+    run_round(self);
+  else
+    request_round(self);
+}
+
 void enqueue(sender_ptr self, ticket t, entry& e) {
   auto& st = self->state;
   e.where = place::queued;
@@ -353,17 +365,10 @@ void enqueue(sender_ptr self, ticket t, entry& e) {
     st.batch_has_fast = st.batch_has_fast || e.prio == priority::fast;
     return;
   }
-  // A lone fast message goes at once: a round now would send it first, as a
-  // round later would. (A lone medium or slow one waits for the round, which
-  // fast messages behind it in the mailbox may still join ahead of it.)
-  // Under load a round is pending already, or more messages wait in the
-  // mailbox: the round comes after them, so rounds take many messages at a
-  // time, and each owner hears of them in one `sent`.
-  if (e.prio == priority::fast && !st.round_pending && st.queues.size() == 1 &&
-      self->mailbox().empty())
-    run_round(self);
-  else
-    request_round(self);
+  // A lone fast message may go at once. (A lone medium or slow one waits for
+  // the round, which fast messages behind it in the mailbox may still join
+  // ahead of it.)
+  round_soon(self, e.prio == priority::fast && st.queues.size() == 1);
 }
 
 /// Runs `f`, which may queue messages, then one round for all it queued (at
@@ -378,10 +383,7 @@ void queue_together(sender_ptr self, F f) {
   st.taking_batch = false;
   if (st.queues.empty())
     return;
-  if (st.batch_has_fast && !st.round_pending && self->mailbox().empty())
-    run_round(self);
-  else
-    request_round(self);
+  round_soon(self, st.batch_has_fast);
 }
 
 /// Whether the ask-around should look for `dest`, for which messages wait:
